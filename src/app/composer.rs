@@ -1,0 +1,86 @@
+//! The composer: write a text or binary message and send it; ping; close with a code and reason.
+
+use super::state::{Action, AppState};
+use crate::model::{ConnState, PayloadFormat, close_code_name, close_code_sendable};
+use egui::RichText;
+
+pub(super) fn ui(state: &mut AppState, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    let open = state.conn_state == ConnState::Open;
+    // Take Ctrl+Enter before the text box sees it as a newline.
+    let send_shortcut = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::Enter);
+    if ui.input_mut(|i| i.consume_shortcut(&send_shortcut)) {
+        actions.push(Action::Send);
+    }
+    ui.add_space(4.0);
+    ui.horizontal(|ui| {
+        let format_label = ui.label("Format");
+        egui::ComboBox::from_id_salt("payload-format")
+            .selected_text(state.composer.format.label())
+            .show_ui(ui, |ui| {
+                for f in [
+                    PayloadFormat::Text,
+                    PayloadFormat::Hex,
+                    PayloadFormat::Base64,
+                ] {
+                    ui.selectable_value(&mut state.composer.format, f, f.label());
+                }
+            })
+            .response
+            .labelled_by(format_label.id);
+        ui.separator();
+        let send = ui
+            .add_enabled(open, egui::Button::new("Send"))
+            .on_hover_text("Send the message (Ctrl+Enter)")
+            .on_disabled_hover_text("Connect first");
+        if send.clicked() {
+            actions.push(Action::Send);
+        }
+        ui.separator();
+        let ping_label = ui.label("Ping payload");
+        ui.add(egui::TextEdit::singleline(&mut state.composer.ping_payload).desired_width(90.0))
+            .labelled_by(ping_label.id);
+        if ui.add_enabled(open, egui::Button::new("Ping")).clicked() {
+            actions.push(Action::Ping);
+        }
+        ui.separator();
+        let code_label = ui.label("Close code");
+        let code_response = ui
+            .add(egui::TextEdit::singleline(&mut state.composer.close_code).desired_width(44.0))
+            .labelled_by(code_label.id);
+        if let Ok(code) = state.composer.close_code.trim().parse::<u16>() {
+            let hint = if close_code_sendable(code) {
+                close_code_name(code).to_owned()
+            } else {
+                format!("{}: RFC 6455 forbids sending it", close_code_name(code))
+            };
+            code_response.on_hover_text(hint);
+        }
+        let reason_label = ui.label("Reason");
+        ui.add(egui::TextEdit::singleline(&mut state.composer.close_reason).desired_width(110.0))
+            .labelled_by(reason_label.id);
+        if ui.add_enabled(open, egui::Button::new("Close")).clicked() {
+            actions.push(Action::Close);
+        }
+    });
+    if let Some(err) = &state.composer.error {
+        ui.label(RichText::new(format!("Error: {err}")).color(ui.visuals().error_fg_color));
+    }
+    let message_label = ui.label(RichText::new("Message").weak());
+    let hint = match state.composer.format {
+        PayloadFormat::Text => "Text to send (Ctrl+Enter sends)",
+        PayloadFormat::Hex => "Hex bytes, e.g. 48 65 6c 6c 6f or 0x48656c6c6f",
+        PayloadFormat::Base64 => "Base64, e.g. SGVsbG8=",
+    };
+    egui::ScrollArea::vertical()
+        .id_salt("composer-scroll")
+        .show(ui, |ui| {
+            ui.add(
+                egui::TextEdit::multiline(&mut state.composer.text)
+                    .hint_text(hint)
+                    .font(egui::TextStyle::Monospace)
+                    .desired_width(f32::INFINITY)
+                    .desired_rows(4),
+            )
+            .labelled_by(message_label.id);
+        });
+}

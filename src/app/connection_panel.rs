@@ -1,0 +1,104 @@
+//! The connection bar: URL, Connect / Disconnect, state, and the outcome of the last attempt.
+
+use super::state::{Action, AppState};
+use crate::model::{ConnState, Initiator, close_code_name};
+use egui::{Color32, RichText};
+
+/// Colour for a connection state badge.
+pub fn state_colour(state: ConnState, visuals: &egui::Visuals) -> Color32 {
+    match state {
+        ConnState::Open => Color32::from_rgb(0x3f, 0xb9, 0x50),
+        ConnState::Connecting | ConnState::Closing => Color32::from_rgb(0xd2, 0x99, 0x22),
+        ConnState::Idle | ConnState::Closed => visuals.weak_text_color(),
+    }
+}
+
+pub(super) fn ui(state: &mut AppState, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    ui.add_space(4.0);
+    ui.horizontal(|ui| {
+        let label = ui.label(RichText::new("URL").strong());
+        let busy = state.is_active();
+        let button_width = 110.0;
+        let badge_width = 110.0;
+        let width = (ui.available_width() - button_width - badge_width - 24.0).max(120.0);
+        let edit = egui::TextEdit::singleline(&mut state.url)
+            .hint_text("ws://host:port/path")
+            .desired_width(width)
+            .font(egui::TextStyle::Monospace);
+        let response = ui.add(edit).labelled_by(label.id);
+        let enter = response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if busy {
+            let text = if state.conn_state == ConnState::Connecting {
+                "Cancel"
+            } else {
+                "Disconnect"
+            };
+            if ui
+                .add_sized([button_width, 22.0], egui::Button::new(text))
+                .clicked()
+            {
+                actions.push(Action::Disconnect);
+            }
+        } else if ui
+            .add_sized([button_width, 22.0], egui::Button::new("Connect"))
+            .clicked()
+            || enter
+        {
+            actions.push(Action::Connect);
+        }
+        let colour = state_colour(state.conn_state, ui.visuals());
+        ui.label(RichText::new(format!("• {}", state.conn_state.label())).color(colour));
+    });
+    ui.horizontal_wrapped(|ui| {
+        if let Some(echo) = &state.echo_url {
+            ui.label(RichText::new("built-in echo server:").weak());
+            ui.monospace(echo);
+            ui.separator();
+        }
+        outcome_ui(state, ui);
+    });
+    ui.add_space(2.0);
+}
+
+fn outcome_ui(state: &AppState, ui: &mut egui::Ui) {
+    if let Some(err) = &state.error {
+        ui.label(RichText::new(format!("Error: {err}")).color(ui.visuals().error_fg_color));
+        return;
+    }
+    if let Some(h) = &state.handshake
+        && matches!(state.conn_state, ConnState::Open | ConnState::Closing)
+    {
+        let proto = h
+            .subprotocol
+            .as_deref()
+            .map(|p| format!(" · subprotocol {p}"))
+            .unwrap_or_default();
+        ui.label(format!(
+            "connected to {} in {:.1} ms{proto}",
+            h.peer_addr.as_deref().unwrap_or("?"),
+            h.timings.total_ms
+        ));
+        for w in &h.warnings {
+            ui.label(RichText::new(format!("Warning: {w}")).color(ui.visuals().warn_fg_color));
+        }
+        return;
+    }
+    if let Some(c) = &state.close_info {
+        let who = match c.initiated_by {
+            Initiator::Client => "closed by us",
+            Initiator::Server => "closed by the server",
+            Initiator::None => "connection lost",
+        };
+        let code = c
+            .code
+            .map(|code| format!(" · {code} {}", close_code_name(code)))
+            .unwrap_or_default();
+        let reason = if c.reason.is_empty() {
+            String::new()
+        } else {
+            format!(" · \"{}\"", c.reason)
+        };
+        let clean = if c.clean { "clean" } else { "not clean" };
+        ui.label(format!("{who}{code}{reason} ({clean})"));
+    }
+}

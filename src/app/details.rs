@@ -1,0 +1,164 @@
+//! The side panel: the selected message in full (text or hex), and the handshake of the current connection.
+
+use super::log_view::{format_size, format_time};
+use super::state::{Action, AppState};
+use crate::model::{HandshakeInfo, MessageKind, close_code_name, hex_dump};
+use egui::RichText;
+
+/// Payloads larger than this are shown truncated (Save writes them whole).
+const MAX_SHOWN_BYTES: usize = 256 * 1024;
+
+pub(super) fn ui(state: &mut AppState, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    egui::ScrollArea::vertical()
+        .id_salt("details-scroll")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            ui.add_space(4.0);
+            ui.strong("Selected message");
+            message_ui(state, ui, actions);
+            ui.add_space(8.0);
+            ui.separator();
+            egui::CollapsingHeader::new(RichText::new("Handshake").strong())
+                .default_open(true)
+                .show(ui, |ui| match &state.handshake {
+                    Some(h) => handshake_ui(h, ui),
+                    None => {
+                        ui.label(RichText::new("No handshake yet.").weak());
+                    }
+                });
+            if let Some(note) = &state.notice {
+                ui.separator();
+                ui.label(RichText::new(note).weak());
+            }
+        });
+}
+
+fn message_ui(state: &mut AppState, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    let Some(entry) = state.selected.and_then(|s| state.log.by_seq(s)) else {
+        ui.label(RichText::new("Click a row in the log to see its payload.").weak());
+        return;
+    };
+    ui.label(format!(
+        "{} {} · {} · {} · {:.3} ms after connect",
+        entry.direction.as_str(),
+        entry.kind.as_str(),
+        format_size(entry.size()),
+        format_time(entry.at),
+        entry.since_connect.as_secs_f64() * 1000.0
+    ));
+    if entry.kind == MessageKind::Close {
+        match entry.close_code {
+            Some(code) => ui.label(format!("close code {code} ({})", close_code_name(code))),
+            None => ui.label("close frame without a status code"),
+        };
+    }
+    let shown = &entry.payload[..entry.payload.len().min(MAX_SHOWN_BYTES)];
+    let text_view =
+        entry.kind != MessageKind::Binary && std::str::from_utf8(&entry.payload).is_ok();
+    let mut body = if text_view {
+        String::from_utf8_lossy(shown).into_owned()
+    } else {
+        hex_dump(shown)
+    };
+    ui.horizontal(|ui| {
+        if ui
+            .button("Copy")
+            .on_hover_text("Copy the payload (text, or hex dump)")
+            .clicked()
+        {
+            ui.ctx().copy_text(body.clone());
+        }
+        if ui
+            .button("Save…")
+            .on_hover_text("Save the raw payload to a file")
+            .clicked()
+        {
+            actions.push(Action::SavePayload);
+        }
+        if entry.payload.len() > MAX_SHOWN_BYTES {
+            ui.label(
+                RichText::new(format!(
+                    "showing the first {}",
+                    format_size(MAX_SHOWN_BYTES)
+                ))
+                .weak(),
+            );
+        }
+    });
+    let label = ui.label(
+        RichText::new(if text_view {
+            "Payload (text)"
+        } else {
+            "Payload (hex)"
+        })
+        .weak(),
+    );
+    ui.add(
+        egui::TextEdit::multiline(&mut body)
+            .font(egui::TextStyle::Monospace)
+            .desired_width(f32::INFINITY)
+            .desired_rows(6)
+            .interactive(true),
+    )
+    .labelled_by(label.id);
+}
+
+fn handshake_ui(h: &HandshakeInfo, ui: &mut egui::Ui) {
+    if h.status != 0 {
+        ui.label(RichText::new(&h.response.start_line).monospace());
+    }
+    let t = &h.timings;
+    let part =
+        |name: &str, v: Option<f64>| v.map(|ms| format!("{name} {ms:.1} ms")).unwrap_or_default();
+    let parts: Vec<String> = [
+        part("DNS", t.dns_ms),
+        part("TCP", t.tcp_ms),
+        part("TLS", t.tls_ms),
+        part("upgrade", t.upgrade_ms),
+    ]
+    .into_iter()
+    .filter(|s| !s.is_empty())
+    .collect();
+    ui.label(format!(
+        "{} · total {:.1} ms",
+        parts.join(" · "),
+        t.total_ms
+    ));
+    for w in &h.warnings {
+        ui.label(RichText::new(format!("Warning: {w}")).color(ui.visuals().warn_fg_color));
+    }
+    ui.add_space(4.0);
+    ui.label(RichText::new("Request").strong());
+    ui.label(
+        RichText::new(head_text(&h.request.start_line, &h.request.headers))
+            .monospace()
+            .small(),
+    );
+    if h.status != 0 {
+        ui.label(RichText::new("Response").strong());
+        ui.label(
+            RichText::new(head_text(&h.response.start_line, &h.response.headers))
+                .monospace()
+                .small(),
+        );
+    }
+    if !h.response_body.is_empty() {
+        ui.label(RichText::new("Response body").strong());
+        ui.label(
+            RichText::new(String::from_utf8_lossy(&h.response_body))
+                .monospace()
+                .small(),
+        );
+    }
+}
+
+fn head_text(start: &str, headers: &[(String, String)]) -> String {
+    let mut s = String::from(start);
+    for (n, v) in headers {
+        s.push('\n');
+        s.push_str(n);
+        s.push_str(": ");
+        s.push_str(v);
+    }
+    s
+}

@@ -1,0 +1,192 @@
+//! The message log: one row per message, drawn only for the visible rows so a million entries cost no more
+//! per frame than forty.
+
+use super::state::{Action, AppState};
+use crate::model::{Direction, LogEntry, MessageKind, preview};
+use egui::{Align2, Color32, FontId, Sense};
+
+const ROW_HEIGHT: f32 = 20.0;
+
+/// Column x offsets: #, direction, kind, time, +since connect, size, preview.
+const COLUMNS: [(&str, f32); 7] = [
+    ("#", 4.0),
+    ("", 62.0),
+    ("type", 80.0),
+    ("time", 134.0),
+    ("since open", 232.0),
+    ("size", 318.0),
+    ("payload", 388.0),
+];
+
+/// Local wall-clock time with milliseconds.
+pub fn format_time(at: std::time::SystemTime) -> String {
+    chrono::DateTime::<chrono::Local>::from(at)
+        .format("%H:%M:%S%.3f")
+        .to_string()
+}
+
+/// "12 B", "3.4 KiB", "1.2 MiB".
+pub fn format_size(bytes: usize) -> String {
+    if bytes < 1024 {
+        format!("{bytes} B")
+    } else if bytes < 1024 * 1024 {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    } else {
+        format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+    }
+}
+
+/// The accessible one-line description of a row (also its test selector).
+pub fn row_label(entry: &LogEntry) -> String {
+    format!(
+        "{} {} {} {}",
+        entry.direction.as_str(),
+        entry.kind.as_str(),
+        format_size(entry.size()),
+        row_preview(entry, 60)
+    )
+}
+
+fn row_preview(entry: &LogEntry, chars: usize) -> String {
+    match entry.kind {
+        MessageKind::Close => {
+            let code = entry
+                .close_code
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "no code".into());
+            let reason = String::from_utf8_lossy(&entry.payload);
+            let auto = if entry.automatic {
+                " (automatic reply)"
+            } else {
+                ""
+            };
+            if reason.is_empty() {
+                format!("{code}{auto}")
+            } else {
+                format!("{code} \"{reason}\"{auto}")
+            }
+        }
+        MessageKind::Binary => preview(&entry.payload, false, chars),
+        _ => preview(&entry.payload, entry.text().is_some(), chars),
+    }
+}
+
+fn kind_colour(entry: &LogEntry, visuals: &egui::Visuals) -> Color32 {
+    match (entry.kind, entry.direction) {
+        (MessageKind::Text | MessageKind::Binary, Direction::Sent) => {
+            Color32::from_rgb(0x4a, 0x9e, 0xff)
+        }
+        (MessageKind::Text | MessageKind::Binary, Direction::Received) => {
+            Color32::from_rgb(0x3f, 0xb9, 0x50)
+        }
+        (MessageKind::Close, _) => Color32::from_rgb(0xd2, 0x99, 0x22),
+        _ => visuals.weak_text_color(),
+    }
+}
+
+pub(super) fn ui(state: &mut AppState, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    ui.horizontal(|ui| {
+        ui.strong("Messages");
+        ui.label(format!("{}", state.log.len()));
+        let dropped = state.log.dropped() + state.dropped_in_transit();
+        if dropped > 0 {
+            ui.label(
+                egui::RichText::new(format!("({dropped} oldest dropped)"))
+                    .color(ui.visuals().warn_fg_color),
+            )
+            .on_hover_text("The log keeps the newest 1,000,000 messages; older ones are dropped.");
+        }
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if ui.button("Clear").on_hover_text("Empty the log").clicked() {
+                actions.push(Action::ClearLog);
+            }
+            ui.checkbox(&mut state.follow, "Auto-scroll");
+        });
+    });
+    ui.separator();
+    let header_rect = ui
+        .allocate_exact_size(egui::vec2(ui.available_width(), ROW_HEIGHT), Sense::hover())
+        .0;
+    let font = FontId::monospace(12.5);
+    for (name, x) in COLUMNS {
+        ui.painter().text(
+            header_rect.left_center() + egui::vec2(x, 0.0),
+            Align2::LEFT_CENTER,
+            name,
+            FontId::proportional(12.5),
+            ui.visuals().weak_text_color(),
+        );
+    }
+    if state.log.is_empty() {
+        ui.add_space(20.0);
+        ui.vertical_centered(|ui| {
+            ui.label(egui::RichText::new("No messages yet. Connect, then send something.").weak());
+        });
+        return;
+    }
+    let total = state.log.len();
+    egui::ScrollArea::vertical()
+        .id_salt("log-scroll")
+        .auto_shrink([false, false])
+        .stick_to_bottom(state.follow)
+        .show_rows(ui, ROW_HEIGHT, total, |ui, range| {
+            for index in range {
+                let Some(entry) = state.log.get(index) else {
+                    break;
+                };
+                let seq = state.log.seq_of(index);
+                let selected = state.selected == Some(seq);
+                let (rect, response) = ui.allocate_exact_size(
+                    egui::vec2(ui.available_width(), ROW_HEIGHT),
+                    Sense::click(),
+                );
+                let label = row_label(entry);
+                response.widget_info(|| {
+                    egui::WidgetInfo::selected(egui::Role::ListBoxOption, true, selected, &label)
+                });
+                if response.clicked() {
+                    actions.push(Action::Select(seq));
+                }
+                let visuals = ui.visuals();
+                if selected {
+                    ui.painter()
+                        .rect_filled(rect, 2.0, visuals.selection.bg_fill);
+                } else if response.hovered() {
+                    ui.painter()
+                        .rect_filled(rect, 2.0, visuals.widgets.hovered.weak_bg_fill);
+                } else if index % 2 == 1 {
+                    ui.painter().rect_filled(rect, 0.0, visuals.faint_bg_color);
+                }
+                let text_colour = visuals.text_color();
+                let colour = kind_colour(entry, visuals);
+                let since = entry.since_connect.as_secs_f64() * 1000.0;
+                let cells = [
+                    (seq.to_string(), visuals.weak_text_color()),
+                    (entry.direction.arrow().to_owned(), colour),
+                    (entry.kind.as_str().to_owned(), colour),
+                    (format_time(entry.at), text_colour),
+                    (format!("{since:.1} ms"), visuals.weak_text_color()),
+                    (format_size(entry.size()), text_colour),
+                ];
+                let painter = ui.painter_at(rect);
+                for ((text, c), (_, x)) in cells.into_iter().zip(COLUMNS) {
+                    painter.text(
+                        rect.left_center() + egui::vec2(x, 0.0),
+                        Align2::LEFT_CENTER,
+                        text,
+                        font.clone(),
+                        c,
+                    );
+                }
+                let preview_x = COLUMNS[6].1;
+                let chars = (((rect.width() - preview_x) / 7.5).max(8.0)) as usize;
+                painter.text(
+                    rect.left_center() + egui::vec2(preview_x, 0.0),
+                    Align2::LEFT_CENTER,
+                    row_preview(entry, chars.min(400)),
+                    font.clone(),
+                    text_colour,
+                );
+            }
+        });
+}

@@ -1,0 +1,81 @@
+//! The egui/eframe GUI. It never awaits or blocks: user actions become engine commands, and engine events are
+//! drained at the start of every frame (`App::logic`), which also runs while the window is hidden.
+
+mod composer;
+mod connection_panel;
+mod details;
+mod log_view;
+mod state;
+
+pub use state::{Action, AppState, LogStore};
+
+use crate::engine::Waker;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long closing the window waits for open connections to finish their close handshake.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// The eframe application: the state plus the engine's lifetime.
+pub struct SockscopeApp {
+    state: AppState,
+}
+
+impl SockscopeApp {
+    /// Builds the app: starts the engine and the embedded echo server; connects to `url` when given.
+    pub fn new(cc: &eframe::CreationContext<'_>, url: Option<String>) -> anyhow::Result<Self> {
+        let ctx = cc.egui_ctx.clone();
+        let wake: Waker = Arc::new(move || ctx.request_repaint());
+        let state = AppState::start(Some(wake), url)?;
+        Ok(Self { state })
+    }
+}
+
+impl eframe::App for SockscopeApp {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        if self.state.drain_events() {
+            // More events are queued than one frame's budget: come back soon.
+            ctx.request_repaint();
+        }
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.state.ui(ui);
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        if let Some(engine) = self.state.take_engine() {
+            engine.shutdown(SHUTDOWN_TIMEOUT);
+        }
+    }
+}
+
+/// Opens the window. `url`: connect to it at once instead of waiting for the user.
+pub fn run(url: Option<String>) -> anyhow::Result<()> {
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("sockscope")
+        .with_app_id("sockscope")
+        .with_inner_size([1100.0, 720.0])
+        .with_min_inner_size([640.0, 400.0]);
+    if let Ok(icon) = eframe::icon_data::from_png_bytes(include_bytes!("../../assets/icon.png")) {
+        viewport = viewport.with_icon(Arc::new(icon));
+    }
+    let options = eframe::NativeOptions {
+        viewport,
+        ..Default::default()
+    };
+    eframe::run_native(
+        "sockscope",
+        options,
+        Box::new(move |cc| {
+            let app = SockscopeApp::new(cc, url).map_err(|e| format!("{e:#}"))?;
+            Ok(Box::new(app))
+        }),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// For tests and benchmarks: an engine with no waker.
+pub fn headless_state(url: Option<String>) -> anyhow::Result<AppState> {
+    AppState::start(None, url)
+}

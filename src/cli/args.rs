@@ -1,0 +1,290 @@
+//! Command-line flags, parsed once into validated types.
+
+use crate::model::{ConnectRequest, PayloadFormat, StageError, close_code_name, parse_payload};
+use clap::{ArgMatches, Args, Parser, Subcommand};
+use std::time::Duration;
+
+/// A native WebSocket tester: a GUI, plus `connect` and `serve` for scripts and CI.
+#[derive(Debug, Parser)]
+#[command(name = "sockscope", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// What to do; without one, the GUI opens.
+    #[command(subcommand)]
+    pub command: Option<CliCommand>,
+    /// Open the GUI and connect to this URL at once.
+    pub url: Option<String>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CliCommand {
+    /// Connect to a WebSocket server, send what you are told, print what happens, exit.
+    Connect(Box<ConnectArgs>),
+    /// Run the echo server alone on 127.0.0.1 (text as text, binary as binary, pings answered).
+    Serve(ServeArgs),
+}
+
+/// Flags of `sockscope serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The port to listen on (0 picks a free one; the URL is printed on stdout).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+}
+
+/// Flags of `sockscope connect`.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// ws:// or wss:// URL.
+    pub url: String,
+    /// Send this text message after the handshake (repeatable; sent in the order given).
+    #[arg(long = "send", value_name = "TEXT")]
+    pub send: Vec<String>,
+    /// Send this binary message, given as hex (repeatable; sent in the order given among the --send flags).
+    #[arg(long = "send-binary", value_name = "HEX")]
+    pub send_binary: Vec<String>,
+    /// After the sends, keep reading this many seconds, then close (default: read until the server closes).
+    #[arg(long, value_name = "SECONDS")]
+    pub wait: Option<f64>,
+    /// Close after this many received data messages.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+    /// The close frame we send: CODE or CODE:REASON (default 1000).
+    #[arg(long, value_name = "CODE[:REASON]", default_value = "1000")]
+    pub close: String,
+    /// Send every received text or binary message straight back until the server closes.
+    #[arg(long)]
+    pub echo: bool,
+    /// Extra request header 'Name: value' (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub header: Vec<String>,
+    /// Offer this subprotocol (repeatable, in order of preference).
+    #[arg(short = 's', long = "subprotocol", value_name = "NAME")]
+    pub subprotocol: Vec<String>,
+    /// The Origin header.
+    #[arg(long)]
+    pub origin: Option<String>,
+    /// Print NDJSON events on stdout instead of plain lines.
+    #[arg(long)]
+    pub json: bool,
+    /// Send each line of standard input as a text message; close at end of input (the default in a terminal
+    /// when nothing else is to be sent).
+    #[arg(long)]
+    pub stdin: bool,
+    /// Bound each connection stage (DNS, TCP, TLS, upgrade), in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub connect_timeout: f64,
+}
+
+/// One message to send after the handshake.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outgoing {
+    /// A text message.
+    Text(String),
+    /// A binary message.
+    Binary(Vec<u8>),
+}
+
+/// `connect`'s flags, validated.
+#[derive(Clone, Debug)]
+pub struct ConnectPlan {
+    /// What to connect to.
+    pub request: ConnectRequest,
+    /// What to send after the handshake, in order.
+    pub sends: Vec<Outgoing>,
+    /// How long to read after the sends.
+    pub wait: Option<Duration>,
+    /// Close after this many received data messages.
+    pub count: Option<u64>,
+    /// Our close frame.
+    pub close_code: u16,
+    /// Our close reason.
+    pub close_reason: String,
+    /// Echo mode.
+    pub echo: bool,
+    /// NDJSON output.
+    pub json: bool,
+    /// Read lines from stdin.
+    pub stdin: bool,
+}
+
+/// A flag that does not make sense, in plain words.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+impl From<StageError> for UsageError {
+    fn from(e: StageError) -> Self {
+        Self(e.to_string())
+    }
+}
+
+impl ConnectArgs {
+    /// Validates the flags. `matches` are the subcommand's matches, used to keep `--send`/`--send-binary` order.
+    pub fn plan(&self, matches: Option<&ArgMatches>) -> Result<ConnectPlan, UsageError> {
+        crate::engine::target::parse_target(&self.url)?;
+        let mut request = ConnectRequest::new(self.url.clone());
+        for h in &self.header {
+            let Some((name, value)) = h.split_once(':') else {
+                return Err(UsageError(format!(
+                    "header '{h}' must look like 'Name: value'"
+                )));
+            };
+            if name.trim().is_empty() {
+                return Err(UsageError(format!("header '{h}' has no name")));
+            }
+            request
+                .headers
+                .push((name.trim().to_owned(), value.trim().to_owned()));
+        }
+        request.subprotocols = self.subprotocol.clone();
+        request.origin = self.origin.clone();
+        if !(self.connect_timeout.is_finite() && self.connect_timeout > 0.0) {
+            return Err(UsageError(
+                "--connect-timeout must be a positive number of seconds".into(),
+            ));
+        }
+        request.connect_timeout_millis = (self.connect_timeout * 1000.0).round().max(1.0) as u64;
+
+        let mut indexed: Vec<(usize, Outgoing)> = Vec::new();
+        let indices = |id: &str| -> Vec<usize> {
+            matches
+                .and_then(|m| m.indices_of(id))
+                .map(|i| i.collect())
+                .unwrap_or_default()
+        };
+        let text_idx = indices("send");
+        for (n, t) in self.send.iter().enumerate() {
+            indexed.push((
+                text_idx.get(n).copied().unwrap_or(n),
+                Outgoing::Text(t.clone()),
+            ));
+        }
+        let bin_idx = indices("send_binary");
+        for (n, hex) in self.send_binary.iter().enumerate() {
+            let bytes = parse_payload(hex, PayloadFormat::Hex)
+                .map_err(|e| UsageError(format!("--send-binary '{hex}': {e}")))?;
+            indexed.push((
+                bin_idx.get(n).copied().unwrap_or(usize::MAX / 2 + n),
+                Outgoing::Binary(bytes),
+            ));
+        }
+        indexed.sort_by_key(|(i, _)| *i);
+
+        let wait = match self.wait {
+            Some(w) if !(w.is_finite() && w >= 0.0) => {
+                return Err(UsageError(
+                    "--wait must be zero or a positive number of seconds".into(),
+                ));
+            }
+            Some(w) => Some(Duration::from_secs_f64(w)),
+            None => None,
+        };
+        let (close_code, close_reason) = parse_close(&self.close)?;
+        Ok(ConnectPlan {
+            request,
+            sends: indexed.into_iter().map(|(_, o)| o).collect(),
+            wait,
+            count: self.count,
+            close_code,
+            close_reason,
+            echo: self.echo,
+            json: self.json,
+            stdin: self.stdin,
+        })
+    }
+}
+
+/// Parses `CODE` or `CODE:REASON`.
+pub fn parse_close(spec: &str) -> Result<(u16, String), UsageError> {
+    let (code, reason) = spec.split_once(':').unwrap_or((spec, ""));
+    let code: u16 = code.trim().parse().map_err(|_| {
+        UsageError(format!(
+            "--close '{spec}': the code must be a number from 0 to 65535"
+        ))
+    })?;
+    if reason.len() > 123 {
+        return Err(UsageError(format!(
+            "--close: the reason is {} bytes; a close reason may be at most 123",
+            reason.len()
+        )));
+    }
+    let _ = close_code_name(code);
+    Ok((code, reason.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, FromArgMatches};
+
+    fn plan(args: &[&str]) -> Result<ConnectPlan, UsageError> {
+        let matches = Cli::command()
+            .try_get_matches_from(args)
+            .map_err(|e| UsageError(e.to_string()))?;
+        let cli = Cli::from_arg_matches(&matches).map_err(|e| UsageError(e.to_string()))?;
+        let Some(CliCommand::Connect(c)) = cli.command else {
+            return Err(UsageError("not connect".into()));
+        };
+        c.plan(matches.subcommand_matches("connect"))
+    }
+
+    #[test]
+    fn sends_keep_their_order_across_flags() {
+        let p = plan(&[
+            "sockscope",
+            "connect",
+            "ws://h/",
+            "--send",
+            "a",
+            "--send-binary",
+            "0102",
+            "--send",
+            "b",
+        ])
+        .expect("valid");
+        assert_eq!(
+            p.sends,
+            vec![
+                Outgoing::Text("a".into()),
+                Outgoing::Binary(vec![1, 2]),
+                Outgoing::Text("b".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn flags_are_validated() {
+        let p = plan(&[
+            "sockscope",
+            "connect",
+            "ws://h/",
+            "-H",
+            "X-A: 1",
+            "--close",
+            "4000:bye",
+            "-s",
+            "chat",
+        ])
+        .expect("valid");
+        assert_eq!(p.request.headers, vec![("X-A".to_owned(), "1".to_owned())]);
+        assert_eq!((p.close_code, p.close_reason.as_str()), (4000, "bye"));
+        assert_eq!(p.request.subprotocols, vec!["chat".to_owned()]);
+        for bad in [
+            vec!["sockscope", "connect", "ftp://h/"],
+            vec!["sockscope", "connect", "ws://h/", "--send-binary", "xyz"],
+            vec!["sockscope", "connect", "ws://h/", "--close", "abc"],
+            vec!["sockscope", "connect", "ws://h/", "-H", "novalue"],
+            vec!["sockscope", "connect", "ws://h/", "--wait", "-1"],
+        ] {
+            assert!(plan(&bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn bare_url_opens_the_gui() {
+        let cli = Cli::try_parse_from(["sockscope", "ws://h/"]).expect("valid");
+        assert!(cli.command.is_none());
+        assert_eq!(cli.url.as_deref(), Some("ws://h/"));
+    }
+}

@@ -1,0 +1,260 @@
+//! `sockscope connect`: one connection driven by flags, reported as plain lines or NDJSON.
+
+use crate::cli::args::{ConnectPlan, Outgoing};
+use crate::engine::{self, Command, EventKind, Overflow, events};
+use crate::model::{
+    CloseInfo, ConnState, Direction, HandshakeInfo, Initiator, LogEntry, MessageKind, ndjson,
+};
+use crate::model::{close_code_name, hex_string};
+use std::io::{IsTerminal, Write};
+use tokio::io::AsyncBufReadExt;
+
+/// Exit status: the connection opened and ended with a close handshake.
+pub const EXIT_OK: i32 = 0;
+/// Exit status: the connection opened but broke (no clean close, read/write error, close not answered).
+pub const EXIT_BROKEN: i32 = 1;
+/// Exit status: bad arguments (including a URL that cannot be used).
+pub const EXIT_USAGE: i32 = 2;
+/// Exit status: the connection could not be opened (DNS, TCP, TLS, handshake, timeout).
+pub const EXIT_CONNECT_FAILED: i32 = 3;
+
+/// Memory the command line lets queued events hold before the connection waits for stdout.
+const CLI_EVENT_BUDGET_BYTES: usize = 64 << 20;
+
+struct Printer {
+    json: bool,
+    out: std::io::BufWriter<std::io::StdoutLock<'static>>,
+    broken_pipe: bool,
+}
+
+impl Printer {
+    fn line(&mut self, text: &str) {
+        if self.broken_pipe {
+            return;
+        }
+        let result = self
+            .out
+            .write_all(text.as_bytes())
+            .and_then(|()| self.out.write_all(b"\n"));
+        if result.is_err() {
+            self.broken_pipe = true;
+        }
+    }
+
+    fn json(&mut self, value: &serde_json::Value) {
+        if self.broken_pipe {
+            return;
+        }
+        let result = serde_json::to_writer(&mut self.out, value)
+            .map_err(std::io::Error::from)
+            .and_then(|()| self.out.write_all(b"\n"));
+        if result.is_err() {
+            self.broken_pipe = true;
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.broken_pipe && self.out.flush().is_err() {
+            self.broken_pipe = true;
+        }
+    }
+}
+
+/// Runs `connect` to its end and returns the exit status.
+pub async fn run(plan: ConnectPlan) -> i32 {
+    let (sink, mut events) = events::channel(CLI_EVENT_BUDGET_BYTES, Overflow::Wait, None);
+    let (handle, task) = engine::spawn_connection(plan.request.clone(), sink);
+    let mut printer = Printer {
+        json: plan.json,
+        out: std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock()),
+        broken_pipe: false,
+    };
+    let read_stdin = plan.stdin
+        || (std::io::stdin().is_terminal()
+            && plan.sends.is_empty()
+            && !plan.echo
+            && plan.count.is_none());
+    let mut stdin_lines = read_stdin.then(|| tokio::io::BufReader::new(tokio::io::stdin()).lines());
+
+    let close = Command::Close {
+        code: plan.close_code,
+        reason: plan.close_reason.clone(),
+    };
+    let mut opened = false;
+    let mut close_requested = false;
+    let mut received_data = 0u64;
+    let mut wait_deadline: Option<tokio::time::Instant> = None;
+    let mut closed: Option<CloseInfo> = None;
+
+    loop {
+        let event = tokio::select! {
+            event = events.recv() => event,
+            _ = sleep_until(wait_deadline) => {
+                wait_deadline = None;
+                if !close_requested {
+                    close_requested = true;
+                    handle.send(close.clone());
+                }
+                continue;
+            }
+            line = next_line(&mut stdin_lines), if opened && stdin_lines.is_some() => {
+                match line {
+                    Some(text) => { handle.send(Command::Text(text)); }
+                    None => {
+                        stdin_lines = None;
+                        if wait_deadline.is_none() && !close_requested {
+                            close_requested = true;
+                            handle.send(close.clone());
+                        }
+                    }
+                }
+                continue;
+            }
+        };
+        let Some(event) = event else { break };
+        match event.kind {
+            EventKind::State(ConnState::Open) => {
+                opened = true;
+                for s in &plan.sends {
+                    handle.send(match s {
+                        Outgoing::Text(t) => Command::Text(t.clone()),
+                        Outgoing::Binary(b) => Command::Binary(b.clone()),
+                    });
+                }
+                if let Some(w) = plan.wait {
+                    wait_deadline = Some(tokio::time::Instant::now() + w);
+                }
+                if plan.count == Some(0) && !close_requested {
+                    close_requested = true;
+                    handle.send(close.clone());
+                }
+            }
+            EventKind::State(_) => {}
+            EventKind::Handshake(h) => {
+                if printer.json {
+                    printer.json(&ndjson::handshake(&h));
+                } else {
+                    report_handshake(&h);
+                }
+            }
+            EventKind::Message(m) => {
+                if printer.json {
+                    printer.json(&ndjson::message(&m));
+                } else {
+                    print_plain(&mut printer, &m);
+                }
+                if m.direction == Direction::Received && m.kind.is_data() {
+                    received_data += 1;
+                    if plan.count.is_some_and(|n| received_data >= n) && !close_requested {
+                        close_requested = true;
+                        handle.send(close.clone());
+                    }
+                    if plan.echo && !close_requested {
+                        handle.send(if m.kind == MessageKind::Text {
+                            Command::Text(String::from_utf8_lossy(&m.payload).into_owned())
+                        } else {
+                            Command::Binary(m.payload)
+                        });
+                    }
+                }
+            }
+            EventKind::Error(e) => {
+                if printer.json {
+                    printer.json(&ndjson::error(&e));
+                } else {
+                    printer.flush();
+                    eprintln!("error: {e}");
+                }
+            }
+            EventKind::Closed(c) => {
+                if printer.json {
+                    printer.json(&ndjson::closed(&c));
+                } else if opened {
+                    printer.flush();
+                    report_close(&c);
+                }
+                closed = Some(c);
+            }
+        }
+        if events.is_empty() {
+            printer.flush();
+        }
+        if closed.is_some() {
+            break;
+        }
+    }
+    printer.flush();
+    let _ = task.await;
+    match closed {
+        _ if !opened => EXIT_CONNECT_FAILED,
+        Some(c) if c.clean => EXIT_OK,
+        _ => EXIT_BROKEN,
+    }
+}
+
+async fn next_line(
+    lines: &mut Option<tokio::io::Lines<tokio::io::BufReader<tokio::io::Stdin>>>,
+) -> Option<String> {
+    match lines {
+        Some(l) => l.next_line().await.ok().flatten(),
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn print_plain(printer: &mut Printer, m: &LogEntry) {
+    if m.direction != Direction::Received {
+        return;
+    }
+    match m.kind {
+        MessageKind::Text => printer.line(&String::from_utf8_lossy(&m.payload)),
+        MessageKind::Binary => printer.line(&hex_string(&m.payload)),
+        _ => {}
+    }
+}
+
+fn report_handshake(h: &HandshakeInfo) {
+    if h.status == 101 {
+        let proto = h
+            .subprotocol
+            .as_deref()
+            .map(|p| format!(", subprotocol '{p}'"))
+            .unwrap_or_default();
+        eprintln!(
+            "connected to {} ({} {}{proto}) in {:.1} ms",
+            h.peer_addr.as_deref().unwrap_or("?"),
+            h.status,
+            h.reason,
+            h.timings.total_ms
+        );
+    }
+    for w in &h.warnings {
+        eprintln!("warning: {w}");
+    }
+}
+
+fn report_close(c: &CloseInfo) {
+    let who = match c.initiated_by {
+        Initiator::Client => "closed by us",
+        Initiator::Server => "closed by the server",
+        Initiator::None => "connection lost",
+    };
+    let code = match c.code {
+        Some(code) => format!(": {code} {}", close_code_name(code)),
+        None if c.clean => ": no status code".to_owned(),
+        None => String::new(),
+    };
+    let reason = if c.reason.is_empty() {
+        String::new()
+    } else {
+        format!(" '{}'", c.reason)
+    };
+    let clean = if c.clean { "clean" } else { "not clean" };
+    eprintln!("{who}{code}{reason} ({clean})");
+}

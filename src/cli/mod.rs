@@ -1,0 +1,25 @@
+//! The command line: `sockscope [URL]`, `sockscope connect …`, `sockscope serve …`.
+
+pub mod args;
+pub mod connect;
+
+pub use args::{Cli, CliCommand};
+
+use crate::engine::echo::EchoServer;
+use std::net::SocketAddr;
+
+/// Runs `sockscope serve` until interrupted; returns the exit status.
+pub async fn serve(port: u16) -> i32 {
+    let server = match EchoServer::start(SocketAddr::from(([127, 0, 0, 1], port))).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: could not listen on 127.0.0.1:{port}: {e}");
+            return connect::EXIT_USAGE;
+        }
+    };
+    println!("{}", server.url());
+    eprintln!("echo server listening on {} (Ctrl+C to stop)", server.url());
+    let _ = tokio::signal::ctrl_c().await;
+    eprintln!("stopping");
+    0
+}

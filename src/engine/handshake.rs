@@ -1,0 +1,424 @@
+//! The HTTP upgrade, done by hand so that the exact bytes both ways can be shown and every check explained.
+//!
+//! tungstenite's own client handshake hides the raw response and refuses some legal replies (a `Connection`
+//! token list, no subprotocol selected); this module writes the request itself, reads the response head up to
+//! the blank line, validates it, and hands any bytes read past the head to tungstenite as the start of the
+//! frame stream.
+
+use crate::engine::target::Target;
+use crate::model::{ConnectRequest, HandshakeInfo, HttpHead, Stage, StageError};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// Largest response head we accept.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// Largest body of a non-101 reply we keep.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A request ready to be written.
+#[derive(Clone, Debug)]
+pub struct UpgradeRequest {
+    /// The request head as it will be sent.
+    pub head: HttpHead,
+    /// The bytes that will be sent.
+    pub raw: Vec<u8>,
+    /// The `Sec-WebSocket-Key` sent (the user's, if they overrode it).
+    pub key: String,
+    /// The subprotocols offered.
+    pub offered_protocols: Vec<String>,
+}
+
+/// Builds the upgrade request. A user header named like a generated one replaces it in place.
+pub fn build_request(target: &Target, req: &ConnectRequest) -> Result<UpgradeRequest, StageError> {
+    let key = tokio_tungstenite::tungstenite::handshake::client::generate_key();
+    let mut headers: Vec<(String, String)> = vec![
+        ("Host".into(), target.host_header.clone()),
+        ("Upgrade".into(), "websocket".into()),
+        ("Connection".into(), "Upgrade".into()),
+        ("Sec-WebSocket-Key".into(), key),
+        ("Sec-WebSocket-Version".into(), "13".into()),
+    ];
+    if let Some(origin) = req.origin.as_ref().filter(|o| !o.trim().is_empty()) {
+        headers.push(("Origin".into(), origin.trim().to_owned()));
+    }
+    let offered: Vec<String> = req
+        .subprotocols
+        .iter()
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .collect();
+    if !offered.is_empty() {
+        headers.push(("Sec-WebSocket-Protocol".into(), offered.join(", ")));
+    }
+    if let Some(auth) = &target.basic_auth {
+        headers.push(("Authorization".into(), auth.clone()));
+    }
+    for (name, value) in &req.headers {
+        let name = name.trim();
+        if name.is_empty() {
+            continue;
+        }
+        validate_header(name, value)?;
+        let value = value.trim().to_owned();
+        match headers
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
+            Some(slot) => *slot = (name.to_owned(), value),
+            None => headers.push((name.to_owned(), value)),
+        }
+    }
+    let key = header_value(&headers, "Sec-WebSocket-Key")
+        .unwrap_or_default()
+        .to_owned();
+    let start_line = format!("GET {} HTTP/1.1", target.resource);
+    let mut raw = Vec::with_capacity(256);
+    raw.extend_from_slice(start_line.as_bytes());
+    raw.extend_from_slice(b"\r\n");
+    for (n, v) in &headers {
+        raw.extend_from_slice(n.as_bytes());
+        raw.extend_from_slice(b": ");
+        raw.extend_from_slice(v.as_bytes());
+        raw.extend_from_slice(b"\r\n");
+    }
+    raw.extend_from_slice(b"\r\n");
+    Ok(UpgradeRequest {
+        head: HttpHead {
+            start_line,
+            headers,
+        },
+        raw,
+        key,
+        offered_protocols: offered,
+    })
+}
+
+fn validate_header(name: &str, value: &str) -> Result<(), StageError> {
+    let token_ok = name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    if !token_ok {
+        return Err(StageError::new(
+            Stage::Handshake,
+            format!(
+                "header name '{name}' has characters HTTP does not allow (use letters, digits and -)"
+            ),
+        ));
+    }
+    if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+        return Err(StageError::new(
+            Stage::Handshake,
+            format!("the value of header '{name}' contains a line break"),
+        ));
+    }
+    Ok(())
+}
+
+/// The first value of header `name` (case-insensitive).
+pub fn header_value<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// Comma-separated tokens across every header named `name`.
+fn header_tokens<'a>(
+    headers: &'a [(String, String)],
+    name: &'a str,
+) -> impl Iterator<Item = &'a str> {
+    headers
+        .iter()
+        .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+        .flat_map(|(_, v)| v.split(','))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+/// The outcome of a successful upgrade.
+pub struct Upgraded {
+    /// Bytes read past the response head: the start of the frame stream.
+    pub leftover: Vec<u8>,
+}
+
+/// Sends the request and reads the response. On success `info` describes the exchange; on failure it holds
+/// whatever was seen so far.
+pub async fn upgrade<S>(
+    stream: &mut S,
+    request: &UpgradeRequest,
+    info: &mut HandshakeInfo,
+    body_wait: Duration,
+) -> Result<Upgraded, StageError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    info.request = request.head.clone();
+    info.request_raw = request.raw.clone();
+    info.method = "GET".into();
+    info.target = request.head.start_line[4..request.head.start_line.len() - 9].to_owned();
+    stream.write_all(&request.raw).await.map_err(|e| {
+        StageError::new(
+            Stage::Handshake,
+            format!("could not send the upgrade request: {e}"),
+        )
+    })?;
+    stream.flush().await.map_err(|e| {
+        StageError::new(
+            Stage::Handshake,
+            format!("could not send the upgrade request: {e}"),
+        )
+    })?;
+
+    let mut buf = Vec::with_capacity(1024);
+    let head_len = loop {
+        if let Some(pos) = find_head_end(&buf) {
+            break pos;
+        }
+        if buf.len() > MAX_HEAD_BYTES {
+            return Err(StageError::new(
+                Stage::Handshake,
+                format!("the response headers exceed {} KiB", MAX_HEAD_BYTES / 1024),
+            ));
+        }
+        let mut chunk = [0u8; 4096];
+        let n = stream.read(&mut chunk).await.map_err(|e| {
+            StageError::new(
+                Stage::Handshake,
+                format!("reading the upgrade response failed: {e}"),
+            )
+        })?;
+        if n == 0 {
+            info.response_raw = buf.clone();
+            return Err(StageError::new(
+                Stage::Handshake,
+                if buf.is_empty() {
+                    "the server closed the connection without answering the upgrade request"
+                        .to_owned()
+                } else {
+                    format!(
+                        "the server closed the connection in the middle of its HTTP response ({} bytes received)",
+                        buf.len()
+                    )
+                },
+            ));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let leftover = buf.split_off(head_len);
+    info.response_raw = buf;
+    parse_response_head(info)?;
+
+    if info.status != 101 {
+        let body = read_body(stream, &info.response.headers, leftover, body_wait).await;
+        info.response_body = body;
+        return Err(non_101_error(info));
+    }
+    check_101(info, request)?;
+    Ok(Upgraded { leftover })
+}
+
+fn find_head_end(buf: &[u8]) -> Option<usize> {
+    buf.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4)
+}
+
+fn parse_response_head(info: &mut HandshakeInfo) -> Result<(), StageError> {
+    let raw = &info.response_raw;
+    let mut headers = [httparse::EMPTY_HEADER; 128];
+    let mut resp = httparse::Response::new(&mut headers);
+    match resp.parse(raw) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) => {
+            return Err(StageError::new(
+                Stage::Handshake,
+                "the HTTP response head is incomplete",
+            ));
+        }
+        Err(e) => {
+            let first = raw.split(|&b| b == b'\r').next().unwrap_or_default();
+            return Err(StageError::new(
+                Stage::Handshake,
+                format!(
+                    "the server's answer is not a valid HTTP response ({e}); it begins with '{}'",
+                    String::from_utf8_lossy(&first[..first.len().min(80)])
+                ),
+            ));
+        }
+    }
+    info.status = resp.code.unwrap_or(0);
+    info.reason = resp.reason.unwrap_or("").to_owned();
+    info.response.headers = resp
+        .headers
+        .iter()
+        .map(|h| {
+            (
+                h.name.to_owned(),
+                String::from_utf8_lossy(h.value).into_owned(),
+            )
+        })
+        .collect();
+    let line_end = raw
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .unwrap_or(raw.len());
+    info.response.start_line = String::from_utf8_lossy(&raw[..line_end]).into_owned();
+    Ok(())
+}
+
+async fn read_body<S>(
+    stream: &mut S,
+    headers: &[(String, String)],
+    mut body: Vec<u8>,
+    wait: Duration,
+) -> Vec<u8>
+where
+    S: AsyncRead + Unpin,
+{
+    let expected =
+        header_value(headers, "Content-Length").and_then(|v| v.trim().parse::<usize>().ok());
+    let limit = expected.unwrap_or(MAX_BODY_BYTES).min(MAX_BODY_BYTES);
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut chunk = [0u8; 4096];
+    while body.len() < limit {
+        match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => body.extend_from_slice(&chunk[..n]),
+            _ => break,
+        }
+    }
+    body.truncate(limit);
+    body
+}
+
+fn non_101_error(info: &HandshakeInfo) -> StageError {
+    let mut msg = format!(
+        "the server answered {} {} instead of 101 Switching Protocols",
+        info.status, info.reason
+    );
+    match info.status {
+        300..=399 => match header_value(&info.response.headers, "Location") {
+            Some(loc) => msg.push_str(&format!(
+                " (a redirect to {loc}; sockscope does not follow redirects)"
+            )),
+            None => msg.push_str(" (a redirect without a Location header)"),
+        },
+        401 => msg.push_str(" (authentication required: add an Authorization header)"),
+        403 => msg.push_str(" (forbidden: check the Origin and credentials)"),
+        404 => msg.push_str(" (no WebSocket endpoint at this path)"),
+        426 => msg.push_str(" (the server wants a different protocol version)"),
+        200 => msg.push_str(" (a plain HTTP endpoint, not a WebSocket one)"),
+        _ => {}
+    }
+    if !info.response_body.is_empty() {
+        let text = String::from_utf8_lossy(&info.response_body);
+        let snippet: String = text
+            .chars()
+            .take(200)
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        msg.push_str(&format!("; body: {}", snippet.trim()));
+    }
+    StageError::new(Stage::Handshake, msg)
+}
+
+fn check_101(info: &mut HandshakeInfo, request: &UpgradeRequest) -> Result<(), StageError> {
+    let headers = &info.response.headers;
+    let fail = |m: String| Err(StageError::new(Stage::Handshake, m));
+    match header_value(headers, "Upgrade") {
+        Some(v) if v.trim().eq_ignore_ascii_case("websocket") => {}
+        Some(v) => {
+            return fail(format!(
+                "the server's Upgrade header is '{v}', not 'websocket'"
+            ));
+        }
+        None => return fail("the server's 101 response has no Upgrade header".into()),
+    }
+    if !header_tokens(headers, "Connection").any(|t| t.eq_ignore_ascii_case("upgrade")) {
+        return fail("the server's Connection header does not contain 'Upgrade'".into());
+    }
+    let expected =
+        tokio_tungstenite::tungstenite::handshake::derive_accept_key(request.key.as_bytes());
+    match header_value(headers, "Sec-WebSocket-Accept") {
+        Some(v) if v.trim() == expected => {}
+        Some(v) => {
+            return fail(format!(
+                "the server's Sec-WebSocket-Accept '{}' does not match '{expected}' computed from our key",
+                v.trim()
+            ));
+        }
+        None => return fail("the server's 101 response has no Sec-WebSocket-Accept header".into()),
+    }
+    let selected: Vec<&str> = header_tokens(headers, "Sec-WebSocket-Protocol").collect();
+    match selected.as_slice() {
+        [] => {
+            if !request.offered_protocols.is_empty() {
+                info.warnings.push(format!(
+                    "the server selected none of the offered subprotocols ({}); continuing without one",
+                    request.offered_protocols.join(", ")
+                ));
+            }
+        }
+        [one] => {
+            if !request.offered_protocols.iter().any(|p| p == one) {
+                return fail(format!(
+                    "the server selected subprotocol '{one}', which we did not offer"
+                ));
+            }
+            info.subprotocol = Some((*one).to_owned());
+        }
+        many => {
+            return fail(format!(
+                "the server selected several subprotocols ({}); it must pick one",
+                many.join(", ")
+            ));
+        }
+    }
+    let extensions: Vec<&str> = header_tokens(headers, "Sec-WebSocket-Extensions").collect();
+    if !extensions.is_empty() {
+        return fail(format!(
+            "the server enabled extension '{}' which we did not offer (sockscope does not support \
+             permessage-deflate yet)",
+            extensions.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::target::parse_target;
+
+    #[test]
+    fn request_keeps_user_order_and_case_and_overrides_in_place() {
+        let target = parse_target("ws://h:9/p?q=1").expect("url");
+        let mut req = ConnectRequest::new("ws://h:9/p?q=1");
+        req.headers = vec![
+            ("X-Trace-ID".into(), "abc".into()),
+            ("host".into(), "other".into()),
+            ("Authorization".into(), "Bearer t".into()),
+        ];
+        req.subprotocols = vec!["chat".into(), " v2 ".into()];
+        req.origin = Some("http://o".into());
+        let built = build_request(&target, &req).expect("valid");
+        let text = String::from_utf8(built.raw.clone()).expect("ascii");
+        assert!(
+            text.starts_with("GET /p?q=1 HTTP/1.1\r\nhost: other\r\nUpgrade: websocket\r\n"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "Origin: http://o\r\nSec-WebSocket-Protocol: chat, v2\r\nX-Trace-ID: abc\r\n"
+        ));
+        assert!(text.ends_with("Authorization: Bearer t\r\n\r\n"));
+        assert_eq!(built.key.len(), 24);
+    }
+
+    #[test]
+    fn bad_header_input_is_refused() {
+        let target = parse_target("ws://h/").expect("url");
+        let mut req = ConnectRequest::new("ws://h/");
+        req.headers = vec![("Bad Name".into(), "v".into())];
+        assert!(build_request(&target, &req).is_err());
+        req.headers = vec![("X".into(), "a\r\nInjected: 1".into())];
+        let err = build_request(&target, &req).expect_err("crlf");
+        assert!(err.message.contains("line break"));
+    }
+}

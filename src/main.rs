@@ -1,0 +1,52 @@
+//! The `sockscope` binary: parses the command line and hands over to the GUI or a subcommand.
+
+use clap::{CommandFactory, FromArgMatches};
+use sockscope::cli::{Cli, CliCommand, connect};
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SOCKSCOPE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let code = match cli.command {
+        None => match sockscope::app::run(cli.url) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("error: could not open the window: {e:#}");
+                1
+            }
+        },
+        Some(CliCommand::Connect(args)) => match args.plan(matches.subcommand_matches("connect")) {
+            Ok(plan) => runtime().block_on(connect::run(plan)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                connect::EXIT_USAGE
+            }
+        },
+        Some(CliCommand::Serve(args)) => runtime().block_on(sockscope::cli::serve(args.port)),
+    };
+    std::process::exit(code);
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: could not start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    }
+}

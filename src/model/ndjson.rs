@@ -1,0 +1,175 @@
+//! The NDJSON event schema shared by `connect --json` and log exports. Fields are only ever added, never renamed.
+
+use super::{CloseInfo, HandshakeInfo, LogEntry, MessageKind, StageError, StageTimings};
+use base64::Engine as _;
+use serde_json::{Map, Value, json};
+use std::time::UNIX_EPOCH;
+
+fn headers(h: &[(String, String)]) -> Value {
+    Value::Array(h.iter().map(|(n, v)| json!([n, v])).collect())
+}
+
+fn timings(t: &StageTimings) -> Value {
+    json!({
+        "dns": t.dns_ms,
+        "tcp": t.tcp_ms,
+        "tls": t.tls_ms,
+        "upgrade": t.upgrade_ms,
+        "total": t.total_ms,
+    })
+}
+
+fn bytes_field(obj: &mut Map<String, Value>, bytes: &[u8]) {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => obj.insert("text".into(), Value::String(text.to_owned())),
+        Err(_) => obj.insert(
+            "base64".into(),
+            Value::String(base64::engine::general_purpose::STANDARD.encode(bytes)),
+        ),
+    };
+}
+
+/// `{"event":"handshake",…}`
+pub fn handshake(h: &HandshakeInfo) -> Value {
+    let mut obj = json!({
+        "event": "handshake",
+        "status": h.status,
+        "request": {
+            "method": h.method,
+            "target": h.target,
+            "headers": headers(&h.request.headers),
+        },
+        "response": {
+            "status": h.status,
+            "reason": h.reason,
+            "headers": headers(&h.response.headers),
+        },
+        "subprotocol": h.subprotocol,
+        "timings_ms": timings(&h.timings),
+        "warnings": h.warnings,
+        "peer": h.peer_addr,
+    });
+    if !h.response_body.is_empty()
+        && let Some(resp) = obj.get_mut("response").and_then(Value::as_object_mut)
+    {
+        let mut body = Map::new();
+        bytes_field(&mut body, &h.response_body);
+        resp.insert("body".into(), Value::Object(body));
+    }
+    obj
+}
+
+/// `{"event":"message",…}`
+pub fn message(m: &LogEntry) -> Value {
+    let mut obj = Map::new();
+    obj.insert("event".into(), "message".into());
+    obj.insert("direction".into(), m.direction.as_str().into());
+    obj.insert("kind".into(), m.kind.as_str().into());
+    obj.insert("size".into(), m.payload.len().into());
+    obj.insert(
+        "at_ms".into(),
+        json!((m.since_connect.as_secs_f64() * 1e6).round() / 1e3),
+    );
+    if let Ok(d) = m.at.duration_since(UNIX_EPOCH) {
+        obj.insert(
+            "unix_ms".into(),
+            json!((d.as_secs_f64() * 1e6).round() / 1e3),
+        );
+    }
+    match m.kind {
+        MessageKind::Text => {
+            obj.insert(
+                "text".into(),
+                String::from_utf8_lossy(&m.payload).into_owned().into(),
+            );
+        }
+        MessageKind::Binary => {
+            obj.insert(
+                "base64".into(),
+                base64::engine::general_purpose::STANDARD
+                    .encode(&m.payload)
+                    .into(),
+            );
+        }
+        MessageKind::Ping | MessageKind::Pong => bytes_field(&mut obj, &m.payload),
+        MessageKind::Close => {
+            obj.insert("code".into(), json!(m.close_code));
+            obj.insert(
+                "reason".into(),
+                String::from_utf8_lossy(&m.payload).into_owned().into(),
+            );
+        }
+    }
+    if m.automatic {
+        obj.insert("automatic".into(), true.into());
+    }
+    Value::Object(obj)
+}
+
+/// `{"event":"closed",…}`
+pub fn closed(c: &CloseInfo) -> Value {
+    json!({
+        "event": "closed",
+        "code": c.code,
+        "reason": c.reason,
+        "clean": c.clean,
+        "initiated_by": c.initiated_by.as_str(),
+    })
+}
+
+/// `{"event":"error",…}`
+pub fn error(e: &StageError) -> Value {
+    json!({
+        "event": "error",
+        "stage": e.stage.as_str(),
+        "message": e.message,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Direction, Initiator, Stage};
+    use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn message_payload_encodings() {
+        let mut m = LogEntry {
+            conn_id: 1,
+            direction: Direction::Received,
+            kind: MessageKind::Binary,
+            at: SystemTime::now(),
+            since_connect: Duration::from_micros(12_345),
+            payload: vec![0xff, 0],
+            close_code: None,
+            automatic: false,
+        };
+        let v = message(&m);
+        assert_eq!(v["base64"], "/wA=");
+        assert_eq!(v["at_ms"], 12.345);
+        assert_eq!(v["direction"], "received");
+        m.kind = MessageKind::Ping;
+        m.payload = b"hi".to_vec();
+        assert_eq!(message(&m)["text"], "hi");
+        m.kind = MessageKind::Close;
+        m.close_code = Some(1000);
+        assert_eq!(message(&m)["code"], 1000);
+        assert_eq!(message(&m)["reason"], "hi");
+    }
+
+    #[test]
+    fn closed_and_error_shapes() {
+        let c = closed(&CloseInfo {
+            code: None,
+            reason: String::new(),
+            clean: false,
+            initiated_by: Initiator::None,
+        });
+        assert_eq!(
+            c.to_string(),
+            r#"{"event":"closed","code":null,"reason":"","clean":false,"initiated_by":"none"}"#
+        );
+        let e = error(&StageError::new(Stage::Tcp, "refused"));
+        assert_eq!(e["stage"], "tcp");
+    }
+}

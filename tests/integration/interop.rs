@@ -1,0 +1,163 @@
+//! Interop with independent server implementations that `.ci/run` installs: Python `websockets`, aiohttp,
+//! uvicorn and node `ws`. Each test skips with a message when its peer is missing — except under CI, where a
+//! missing peer is a failure, so a broken install step cannot hide.
+
+use crate::servers::{collect, start};
+use sockscope::engine::{Command, EventKind};
+use sockscope::model::{ConnState, ConnectRequest, Direction, Initiator, MessageKind};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command as Process, Stdio};
+
+struct Peer {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn peers_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers")
+}
+
+/// Starts `program script` and reads the port it prints; None (after saying why) when the peer is unavailable.
+fn start_peer(name: &str, program: &str, script: &str, probe: &[&str]) -> Option<Peer> {
+    let available = Process::new(program)
+        .args(probe)
+        .current_dir(peers_dir())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !available {
+        let msg = format!("interop peer {name} is not installed (run .ci/run's install step)");
+        assert!(std::env::var_os("CI").is_none(), "{msg}");
+        eprintln!("SKIPPED: {msg}");
+        return None;
+    }
+    let mut child = Process::new(program)
+        .arg(script)
+        .current_dir(peers_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {name}: {e}"));
+    let mut line = String::new();
+    let stdout = child.stdout.take().expect("stdout");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("port line");
+    let port = line
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{name} printed '{line}' instead of a port"));
+    Some(Peer { child, port })
+}
+
+/// Text, binary (including a 1 MiB message) and ping round trips, then a server-initiated close with a code.
+async fn exercise(peer: Peer, path: &str) {
+    let (handle, mut events) = start(ConnectRequest::new(format!(
+        "ws://127.0.0.1:{}{path}",
+        peer.port
+    )));
+    let big: Vec<u8> = (0..(1 << 20)).map(|i: u32| (i % 251) as u8).collect();
+    let big_for_send = big.clone();
+    let t = collect(&mut events, move |event, t| match event {
+        EventKind::State(ConnState::Open) => {
+            handle.send(Command::Text("héllo interop".into()));
+            handle.send(Command::Binary(vec![0, 1, 254, 255]));
+            handle.send(Command::Binary(big_for_send.clone()));
+            handle.send(Command::Ping(b"are you there".to_vec()));
+        }
+        EventKind::Message(m) if m.direction == Direction::Received && m.kind.is_data() => {
+            let received = t
+                .messages
+                .iter()
+                .filter(|m| m.direction == Direction::Received && m.kind.is_data());
+            if received.count() == 2 {
+                handle.send(Command::Text("close:4001:peer says bye".into()));
+            }
+        }
+        _ => {}
+    })
+    .await;
+    assert!(t.opened, "{:?}", t.errors);
+    let data: Vec<_> = t
+        .messages
+        .iter()
+        .filter(|m| m.direction == Direction::Received && m.kind.is_data())
+        .collect();
+    assert_eq!(data.len(), 3, "{:?}", t.errors);
+    assert_eq!(
+        (data[0].kind, data[0].payload.as_slice()),
+        (MessageKind::Text, "héllo interop".as_bytes())
+    );
+    assert_eq!(
+        (data[1].kind, data[1].payload.as_slice()),
+        (MessageKind::Binary, &[0u8, 1, 254, 255][..])
+    );
+    assert!(data[2].payload == big, "the 1 MiB message came back intact");
+    assert!(
+        t.messages
+            .iter()
+            .any(|m| m.kind == MessageKind::Pong && m.payload == b"are you there")
+    );
+    let closed = t.closed.expect("closed");
+    assert_eq!(closed.code, Some(4001), "{:?}", t.errors);
+    assert_eq!(closed.reason, "peer says bye");
+    assert_eq!(closed.initiated_by, Initiator::Server);
+    assert!(closed.clean, "{:?}", t.errors);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_websockets() {
+    if let Some(peer) = start_peer(
+        "python websockets",
+        "python3",
+        "python_websockets_echo.py",
+        &["-c", "import websockets"],
+    ) {
+        exercise(peer, "/").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_aiohttp() {
+    if let Some(peer) = start_peer(
+        "aiohttp",
+        "python3",
+        "python_aiohttp_echo.py",
+        &["-c", "import aiohttp"],
+    ) {
+        exercise(peer, "/any/path").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_uvicorn() {
+    if let Some(peer) = start_peer(
+        "uvicorn",
+        "python3",
+        "python_uvicorn_echo.py",
+        &["-c", "import uvicorn, websockets"],
+    ) {
+        exercise(peer, "/ws").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_ws() {
+    if let Some(peer) = start_peer(
+        "node ws",
+        "node",
+        "node_ws_echo.js",
+        &["-e", "require('ws')"],
+    ) {
+        exercise(peer, "/").await;
+    }
+}

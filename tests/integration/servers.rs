@@ -1,0 +1,198 @@
+//! Servers the tests start on loopback: our echo server, scripted tokio-tungstenite servers, and raw TCP servers
+//! that answer with crafted bytes.
+
+use futures_util::{SinkExt, StreamExt};
+use sockscope::engine::echo::EchoServer;
+use sockscope::engine::{EventKind, EventStream, Overflow, events};
+use sockscope::model::{CloseInfo, ConnectRequest, HandshakeInfo, LogEntry, StageError};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+/// Our echo server on a free loopback port.
+pub async fn echo() -> EchoServer {
+    EchoServer::start(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("bind echo server")
+}
+
+/// A port on which nothing listens.
+pub async fn closed_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    drop(l);
+    port
+}
+
+/// A tokio-tungstenite server that sends `greeting` to each client, then closes with `code` and `reason`.
+pub async fn greet_then_close(
+    greeting: &'static str,
+    code: u16,
+    reason: &'static str,
+) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut ws = tokio_tungstenite::accept_async(stream)
+                    .await
+                    .expect("accept");
+                ws.send(Message::text(greeting))
+                    .await
+                    .expect("send greeting");
+                ws.send(Message::Close(Some(CloseFrame {
+                    code: CloseCode::from(code),
+                    reason: reason.into(),
+                })))
+                .await
+                .expect("send close");
+                // Read until the client's reply completes the close handshake.
+                while let Some(Ok(_)) = ws.next().await {}
+            });
+        }
+    });
+    addr
+}
+
+/// A tokio-tungstenite server that sends one message and then drops the TCP connection without a close frame.
+pub async fn send_then_drop() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let mut ws = tokio_tungstenite::accept_async(stream)
+                .await
+                .expect("accept");
+            ws.send(Message::text("bye, abruptly")).await.expect("send");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            drop(ws);
+        }
+    });
+    addr
+}
+
+/// A raw TCP server that reads the request head and answers with `response` bytes, then closes.
+pub async fn raw_http(response: &'static [u8]) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 1024];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let _ = stream.write_all(response).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    addr
+}
+
+/// A TCP server that accepts and never says anything.
+pub async fn silent() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    addr
+}
+
+/// Everything one connection reported, in order.
+#[derive(Default, Debug)]
+pub struct Transcript {
+    pub handshake: Option<Box<HandshakeInfo>>,
+    pub messages: Vec<LogEntry>,
+    pub errors: Vec<StageError>,
+    pub closed: Option<CloseInfo>,
+    pub opened: bool,
+}
+
+/// Starts a connection in the engine and returns its handle plus the event stream.
+pub fn start(req: ConnectRequest) -> (sockscope::engine::ConnectionHandle, EventStream) {
+    let (sink, stream) = events::channel(16 << 20, Overflow::Wait, None);
+    let (handle, _task) = sockscope::engine::spawn_connection(req, sink);
+    (handle, stream)
+}
+
+/// Collects events until `Closed`, calling `on_event` after each so a test can react (send, close, …).
+pub async fn collect(
+    events: &mut EventStream,
+    mut on_event: impl FnMut(&EventKind, &Transcript),
+) -> Transcript {
+    let mut t = Transcript::default();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let event = tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .expect("the connection ends within 20 s")
+            .expect("a Closed event before the stream ends");
+        on_event(&event.kind, &t);
+        match event.kind {
+            EventKind::State(sockscope::model::ConnState::Open) => t.opened = true,
+            EventKind::State(_) => {}
+            EventKind::Handshake(h) => t.handshake = Some(h),
+            EventKind::Message(m) => t.messages.push(m),
+            EventKind::Error(e) => t.errors.push(e),
+            EventKind::Closed(c) => {
+                t.closed = Some(c);
+                return t;
+            }
+        }
+    }
+}
+
+/// A raw server that completes the upgrade by hand with `Connection: keep-alive, Upgrade` and no subprotocol,
+/// writes a text frame "hi" and a close frame (1000) in the same packet as the 101 head, then waits for our
+/// close reply.
+pub async fn raw_101_token_list() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 1024];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&buf).into_owned();
+                let key = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+                    .expect("key header")
+                    .trim()
+                    .to_owned();
+                let accept =
+                    tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+                let mut out = format!(
+                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket\r\nConnection: keep-alive, Upgrade\r\n\
+                     Sec-WebSocket-Accept: {accept}\r\nX-Custom-Case: Kept\r\n\r\n"
+                )
+                .into_bytes();
+                out.extend_from_slice(&[0x81, 0x02, b'h', b'i', 0x88, 0x02, 0x03, 0xe8]);
+                let _ = stream.write_all(&out).await;
+                // Wait for the client's masked close frame, then hang up.
+                let _ = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk)).await;
+            });
+        }
+    });
+    addr
+}

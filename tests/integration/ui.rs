@@ -1,0 +1,176 @@
+//! The GUI, headless through egui_kittest: typing a URL, connecting to the built-in echo server, sending,
+//! seeing rows appear, errors in plain words, and closing with a code and reason.
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use sockscope::app::AppState;
+use sockscope::model::ConnState;
+use std::time::{Duration, Instant};
+
+fn harness(url: Option<String>) -> Harness<'static, AppState> {
+    let state = sockscope::app::headless_state(url).expect("engine starts");
+    Harness::builder()
+        .with_size([1200.0, 760.0])
+        .build_ui_state(
+            |ui, state: &mut AppState| {
+                state.drain_events();
+                state.ui(ui);
+            },
+            state,
+        )
+}
+
+/// Steps frames until `done` holds (the engine works on its own threads meanwhile).
+fn wait_for(
+    harness: &mut Harness<'static, AppState>,
+    what: &str,
+    done: impl Fn(&Harness<'static, AppState>) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        harness.step();
+        if done(harness) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn connect(harness: &mut Harness<'static, AppState>) {
+    harness.get_by_label("Connect").click();
+    wait_for(harness, "the connection to open", |h| {
+        h.state().conn_state == ConnState::Open
+    });
+}
+
+#[test]
+fn the_url_is_prefilled_with_the_builtin_echo_server_and_send_shows_rows() {
+    let mut harness = harness(None);
+    harness.step();
+    let url = harness.state().url.clone();
+    assert!(url.starts_with("ws://127.0.0.1:"), "{url}");
+    assert_eq!(Some(url), harness.state().echo_url);
+    connect(&mut harness);
+    harness.get_by_label("Send").click();
+    wait_for(&mut harness, "the echo", |h| {
+        h.query_by_label_contains("received text 17 B Hello, sockscope!")
+            .is_some()
+    });
+    assert!(
+        harness
+            .query_by_label_contains("sent text 17 B Hello, sockscope!")
+            .is_some()
+    );
+    // Selecting the row shows the whole payload.
+    harness.get_by_label_contains("received text").click();
+    harness.run_steps(2);
+    assert!(harness.state().selected.is_some());
+    let payload = harness.get_by_label("Payload (text)").value();
+    assert_eq!(payload.as_deref(), Some("Hello, sockscope!"));
+}
+
+#[test]
+fn typing_a_url_then_ctrl_enter_sends_binary_from_hex() {
+    let mut harness = harness(None);
+    harness.step();
+    let echo = harness.state().echo_url.clone().expect("echo server");
+    let field = harness.get_by_label("URL");
+    field.focus();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness
+        .get_by_label("URL")
+        .type_text(&format!("{echo}/typed?x=1"));
+    harness.step();
+    assert_eq!(harness.state().url, format!("{echo}/typed?x=1"));
+    connect(&mut harness);
+    assert_eq!(
+        harness
+            .state()
+            .handshake
+            .as_ref()
+            .expect("handshake")
+            .target,
+        "/typed?x=1"
+    );
+
+    harness.state_mut().composer.format = sockscope::model::PayloadFormat::Hex;
+    harness.state_mut().composer.text = "de ad be ef".into();
+    harness.step();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Enter);
+    wait_for(&mut harness, "the binary echo", |h| {
+        h.query_by_label_contains("received binary 4 B de ad be ef")
+            .is_some()
+    });
+}
+
+#[test]
+fn invalid_hex_is_refused_in_plain_words() {
+    let mut harness = harness(None);
+    connect(&mut harness);
+    harness.state_mut().composer.format = sockscope::model::PayloadFormat::Hex;
+    harness.state_mut().composer.text = "0x4g".into();
+    harness.step();
+    harness.get_by_label("Send").click();
+    harness.step();
+    harness.step();
+    assert!(
+        harness
+            .query_by_label_contains("'g' at position 4 is not a hex digit")
+            .is_some()
+    );
+}
+
+#[test]
+fn a_refused_connection_shows_the_stage_and_cause() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let mut harness = harness(Some(format!("ws://127.0.0.1:{port}")));
+    wait_for(&mut harness, "the failure", |h| {
+        h.state().conn_state == ConnState::Closed
+    });
+    harness.step();
+    assert!(
+        harness
+            .query_by_label_contains("TCP: could not connect to 127.0.0.1")
+            .is_some()
+    );
+    assert!(
+        harness
+            .query_by_label_contains("connection refused")
+            .is_some()
+    );
+    assert!(harness.query_by_label("Connect").is_some());
+}
+
+#[test]
+fn close_with_a_code_and_reason_from_the_ui() {
+    let mut harness = harness(None);
+    connect(&mut harness);
+    harness.state_mut().composer.close_code = "4000".into();
+    harness.state_mut().composer.close_reason = "ui bye".into();
+    harness.step();
+    harness.get_by_label("Close").click();
+    wait_for(&mut harness, "the close", |h| {
+        h.state().conn_state == ConnState::Closed
+    });
+    harness.step();
+    assert!(
+        harness
+            .query_by_label_contains("closed by us · 4000 private use · \"ui bye\" (clean)")
+            .is_some(),
+        "close outcome not shown"
+    );
+    assert!(
+        harness
+            .query_by_label_contains("sent close 6 B 4000 \"ui bye\"")
+            .is_some()
+    );
+    assert!(
+        harness
+            .query_by_label_contains("received close 6 B 4000 \"ui bye\"")
+            .is_some()
+    );
+}
