@@ -93,14 +93,31 @@ fn message_ui(state: &mut AppState, ui: &mut egui::Ui, actions: &mut Vec<Action>
         })
         .weak(),
     );
-    ui.add(
-        egui::TextEdit::multiline(&mut body)
-            .font(egui::TextStyle::Monospace)
-            .desired_width(f32::INFINITY)
-            .desired_rows(6)
-            .interactive(true),
-    )
-    .labelled_by(label.id);
+    let edit = egui::TextEdit::multiline(&mut body)
+        .font(egui::TextStyle::Monospace)
+        .desired_width(f32::INFINITY)
+        .desired_rows(6);
+    if text_view {
+        ui.add(edit).labelled_by(label.id);
+    } else {
+        // A hex dump reads only unwrapped: lay it out without wrapping and scroll sideways.
+        let colour = ui.visuals().text_color();
+        let mut no_wrap = |ui: &egui::Ui, text: &dyn egui::TextBuffer, _wrap_width: f32| {
+            let font = egui::TextStyle::Monospace.resolve(ui.style());
+            let job = egui::text::LayoutJob::simple(
+                text.as_str().to_owned(),
+                font,
+                colour,
+                f32::INFINITY,
+            );
+            ui.fonts_mut(|f| f.layout_job(job))
+        };
+        egui::ScrollArea::horizontal()
+            .id_salt("hex-scroll")
+            .show(ui, |ui| {
+                ui.add(edit.layouter(&mut no_wrap)).labelled_by(label.id)
+            });
+    }
 }
 
 fn handshake_ui(h: &HandshakeInfo, ui: &mut egui::Ui) {
@@ -129,26 +146,14 @@ fn handshake_ui(h: &HandshakeInfo, ui: &mut egui::Ui) {
     }
     ui.add_space(4.0);
     ui.label(RichText::new("Request").strong());
-    ui.label(
-        RichText::new(head_text(&h.request.start_line, &h.request.headers))
-            .monospace()
-            .small(),
-    );
+    ui.label(RichText::new(head_text(&h.request.start_line, &h.request.headers)).monospace());
     if h.status != 0 {
         ui.label(RichText::new("Response").strong());
-        ui.label(
-            RichText::new(head_text(&h.response.start_line, &h.response.headers))
-                .monospace()
-                .small(),
-        );
+        ui.label(RichText::new(head_text(&h.response.start_line, &h.response.headers)).monospace());
     }
     if !h.response_body.is_empty() {
         ui.label(RichText::new("Response body").strong());
-        ui.label(
-            RichText::new(String::from_utf8_lossy(&h.response_body))
-                .monospace()
-                .small(),
-        );
+        ui.label(RichText::new(String::from_utf8_lossy(&h.response_body)).monospace());
     }
 }
 

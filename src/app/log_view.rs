@@ -13,7 +13,7 @@ const COLUMNS: [(&str, f32); 7] = [
     ("", 62.0),
     ("type", 80.0),
     ("time", 134.0),
-    ("since open", 232.0),
+    ("since start", 232.0),
     ("size", 318.0),
     ("payload", 388.0),
 ];
@@ -161,7 +161,7 @@ pub(super) fn ui(state: &mut AppState, ui: &mut egui::Ui, actions: &mut Vec<Acti
                 let colour = kind_colour(entry, visuals);
                 let since = entry.since_connect.as_secs_f64() * 1000.0;
                 let cells = [
-                    (seq.to_string(), visuals.weak_text_color()),
+                    ((seq + 1).to_string(), visuals.weak_text_color()),
                     (entry.direction.arrow().to_owned(), colour),
                     (entry.kind.as_str().to_owned(), colour),
                     (format_time(entry.at), text_colour),

@@ -40,6 +40,10 @@ impl eframe::App for SockscopeApp {
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let quit = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::Q);
+        if ui.input_mut(|i| i.consume_shortcut(&quit)) {
+            ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+        }
         self.state.ui(ui);
     }
 
@@ -55,7 +59,7 @@ pub fn run(url: Option<String>) -> anyhow::Result<()> {
     let mut viewport = egui::ViewportBuilder::default()
         .with_title("sockscope")
         .with_app_id("sockscope")
-        .with_inner_size([1100.0, 720.0])
+        .with_inner_size([1240.0, 760.0])
         .with_min_inner_size([640.0, 400.0]);
     if let Ok(icon) = eframe::icon_data::from_png_bytes(include_bytes!("../../assets/icon.png")) {
         viewport = viewport.with_icon(Arc::new(icon));

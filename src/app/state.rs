@@ -269,7 +269,7 @@ impl AppState {
             .show(ui, |ui| super::composer::ui(self, ui, &mut actions));
         egui::Panel::right("details")
             .resizable(true)
-            .default_size(380.0)
+            .default_size(460.0)
             .min_size(240.0)
             .show(ui, |ui| super::details::ui(self, ui, &mut actions));
         egui::CentralPanel::default().show(ui, |ui| super::log_view::ui(self, ui, &mut actions));

@@ -5,13 +5,14 @@ pub mod connect;
 
 pub use args::{Cli, CliCommand};
 
-use crate::engine::echo::EchoServer;
+use crate::engine::echo::{EchoServer, Verbosity};
 use std::net::SocketAddr;
 
 /// Runs `sockscope serve` until interrupted; returns the exit status.
 pub async fn serve(port: u16) -> i32 {
-    let server = match EchoServer::start(SocketAddr::from(([127, 0, 0, 1], port))).await {
-        Ok(s) => s,
+    let bound = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await;
+    let server = match bound {
+        Ok(listener) => EchoServer::from_listener(listener, Verbosity::Connections),
         Err(e) => {
             eprintln!("error: could not listen on 127.0.0.1:{port}: {e}");
             return connect::EXIT_USAGE;

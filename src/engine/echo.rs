@@ -16,19 +16,29 @@ pub struct EchoServer {
     task: JoinHandle<()>,
 }
 
+/// Whether the server reports each client's arrival and departure on stderr (`sockscope serve` does).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Verbosity {
+    /// Say nothing (the GUI's built-in server).
+    #[default]
+    Quiet,
+    /// One line on stderr per connection and per close.
+    Connections,
+}
+
 impl EchoServer {
     /// Binds to `addr` (use port 0 for a free port) and starts serving on the current runtime.
     pub async fn start(addr: SocketAddr) -> io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
-        Ok(Self::from_listener(listener))
+        Ok(Self::from_listener(listener, Verbosity::Quiet))
     }
 
     /// Serves on an already bound listener.
-    pub fn from_listener(listener: TcpListener) -> Self {
+    pub fn from_listener(listener: TcpListener, verbosity: Verbosity) -> Self {
         let local_addr = listener
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
-        let task = tokio::spawn(accept_loop(listener));
+        let task = tokio::spawn(accept_loop(listener, verbosity));
         Self { local_addr, task }
     }
 
@@ -49,11 +59,11 @@ impl Drop for EchoServer {
     }
 }
 
-async fn accept_loop(listener: TcpListener) {
+async fn accept_loop(listener: TcpListener, verbosity: Verbosity) {
     loop {
         match listener.accept().await {
-            Ok((stream, _)) => {
-                tokio::spawn(echo_connection(stream));
+            Ok((stream, peer)) => {
+                tokio::spawn(echo_connection(stream, peer, verbosity));
             }
             Err(e) => {
                 tracing::warn!("echo server: accept failed: {e}");
@@ -64,7 +74,12 @@ async fn accept_loop(listener: TcpListener) {
     }
 }
 
-async fn echo_connection(stream: TcpStream) {
+async fn echo_connection(stream: TcpStream, peer: SocketAddr, verbosity: Verbosity) {
+    let say = |line: String| {
+        if verbosity == Verbosity::Connections {
+            eprintln!("{peer}: {line}");
+        }
+    };
     let _ = stream.set_nodelay(true);
     #[allow(clippy::result_large_err)] // The callback's signature is tungstenite's.
     let pick_protocol = |req: &Request, mut resp: Response| {
@@ -79,15 +94,41 @@ async fn echo_connection(stream: TcpStream) {
         }
         Ok(resp)
     };
-    let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(stream, pick_protocol).await else {
-        return;
+    let mut ws = match tokio_tungstenite::accept_hdr_async(stream, pick_protocol).await {
+        Ok(ws) => ws,
+        Err(e) => {
+            say(format!("handshake failed: {e}"));
+            return;
+        }
     };
+    say("connected".into());
+    let mut messages = 0u64;
     // Reading on after a close lets the library flush its close reply; the stream then ends.
-    while let Some(Ok(message)) = ws.next().await {
-        if matches!(message, Message::Text(_) | Message::Binary(_))
-            && ws.send(message).await.is_err()
-        {
-            break;
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Close(frame))) => {
+                let code = frame.as_ref().map(|f| u16::from(f.code).to_string());
+                let reason = frame
+                    .as_ref()
+                    .map(|f| f.reason.to_string())
+                    .unwrap_or_default();
+                say(format!(
+                    "closed by the client: code {}, reason '{reason}', after {messages} messages",
+                    code.as_deref().unwrap_or("none")
+                ));
+            }
+            Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => {
+                messages += 1;
+                if ws.send(message).await.is_err() {
+                    break;
+                }
+            }
+            Some(Ok(_)) => {}
+            Some(Err(e)) => {
+                say(format!("connection ended: {e}"));
+                break;
+            }
+            None => break,
         }
     }
 }

@@ -102,7 +102,7 @@ impl Engine {
         std_listener.set_nonblocking(true)?;
         let _guard = self.runtime.enter();
         let listener = tokio::net::TcpListener::from_std(std_listener)?;
-        let server = echo::EchoServer::from_listener(listener);
+        let server = echo::EchoServer::from_listener(listener, echo::Verbosity::Quiet);
         let url = server.url();
         self.echo = Some(server);
         Ok(url)
