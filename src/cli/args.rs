@@ -71,6 +71,37 @@ pub struct ConnectArgs {
     /// when nothing else is to be sent).
     #[arg(long)]
     pub stdin: bool,
+    /// Trust the CA certificates in this PEM file (besides the web PKI and system roots).
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<std::path::PathBuf>,
+    /// Skip TLS certificate verification (the server's identity is not checked).
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+    /// Client certificate chain (PEM) for servers that ask for one (mTLS); needs --key.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<std::path::PathBuf>,
+    /// Private key (PEM) for --cert.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<std::path::PathBuf>,
+    /// Server name for TLS (SNI and certificate check) instead of the URL's host.
+    #[arg(long, value_name = "NAME")]
+    pub sni: Option<String>,
+    /// Proxy: http://[user:pass@]host:port (HTTP CONNECT) or socks5://[user:pass@]host:port. Without it,
+    /// HTTPS_PROXY / HTTP_PROXY / ALL_PROXY apply unless NO_PROXY excludes the host.
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+    /// Ignore the proxy environment variables.
+    #[arg(long, conflicts_with = "proxy")]
+    pub no_proxy: bool,
+    /// Largest message accepted from the server, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
+    pub max_message_size: usize,
+    /// Largest frame accepted from the server, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 16 << 20)]
+    pub max_frame_size: usize,
+    /// Print the equivalent curl, wscat or websocat command and exit.
+    #[arg(long, value_name = "TOOL", value_parser = ["curl", "wscat", "websocat"])]
+    pub print: Option<String>,
     /// Bound each connection stage (DNS, TCP, TLS, upgrade), in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     pub connect_timeout: f64,
@@ -106,6 +137,8 @@ pub struct ConnectPlan {
     pub json: bool,
     /// Read lines from stdin.
     pub stdin: bool,
+    /// Print the equivalent command for this tool instead of connecting.
+    pub print: Option<crate::model::copy_as::Tool>,
 }
 
 /// A flag that does not make sense, in plain words.
@@ -138,6 +171,23 @@ impl ConnectArgs {
                 .push((name.trim().to_owned(), value.trim().to_owned()));
         }
         request.subprotocols = self.subprotocol.clone();
+        request.tls.ca_file = self.ca.clone();
+        request.tls.insecure = self.insecure;
+        request.tls.client_cert_file = self.cert.clone();
+        request.tls.client_key_file = self.key.clone();
+        request.tls.sni = self.sni.clone();
+        if let Some(proxy) = &self.proxy {
+            crate::engine::proxy::parse_proxy(proxy, "--proxy")?;
+            request.proxy = Some(proxy.clone());
+        }
+        request.proxy_from_env = !self.no_proxy;
+        if self.max_message_size == 0 || self.max_frame_size == 0 {
+            return Err(UsageError(
+                "--max-message-size and --max-frame-size must be at least 1".into(),
+            ));
+        }
+        request.max_message_size_bytes = self.max_message_size;
+        request.max_frame_size_bytes = self.max_frame_size;
         request.origin = self.origin.clone();
         if !(self.connect_timeout.is_finite() && self.connect_timeout > 0.0) {
             return Err(UsageError(
@@ -191,6 +241,10 @@ impl ConnectArgs {
             echo: self.echo,
             json: self.json,
             stdin: self.stdin,
+            print: self
+                .print
+                .as_deref()
+                .and_then(crate::model::copy_as::Tool::from_name),
         })
     }
 }

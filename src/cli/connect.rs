@@ -62,6 +62,21 @@ impl Printer {
 
 /// Runs `connect` to its end and returns the exit status.
 pub async fn run(plan: ConnectPlan) -> i32 {
+    if let Some(tool) = plan.print {
+        return match crate::engine::handshake::extra_headers(&plan.request) {
+            Ok(headers) => {
+                println!(
+                    "{}",
+                    crate::model::copy_as::command(tool, &plan.request, &headers)
+                );
+                EXIT_OK
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                EXIT_USAGE
+            }
+        };
+    }
     let (sink, mut events) = events::channel(CLI_EVENT_BUDGET_BYTES, Overflow::Wait, None);
     let (handle, task) = engine::spawn_connection(plan.request.clone(), sink);
     let mut printer = Printer {
@@ -131,7 +146,9 @@ pub async fn run(plan: ConnectPlan) -> i32 {
             }
             EventKind::State(_) => {}
             EventKind::Handshake(h) => {
-                if printer.json {
+                if printer.json && h.status == 0 {
+                    // A proxy failure before any HTTP response: the error event says what happened.
+                } else if printer.json {
                     printer.json(&ndjson::handshake(&h));
                 } else {
                     report_handshake(&h);

@@ -125,7 +125,10 @@ pub async fn run(
             return;
         }
         Some(Err(failure)) => {
-            if let Some(h) = failure.handshake.filter(|h| h.status != 0) {
+            if let Some(h) = failure
+                .handshake
+                .filter(|h| h.status != 0 || h.proxy.is_some())
+            {
                 sink.emit(conn_id, EventKind::Handshake(h)).await;
             }
             sink.emit(conn_id, EventKind::Error(failure.error)).await;

@@ -6,7 +6,9 @@
 //! frame stream.
 
 use crate::engine::target::Target;
-use crate::model::{ConnectRequest, HandshakeInfo, HttpHead, Stage, StageError};
+use crate::model::{
+    Check, CheckOutcome, ConnectRequest, HandshakeInfo, HttpHead, Stage, StageError,
+};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
@@ -91,6 +93,27 @@ pub fn build_request(target: &Target, req: &ConnectRequest) -> Result<UpgradeReq
         key,
         offered_protocols: offered,
     })
+}
+
+/// The headers a request carries besides the ones every upgrade has (for "copy as" commands).
+pub fn extra_headers(req: &ConnectRequest) -> Result<Vec<(String, String)>, StageError> {
+    let target = crate::engine::target::parse_target(&req.url)?;
+    let built = build_request(&target, req)?;
+    const STANDARD: [&str; 7] = [
+        "Host",
+        "Upgrade",
+        "Connection",
+        "Sec-WebSocket-Key",
+        "Sec-WebSocket-Version",
+        "Origin",
+        "Sec-WebSocket-Protocol",
+    ];
+    Ok(built
+        .head
+        .headers
+        .into_iter()
+        .filter(|(n, _)| !STANDARD.iter().any(|s| s.eq_ignore_ascii_case(n)))
+        .collect())
 }
 
 fn validate_header(name: &str, value: &str) -> Result<(), StageError> {
@@ -211,7 +234,16 @@ where
     if info.status != 101 {
         let body = read_body(stream, &info.response.headers, leftover, body_wait).await;
         info.response_body = body;
-        return Err(non_101_error(info));
+        let error = non_101_error(info);
+        info.checks = vec![Check {
+            name: "Status".into(),
+            outcome: CheckOutcome::Fail,
+            detail: format!(
+                "{} {} instead of 101 Switching Protocols",
+                info.status, info.reason
+            ),
+        }];
+        return Err(error);
     }
     check_101(info, request)?;
     Ok(Upgraded { leftover })
@@ -320,66 +352,143 @@ fn non_101_error(info: &HandshakeInfo) -> StageError {
 }
 
 fn check_101(info: &mut HandshakeInfo, request: &UpgradeRequest) -> Result<(), StageError> {
-    let headers = &info.response.headers;
-    let fail = |m: String| Err(StageError::new(Stage::Handshake, m));
-    match header_value(headers, "Upgrade") {
-        Some(v) if v.trim().eq_ignore_ascii_case("websocket") => {}
-        Some(v) => {
-            return fail(format!(
-                "the server's Upgrade header is '{v}', not 'websocket'"
-            ));
+    let headers = info.response.headers.clone();
+    let mut checks = vec![Check {
+        name: "Status".into(),
+        outcome: CheckOutcome::Pass,
+        detail: "101 Switching Protocols".into(),
+    }];
+    let mut push = |name: &str, outcome: CheckOutcome, detail: String| {
+        checks.push(Check {
+            name: name.to_owned(),
+            outcome,
+            detail,
+        });
+    };
+    use CheckOutcome::{Fail, Pass, Warn};
+    match header_value(&headers, "Upgrade") {
+        Some(v) if v.trim().eq_ignore_ascii_case("websocket") => {
+            push(
+                "Upgrade",
+                Pass,
+                format!("'{}' (case-insensitive match for websocket)", v.trim()),
+            );
         }
-        None => return fail("the server's 101 response has no Upgrade header".into()),
+        Some(v) => push(
+            "Upgrade",
+            Fail,
+            format!("the server's Upgrade header is '{v}', not 'websocket'"),
+        ),
+        None => push(
+            "Upgrade",
+            Fail,
+            "the server's 101 response has no Upgrade header".into(),
+        ),
     }
-    if !header_tokens(headers, "Connection").any(|t| t.eq_ignore_ascii_case("upgrade")) {
-        return fail("the server's Connection header does not contain 'Upgrade'".into());
+    let connection: Vec<&str> = header_tokens(&headers, "Connection").collect();
+    if connection.iter().any(|t| t.eq_ignore_ascii_case("upgrade")) {
+        let detail = if connection.len() > 1 {
+            format!(
+                "token list '{}' contains Upgrade (valid)",
+                connection.join(", ")
+            )
+        } else {
+            "Upgrade".to_owned()
+        };
+        push("Connection", Pass, detail);
+    } else {
+        push(
+            "Connection",
+            Fail,
+            "the server's Connection header does not contain 'Upgrade'".into(),
+        );
     }
     let expected =
         tokio_tungstenite::tungstenite::handshake::derive_accept_key(request.key.as_bytes());
-    match header_value(headers, "Sec-WebSocket-Accept") {
-        Some(v) if v.trim() == expected => {}
-        Some(v) => {
-            return fail(format!(
+    match header_value(&headers, "Sec-WebSocket-Accept") {
+        Some(v) if v.trim() == expected => {
+            push(
+                "Sec-WebSocket-Accept",
+                Pass,
+                format!("matches base64(SHA-1(key + GUID)) = {expected}"),
+            );
+        }
+        Some(v) => push(
+            "Sec-WebSocket-Accept",
+            Fail,
+            format!(
                 "the server's Sec-WebSocket-Accept '{}' does not match '{expected}' computed from our key",
                 v.trim()
-            ));
-        }
-        None => return fail("the server's 101 response has no Sec-WebSocket-Accept header".into()),
+            ),
+        ),
+        None => push(
+            "Sec-WebSocket-Accept",
+            Fail,
+            "the server's 101 response has no Sec-WebSocket-Accept header".into(),
+        ),
     }
-    let selected: Vec<&str> = header_tokens(headers, "Sec-WebSocket-Protocol").collect();
+    let selected: Vec<&str> = header_tokens(&headers, "Sec-WebSocket-Protocol").collect();
     match selected.as_slice() {
-        [] => {
-            if !request.offered_protocols.is_empty() {
-                info.warnings.push(format!(
-                    "the server selected none of the offered subprotocols ({}); continuing without one",
-                    request.offered_protocols.join(", ")
-                ));
-            }
+        [] if request.offered_protocols.is_empty() => {
+            push("Subprotocol", Pass, "none offered, none selected".into())
         }
-        [one] => {
-            if !request.offered_protocols.iter().any(|p| p == one) {
-                return fail(format!(
-                    "the server selected subprotocol '{one}', which we did not offer"
-                ));
-            }
+        [] => {
+            let warning = format!(
+                "the server selected none of the offered subprotocols ({}); continuing without one",
+                request.offered_protocols.join(", ")
+            );
+            push("Subprotocol", Warn, warning.clone());
+            info.warnings.push(warning);
+        }
+        [one] if request.offered_protocols.iter().any(|p| p == one) => {
+            push(
+                "Subprotocol",
+                Pass,
+                format!("'{one}' selected from those offered"),
+            );
             info.subprotocol = Some((*one).to_owned());
         }
-        many => {
-            return fail(format!(
+        [one] => push(
+            "Subprotocol",
+            Fail,
+            format!("the server selected subprotocol '{one}', which we did not offer"),
+        ),
+        many => push(
+            "Subprotocol",
+            Fail,
+            format!(
                 "the server selected several subprotocols ({}); it must pick one",
                 many.join(", ")
-            ));
-        }
+            ),
+        ),
     }
-    let extensions: Vec<&str> = header_tokens(headers, "Sec-WebSocket-Extensions").collect();
-    if !extensions.is_empty() {
-        return fail(format!(
-            "the server enabled extension '{}' which we did not offer (sockscope does not support \
-             permessage-deflate yet)",
-            extensions.join(", ")
-        ));
+    let extensions: Vec<&str> = header_tokens(&headers, "Sec-WebSocket-Extensions").collect();
+    if extensions.is_empty() {
+        push(
+            "Extensions",
+            Pass,
+            "none (none offered: permessage-deflate is not supported yet)".into(),
+        );
+    } else {
+        push(
+            "Extensions",
+            Fail,
+            format!(
+                "the server enabled extension '{}' which we did not offer (sockscope does not support \
+                 permessage-deflate yet)",
+                extensions.join(", ")
+            ),
+        );
     }
-    Ok(())
+    let failure = checks
+        .iter()
+        .find(|c| c.outcome == Fail)
+        .map(|c| c.detail.clone());
+    info.checks = checks;
+    match failure {
+        Some(detail) => Err(StageError::new(Stage::Handshake, detail)),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]

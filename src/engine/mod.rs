@@ -9,6 +9,7 @@ pub mod echo;
 pub mod events;
 pub mod handshake;
 pub mod pipeline;
+pub mod proxy;
 pub mod stream;
 pub mod target;
 pub mod tls;

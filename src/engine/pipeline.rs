@@ -1,13 +1,16 @@
 //! Connecting stage by stage — URL, DNS, TCP, TLS, HTTP upgrade — each timed and each bounded by the timeout.
 
 use crate::engine::handshake::{self, UpgradeRequest};
+use crate::engine::proxy::{
+    Proxy, ProxyScheme, http_connect, parse_proxy, proxy_from_env, socks5_connect,
+};
 use crate::engine::stream::Transport;
 use crate::engine::target::{Target, parse_target};
 use crate::engine::tls;
-use crate::model::{ConnectRequest, HandshakeInfo, Stage, StageError};
+use crate::model::{ConnectRequest, HandshakeInfo, ProxyExchange, Stage, StageError};
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
@@ -78,53 +81,11 @@ pub async fn establish(
     req: &ConnectRequest,
     started: Instant,
 ) -> Result<(Socket, Box<HandshakeInfo>), Failure> {
-    let limit = req.connect_timeout();
-    let target = parse_target(&req.url)?;
-    let upgrade_request = handshake::build_request(&target, req)?;
     let mut info = Box::new(HandshakeInfo::default());
-
-    let addrs = match target.ip {
-        Some(ip) => vec![SocketAddr::new(ip, target.port)],
-        None => {
-            let (addrs, t) = timed(
-                Stage::Dns,
-                &format!("resolving {}", target.host),
-                limit,
-                resolve(&target),
-            )
-            .await?;
-            info.timings.dns_ms = Some(t);
-            addrs
-        }
-    };
-    let what = format!(
-        "connecting to {}",
-        addrs.first().map(|a| a.to_string()).unwrap_or_default()
-    );
-    let (tcp, t) = timed(Stage::Tcp, &what, limit, connect_tcp(&addrs)).await?;
-    info.timings.tcp_ms = Some(t);
-    info.peer_addr = tcp.peer_addr().ok().map(|a| a.to_string());
-
-    let mut transport = if target.secure {
-        let config = tls_config().await;
-        let what = format!("TLS with {}", target.host);
-        let (tls, t) = timed(
-            Stage::Tls,
-            &what,
-            limit,
-            tls::handshake(config, &target.host, tcp),
-        )
-        .await?;
-        info.timings.tls_ms = Some(t);
-        Transport::Tls(Box::new(tls))
-    } else {
-        Transport::Plain(tcp)
-    };
-
-    let upgraded = run_upgrade(&mut transport, &upgrade_request, &mut info, limit).await;
+    let result = run_stages(req, &mut info).await;
     info.timings.total_ms = ms(started.elapsed());
-    let upgraded = match upgraded {
-        Ok(u) => u,
+    let (transport, upgraded) = match result {
+        Ok(v) => v,
         Err(error) => {
             return Err(Failure {
                 error,
@@ -143,6 +104,148 @@ pub async fn establish(
     )
     .await;
     Ok((socket, info))
+}
+
+/// The proxy to use for `target`: the explicit one, else the environment's (unless `NO_PROXY` excludes it).
+pub fn select_proxy(req: &ConnectRequest, target: &Target) -> Result<Option<Proxy>, StageError> {
+    match req
+        .proxy
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        Some(p) => parse_proxy(p, "the proxy setting").map(Some),
+        None if req.proxy_from_env => {
+            proxy_from_env(target, |name| std::env::var(name).ok()).transpose()
+        }
+        None => Ok(None),
+    }
+}
+
+async fn run_stages(
+    req: &ConnectRequest,
+    info: &mut HandshakeInfo,
+) -> Result<(Transport, handshake::Upgraded), StageError> {
+    let limit = req.connect_timeout();
+    let target = parse_target(&req.url)?;
+    let upgrade_request = handshake::build_request(&target, req)?;
+    info.request = upgrade_request.head.clone();
+    info.request_raw = upgrade_request.raw.clone();
+    let proxy = select_proxy(req, &target)?;
+
+    // With a proxy, DNS and TCP concern the proxy; the proxy resolves the target.
+    let (host, port, ip) = match &proxy {
+        Some(p) => (p.host.clone(), p.port, p.host.parse::<IpAddr>().ok()),
+        None => (target.host.clone(), target.port, target.ip),
+    };
+    let addrs = match ip {
+        Some(ip) => vec![SocketAddr::new(ip, port)],
+        None => {
+            let (addrs, t) = timed(
+                Stage::Dns,
+                &format!("resolving {host}"),
+                limit,
+                resolve(&host, port),
+            )
+            .await?;
+            info.timings.dns_ms = Some(t);
+            addrs
+        }
+    };
+    let what = match &proxy {
+        Some(p) => format!("connecting to the proxy {}", p.display()),
+        None => format!(
+            "connecting to {}",
+            addrs.first().map(|a| a.to_string()).unwrap_or_default()
+        ),
+    };
+    let (mut tcp, t) = timed(
+        Stage::Tcp,
+        &what,
+        limit,
+        connect_tcp(&addrs, proxy.is_some()),
+    )
+    .await?;
+    info.timings.tcp_ms = Some(t);
+    info.peer_addr = tcp.peer_addr().ok().map(|a| a.to_string());
+
+    if let Some(proxy) = &proxy {
+        let mut exchange = ProxyExchange {
+            kind: match proxy.scheme {
+                ProxyScheme::Http => "HTTP CONNECT".into(),
+                ProxyScheme::Socks5 => "SOCKS5".into(),
+            },
+            proxy: proxy.display(),
+            source: proxy.source.clone(),
+            ..ProxyExchange::default()
+        };
+        let what = format!("{} via {}", exchange.kind, proxy.display());
+        let negotiated = match proxy.scheme {
+            ProxyScheme::Http => {
+                timed(Stage::Proxy, &what, limit, async {
+                    http_connect(&mut tcp, proxy, &target, &mut exchange)
+                        .await
+                        .map(|()| tcp)
+                })
+                .await
+            }
+            ProxyScheme::Socks5 => {
+                timed(
+                    Stage::Proxy,
+                    &what,
+                    limit,
+                    socks5_connect(tcp, proxy, &target, &mut exchange),
+                )
+                .await
+            }
+        };
+        info.proxy = Some(exchange);
+        let (tunnel, t) = negotiated?;
+        info.timings.proxy_ms = Some(t);
+        tcp = tunnel;
+    }
+
+    let mut transport = if target.secure {
+        let config = tls_config(&req.tls).await?;
+        let sni = req
+            .tls
+            .sni
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .unwrap_or(&target.host)
+            .to_owned();
+        if req.tls.insecure {
+            info.warnings.push(
+                "TLS certificate verification is disabled (insecure): the server's identity was not checked"
+                    .to_owned(),
+            );
+        }
+        let what = format!("TLS with {sni}");
+        let (tls, t) = timed(Stage::Tls, &what, limit, tls::handshake(config, &sni, tcp)).await?;
+        info.timings.tls_ms = Some(t);
+        let session = tls::describe_session(tls.get_ref().1, &sni, req.tls.insecure);
+        if let Some(leaf) = session.certificates.first() {
+            if leaf.days_left < 0 {
+                info.warnings.push(format!(
+                    "the server's certificate expired {} days ago ({})",
+                    -leaf.days_left, leaf.not_after
+                ));
+            } else if leaf.days_left < 14 {
+                info.warnings.push(format!(
+                    "the server's certificate expires in {} days ({})",
+                    leaf.days_left, leaf.not_after
+                ));
+            }
+        }
+        info.tls = Some(session);
+        Transport::Tls(Box::new(tls))
+    } else {
+        Transport::Plain(tcp)
+    };
+
+    let upgraded = run_upgrade(&mut transport, &upgrade_request, info, limit).await?;
+    Ok((transport, upgraded))
 }
 
 async fn run_upgrade(
@@ -164,34 +267,37 @@ async fn run_upgrade(
     result.map(|(u, _)| u)
 }
 
-async fn tls_config() -> std::sync::Arc<rustls::ClientConfig> {
-    // Loading the OS trust store reads files: keep it off the async workers.
-    match tokio::task::spawn_blocking(tls::default_config).await {
-        Ok(config) => config,
-        Err(_) => tls::default_config(),
-    }
-}
-
-async fn resolve(target: &Target) -> Result<Vec<SocketAddr>, StageError> {
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((target.host.as_str(), target.port))
+async fn tls_config(
+    options: &crate::model::TlsOptions,
+) -> Result<std::sync::Arc<rustls::ClientConfig>, StageError> {
+    // Loading the OS trust store and CA files reads files: keep it off the async workers.
+    let options = options.clone();
+    tokio::task::spawn_blocking(move || tls::config_for(&options))
         .await
         .map_err(|e| {
             StageError::new(
-                Stage::Dns,
-                format!("could not resolve '{}': {e}", target.host),
+                Stage::Tls,
+                format!("loading the TLS configuration failed: {e}"),
             )
         })?
+}
+
+async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, StageError> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| StageError::new(Stage::Dns, format!("could not resolve '{host}': {e}")))?
         .collect();
     if addrs.is_empty() {
         return Err(StageError::new(
             Stage::Dns,
-            format!("'{}' resolved to no addresses", target.host),
+            format!("'{host}' resolved to no addresses"),
         ));
     }
     Ok(addrs)
 }
 
-async fn connect_tcp(addrs: &[SocketAddr]) -> Result<TcpStream, StageError> {
+async fn connect_tcp(addrs: &[SocketAddr], to_proxy: bool) -> Result<TcpStream, StageError> {
+    let stage = if to_proxy { Stage::Proxy } else { Stage::Tcp };
     let mut last: Option<(SocketAddr, io::Error)> = None;
     for &addr in addrs {
         match TcpStream::connect(addr).await {
@@ -203,7 +309,7 @@ async fn connect_tcp(addrs: &[SocketAddr]) -> Result<TcpStream, StageError> {
         }
     }
     let Some((addr, err)) = last else {
-        return Err(StageError::new(Stage::Tcp, "no address to connect to"));
+        return Err(StageError::new(stage, "no address to connect to"));
     };
     let why = match err.kind() {
         io::ErrorKind::ConnectionRefused => {
@@ -215,8 +321,9 @@ async fn connect_tcp(addrs: &[SocketAddr]) -> Result<TcpStream, StageError> {
         io::ErrorKind::PermissionDenied => "not permitted by the system (a firewall?)".to_owned(),
         _ => err.to_string(),
     };
+    let whom = if to_proxy { "the proxy at " } else { "" };
     Err(StageError::new(
-        Stage::Tcp,
-        format!("could not connect to {addr}: {why}"),
+        stage,
+        format!("could not connect to {whom}{addr}: {why}"),
     ))
 }

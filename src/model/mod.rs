@@ -2,6 +2,7 @@
 //!
 //! Nothing here knows about egui or tokio, so the GUI, the command line and the tests all speak the same types.
 
+pub mod copy_as;
 pub mod fsutil;
 pub mod ndjson;
 mod payload;
@@ -32,6 +33,35 @@ pub struct ConnectRequest {
     pub max_message_size_bytes: usize,
     /// The largest single frame accepted from the peer, in bytes.
     pub max_frame_size_bytes: usize,
+    /// TLS settings for `wss://`.
+    pub tls: TlsOptions,
+    /// Proxy URL (`http://[user:pass@]host:port` or `socks5://…`); `None` = see `proxy_from_env`.
+    pub proxy: Option<String>,
+    /// When no proxy is given, honour `HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY` / `NO_PROXY`.
+    pub proxy_from_env: bool,
+}
+
+/// TLS settings for `wss://` connections.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TlsOptions {
+    /// A PEM file of extra CA certificates to trust, besides the web PKI and OS roots.
+    pub ca_file: Option<std::path::PathBuf>,
+    /// Skip certificate verification (shown as a warning wherever it applies).
+    pub insecure: bool,
+    /// PEM certificate chain presented to servers that ask for a client certificate (mTLS).
+    pub client_cert_file: Option<std::path::PathBuf>,
+    /// PEM private key for `client_cert_file`.
+    pub client_key_file: Option<std::path::PathBuf>,
+    /// Server name sent in SNI and checked against the certificate, instead of the URL's host.
+    pub sni: Option<String>,
+}
+
+impl TlsOptions {
+    /// True when nothing differs from the defaults (the shared default configuration applies).
+    pub fn is_default(&self) -> bool {
+        self == &Self::default()
+    }
 }
 
 impl Default for ConnectRequest {
@@ -44,6 +74,9 @@ impl Default for ConnectRequest {
             connect_timeout_millis: 10_000,
             max_message_size_bytes: 64 << 20,
             max_frame_size_bytes: 16 << 20,
+            tls: TlsOptions::default(),
+            proxy: None,
+            proxy_from_env: true,
         }
     }
 }
@@ -267,8 +300,10 @@ impl StageError {
 pub struct StageTimings {
     /// Name resolution.
     pub dns_ms: Option<f64>,
-    /// TCP connect.
+    /// TCP connect (to the proxy, when there is one).
     pub tcp_ms: Option<f64>,
+    /// Proxy negotiation (HTTP CONNECT or SOCKS5).
+    pub proxy_ms: Option<f64>,
     /// TLS handshake (wss only).
     pub tls_ms: Option<f64>,
     /// HTTP upgrade request and response.
@@ -315,6 +350,101 @@ pub struct HandshakeInfo {
     pub warnings: Vec<String>,
     /// The peer address the TCP connection went to.
     pub peer_addr: Option<String>,
+    /// Each check of the server's response, with its outcome.
+    pub checks: Vec<Check>,
+    /// The negotiated TLS session (wss only).
+    pub tls: Option<TlsInfo>,
+    /// The exchange with the proxy, when one was used.
+    pub proxy: Option<ProxyExchange>,
+}
+
+/// How a handshake check came out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckOutcome {
+    /// As RFC 6455 requires.
+    Pass,
+    /// Legal, but worth knowing.
+    Warn,
+    /// A violation: the connection was refused because of it.
+    Fail,
+}
+
+impl CheckOutcome {
+    /// `"pass"`, `"warn"` or `"fail"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Warn => "warn",
+            Self::Fail => "fail",
+        }
+    }
+}
+
+/// One check of the upgrade response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Check {
+    /// What was checked ("Sec-WebSocket-Accept", …).
+    pub name: String,
+    /// Pass, warning or failure.
+    pub outcome: CheckOutcome,
+    /// One line of explanation.
+    pub detail: String,
+}
+
+/// The negotiated TLS session.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsInfo {
+    /// "TLSv1.3", …
+    pub version: String,
+    /// Cipher suite name.
+    pub cipher: String,
+    /// Key exchange group, when known.
+    pub key_exchange: Option<String>,
+    /// ALPN protocol the server chose.
+    pub alpn: Option<String>,
+    /// The server name sent in SNI.
+    pub sni: String,
+    /// True when certificate verification was skipped.
+    pub insecure: bool,
+    /// "full" or "resumed".
+    pub handshake_kind: String,
+    /// The server's certificate chain, leaf first.
+    pub certificates: Vec<CertInfo>,
+}
+
+/// One certificate of the server's chain.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CertInfo {
+    /// Subject distinguished name.
+    pub subject: String,
+    /// Issuer distinguished name.
+    pub issuer: String,
+    /// Start of validity (UTC).
+    pub not_before: String,
+    /// End of validity (UTC).
+    pub not_after: String,
+    /// Whole days until it expires (negative once expired).
+    pub days_left: i64,
+    /// Subject alternative names (DNS names and IP addresses).
+    pub sans: Vec<String>,
+    /// SHA-256 fingerprint, colon-separated upper-case hex.
+    pub sha256: String,
+}
+
+/// The exchange with a proxy.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProxyExchange {
+    /// "HTTP CONNECT" or "SOCKS5".
+    pub kind: String,
+    /// The proxy address, without credentials.
+    pub proxy: String,
+    /// Where the proxy setting came from ("--proxy", "HTTPS_PROXY", …).
+    pub source: String,
+    /// What we sent (credentials masked).
+    pub request: String,
+    /// What the proxy answered.
+    pub response: String,
 }
 
 /// Who started the close handshake.

@@ -1,6 +1,6 @@
 //! The NDJSON event schema shared by `connect --json` and log exports. Fields are only ever added, never renamed.
 
-use super::{CloseInfo, HandshakeInfo, LogEntry, MessageKind, StageError, StageTimings};
+use super::{CloseInfo, HandshakeInfo, LogEntry, MessageKind, StageError, StageTimings, TlsInfo};
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 use std::time::UNIX_EPOCH;
@@ -9,10 +9,32 @@ fn headers(h: &[(String, String)]) -> Value {
     Value::Array(h.iter().map(|(n, v)| json!([n, v])).collect())
 }
 
+fn tls(t: &TlsInfo) -> Value {
+    json!({
+        "version": t.version,
+        "cipher": t.cipher,
+        "key_exchange": t.key_exchange,
+        "alpn": t.alpn,
+        "sni": t.sni,
+        "insecure": t.insecure,
+        "handshake": t.handshake_kind,
+        "certificates": t.certificates.iter().map(|c| json!({
+            "subject": c.subject,
+            "issuer": c.issuer,
+            "not_before": c.not_before,
+            "not_after": c.not_after,
+            "days_left": c.days_left,
+            "sans": c.sans,
+            "sha256": c.sha256,
+        })).collect::<Vec<_>>(),
+    })
+}
+
 fn timings(t: &StageTimings) -> Value {
     json!({
         "dns": t.dns_ms,
         "tcp": t.tcp_ms,
+        "proxy": t.proxy_ms,
         "tls": t.tls_ms,
         "upgrade": t.upgrade_ms,
         "total": t.total_ms,
@@ -47,8 +69,30 @@ pub fn handshake(h: &HandshakeInfo) -> Value {
         "subprotocol": h.subprotocol,
         "timings_ms": timings(&h.timings),
         "warnings": h.warnings,
+        "checks": h.checks.iter().map(|c| json!({
+            "name": c.name,
+            "outcome": c.outcome.as_str(),
+            "detail": c.detail,
+        })).collect::<Vec<_>>(),
         "peer": h.peer_addr,
     });
+    if let Some(obj) = obj.as_object_mut() {
+        if let Some(t) = &h.tls {
+            obj.insert("tls".into(), tls(t));
+        }
+        if let Some(p) = &h.proxy {
+            obj.insert(
+                "proxy".into(),
+                json!({
+                    "kind": p.kind,
+                    "proxy": p.proxy,
+                    "source": p.source,
+                    "request": p.request,
+                    "response": p.response,
+                }),
+            );
+        }
+    }
     if !h.response_body.is_empty()
         && let Some(resp) = obj.get_mut("response").and_then(Value::as_object_mut)
     {

@@ -3,6 +3,8 @@
 
 mod cli;
 mod engine;
+mod inspect;
 mod interop;
 mod servers;
+mod tls;
 mod ui;

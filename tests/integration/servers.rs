@@ -196,3 +196,184 @@ pub async fn raw_101_token_list() -> SocketAddr {
     });
     addr
 }
+
+/// What a test proxy saw.
+pub type ProxyLog = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// An HTTP CONNECT proxy on loopback. With `credentials`, it answers 407 unless they are given.
+pub async fn http_proxy(
+    credentials: Option<(&'static str, &'static str)>,
+) -> (SocketAddr, ProxyLog) {
+    use base64::Engine as _;
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let log: ProxyLog = Default::default();
+    let seen = log.clone();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match client.read(&mut byte).await {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                let text = String::from_utf8_lossy(&head).into_owned();
+                seen.lock().expect("log").push(text.clone());
+                if let Some((user, pass)) = credentials {
+                    let token =
+                        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+                    if !text.contains(&format!("Proxy-Authorization: Basic {token}")) {
+                        let _ = client
+                            .write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")
+                            .await;
+                        return;
+                    }
+                }
+                let authority = text
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_owned();
+                let Ok(mut upstream) = tokio::net::TcpStream::connect(&authority).await else {
+                    let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
+                    return;
+                };
+                let _ = client
+                    .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+                    .await;
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            });
+        }
+    });
+    (addr, log)
+}
+
+/// A SOCKS5 proxy on loopback (CONNECT only; domain names resolved here). With `credentials`, it requires
+/// user/password authentication.
+pub async fn socks5_proxy(
+    credentials: Option<(&'static str, &'static str)>,
+) -> (SocketAddr, ProxyLog) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let log: ProxyLog = Default::default();
+    let seen = log.clone();
+    tokio::spawn(async move {
+        while let Ok((mut c, _)) = listener.accept().await {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut hdr = [0u8; 2];
+                if c.read_exact(&mut hdr).await.is_err() {
+                    return;
+                }
+                let mut methods = vec![0u8; hdr[1] as usize];
+                if c.read_exact(&mut methods).await.is_err() {
+                    return;
+                }
+                let wanted = if credentials.is_some() { 2 } else { 0 };
+                if !methods.contains(&wanted) {
+                    let _ = c.write_all(&[5, 0xff]).await;
+                    return;
+                }
+                let _ = c.write_all(&[5, wanted]).await;
+                if let Some((user, pass)) = credentials {
+                    let mut v = [0u8; 2];
+                    let _ = c.read_exact(&mut v).await;
+                    let mut u = vec![0u8; v[1] as usize];
+                    let _ = c.read_exact(&mut u).await;
+                    let mut pl = [0u8; 1];
+                    let _ = c.read_exact(&mut pl).await;
+                    let mut p = vec![0u8; pl[0] as usize];
+                    let _ = c.read_exact(&mut p).await;
+                    let ok = u == user.as_bytes() && p == pass.as_bytes();
+                    let _ = c.write_all(&[1, if ok { 0 } else { 1 }]).await;
+                    if !ok {
+                        return;
+                    }
+                }
+                let mut req = [0u8; 4];
+                if c.read_exact(&mut req).await.is_err() {
+                    return;
+                }
+                let host = match req[3] {
+                    1 => {
+                        let mut a = [0u8; 4];
+                        let _ = c.read_exact(&mut a).await;
+                        std::net::Ipv4Addr::from(a).to_string()
+                    }
+                    3 => {
+                        let mut l = [0u8; 1];
+                        let _ = c.read_exact(&mut l).await;
+                        let mut d = vec![0u8; l[0] as usize];
+                        let _ = c.read_exact(&mut d).await;
+                        String::from_utf8_lossy(&d).into_owned()
+                    }
+                    _ => return,
+                };
+                let mut port = [0u8; 2];
+                let _ = c.read_exact(&mut port).await;
+                let port = u16::from_be_bytes(port);
+                seen.lock().expect("log").push(format!("{host}:{port}"));
+                match tokio::net::TcpStream::connect((host.as_str(), port)).await {
+                    Ok(mut upstream) => {
+                        let _ = c.write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0]).await;
+                        let _ = tokio::io::copy_bidirectional(&mut c, &mut upstream).await;
+                    }
+                    Err(_) => {
+                        let _ = c.write_all(&[5, 5, 0, 1, 0, 0, 0, 0, 0, 0]).await;
+                    }
+                }
+            });
+        }
+    });
+    (addr, log)
+}
+
+/// A server that completes a correct upgrade but sends its response one byte at a time, then closes (1000).
+pub async fn slow_101() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 1024];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&buf).into_owned();
+                let key = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned();
+                let accept =
+                    tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+                let mut out = format!(
+                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                     Sec-WebSocket-Accept: {accept}\r\n\r\n"
+                )
+                .into_bytes();
+                out.extend_from_slice(&[
+                    0x81, 0x04, b's', b'l', b'o', b'w', 0x88, 0x02, 0x03, 0xe8,
+                ]);
+                for b in out {
+                    if stream.write_all(&[b]).await.is_err() {
+                        return;
+                    }
+                    let _ = stream.flush().await;
+                    tokio::time::sleep(Duration::from_millis(3)).await;
+                }
+                let _ = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk)).await;
+            });
+        }
+    });
+    addr
+}
