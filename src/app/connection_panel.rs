@@ -19,9 +19,9 @@ pub(super) fn ui(state: &mut AppState, ui: &mut egui::Ui, actions: &mut Vec<Acti
         let label = ui.label(RichText::new("URL").strong());
         let busy = state.is_active();
         let button_width = 110.0;
-        let badge_width = 110.0;
+        let badge_width = 210.0;
         let width = (ui.available_width() - button_width - badge_width - 24.0).max(120.0);
-        let edit = egui::TextEdit::singleline(&mut state.url)
+        let edit = egui::TextEdit::singleline(&mut state.endpoint.url)
             .hint_text("ws://host:port/path")
             .desired_width(width)
             .font(egui::TextStyle::Monospace);
@@ -46,10 +46,34 @@ pub(super) fn ui(state: &mut AppState, ui: &mut egui::Ui, actions: &mut Vec<Acti
         {
             actions.push(Action::Connect);
         }
+        let options = if state.show_options {
+            "Hide options"
+        } else {
+            "Options"
+        };
+        if ui
+            .button(options)
+            .on_hover_text("Headers, auth, TLS, proxy and limits")
+            .clicked()
+        {
+            state.show_options = !state.show_options;
+        }
         let colour = state_colour(state.conn_state, ui.visuals());
         ui.label(RichText::new(format!("• {}", state.conn_state.label())).color(colour));
     });
+    if state.show_options {
+        ui.separator();
+        super::options::ui(state, ui, actions);
+        ui.separator();
+    }
     ui.horizontal_wrapped(|ui| {
+        if state.endpoint.tls.insecure {
+            ui.label(RichText::new("TLS verification off").color(ui.visuals().warn_fg_color))
+                .on_hover_text(
+                    "Certificates are not checked: the server's identity is not verified.",
+                );
+            ui.separator();
+        }
         if let Some(echo) = &state.echo_url {
             ui.label(RichText::new("built-in echo server:").weak());
             ui.monospace(echo);

@@ -1,31 +1,33 @@
 //! The side panel: the selected message in full (text or hex), and the handshake of the current connection.
 
 use super::log_view::{format_size, format_time};
-use super::state::{Action, AppState};
-use crate::model::{HandshakeInfo, MessageKind, close_code_name, hex_dump};
+use super::state::{Action, AppState, SideTab};
+use crate::model::{MessageKind, close_code_name, hex_dump};
 use egui::RichText;
 
 /// Payloads larger than this are shown truncated (Save writes them whole).
 const MAX_SHOWN_BYTES: usize = 256 * 1024;
 
 pub(super) fn ui(state: &mut AppState, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    ui.add_space(4.0);
+    ui.horizontal(|ui| {
+        ui.selectable_value(&mut state.side_tab, SideTab::Message, "Message");
+        let label = match state.handshake.as_ref().map(|h| h.status) {
+            Some(101) | None => "Handshake".to_owned(),
+            Some(0) => "Handshake (no reply)".to_owned(),
+            Some(status) => format!("Handshake ({status})"),
+        };
+        ui.selectable_value(&mut state.side_tab, SideTab::Handshake, label);
+    });
+    ui.separator();
     egui::ScrollArea::vertical()
         .id_salt("details-scroll")
         .auto_shrink([false, false])
         .show(ui, |ui| {
-            ui.add_space(4.0);
-            ui.strong("Selected message");
-            message_ui(state, ui, actions);
-            ui.add_space(8.0);
-            ui.separator();
-            egui::CollapsingHeader::new(RichText::new("Handshake").strong())
-                .default_open(true)
-                .show(ui, |ui| match &state.handshake {
-                    Some(h) => handshake_ui(h, ui),
-                    None => {
-                        ui.label(RichText::new("No handshake yet.").weak());
-                    }
-                });
+            match state.side_tab {
+                SideTab::Message => message_ui(state, ui, actions),
+                SideTab::Handshake => super::inspector::ui(state, ui, actions),
+            }
             if let Some(note) = &state.notice {
                 ui.separator();
                 ui.label(RichText::new(note).weak());
@@ -118,52 +120,4 @@ fn message_ui(state: &mut AppState, ui: &mut egui::Ui, actions: &mut Vec<Action>
                 ui.add(edit.layouter(&mut no_wrap)).labelled_by(label.id)
             });
     }
-}
-
-fn handshake_ui(h: &HandshakeInfo, ui: &mut egui::Ui) {
-    if h.status != 0 {
-        ui.label(RichText::new(&h.response.start_line).monospace());
-    }
-    let t = &h.timings;
-    let part =
-        |name: &str, v: Option<f64>| v.map(|ms| format!("{name} {ms:.1} ms")).unwrap_or_default();
-    let parts: Vec<String> = [
-        part("DNS", t.dns_ms),
-        part("TCP", t.tcp_ms),
-        part("TLS", t.tls_ms),
-        part("upgrade", t.upgrade_ms),
-    ]
-    .into_iter()
-    .filter(|s| !s.is_empty())
-    .collect();
-    ui.label(format!(
-        "{} · total {:.1} ms",
-        parts.join(" · "),
-        t.total_ms
-    ));
-    for w in &h.warnings {
-        ui.label(RichText::new(format!("Warning: {w}")).color(ui.visuals().warn_fg_color));
-    }
-    ui.add_space(4.0);
-    ui.label(RichText::new("Request").strong());
-    ui.label(RichText::new(head_text(&h.request.start_line, &h.request.headers)).monospace());
-    if h.status != 0 {
-        ui.label(RichText::new("Response").strong());
-        ui.label(RichText::new(head_text(&h.response.start_line, &h.response.headers)).monospace());
-    }
-    if !h.response_body.is_empty() {
-        ui.label(RichText::new("Response body").strong());
-        ui.label(RichText::new(String::from_utf8_lossy(&h.response_body)).monospace());
-    }
-}
-
-fn head_text(start: &str, headers: &[(String, String)]) -> String {
-    let mut s = String::from(start);
-    for (n, v) in headers {
-        s.push('\n');
-        s.push_str(n);
-        s.push_str(": ");
-        s.push_str(v);
-    }
-    s
 }

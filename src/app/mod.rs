@@ -4,10 +4,12 @@
 mod composer;
 mod connection_panel;
 mod details;
+mod inspector;
 mod log_view;
+mod options;
 mod state;
 
-pub use state::{Action, AppState, LogStore};
+pub use state::{Action, AppState, FileField, LogStore, OptionsTab, SideTab};
 
 use crate::engine::Waker;
 use std::sync::Arc;

@@ -1,9 +1,10 @@
 //! The GUI's state, the events it drains from the engine, and the actions the panels ask for.
 
 use crate::engine::{Command, ConnectionHandle, Engine, EventKind, EventStream, Waker};
+use crate::model::endpoint::Endpoint;
 use crate::model::{
-    CloseInfo, ConnId, ConnState, ConnectRequest, HandshakeInfo, LogEntry, PayloadFormat,
-    StageError, close_code_sendable, parse_payload,
+    CloseInfo, ConnId, ConnState, HandshakeInfo, LogEntry, PayloadFormat, StageError,
+    close_code_sendable, parse_payload,
 };
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -36,6 +37,50 @@ pub enum Action {
     ClearLog,
     /// Save the selected payload to a file chosen in a dialog.
     SavePayload,
+    /// Choose a file for a TLS field.
+    PickFile(FileField),
+    /// Copy the connection as a command line for this tool.
+    CopyAs(crate::model::copy_as::Tool),
+}
+
+/// Both ends of a channel from helper threads (file dialogs) back to the UI.
+type Channel<T> = (mpsc::Sender<T>, mpsc::Receiver<T>);
+
+/// The tabs of the connection options.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OptionsTab {
+    /// Query parameters of the URL.
+    Params,
+    /// Headers, subprotocols and Origin.
+    Headers,
+    /// Bearer / Basic helpers.
+    Auth,
+    /// CA file, client certificate, SNI, insecure.
+    Tls,
+    /// Proxy.
+    Proxy,
+    /// Timeouts and size limits.
+    Limits,
+}
+
+/// What the side panel shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SideTab {
+    /// The selected message.
+    Message,
+    /// The handshake inspector.
+    Handshake,
+}
+
+/// Which file field a file dialog fills.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileField {
+    /// TLS CA file.
+    CaFile,
+    /// TLS client certificate.
+    ClientCert,
+    /// TLS client key.
+    ClientKey,
 }
 
 /// The message log: a bounded queue of entries with stable sequence numbers.
@@ -140,8 +185,14 @@ pub struct AppState {
     engine: Option<Engine>,
     events: EventStream,
     wake: Option<Waker>,
-    /// The URL being edited.
-    pub url: String,
+    /// The connection form (URL and options).
+    pub endpoint: Endpoint,
+    /// Which options tab is open.
+    pub options_tab: OptionsTab,
+    /// Whether the options area is shown.
+    pub show_options: bool,
+    /// Which tab the side panel shows.
+    pub side_tab: SideTab,
     /// The embedded echo server's URL.
     pub echo_url: Option<String>,
     conn: Option<ConnectionHandle>,
@@ -163,7 +214,10 @@ pub struct AppState {
     pub follow: bool,
     /// A transient note (e.g. where a payload was saved).
     pub notice: Option<String>,
-    file_results: (mpsc::Sender<String>, mpsc::Receiver<String>),
+    file_results: Channel<String>,
+    picked_files: Channel<(FileField, PathBuf)>,
+    /// Text waiting to be put on the clipboard by the next frame.
+    pub clipboard: Option<String>,
 }
 
 impl AppState {
@@ -182,9 +236,13 @@ impl AppState {
             engine: Some(engine),
             events,
             wake,
-            url: url
-                .or_else(|| echo_url.clone())
-                .unwrap_or_else(|| "ws://".into()),
+            endpoint: Endpoint::new(
+                url.or_else(|| echo_url.clone())
+                    .unwrap_or_else(|| "ws://".into()),
+            ),
+            options_tab: OptionsTab::Headers,
+            show_options: false,
+            side_tab: SideTab::Message,
             echo_url,
             conn: None,
             conn_state: ConnState::Idle,
@@ -197,6 +255,8 @@ impl AppState {
             follow: true,
             notice: echo_error,
             file_results: mpsc::channel(),
+            picked_files: mpsc::channel(),
+            clipboard: None,
         };
         if connect_now {
             state.apply(Action::Connect);
@@ -228,6 +288,14 @@ impl AppState {
         while let Ok(note) = self.file_results.1.try_recv() {
             self.notice = Some(note);
         }
+        while let Ok((field, path)) = self.picked_files.1.try_recv() {
+            let slot = match field {
+                FileField::CaFile => &mut self.endpoint.tls.ca_file,
+                FileField::ClientCert => &mut self.endpoint.tls.client_cert_file,
+                FileField::ClientKey => &mut self.endpoint.tls.client_key_file,
+            };
+            *slot = Some(path);
+        }
         let started = Instant::now();
         let mut handled = 0u32;
         while let Some(event) = self.events.try_recv() {
@@ -236,7 +304,13 @@ impl AppState {
                 EventKind::Message(entry) => self.log.push(entry),
                 EventKind::State(s) if current => self.conn_state = s,
                 EventKind::Handshake(h) if current => self.handshake = Some(h),
-                EventKind::Error(e) if current => self.error = Some(e),
+                EventKind::Error(e) if current => {
+                    // A failed upgrade is best understood in the inspector.
+                    if self.conn_state == ConnState::Connecting && self.handshake.is_some() {
+                        self.side_tab = SideTab::Handshake;
+                    }
+                    self.error = Some(e);
+                }
                 EventKind::Closed(c) if current => {
                     self.conn_state = ConnState::Closed;
                     self.close_info = Some(c);
@@ -302,6 +376,8 @@ impl AppState {
                 self.selected = None;
             }
             Action::SavePayload => self.save_selected_payload(),
+            Action::PickFile(field) => self.pick_file(field),
+            Action::CopyAs(tool) => self.copy_as(tool),
         }
     }
 
@@ -320,7 +396,7 @@ impl AppState {
         self.close_info = None;
         self.composer.error = None;
         self.conn_state = ConnState::Connecting;
-        self.conn = Some(engine.connect(ConnectRequest::new(self.url.trim())));
+        self.conn = Some(engine.connect(self.endpoint.to_request()));
     }
 
     fn command(&mut self, command: Command) {
@@ -404,6 +480,43 @@ impl AppState {
             });
         if let Err(e) = spawned {
             self.notice = Some(format!("could not open the save dialog: {e}"));
+        }
+    }
+
+    fn pick_file(&mut self, field: FileField) {
+        let tx = self.picked_files.0.clone();
+        let wake = self.wake.clone();
+        // The native dialog blocks its thread; it must never be the UI thread.
+        let spawned = std::thread::Builder::new()
+            .name("sockscope-open-dialog".into())
+            .spawn(move || {
+                if let Some(path) = rfd::FileDialog::new()
+                    .add_filter("PEM", &["pem", "crt", "cer", "key"])
+                    .add_filter("All files", &["*"])
+                    .pick_file()
+                {
+                    let _ = tx.send((field, path));
+                    if let Some(w) = wake {
+                        w();
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            self.notice = Some(format!("could not open the file dialog: {e}"));
+        }
+    }
+
+    fn copy_as(&mut self, tool: crate::model::copy_as::Tool) {
+        let request = self.endpoint.to_request();
+        match crate::engine::handshake::extra_headers(&request) {
+            Ok(headers) => {
+                self.clipboard = Some(crate::model::copy_as::command(tool, &request, &headers));
+                self.notice = Some(format!(
+                    "copied the {} command to the clipboard",
+                    tool.name()
+                ));
+            }
+            Err(e) => self.notice = Some(format!("cannot build the command: {e}")),
         }
     }
 

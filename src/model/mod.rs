@@ -3,6 +3,7 @@
 //! Nothing here knows about egui or tokio, so the GUI, the command line and the tests all speak the same types.
 
 pub mod copy_as;
+pub mod endpoint;
 pub mod fsutil;
 pub mod ndjson;
 mod payload;

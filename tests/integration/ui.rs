@@ -37,6 +37,13 @@ fn wait_for(
     }
 }
 
+fn type_into(harness: &mut Harness<'static, AppState>, label: &str, text: &str) {
+    harness.get_by_label(label).focus();
+    harness.run_steps(1);
+    harness.get_by_label(label).type_text(text);
+    harness.run_steps(2);
+}
+
 fn connect(harness: &mut Harness<'static, AppState>) {
     harness.get_by_label("Connect").click();
     wait_for(harness, "the connection to open", |h| {
@@ -48,7 +55,7 @@ fn connect(harness: &mut Harness<'static, AppState>) {
 fn the_url_is_prefilled_with_the_builtin_echo_server_and_send_shows_rows() {
     let mut harness = harness(None);
     harness.step();
-    let url = harness.state().url.clone();
+    let url = harness.state().endpoint.url.clone();
     assert!(url.starts_with("ws://127.0.0.1:"), "{url}");
     assert_eq!(Some(url), harness.state().echo_url);
     connect(&mut harness);
@@ -82,7 +89,7 @@ fn typing_a_url_then_ctrl_enter_sends_binary_from_hex() {
         .get_by_label("URL")
         .type_text(&format!("{echo}/typed?x=1"));
     harness.step();
-    assert_eq!(harness.state().url, format!("{echo}/typed?x=1"));
+    assert_eq!(harness.state().endpoint.url, format!("{echo}/typed?x=1"));
     connect(&mut harness);
     assert_eq!(
         harness
@@ -172,5 +179,147 @@ fn close_with_a_code_and_reason_from_the_ui() {
         harness
             .query_by_label_contains("received close 6 B 4000 \"ui bye\"")
             .is_some()
+    );
+}
+
+#[test]
+fn the_inspector_shows_a_failed_upgrade_with_its_body_and_checks() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let addr = rt.block_on(crate::servers::raw_http(
+        b"HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\nContent-Length: 22\r\n\r\nmissing or bad token!\n",
+    ));
+    let mut harness = harness(Some(format!("ws://{addr}/private")));
+    wait_for(&mut harness, "the failure", |h| {
+        h.state().conn_state == ConnState::Closed
+    });
+    harness.run_steps(2);
+    assert_eq!(
+        harness.state().side_tab,
+        sockscope::app::SideTab::Handshake,
+        "a failed upgrade opens the inspector"
+    );
+    assert!(
+        harness
+            .query_all_by_label_contains("HTTP/1.1 401 Unauthorized")
+            .count()
+            >= 2,
+        "status line and raw response"
+    );
+    assert!(
+        harness
+            .query_all_by_label_contains("missing or bad token!")
+            .count()
+            >= 2,
+        "error line and body"
+    );
+    assert!(harness.query_by_label("FAIL").is_some());
+    assert!(
+        harness
+            .query_by_label("401 Unauthorized instead of 101 Switching Protocols")
+            .is_some()
+    );
+    assert!(
+        harness
+            .query_by_label_contains("GET /private HTTP/1.1")
+            .is_some()
+    );
+}
+
+#[test]
+fn the_inspector_shows_checks_and_timings_of_a_good_upgrade() {
+    let mut harness = harness(None);
+    connect(&mut harness);
+    harness.get_by_label_contains("Handshake").click();
+    harness.run_steps(2);
+    assert_eq!(harness.get_all_by_label("PASS").count(), 6);
+    assert!(
+        harness
+            .query_by_label_contains("matches base64(SHA-1(key + GUID))")
+            .is_some()
+    );
+    assert!(
+        harness.query_by_label_contains("Upgrade ").is_some(),
+        "the upgrade stage has a bar"
+    );
+    assert!(harness.query_by_label_contains("Total ").is_some());
+    harness.get_by_label("curl").click();
+    harness.run_steps(2);
+    assert!(
+        harness
+            .query_by_label_contains("copied the curl command")
+            .is_some()
+    );
+}
+
+#[test]
+fn header_rows_query_params_and_auth_reach_the_request() {
+    let mut harness = harness(None);
+    harness.get_by_label("Options").click();
+    harness.run_steps(2);
+    harness.get_by_label("Add header").click();
+    harness.run_steps(2);
+    type_into(&mut harness, "Header name", "X-Trace");
+    type_into(&mut harness, "Header value", "abc123");
+    // A second row, switched off, must not be sent.
+    harness.get_by_label("Add header").click();
+    harness.run_steps(2);
+    harness.state_mut().endpoint.headers[1] = sockscope::model::endpoint::HeaderRow {
+        enabled: false,
+        name: "X-Off".into(),
+        value: "1".into(),
+    };
+    harness.get_by_label("Params").click();
+    harness.run_steps(2);
+    harness.get_by_label("Add parameter").click();
+    harness.run_steps(2);
+    assert!(
+        harness.state().endpoint.url.ends_with("?param1="),
+        "{}",
+        harness.state().endpoint.url
+    );
+    harness.get_by_label("Auth").click();
+    harness.run_steps(2);
+    harness.get_by_label("Bearer token").click();
+    harness.run_steps(2);
+    type_into(&mut harness, "Token", "s3cr3t");
+    connect(&mut harness);
+    let request = String::from_utf8_lossy(
+        &harness
+            .state()
+            .handshake
+            .as_ref()
+            .expect("handshake")
+            .request_raw,
+    )
+    .into_owned();
+    assert!(request.starts_with("GET /?param1= HTTP/1.1"), "{request}");
+    assert!(request.contains("\r\nX-Trace: abc123\r\n"), "{request}");
+    assert!(
+        request.contains("\r\nAuthorization: Bearer s3cr3t\r\n"),
+        "{request}"
+    );
+    assert!(!request.contains("X-Off"), "{request}");
+}
+
+#[test]
+fn the_inspector_shows_tls_details_and_the_certificate() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let pki = crate::tls::pki(&["localhost"]);
+    let addr = rt.block_on(crate::tls::wss_echo(&pki));
+    let mut harness = harness(None);
+    harness.state_mut().endpoint.url = format!("wss://localhost:{}/", addr.port());
+    harness.state_mut().endpoint.tls.ca_file = Some(pki.ca_file.clone());
+    connect(&mut harness);
+    harness.get_by_label_contains("Handshake").click();
+    harness.run_steps(2);
+    assert!(harness.query_by_label("TLS 1.3").is_some());
+    assert!(
+        harness
+            .query_by_label_contains("Server certificate: CN=localhost")
+            .is_some()
+    );
+    assert!(
+        harness.get_all_by_label_contains("TLS ").count() >= 2,
+        "TLS 1.3 and a TLS bar in the waterfall"
     );
 }

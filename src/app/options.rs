@@ -1,0 +1,373 @@
+//! Connection options: query parameters kept in sync with the URL, header rows, subprotocols, Origin, auth
+//! helpers, TLS, proxy and limits.
+
+use super::state::{Action, AppState, FileField, OptionsTab};
+use crate::model::endpoint::{Auth, HeaderRow, ProxyMode, query_params, with_query_params};
+use egui::RichText;
+use std::path::PathBuf;
+
+const TABS: [(OptionsTab, &str); 6] = [
+    (OptionsTab::Params, "Params"),
+    (OptionsTab::Headers, "Headers"),
+    (OptionsTab::Auth, "Auth"),
+    (OptionsTab::Tls, "TLS"),
+    (OptionsTab::Proxy, "Proxy"),
+    (OptionsTab::Limits, "Limits"),
+];
+
+pub(super) fn ui(state: &mut AppState, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    ui.horizontal(|ui| {
+        for (tab, name) in TABS {
+            ui.selectable_value(&mut state.options_tab, tab, name);
+        }
+    });
+    ui.add_space(2.0);
+    match state.options_tab {
+        OptionsTab::Params => params_ui(state, ui),
+        OptionsTab::Headers => headers_ui(state, ui),
+        OptionsTab::Auth => auth_ui(state, ui),
+        OptionsTab::Tls => tls_ui(state, ui, actions),
+        OptionsTab::Proxy => proxy_ui(state, ui),
+        OptionsTab::Limits => limits_ui(state, ui),
+    }
+    ui.add_space(4.0);
+}
+
+fn params_ui(state: &mut AppState, ui: &mut egui::Ui) {
+    let Some(mut params) = query_params(&state.endpoint.url) else {
+        ui.label(RichText::new("Fix the URL to edit its query parameters.").weak());
+        return;
+    };
+    let mut changed = false;
+    let mut remove = None;
+    egui::Grid::new("params")
+        .num_columns(3)
+        .spacing([6.0, 3.0])
+        .show(ui, |ui| {
+            let name_label = ui.label(RichText::new("Parameter").weak());
+            let value_label = ui.label(RichText::new("Value").weak());
+            ui.end_row();
+            for (i, (k, v)) in params.iter_mut().enumerate() {
+                changed |= ui
+                    .add(egui::TextEdit::singleline(k).desired_width(160.0))
+                    .labelled_by(name_label.id)
+                    .changed();
+                changed |= ui
+                    .add(egui::TextEdit::singleline(v).desired_width(260.0))
+                    .labelled_by(value_label.id)
+                    .changed();
+                if ui
+                    .small_button("Remove")
+                    .on_hover_text("Remove this parameter")
+                    .clicked()
+                {
+                    remove = Some(i);
+                }
+                ui.end_row();
+            }
+        });
+    if let Some(i) = remove {
+        params.remove(i);
+        changed = true;
+    }
+    if ui.button("Add parameter").clicked() {
+        params.push((format!("param{}", params.len() + 1), String::new()));
+        changed = true;
+    }
+    if changed && let Some(url) = with_query_params(&state.endpoint.url, &params) {
+        state.endpoint.url = url;
+    }
+}
+
+fn headers_ui(state: &mut AppState, ui: &mut egui::Ui) {
+    let endpoint = &mut state.endpoint;
+    let mut remove = None;
+    egui::Grid::new("headers")
+        .num_columns(4)
+        .spacing([6.0, 3.0])
+        .show(ui, |ui| {
+            let on_label = ui.label(RichText::new("On").weak());
+            let name_label = ui.label(RichText::new("Header name").weak());
+            let value_label = ui.label(RichText::new("Header value").weak());
+            ui.end_row();
+            for (i, row) in endpoint.headers.iter_mut().enumerate() {
+                ui.checkbox(&mut row.enabled, "").labelled_by(on_label.id);
+                ui.add(egui::TextEdit::singleline(&mut row.name).desired_width(160.0))
+                    .labelled_by(name_label.id);
+                ui.add(egui::TextEdit::singleline(&mut row.value).desired_width(300.0))
+                    .labelled_by(value_label.id);
+                if ui
+                    .small_button("Remove")
+                    .on_hover_text("Remove this header")
+                    .clicked()
+                {
+                    remove = Some(i);
+                }
+                ui.end_row();
+            }
+        });
+    if let Some(i) = remove {
+        endpoint.headers.remove(i);
+    }
+    if ui.button("Add header").clicked() {
+        endpoint.headers.push(HeaderRow::default());
+    }
+    ui.horizontal(|ui| {
+        let label = ui.label("Subprotocols");
+        let mut text = endpoint.subprotocols.join(",");
+        if ui
+            .add(
+                egui::TextEdit::singleline(&mut text)
+                    .hint_text("graphql-ws, v2.chat (in order of preference)")
+                    .desired_width(300.0),
+            )
+            .labelled_by(label.id)
+            .changed()
+        {
+            endpoint.subprotocols = if text.is_empty() {
+                Vec::new()
+            } else {
+                text.split(',').map(str::to_owned).collect()
+            };
+        }
+    });
+    ui.horizontal(|ui| {
+        let label = ui.label("Origin");
+        ui.add(
+            egui::TextEdit::singleline(&mut endpoint.origin)
+                .hint_text("https://app.example.com")
+                .desired_width(300.0),
+        )
+        .labelled_by(label.id);
+    });
+}
+
+fn auth_ui(state: &mut AppState, ui: &mut egui::Ui) {
+    let auth = &mut state.endpoint.auth;
+    ui.horizontal(|ui| {
+        if ui
+            .selectable_label(matches!(auth, Auth::None), "None")
+            .clicked()
+        {
+            *auth = Auth::None;
+        }
+        if ui
+            .selectable_label(matches!(auth, Auth::Bearer { .. }), "Bearer token")
+            .clicked()
+            && !matches!(auth, Auth::Bearer { .. })
+        {
+            *auth = Auth::Bearer {
+                token: String::new(),
+            };
+        }
+        if ui
+            .selectable_label(matches!(auth, Auth::Basic { .. }), "Basic")
+            .clicked()
+            && !matches!(auth, Auth::Basic { .. })
+        {
+            *auth = Auth::Basic {
+                user: String::new(),
+                password: String::new(),
+            };
+        }
+    });
+    match auth {
+        Auth::None => {
+            ui.label(RichText::new("No Authorization header is added.").weak());
+        }
+        Auth::Bearer { token } => {
+            ui.horizontal(|ui| {
+                let label = ui.label("Token");
+                ui.add(
+                    egui::TextEdit::singleline(token)
+                        .password(true)
+                        .desired_width(360.0),
+                )
+                .labelled_by(label.id);
+            });
+        }
+        Auth::Basic { user, password } => {
+            ui.horizontal(|ui| {
+                let label = ui.label("User");
+                ui.add(egui::TextEdit::singleline(user).desired_width(160.0))
+                    .labelled_by(label.id);
+                let label = ui.label("Password");
+                ui.add(
+                    egui::TextEdit::singleline(password)
+                        .password(true)
+                        .desired_width(160.0),
+                )
+                .labelled_by(label.id);
+            });
+        }
+    }
+    if let Some((name, value)) = state.endpoint.auth_header() {
+        let shown = value
+            .split_once(' ')
+            .map(|(scheme, _)| format!("{scheme} ••••••"))
+            .unwrap_or_default();
+        ui.label(RichText::new(format!("Adds {name}: {shown}")).weak());
+    }
+}
+
+fn path_field(
+    ui: &mut egui::Ui,
+    title: &str,
+    path: &mut Option<PathBuf>,
+    field: FileField,
+    actions: &mut Vec<Action>,
+) {
+    ui.horizontal(|ui| {
+        let label = ui.add_sized([110.0, 18.0], egui::Label::new(title));
+        let mut text = path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        if ui
+            .add(
+                egui::TextEdit::singleline(&mut text)
+                    .hint_text("PEM file")
+                    .desired_width(300.0),
+            )
+            .labelled_by(label.id)
+            .changed()
+        {
+            *path = (!text.trim().is_empty()).then(|| PathBuf::from(text.trim()));
+        }
+        if ui
+            .button("Browse…")
+            .on_hover_text(format!("Choose the {title} file"))
+            .clicked()
+        {
+            actions.push(Action::PickFile(field));
+        }
+    });
+}
+
+fn tls_ui(state: &mut AppState, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    let tls = &mut state.endpoint.tls;
+    path_field(ui, "CA file", &mut tls.ca_file, FileField::CaFile, actions);
+    path_field(
+        ui,
+        "Client cert",
+        &mut tls.client_cert_file,
+        FileField::ClientCert,
+        actions,
+    );
+    path_field(
+        ui,
+        "Client key",
+        &mut tls.client_key_file,
+        FileField::ClientKey,
+        actions,
+    );
+    ui.horizontal(|ui| {
+        let label = ui.add_sized([110.0, 18.0], egui::Label::new("SNI override"));
+        let mut sni = tls.sni.clone().unwrap_or_default();
+        if ui
+            .add(
+                egui::TextEdit::singleline(&mut sni)
+                    .hint_text("the URL's host")
+                    .desired_width(300.0),
+            )
+            .labelled_by(label.id)
+            .changed()
+        {
+            tls.sni = (!sni.trim().is_empty()).then(|| sni.trim().to_owned());
+        }
+    });
+    let warn = ui.visuals().warn_fg_color;
+    ui.checkbox(
+        &mut tls.insecure,
+        RichText::new("Skip certificate verification (insecure)").color(warn),
+    );
+    ui.label(
+        RichText::new("Set SSLKEYLOGFILE before starting to log TLS keys for Wireshark.").weak(),
+    );
+}
+
+fn proxy_ui(state: &mut AppState, ui: &mut egui::Ui) {
+    let endpoint = &mut state.endpoint;
+    ui.horizontal(|ui| {
+        ui.radio_value(
+            &mut endpoint.proxy_mode,
+            ProxyMode::Environment,
+            "From environment",
+        );
+        ui.radio_value(&mut endpoint.proxy_mode, ProxyMode::Direct, "Direct");
+        ui.radio_value(&mut endpoint.proxy_mode, ProxyMode::Custom, "Custom");
+    });
+    match endpoint.proxy_mode {
+        ProxyMode::Environment => {
+            let vars: Vec<String> = ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY"]
+                .iter()
+                .filter_map(|n| {
+                    std::env::var(n)
+                        .or_else(|_| std::env::var(n.to_ascii_lowercase()))
+                        .ok()
+                        .map(|v| format!("{n}={}", mask_credentials(&v)))
+                })
+                .collect();
+            let text = if vars.is_empty() {
+                "No proxy variables are set: connections go direct.".to_owned()
+            } else {
+                vars.join("   ")
+            };
+            ui.label(RichText::new(text).weak());
+        }
+        ProxyMode::Direct => {
+            ui.label(RichText::new("Proxy variables are ignored.").weak());
+        }
+        ProxyMode::Custom => {
+            ui.horizontal(|ui| {
+                let label = ui.label("Proxy URL");
+                ui.add(
+                    egui::TextEdit::singleline(&mut endpoint.proxy_url)
+                        .hint_text("http://user:pass@host:3128 or socks5://host:1080")
+                        .desired_width(360.0),
+                )
+                .labelled_by(label.id);
+            });
+        }
+    }
+}
+
+fn mask_credentials(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}••••@{}", &url[..s + 3], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+fn limits_ui(state: &mut AppState, ui: &mut egui::Ui) {
+    let e = &mut state.endpoint;
+    egui::Grid::new("limits")
+        .num_columns(2)
+        .spacing([8.0, 4.0])
+        .show(ui, |ui| {
+            let label = ui.label("Timeout per stage (s)");
+            ui.add(
+                egui::DragValue::new(&mut e.connect_timeout_secs)
+                    .range(0.1..=600.0)
+                    .speed(0.1),
+            )
+            .labelled_by(label.id);
+            ui.end_row();
+            let label = ui.label("Max message (MiB)");
+            ui.add(
+                egui::DragValue::new(&mut e.max_message_mib)
+                    .range(0.001..=4096.0)
+                    .speed(1.0),
+            )
+            .labelled_by(label.id);
+            ui.end_row();
+            let label = ui.label("Max frame (MiB)");
+            ui.add(
+                egui::DragValue::new(&mut e.max_frame_mib)
+                    .range(0.001..=4096.0)
+                    .speed(1.0),
+            )
+            .labelled_by(label.id);
+            ui.end_row();
+        });
+}
