@@ -99,6 +99,25 @@ pub struct ConnectArgs {
     /// Largest frame accepted from the server, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 16 << 20)]
     pub max_frame_size: usize,
+    /// Send this text split into frames of --fragment-size bytes (repeatable; in order among the sends).
+    #[arg(long = "send-fragmented", value_name = "TEXT")]
+    pub send_fragmented: Vec<String>,
+    /// Frame size for --send-fragmented, in bytes.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub fragment_size: usize,
+    /// Send a ping this often (seconds); pongs that answer carry rtt_ms.
+    #[arg(long, value_name = "SECONDS")]
+    pub ping_interval: Option<f64>,
+    /// A ping unanswered this long (seconds) marks the connection dead and drops it.
+    #[arg(long, value_name = "SECONDS")]
+    pub pong_timeout: Option<f64>,
+    /// Reconnect with exponential backoff and jitter when the connection ends without us closing it;
+    /// the --send messages are sent again after each reconnect.
+    #[arg(long)]
+    pub reconnect: bool,
+    /// Give up after this many reconnections (default 10).
+    #[arg(long, value_name = "N", requires = "reconnect")]
+    pub max_reconnects: Option<u32>,
     /// Print the equivalent curl, wscat or websocat command and exit.
     #[arg(long, value_name = "TOOL", value_parser = ["curl", "wscat", "websocat"])]
     pub print: Option<String>,
@@ -114,6 +133,8 @@ pub enum Outgoing {
     Text(String),
     /// A binary message.
     Binary(Vec<u8>),
+    /// A text message split into frames of this many bytes.
+    Fragmented(String, usize),
 }
 
 /// `connect`'s flags, validated.
@@ -219,7 +240,31 @@ impl ConnectArgs {
                 Outgoing::Binary(bytes),
             ));
         }
+        let frag_idx = indices("send_fragmented");
+        if self.fragment_size == 0 {
+            return Err(UsageError("--fragment-size must be at least 1".into()));
+        }
+        for (n, t) in self.send_fragmented.iter().enumerate() {
+            let at = frag_idx.get(n).copied().unwrap_or(usize::MAX / 2 + n);
+            indexed.push((at, Outgoing::Fragmented(t.clone(), self.fragment_size)));
+        }
         indexed.sort_by_key(|(i, _)| *i);
+        let seconds = |flag: &str, v: Option<f64>| -> Result<Option<u64>, UsageError> {
+            match v {
+                Some(s) if !(s.is_finite() && s > 0.0) => Err(UsageError(format!(
+                    "{flag} must be a positive number of seconds"
+                ))),
+                Some(s) => Ok(Some((s * 1000.0).round().max(1.0) as u64)),
+                None => Ok(None),
+            }
+        };
+        request.keepalive.ping_interval_millis = seconds("--ping-interval", self.ping_interval)?;
+        request.keepalive.pong_timeout_millis = seconds("--pong-timeout", self.pong_timeout)?;
+        request.keepalive.close_when_dead = true;
+        request.reconnect.enabled = self.reconnect;
+        if let Some(max) = self.max_reconnects {
+            request.reconnect.max_attempts = Some(max);
+        }
 
         let wait = match self.wait {
             Some(w) if !(w.is_finite() && w >= 0.0) => {

@@ -96,6 +96,8 @@ pub async fn run(plan: ConnectPlan) -> i32 {
         reason: plan.close_reason.clone(),
     };
     let mut opened = false;
+    let mut ever_opened = false;
+    let mut gave_up = false;
     let mut close_requested = false;
     let mut received_data = 0u64;
     let mut wait_deadline: Option<tokio::time::Instant> = None;
@@ -130,13 +132,21 @@ pub async fn run(plan: ConnectPlan) -> i32 {
         match event.kind {
             EventKind::State(ConnState::Open) => {
                 opened = true;
+                let first = !ever_opened;
+                ever_opened = true;
+                // The --send messages are the on-connect messages: sent again after every reconnect.
                 for s in &plan.sends {
                     handle.send(match s {
                         Outgoing::Text(t) => Command::Text(t.clone()),
                         Outgoing::Binary(b) => Command::Binary(b.clone()),
+                        Outgoing::Fragmented(t, size) => Command::Fragmented {
+                            payload: t.clone().into_bytes(),
+                            text: true,
+                            fragment_size: *size,
+                        },
                     });
                 }
-                if let Some(w) = plan.wait {
+                if first && let Some(w) = plan.wait {
                     wait_deadline = Some(tokio::time::Instant::now() + w);
                 }
                 if plan.count == Some(0) && !close_requested {
@@ -144,6 +154,7 @@ pub async fn run(plan: ConnectPlan) -> i32 {
                     handle.send(close.clone());
                 }
             }
+            EventKind::State(ConnState::Closed) => opened = false,
             EventKind::State(_) => {}
             EventKind::Handshake(h) => {
                 if printer.json && h.status == 0 {
@@ -186,24 +197,46 @@ pub async fn run(plan: ConnectPlan) -> i32 {
             EventKind::Closed(c) => {
                 if printer.json {
                     printer.json(&ndjson::closed(&c));
-                } else if opened {
+                } else if ever_opened {
                     printer.flush();
                     report_close(&c);
                 }
                 closed = Some(c);
             }
+            EventKind::Reconnecting { attempt, delay } => {
+                if printer.json {
+                    let ms = (delay.as_secs_f64() * 1e6).round() / 1e3;
+                    printer.json(&serde_json::json!({"event": "reconnecting", "attempt": attempt, "delay_ms": ms}));
+                } else {
+                    printer.flush();
+                    eprintln!(
+                        "reconnecting in {:.1} s (attempt {attempt})",
+                        delay.as_secs_f64()
+                    );
+                }
+            }
+            EventKind::GaveUp { attempts } => {
+                gave_up = true;
+                if printer.json {
+                    printer.json(&serde_json::json!({"event": "gave_up", "attempts": attempts}));
+                } else {
+                    printer.flush();
+                    eprintln!("gave up after {attempts} reconnection attempts");
+                }
+            }
         }
         if events.is_empty() {
             printer.flush();
         }
-        if closed.is_some() {
+        if closed.is_some() && !plan.request.reconnect.enabled {
             break;
         }
     }
     printer.flush();
     let _ = task.await;
     match closed {
-        _ if !opened => EXIT_CONNECT_FAILED,
+        _ if !ever_opened => EXIT_CONNECT_FAILED,
+        _ if gave_up => EXIT_BROKEN,
         Some(c) if c.clean => EXIT_OK,
         _ => EXIT_BROKEN,
     }

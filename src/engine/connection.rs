@@ -1,22 +1,24 @@
-//! One task owns each connection: it connects, then relays commands to the socket and everything that happens
-//! to the event sink. A separate reader task keeps polling the socket at all times, so automatic pongs and close
-//! replies flow even while a write is pending.
+//! One task owns each connection: it connects, relays commands to the socket and reports everything that
+//! happens. A separate reader task keeps polling the socket at all times, so automatic pongs and close replies
+//! flow even while a write is pending. Around the attempts sits the reconnect loop; within an attempt run the
+//! interval pings, the pong watchdog and the heartbeat.
 
 use crate::engine::events::{EventKind, EventSink};
 use crate::engine::pipeline::{self, human_duration};
+use crate::model::template::{self, Context};
 use crate::model::{
-    CloseInfo, ConnId, ConnState, ConnectRequest, Direction, Initiator, LogEntry, MessageKind,
-    Stage, StageError,
+    CloseInfo, ConnId, ConnState, ConnectRequest, Direction, EntryExtra, Initiator, LogEntry,
+    MessageKind, OutgoingMessage, RawFrame, Stage, StageError, close_code_sendable, fragment,
 };
 use futures_util::{SinkExt, StreamExt};
 use std::collections::VecDeque;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::{
-    self, Message, protocol::CloseFrame, protocol::frame::coding::CloseCode,
-};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::{Frame, Utf8Bytes};
+use tokio_tungstenite::tungstenite::{self, Message, protocol::CloseFrame};
 
 /// How long we wait for the peer's reply after sending a close frame.
 pub const CLOSE_REPLY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -32,18 +34,31 @@ pub enum Command {
     Ping(Vec<u8>),
     /// Send a pong with this payload (at most 125 bytes).
     Pong(Vec<u8>),
-    /// Start the close handshake with this code and reason.
+    /// Send a message split into frames of at most `fragment_size` bytes.
+    Fragmented {
+        /// The message.
+        payload: Vec<u8>,
+        /// Text (else binary).
+        text: bool,
+        /// Largest frame payload.
+        fragment_size: usize,
+    },
+    /// Send one hand-built frame, as is.
+    Raw(RawFrame),
+    /// Start the close handshake with this code (any u16) and reason.
     Close {
         /// The close code.
         code: u16,
         /// The close reason (at most 123 bytes of UTF-8).
         reason: String,
     },
-    /// Drop the connection at once, without a close handshake.
+    /// Drop the connection at once, without a close handshake (no reconnect follows).
     Abort,
+    /// Reconnect at once: skips a pending backoff delay, or drops the open connection and reconnects.
+    ReconnectNow,
 }
 
-/// When the connection started, on both clocks.
+/// When the attempt started.
 #[derive(Clone, Copy)]
 struct Clock {
     started: Instant,
@@ -67,6 +82,7 @@ impl Clock {
             payload,
             close_code,
             automatic: false,
+            extra: None,
         }
     }
 }
@@ -78,6 +94,15 @@ struct Shared {
     close_sent: AtomicBool,
     /// The peer's close frame arrived before we sent one.
     peer_first: AtomicBool,
+    /// Pings we sent and have no pong for yet: payload and send time.
+    pending_pings: Mutex<VecDeque<(Vec<u8>, Instant)>>,
+}
+
+impl Shared {
+    fn pings(&self) -> std::sync::MutexGuard<'_, VecDeque<(Vec<u8>, Instant)>> {
+        // A panic while holding this lock cannot leave the queue inconsistent: take it anyway.
+        self.pending_pings.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// What the reader saw when the socket ended.
@@ -86,13 +111,87 @@ struct ReadOutcome {
     error: Option<StageError>,
 }
 
-/// Runs one connection to its end. The last event is always `Closed`.
+/// How an attempt ended, for the reconnect loop.
+struct AttemptEnd {
+    /// The user ended it (close, abort, cancel, or every handle dropped): no reconnect.
+    by_user: bool,
+    /// The handshake completed.
+    opened: bool,
+    /// "Reconnect now": skip the delay.
+    immediately: bool,
+}
+
+/// Runs one connection — with its reconnections, when enabled — to its end.
 pub async fn run(
     conn_id: ConnId,
     req: ConnectRequest,
     mut commands: mpsc::UnboundedReceiver<Command>,
     sink: EventSink,
 ) {
+    let mut template_counter = 0u64;
+    let mut reconnects = 0u32;
+    let mut failures_in_a_row = 0u32;
+    loop {
+        let end = run_attempt(conn_id, &req, &mut commands, &sink, &mut template_counter).await;
+        if end.by_user || !req.reconnect.enabled {
+            return;
+        }
+        failures_in_a_row = if end.opened { 1 } else { failures_in_a_row + 1 };
+        reconnects += 1;
+        if req
+            .reconnect
+            .max_attempts
+            .is_some_and(|max| reconnects > max)
+        {
+            sink.emit(
+                conn_id,
+                EventKind::GaveUp {
+                    attempts: reconnects - 1,
+                },
+            )
+            .await;
+            return;
+        }
+        let delay = if end.immediately {
+            Duration::ZERO
+        } else {
+            req.reconnect
+                .delay(failures_in_a_row, template::random_unit())
+        };
+        sink.emit(
+            conn_id,
+            EventKind::Reconnecting {
+                attempt: reconnects,
+                delay,
+            },
+        )
+        .await;
+        let wake_at = tokio::time::Instant::now() + delay;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(wake_at) => break,
+                cmd = commands.recv() => match cmd {
+                    Some(Command::ReconnectNow) => break,
+                    Some(Command::Close { .. } | Command::Abort) | None => return,
+                    Some(_) => {
+                        sink.emit(conn_id, EventKind::Error(StageError::new(
+                            Stage::Write,
+                            "not connected (waiting to reconnect): message not sent",
+                        ))).await;
+                    }
+                },
+            }
+        }
+    }
+}
+
+async fn run_attempt(
+    conn_id: ConnId,
+    req: &ConnectRequest,
+    commands: &mut mpsc::UnboundedReceiver<Command>,
+    sink: &EventSink,
+    template_counter: &mut u64,
+) -> AttemptEnd {
     let clock = Clock {
         started: Instant::now(),
     };
@@ -102,13 +201,14 @@ pub async fn run(
     // Commands that arrive while connecting wait for the socket; a close or abort cancels the attempt.
     let mut pending = VecDeque::new();
     let established = {
-        let connecting = pipeline::establish(&req, clock.started);
+        let connecting = pipeline::establish(req, clock.started);
         tokio::pin!(connecting);
         loop {
             tokio::select! {
                 result = &mut connecting => break Some(result),
                 cmd = commands.recv() => match cmd {
                     Some(Command::Close { .. } | Command::Abort) | None => break None,
+                    Some(Command::ReconnectNow) => {}
                     Some(other) => pending.push_back(other),
                 },
             }
@@ -116,13 +216,14 @@ pub async fn run(
     };
     let (socket, handshake) = match established {
         None => {
-            sink.emit(
-                conn_id,
-                EventKind::Error(StageError::new(Stage::Tcp, "connection attempt cancelled")),
-            )
-            .await;
-            finish(&sink, conn_id, None, String::new(), false, Initiator::None).await;
-            return;
+            let cancelled = StageError::new(Stage::Tcp, "connection attempt cancelled");
+            sink.emit(conn_id, EventKind::Error(cancelled)).await;
+            finish(sink, conn_id, None, String::new(), false, Initiator::None).await;
+            return AttemptEnd {
+                by_user: true,
+                opened: false,
+                immediately: false,
+            };
         }
         Some(Err(failure)) => {
             if let Some(h) = failure
@@ -132,13 +233,31 @@ pub async fn run(
                 sink.emit(conn_id, EventKind::Handshake(h)).await;
             }
             sink.emit(conn_id, EventKind::Error(failure.error)).await;
-            finish(&sink, conn_id, None, String::new(), false, Initiator::None).await;
-            return;
+            finish(sink, conn_id, None, String::new(), false, Initiator::None).await;
+            return AttemptEnd {
+                by_user: false,
+                opened: false,
+                immediately: false,
+            };
         }
         Some(Ok(v)) => v,
     };
     sink.emit(conn_id, EventKind::Handshake(handshake)).await;
     sink.emit(conn_id, EventKind::State(ConnState::Open)).await;
+
+    // On-connect messages go first, before anything queued while connecting.
+    for (i, message) in req.on_connect.iter().enumerate() {
+        match expand_outgoing(message, template_counter) {
+            Ok(cmd) => pending.insert(i, cmd),
+            Err(e) => {
+                let err = StageError::new(
+                    Stage::Write,
+                    format!("on-connect message {} not sent: {e}", i + 1),
+                );
+                sink.emit(conn_id, EventKind::Error(err)).await;
+            }
+        }
+    }
 
     let (mut writer, reader) = socket.split();
     let shared = Arc::new(Shared::default());
@@ -152,6 +271,36 @@ pub async fn run(
     let mut close_deadline: Option<tokio::time::Instant> = None;
     let mut write_error: Option<StageError> = None;
     let mut aborted = false;
+    let mut by_user = false;
+    let mut immediately = false;
+    let mut dead = false;
+
+    let mut ping_timer = req
+        .keepalive
+        .ping_interval_millis
+        .filter(|&ms| ms > 0)
+        .map(|ms| {
+            let period = Duration::from_millis(ms);
+            tokio::time::interval_at(tokio::time::Instant::now() + period, period)
+        });
+    let pong_timeout = req
+        .keepalive
+        .pong_timeout_millis
+        .filter(|&ms| ms > 0)
+        .map(Duration::from_millis);
+    let mut watchdog = pong_timeout.map(|t| {
+        let period = (t / 4).clamp(Duration::from_millis(10), Duration::from_millis(250));
+        tokio::time::interval(period)
+    });
+    let mut heartbeat_timer = req
+        .heartbeat
+        .as_ref()
+        .filter(|h| h.interval_millis > 0)
+        .map(|h| {
+            let period = Duration::from_millis(h.interval_millis);
+            tokio::time::interval_at(tokio::time::Instant::now() + period, period)
+        });
+    let mut ping_number = 0u64;
 
     let outcome = loop {
         let next_command = async {
@@ -160,59 +309,130 @@ pub async fn run(
                 None => commands.recv().await,
             }
         };
-        tokio::select! {
+        let cmd = tokio::select! {
             biased;
             joined = &mut reader_task => break joined.ok(),
             _ = sleep_until(close_deadline) => {
                 reader_task.abort();
-                sink.emit(conn_id, EventKind::Error(StageError::new(
-                    Stage::Timeout,
-                    format!("the server did not answer our close frame within {}", human_duration(CLOSE_REPLY_TIMEOUT)),
-                ))).await;
+                let msg = format!(
+                    "the server did not answer our close frame within {}",
+                    human_duration(CLOSE_REPLY_TIMEOUT)
+                );
+                sink.emit(conn_id, EventKind::Error(StageError::new(Stage::Timeout, msg))).await;
                 break None;
             }
-            cmd = next_command => {
-                let cmd = match cmd {
-                    Some(c) => c,
-                    // Every handle is gone (the app is closing): leave politely.
-                    None => Command::Close { code: 1001, reason: "going away".into() },
-                };
-                if shared.close_sent.load(Ordering::Acquire) && !matches!(cmd, Command::Abort) {
-                    if matches!(cmd, Command::Close { .. }) {
-                        continue;
-                    }
-                    sink.emit(conn_id, EventKind::Error(StageError::new(
-                        Stage::Write, "the connection is closing: message not sent"))).await;
+            _ = tick(&mut watchdog) => {
+                let Some(limit) = pong_timeout else { continue };
+                let oldest = shared.pings().front().map(|(_, sent)| sent.elapsed());
+                if dead || oldest.is_none_or(|age| age <= limit) {
                     continue;
                 }
-                let (message, entry) = match outgoing(conn_id, &clock, cmd) {
-                    Outgoing::Send(m, e) => (m, e),
-                    Outgoing::Abort => { aborted = true; reader_task.abort(); break None; }
-                    Outgoing::Invalid(err) => { sink.emit(conn_id, EventKind::Error(err)).await; continue; }
-                };
-                let is_close = matches!(message, Message::Close(_));
-                if is_close {
-                    shared.close_sent.store(true, Ordering::Release);
+                dead = true;
+                let msg = format!(
+                    "no pong within {} of our ping: the connection looks dead{}",
+                    human_duration(limit),
+                    if req.keepalive.close_when_dead { " (dropping it)" } else { "" }
+                );
+                sink.emit(conn_id, EventKind::Error(StageError::new(Stage::Timeout, msg))).await;
+                if req.keepalive.close_when_dead {
+                    reader_task.abort();
+                    break None;
                 }
-                match writer.send(message).await {
-                    Ok(()) => {
-                        sink.emit(conn_id, EventKind::Message(entry)).await;
-                        if is_close {
-                            sink.emit(conn_id, EventKind::State(ConnState::Closing)).await;
-                            close_deadline = Some(tokio::time::Instant::now() + CLOSE_REPLY_TIMEOUT);
-                        }
-                    }
-                    Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed)
-                    | Err(tungstenite::Error::Protocol(tungstenite::error::ProtocolError::SendAfterClosing)) => {
-                        sink.emit(conn_id, EventKind::Error(StageError::new(
-                            Stage::Write, "the connection is closing: message not sent"))).await;
-                    }
+                continue;
+            }
+            _ = tick(&mut ping_timer) => {
+                ping_number += 1;
+                Command::Ping(format!("sockscope-{ping_number}").into_bytes())
+            }
+            _ = tick(&mut heartbeat_timer) => {
+                let Some(h) = &req.heartbeat else { continue };
+                match expand_outgoing(&OutgoingMessage::Text(h.text.clone()), template_counter) {
+                    Ok(cmd) => cmd,
                     Err(e) => {
-                        write_error = Some(StageError::new(Stage::Write, describe_ws_error(&e)));
-                        reader_task.abort();
-                        break None;
+                        let err = StageError::new(Stage::Write, format!("heartbeat not sent: {e}"));
+                        sink.emit(conn_id, EventKind::Error(err)).await;
+                        continue;
                     }
                 }
+            }
+            cmd = next_command => match cmd {
+                Some(c) => c,
+                // Every handle is gone (the app is closing): leave politely.
+                None => Command::Close { code: 1001, reason: "going away".into() },
+            },
+        };
+        if matches!(cmd, Command::Close { .. } | Command::Abort) {
+            by_user = true;
+        }
+        if shared.close_sent.load(Ordering::Acquire)
+            && !matches!(cmd, Command::Abort | Command::ReconnectNow)
+        {
+            if !matches!(cmd, Command::Close { .. }) {
+                let err =
+                    StageError::new(Stage::Write, "the connection is closing: message not sent");
+                sink.emit(conn_id, EventKind::Error(err)).await;
+            }
+            continue;
+        }
+        let (messages, entry) = match outgoing(conn_id, &clock, cmd) {
+            Outgoing::Send(m, e) => (m, e),
+            Outgoing::Abort => {
+                aborted = true;
+                reader_task.abort();
+                break None;
+            }
+            Outgoing::Reconnect => {
+                immediately = true;
+                reader_task.abort();
+                break None;
+            }
+            Outgoing::Invalid(err) => {
+                sink.emit(conn_id, EventKind::Error(err)).await;
+                continue;
+            }
+        };
+        // Our close handshake (a raw close frame, which has no parsed code here, is just a frame).
+        let is_close = entry.kind == MessageKind::Close && entry.close_code.is_some();
+        if is_close {
+            shared.close_sent.store(true, Ordering::Release);
+        }
+        if entry.kind == MessageKind::Ping && entry.direction == Direction::Sent {
+            shared
+                .pings()
+                .push_back((entry.payload.clone(), Instant::now()));
+        }
+        let mut result = Ok(());
+        for message in messages {
+            result = writer.feed(message).await;
+            if result.is_err() {
+                break;
+            }
+        }
+        if result.is_ok() {
+            result = writer.flush().await;
+        }
+        match result {
+            Ok(()) => {
+                sink.emit(conn_id, EventKind::Message(entry)).await;
+                if is_close {
+                    sink.emit(conn_id, EventKind::State(ConnState::Closing))
+                        .await;
+                    close_deadline = Some(tokio::time::Instant::now() + CLOSE_REPLY_TIMEOUT);
+                }
+            }
+            Err(
+                tungstenite::Error::ConnectionClosed
+                | tungstenite::Error::AlreadyClosed
+                | tungstenite::Error::Protocol(tungstenite::error::ProtocolError::SendAfterClosing),
+            ) => {
+                let err =
+                    StageError::new(Stage::Write, "the connection is closing: message not sent");
+                sink.emit(conn_id, EventKind::Error(err)).await;
+            }
+            Err(e) => {
+                write_error = Some(StageError::new(Stage::Write, describe_ws_error(&e)));
+                reader_task.abort();
+                break None;
             }
         }
     };
@@ -226,41 +446,65 @@ pub async fn run(
         None => (None, None),
     };
     if let Some(err) = read_error {
-        sink.emit(conn_id, EventKind::Error(err.clone())).await;
+        sink.emit(conn_id, EventKind::Error(err)).await;
     }
     if aborted {
-        sink.emit(
-            conn_id,
-            EventKind::Error(StageError::new(
-                Stage::Write,
-                "connection dropped without a close handshake (abort)",
-            )),
-        )
-        .await;
+        let err = StageError::new(
+            Stage::Write,
+            "connection dropped without a close handshake (abort)",
+        );
+        sink.emit(conn_id, EventKind::Error(err)).await;
     }
     let (code, reason, clean, initiated_by) = match peer_close {
-        Some((code, reason)) => (
-            code,
-            reason,
-            true,
-            if shared.peer_first.load(Ordering::Acquire) {
+        Some((code, reason)) => {
+            let initiated_by = if shared.peer_first.load(Ordering::Acquire) {
                 Initiator::Server
             } else {
                 Initiator::Client
-            },
-        ),
-        None => (
-            None,
-            String::new(),
-            false,
-            if close_sent {
+            };
+            (code, reason, true, initiated_by)
+        }
+        None => {
+            let initiated_by = if close_sent {
                 Initiator::Client
             } else {
                 Initiator::None
-            },
-        ),
+            };
+            (None, String::new(), false, initiated_by)
+        }
     };
-    finish(&sink, conn_id, code, reason, clean, initiated_by).await;
+    finish(sink, conn_id, code, reason, clean, initiated_by).await;
+    AttemptEnd {
+        by_user,
+        opened: true,
+        immediately,
+    }
+}
+
+fn expand_outgoing(
+    message: &OutgoingMessage,
+    counter: &mut u64,
+) -> Result<Command, template::TemplateError> {
+    match message {
+        OutgoingMessage::Text(text) => {
+            *counter += 1;
+            let ctx = Context {
+                counter: *counter,
+                ..Context::default()
+            };
+            template::expand(text, &ctx, |name| std::env::var(name).ok()).map(Command::Text)
+        }
+        OutgoingMessage::Binary(bytes) => Ok(Command::Binary(bytes.clone())),
+    }
+}
+
+async fn tick(timer: &mut Option<tokio::time::Interval>) {
+    match timer {
+        Some(t) => {
+            t.tick().await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
@@ -280,22 +524,42 @@ async fn finish(
 ) {
     sink.emit(conn_id, EventKind::State(ConnState::Closed))
         .await;
-    sink.emit(
-        conn_id,
-        EventKind::Closed(CloseInfo {
-            code,
-            reason,
-            clean,
-            initiated_by,
-        }),
-    )
-    .await;
+    let info = CloseInfo {
+        code,
+        reason,
+        clean,
+        initiated_by,
+    };
+    sink.emit(conn_id, EventKind::Closed(info)).await;
 }
 
 enum Outgoing {
-    Send(Message, LogEntry),
+    Send(Vec<Message>, LogEntry),
     Abort,
+    Reconnect,
     Invalid(StageError),
+}
+
+fn with_note(mut entry: LogEntry, note: String, violation: bool) -> LogEntry {
+    entry.extra = Some(Box::new(EntryExtra {
+        rtt: None,
+        note: Some(note),
+        violation,
+    }));
+    entry
+}
+
+fn to_frame(raw: &RawFrame) -> Frame {
+    let mut frame = Frame::message(
+        raw.payload.clone(),
+        OpCode::from(raw.opcode & 0x0f),
+        raw.fin,
+    );
+    let header = frame.header_mut();
+    header.rsv1 = raw.rsv1;
+    header.rsv2 = raw.rsv2;
+    header.rsv3 = raw.rsv3;
+    frame
 }
 
 fn outgoing(conn_id: ConnId, clock: &Clock, cmd: Command) -> Outgoing {
@@ -306,7 +570,7 @@ fn outgoing(conn_id: ConnId, clock: &Clock, cmd: Command) -> Outgoing {
             StageError::new(
                 Stage::Write,
                 format!(
-                    "a {what} payload may be at most 125 bytes (this one is {})",
+                    "a {what} payload may be at most 125 bytes (this one is {}); send a raw frame to break the rule on purpose",
                     p.len()
                 ),
             )
@@ -315,26 +579,66 @@ fn outgoing(conn_id: ConnId, clock: &Clock, cmd: Command) -> Outgoing {
     match cmd {
         Command::Text(t) => {
             let e = entry(MessageKind::Text, t.clone().into_bytes(), None);
-            Outgoing::Send(Message::text(t), e)
+            Outgoing::Send(vec![Message::text(t)], e)
         }
         Command::Binary(b) => {
             let e = entry(MessageKind::Binary, b.clone(), None);
-            Outgoing::Send(Message::binary(b), e)
+            Outgoing::Send(vec![Message::binary(b)], e)
         }
         Command::Ping(p) => match control_limit("ping", &p) {
             Some(err) => Outgoing::Invalid(err),
             None => Outgoing::Send(
-                Message::Ping(p.clone().into()),
+                vec![Message::Ping(p.clone().into())],
                 entry(MessageKind::Ping, p, None),
             ),
         },
         Command::Pong(p) => match control_limit("pong", &p) {
             Some(err) => Outgoing::Invalid(err),
             None => Outgoing::Send(
-                Message::Pong(p.clone().into()),
+                vec![Message::Pong(p.clone().into())],
                 entry(MessageKind::Pong, p, None),
             ),
         },
+        Command::Fragmented {
+            payload,
+            text,
+            fragment_size,
+        } => {
+            if text && std::str::from_utf8(&payload).is_err() {
+                return Outgoing::Invalid(StageError::new(
+                    Stage::Write,
+                    "a text message must be valid UTF-8",
+                ));
+            }
+            let frames = fragment(&payload, text, fragment_size);
+            let note = format!(
+                "sent as {} frames of at most {} bytes",
+                frames.len(),
+                fragment_size.max(1)
+            );
+            let kind = if text {
+                MessageKind::Text
+            } else {
+                MessageKind::Binary
+            };
+            let messages = frames.iter().map(|f| Message::Frame(to_frame(f))).collect();
+            Outgoing::Send(messages, with_note(entry(kind, payload, None), note, false))
+        }
+        Command::Raw(raw) => {
+            let kind = match raw.opcode {
+                1 => MessageKind::Text,
+                8 => MessageKind::Close,
+                9 => MessageKind::Ping,
+                10 => MessageKind::Pong,
+                _ => MessageKind::Binary,
+            };
+            let (note, violation) = match raw.violation() {
+                Some(v) => (format!("{}; protocol violation: {v}", raw.describe()), true),
+                None => (raw.describe(), false),
+            };
+            let e = with_note(entry(kind, raw.payload.clone(), None), note, violation);
+            Outgoing::Send(vec![Message::Frame(to_frame(&raw))], e)
+        }
         Command::Close { code, reason } => {
             if reason.len() > 123 {
                 return Outgoing::Invalid(StageError::new(
@@ -345,14 +649,29 @@ fn outgoing(conn_id: ConnId, clock: &Clock, cmd: Command) -> Outgoing {
                     ),
                 ));
             }
-            let e = entry(MessageKind::Close, reason.clone().into_bytes(), Some(code));
+            let mut e = entry(MessageKind::Close, reason.clone().into_bytes(), Some(code));
+            if !close_code_sendable(code) {
+                let note = format!("close code {code} is reserved: RFC 6455 forbids sending it");
+                e.extra = Some(Box::new(EntryExtra {
+                    note: Some(note),
+                    violation: true,
+                    ..EntryExtra::default()
+                }));
+                let frame = Frame::close(Some(CloseFrame {
+                    code: CloseCode::from(code),
+                    reason: Utf8Bytes::from(reason),
+                }));
+                // A reserved code is sent as a raw frame: tungstenite would otherwise refuse or rewrite it.
+                return Outgoing::Send(vec![Message::Frame(frame)], e);
+            }
             let frame = CloseFrame {
                 code: CloseCode::from(code),
                 reason: reason.into(),
             };
-            Outgoing::Send(Message::Close(Some(frame)), e)
+            Outgoing::Send(vec![Message::Close(Some(frame))], e)
         }
         Command::Abort => Outgoing::Abort,
+        Command::ReconnectNow => Outgoing::Reconnect,
     }
 }
 
@@ -395,22 +714,31 @@ async fn read_loop(
             Message::Frame(_) => continue,
         };
         let is_close = kind == MessageKind::Close;
-        sink.emit(
-            conn_id,
-            EventKind::Message(clock.entry(
-                conn_id,
-                Direction::Received,
-                kind,
-                payload.clone(),
-                code,
-            )),
-        )
-        .await;
+        let mut entry = clock.entry(conn_id, Direction::Received, kind, payload, code);
+        if kind == MessageKind::Pong {
+            let mut pings = shared.pings();
+            if let Some(pos) = pings.iter().position(|(p, _)| *p == entry.payload) {
+                let (_, sent) = pings[pos];
+                // Older pings than the answered one are answered too (RFC 6455 allows one pong for several).
+                pings.drain(..=pos);
+                entry.extra = Some(Box::new(EntryExtra {
+                    rtt: Some(sent.elapsed()),
+                    ..EntryExtra::default()
+                }));
+            }
+        }
+        let reply_payload = is_close.then(|| entry.payload.clone());
+        sink.emit(conn_id, EventKind::Message(entry)).await;
         if is_close && !shared.close_sent.swap(true, Ordering::AcqRel) {
             shared.peer_first.store(true, Ordering::Release);
             // The peer closed first: the library answers with the same close frame.
-            let mut reply =
-                clock.entry(conn_id, Direction::Sent, MessageKind::Close, payload, code);
+            let mut reply = clock.entry(
+                conn_id,
+                Direction::Sent,
+                MessageKind::Close,
+                reply_payload.unwrap_or_default(),
+                code,
+            );
             reply.automatic = true;
             sink.emit(conn_id, EventKind::State(ConnState::Closing))
                 .await;

@@ -32,8 +32,20 @@ pub enum EventKind {
     Message(LogEntry),
     /// Something failed.
     Error(StageError),
-    /// The connection ended (always the last event of a connection).
+    /// The connection ended (the last event of an attempt).
     Closed(CloseInfo),
+    /// A reconnection attempt starts after `delay`.
+    Reconnecting {
+        /// Reconnection number, from 1.
+        attempt: u32,
+        /// The backoff delay before it.
+        delay: std::time::Duration,
+    },
+    /// Reconnection stopped after the maximum number of attempts.
+    GaveUp {
+        /// How many reconnections were tried.
+        attempts: u32,
+    },
 }
 
 /// What to do when the consumer falls behind by more than the budget.
@@ -204,6 +216,7 @@ mod tests {
             payload: vec![0; size],
             close_code: None,
             automatic: false,
+            extra: None,
         })
     }
 

@@ -2,7 +2,7 @@
 //! auth helpers, TLS, proxy and limits. It turns into a [`ConnectRequest`] when the user connects, and is what
 //! sessions will save.
 
-use super::{ConnectRequest, TlsOptions};
+use super::{ConnectRequest, Heartbeat, Keepalive, OutgoingMessage, ReconnectPolicy, TlsOptions};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
@@ -86,6 +86,16 @@ pub struct Endpoint {
     pub max_message_mib: f64,
     /// Largest accepted frame, MiB.
     pub max_frame_mib: f64,
+    /// Interval pings and pong timeout.
+    pub keepalive: Keepalive,
+    /// Whether the heartbeat message is sent.
+    pub heartbeat_enabled: bool,
+    /// The application-level heartbeat.
+    pub heartbeat: Heartbeat,
+    /// Text messages sent after every successful handshake (one per line in the editor).
+    pub on_connect: Vec<String>,
+    /// Automatic reconnection.
+    pub reconnect: ReconnectPolicy,
 }
 
 impl Default for Endpoint {
@@ -103,6 +113,11 @@ impl Default for Endpoint {
             connect_timeout_secs: defaults.connect_timeout_millis as f64 / 1000.0,
             max_message_mib: defaults.max_message_size_bytes as f64 / (1024.0 * 1024.0),
             max_frame_mib: defaults.max_frame_size_bytes as f64 / (1024.0 * 1024.0),
+            keepalive: Keepalive::default(),
+            heartbeat_enabled: false,
+            heartbeat: Heartbeat::default(),
+            on_connect: Vec::new(),
+            reconnect: ReconnectPolicy::default(),
         }
     }
 }
@@ -164,6 +179,15 @@ impl Endpoint {
                 _ => None,
             },
             proxy_from_env: self.proxy_mode == ProxyMode::Environment,
+            keepalive: self.keepalive.clone(),
+            heartbeat: self.heartbeat_enabled.then(|| self.heartbeat.clone()),
+            on_connect: self
+                .on_connect
+                .iter()
+                .filter(|m| !m.trim().is_empty())
+                .map(|m| OutgoingMessage::Text(m.clone()))
+                .collect(),
+            reconnect: self.reconnect.clone(),
         }
     }
 }

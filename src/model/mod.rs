@@ -7,6 +7,7 @@ pub mod endpoint;
 pub mod fsutil;
 pub mod ndjson;
 mod payload;
+pub mod template;
 
 pub use payload::{PayloadFormat, PayloadParseError, hex_dump, hex_string, parse_payload, preview};
 
@@ -40,6 +41,194 @@ pub struct ConnectRequest {
     pub proxy: Option<String>,
     /// When no proxy is given, honour `HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY` / `NO_PROXY`.
     pub proxy_from_env: bool,
+    /// Pings on an interval and the pong timeout.
+    pub keepalive: Keepalive,
+    /// An application-level message sent on an interval while connected.
+    pub heartbeat: Option<Heartbeat>,
+    /// Messages sent after every successful handshake (auth, subscribe), including reconnects.
+    pub on_connect: Vec<OutgoingMessage>,
+    /// Automatic reconnection.
+    pub reconnect: ReconnectPolicy,
+}
+
+/// A data message to send.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OutgoingMessage {
+    /// Text (templates such as `{{counter}}` are expanded when sent).
+    Text(String),
+    /// Binary.
+    Binary(Vec<u8>),
+}
+
+/// A frame built by hand, for testing servers: any opcode, FIN and RSV bits, any payload.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RawFrame {
+    /// Opcode, 0–15 (0 continuation, 1 text, 2 binary, 8 close, 9 ping, 10 pong; the rest are reserved).
+    pub opcode: u8,
+    /// The FIN bit.
+    pub fin: bool,
+    /// RSV1 (meaningful only with a negotiated extension).
+    pub rsv1: bool,
+    /// RSV2.
+    pub rsv2: bool,
+    /// RSV3.
+    pub rsv3: bool,
+    /// Payload bytes.
+    pub payload: Vec<u8>,
+}
+
+impl RawFrame {
+    /// What RFC 6455 says is wrong with this frame, if anything (for a one-time confirmation and the log).
+    pub fn violation(&self) -> Option<String> {
+        let mut problems = Vec::new();
+        if self.opcode > 15 {
+            problems.push(format!("opcode {} does not fit in 4 bits", self.opcode));
+        } else if matches!(self.opcode, 3..=7 | 11..=15) {
+            problems.push(format!("opcode 0x{:x} is reserved", self.opcode));
+        }
+        if self.rsv1 || self.rsv2 || self.rsv3 {
+            problems.push("RSV bits set without a negotiated extension".to_owned());
+        }
+        if self.opcode >= 8 {
+            if !self.fin {
+                problems.push("a control frame must not be fragmented (FIN=0)".to_owned());
+            }
+            if self.payload.len() > 125 {
+                problems.push(format!(
+                    "a control frame payload may be at most 125 bytes (this one is {})",
+                    self.payload.len()
+                ));
+            }
+        }
+        if self.opcode == 0 {
+            problems.push("a continuation frame with no message started".to_owned());
+        }
+        (!problems.is_empty()).then(|| problems.join("; "))
+    }
+
+    /// "opcode 0x1 (text) FIN RSV1 …" for the log.
+    pub fn describe(&self) -> String {
+        let name = match self.opcode {
+            0 => "continuation",
+            1 => "text",
+            2 => "binary",
+            8 => "close",
+            9 => "ping",
+            10 => "pong",
+            _ => "reserved",
+        };
+        let mut s = format!(
+            "raw frame: opcode 0x{:x} ({name}), FIN={}",
+            self.opcode,
+            u8::from(self.fin)
+        );
+        for (bit, on) in [
+            ("RSV1", self.rsv1),
+            ("RSV2", self.rsv2),
+            ("RSV3", self.rsv3),
+        ] {
+            if on {
+                s.push_str(&format!(", {bit}=1"));
+            }
+        }
+        s
+    }
+}
+
+/// Splits `payload` into frames of at most `size` bytes: the first carries the opcode, the rest are
+/// continuations, the last has FIN set. An empty payload is one empty final frame.
+pub fn fragment(payload: &[u8], text: bool, size: usize) -> Vec<RawFrame> {
+    let size = size.max(1);
+    let chunks: Vec<&[u8]> = if payload.is_empty() {
+        vec![&[][..]]
+    } else {
+        payload.chunks(size).collect()
+    };
+    let last = chunks.len() - 1;
+    chunks
+        .into_iter()
+        .enumerate()
+        .map(|(i, chunk)| RawFrame {
+            opcode: if i > 0 {
+                0
+            } else if text {
+                1
+            } else {
+                2
+            },
+            fin: i == last,
+            payload: chunk.to_vec(),
+            ..RawFrame::default()
+        })
+        .collect()
+}
+
+/// Pings on an interval.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Keepalive {
+    /// Send a ping this often (milliseconds); `None` = never.
+    pub ping_interval_millis: Option<u64>,
+    /// A ping unanswered this long (milliseconds) marks the connection dead; `None` = never.
+    pub pong_timeout_millis: Option<u64>,
+    /// Drop a dead connection (and reconnect, when enabled) instead of only reporting it.
+    pub close_when_dead: bool,
+}
+
+/// An application-level message sent on an interval.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Heartbeat {
+    /// Interval in milliseconds.
+    pub interval_millis: u64,
+    /// The text to send (a template: `{{counter}}`, `{{timestamp_ms}}`, `{{uuid}}`, `{{random_int}}`).
+    pub text: String,
+}
+
+impl Default for Heartbeat {
+    fn default() -> Self {
+        Self {
+            interval_millis: 30_000,
+            text: r#"{"type":"ping","n":{{counter}}}"#.into(),
+        }
+    }
+}
+
+/// Automatic reconnection with exponential backoff and jitter.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReconnectPolicy {
+    /// Reconnect when the connection ends without us closing it.
+    pub enabled: bool,
+    /// Give up after this many reconnection attempts; `None` = never give up.
+    pub max_attempts: Option<u32>,
+    /// Delay before the first reconnection, milliseconds.
+    pub initial_delay_millis: u64,
+    /// Longest delay between attempts, milliseconds.
+    pub max_delay_millis: u64,
+}
+
+impl Default for ReconnectPolicy {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            max_attempts: Some(10),
+            initial_delay_millis: 500,
+            max_delay_millis: 30_000,
+        }
+    }
+}
+
+impl ReconnectPolicy {
+    /// The delay before reconnection attempt `attempt` (1-based): doubling from the initial delay up to the
+    /// maximum, then scaled by `jitter` in [0, 1) into the range [50 %, 100 %] so clients do not stampede.
+    pub fn delay(&self, attempt: u32, jitter: f64) -> Duration {
+        let base = self.initial_delay_millis.max(1) as f64
+            * 2f64.powi(attempt.saturating_sub(1).min(30) as i32);
+        let capped = base.min(self.max_delay_millis.max(1) as f64);
+        Duration::from_millis((capped * (0.5 + 0.5 * jitter.clamp(0.0, 1.0))) as u64)
+    }
 }
 
 /// TLS settings for `wss://` connections.
@@ -78,6 +267,10 @@ impl Default for ConnectRequest {
             tls: TlsOptions::default(),
             proxy: None,
             proxy_from_env: true,
+            keepalive: Keepalive::default(),
+            heartbeat: None,
+            on_connect: Vec::new(),
+            reconnect: ReconnectPolicy::default(),
         }
     }
 }
@@ -178,9 +371,32 @@ pub struct LogEntry {
     pub close_code: Option<u16>,
     /// Set when the library sent this on its own (the reply to a peer's close).
     pub automatic: bool,
+    /// Rarely present details: round-trip time, notes. Boxed to keep every entry small.
+    pub extra: Option<Box<EntryExtra>>,
+}
+
+/// Details only some log entries have.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EntryExtra {
+    /// For a pong that answers one of our pings: the round-trip time.
+    pub rtt: Option<Duration>,
+    /// A remark shown with the entry ("sent as 3 frames", "protocol violation: …").
+    pub note: Option<String>,
+    /// True when this entry is a deliberate protocol violation.
+    pub violation: bool,
 }
 
 impl LogEntry {
+    /// The round-trip time, for pongs that answer our pings.
+    pub fn rtt(&self) -> Option<Duration> {
+        self.extra.as_ref().and_then(|e| e.rtt)
+    }
+
+    /// The note, if any.
+    pub fn note(&self) -> Option<&str> {
+        self.extra.as_ref().and_then(|e| e.note.as_deref())
+    }
+
     /// Size of the payload in bytes.
     pub fn size(&self) -> usize {
         self.payload.len()

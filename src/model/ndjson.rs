@@ -147,6 +147,20 @@ pub fn message(m: &LogEntry) -> Value {
     if m.automatic {
         obj.insert("automatic".into(), true.into());
     }
+    if let Some(extra) = &m.extra {
+        if let Some(rtt) = extra.rtt {
+            obj.insert(
+                "rtt_ms".into(),
+                json!((rtt.as_secs_f64() * 1e6).round() / 1e3),
+            );
+        }
+        if let Some(note) = &extra.note {
+            obj.insert("note".into(), note.clone().into());
+        }
+        if extra.violation {
+            obj.insert("violation".into(), true.into());
+        }
+    }
     Value::Object(obj)
 }
 
@@ -187,6 +201,7 @@ mod tests {
             payload: vec![0xff, 0],
             close_code: None,
             automatic: false,
+            extra: None,
         };
         let v = message(&m);
         assert_eq!(v["base64"], "/wA=");

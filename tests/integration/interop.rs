@@ -161,3 +161,83 @@ async fn node_ws() {
         exercise(peer, "/").await;
     }
 }
+
+/// A text and a binary message sent in small fragments come back whole.
+async fn fragmented(peer: Peer) {
+    let (handle, mut events) = start(ConnectRequest::new(format!(
+        "ws://127.0.0.1:{}/",
+        peer.port
+    )));
+    let text = "fragmented across many frames — ünïcödé included".to_owned();
+    let binary: Vec<u8> = (0..=255).collect();
+    let (t2, b2) = (text.clone(), binary.clone());
+    let t = collect(&mut events, move |event, t| match event {
+        EventKind::State(ConnState::Open) => {
+            handle.send(Command::Fragmented {
+                payload: t2.clone().into_bytes(),
+                text: true,
+                fragment_size: 5,
+            });
+            handle.send(Command::Fragmented {
+                payload: b2.clone(),
+                text: false,
+                fragment_size: 7,
+            });
+        }
+        EventKind::Message(m)
+            if m.direction == Direction::Received
+                && m.kind.is_data()
+                && t.messages
+                    .iter()
+                    .filter(|m| m.direction == Direction::Received)
+                    .count()
+                    == 1 =>
+        {
+            handle.send(Command::Close {
+                code: 1000,
+                reason: String::new(),
+            });
+        }
+        _ => {}
+    })
+    .await;
+    let data: Vec<_> = t
+        .messages
+        .iter()
+        .filter(|m| m.direction == Direction::Received && m.kind.is_data())
+        .collect();
+    assert_eq!(data.len(), 2, "{:?}", t.errors);
+    assert_eq!(
+        (data[0].kind, data[0].payload.as_slice()),
+        (MessageKind::Text, text.as_bytes())
+    );
+    assert_eq!(
+        (data[1].kind, data[1].payload.as_slice()),
+        (MessageKind::Binary, binary.as_slice())
+    );
+    assert!(t.closed.expect("closed").clean);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_websockets_reassembles_fragments() {
+    if let Some(peer) = start_peer(
+        "python websockets",
+        "python3",
+        "python_websockets_echo.py",
+        &["-c", "import websockets"],
+    ) {
+        fragmented(peer).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_ws_reassembles_fragments() {
+    if let Some(peer) = start_peer(
+        "node ws",
+        "node",
+        "node_ws_echo.js",
+        &["-e", "require('ws')"],
+    ) {
+        fragmented(peer).await;
+    }
+}

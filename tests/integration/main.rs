@@ -5,6 +5,7 @@ mod cli;
 mod engine;
 mod inspect;
 mod interop;
+mod keepalive;
 mod servers;
 mod tls;
 mod ui;

@@ -152,6 +152,7 @@ pub async fn collect(
                 t.closed = Some(c);
                 return t;
             }
+            EventKind::Reconnecting { .. } | EventKind::GaveUp { .. } => {}
         }
     }
 }
@@ -376,4 +377,90 @@ pub async fn slow_101() -> SocketAddr {
         }
     });
     addr
+}
+
+/// Every event of a connection until its task ends (all attempts, for reconnect tests).
+pub async fn collect_all(
+    events: &mut EventStream,
+    mut on_event: impl FnMut(&EventKind),
+) -> Vec<EventKind> {
+    let mut all = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while let Some(event) = tokio::time::timeout_at(deadline, events.recv())
+        .await
+        .expect("ends within 20 s")
+    {
+        on_event(&event.kind);
+        all.push(event.kind);
+    }
+    all
+}
+
+/// A server that completes the upgrade by hand and then reads and ignores everything: no pongs, no close reply.
+pub async fn raw_101_deaf() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 1024];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&buf).into_owned();
+                let key = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned();
+                let accept =
+                    tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+                let reply = format!(
+                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                     Sec-WebSocket-Accept: {accept}\r\n\r\n"
+                );
+                let _ = stream.write_all(reply.as_bytes()).await;
+                while let Ok(n) = stream.read(&mut chunk).await {
+                    if n == 0 {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// A tokio-tungstenite server that records every text message it gets and drops each connection after
+/// `keep` (no close frame).
+pub async fn flaky(keep: Duration) -> (SocketAddr, ProxyLog) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let log: ProxyLog = Default::default();
+    let seen = log.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+                    return;
+                };
+                let _ = tokio::time::timeout(keep, async {
+                    while let Some(Ok(m)) = ws.next().await {
+                        if let Message::Text(t) = m {
+                            seen.lock().expect("log").push(t.to_string());
+                        }
+                    }
+                })
+                .await;
+                drop(ws);
+            });
+        }
+    });
+    (addr, log)
 }
