@@ -1,11 +1,12 @@
 //! The composer: write a text or binary message and send it; ping; close with a code and reason.
 
-use super::state::{Action, AppState};
+use super::state::Action;
+use super::tab::ConnTab;
 use crate::model::{ConnState, PayloadFormat, close_code_name, close_code_sendable};
 use egui::RichText;
 
-pub(super) fn ui(state: &mut AppState, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
-    let open = state.conn_state == ConnState::Open;
+pub(super) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    let open = tab.conn_state == ConnState::Open;
     // Take Ctrl+Enter before the text box sees it as a newline.
     let send_shortcut = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::Enter);
     if ui.input_mut(|i| i.consume_shortcut(&send_shortcut)) {
@@ -15,14 +16,14 @@ pub(super) fn ui(state: &mut AppState, ui: &mut egui::Ui, actions: &mut Vec<Acti
     ui.horizontal(|ui| {
         let format_label = ui.label("Format");
         egui::ComboBox::from_id_salt("payload-format")
-            .selected_text(state.composer.format.label())
+            .selected_text(tab.composer.format.label())
             .show_ui(ui, |ui| {
                 for f in [
                     PayloadFormat::Text,
                     PayloadFormat::Hex,
                     PayloadFormat::Base64,
                 ] {
-                    ui.selectable_value(&mut state.composer.format, f, f.label());
+                    ui.selectable_value(&mut tab.composer.format, f, f.label());
                 }
             })
             .response
@@ -37,7 +38,7 @@ pub(super) fn ui(state: &mut AppState, ui: &mut egui::Ui, actions: &mut Vec<Acti
         }
         ui.separator();
         let ping_label = ui.label("Ping payload");
-        ui.add(egui::TextEdit::singleline(&mut state.composer.ping_payload).desired_width(90.0))
+        ui.add(egui::TextEdit::singleline(&mut tab.composer.ping_payload).desired_width(90.0))
             .labelled_by(ping_label.id);
         if ui.add_enabled(open, egui::Button::new("Ping")).clicked() {
             actions.push(Action::Ping);
@@ -45,9 +46,9 @@ pub(super) fn ui(state: &mut AppState, ui: &mut egui::Ui, actions: &mut Vec<Acti
         ui.separator();
         let code_label = ui.label("Close code");
         let code_response = ui
-            .add(egui::TextEdit::singleline(&mut state.composer.close_code).desired_width(44.0))
+            .add(egui::TextEdit::singleline(&mut tab.composer.close_code).desired_width(44.0))
             .labelled_by(code_label.id);
-        if let Ok(code) = state.composer.close_code.trim().parse::<u16>() {
+        if let Ok(code) = tab.composer.close_code.trim().parse::<u16>() {
             let hint = if close_code_sendable(code) {
                 close_code_name(code).to_owned()
             } else {
@@ -56,17 +57,23 @@ pub(super) fn ui(state: &mut AppState, ui: &mut egui::Ui, actions: &mut Vec<Acti
             code_response.on_hover_text(hint);
         }
         let reason_label = ui.label("Reason");
-        ui.add(egui::TextEdit::singleline(&mut state.composer.close_reason).desired_width(110.0))
+        ui.add(egui::TextEdit::singleline(&mut tab.composer.close_reason).desired_width(110.0))
             .labelled_by(reason_label.id);
         if ui.add_enabled(open, egui::Button::new("Close")).clicked() {
             actions.push(Action::Close);
         }
+        ui.separator();
+        ui.toggle_value(&mut tab.composer.show_frames, "Frames")
+            .on_hover_text("Fragmented sends and hand-built frames");
     });
-    if let Some(err) = &state.composer.error {
+    if tab.composer.show_frames {
+        frames_ui(tab, open, ui, actions);
+    }
+    if let Some(err) = &tab.composer.error {
         ui.label(RichText::new(format!("Error: {err}")).color(ui.visuals().error_fg_color));
     }
     let message_label = ui.label(RichText::new("Message").weak());
-    let hint = match state.composer.format {
+    let hint = match tab.composer.format {
         PayloadFormat::Text => "Text to send (Ctrl+Enter sends)",
         PayloadFormat::Hex => "Hex bytes, e.g. 48 65 6c 6c 6f or 0x48656c6c6f",
         PayloadFormat::Base64 => "Base64, e.g. SGVsbG8=",
@@ -75,7 +82,7 @@ pub(super) fn ui(state: &mut AppState, ui: &mut egui::Ui, actions: &mut Vec<Acti
         .id_salt("composer-scroll")
         .show(ui, |ui| {
             ui.add(
-                egui::TextEdit::multiline(&mut state.composer.text)
+                egui::TextEdit::multiline(&mut tab.composer.text)
                     .hint_text(hint)
                     .font(egui::TextStyle::Monospace)
                     .desired_width(f32::INFINITY)
@@ -83,4 +90,59 @@ pub(super) fn ui(state: &mut AppState, ui: &mut egui::Ui, actions: &mut Vec<Acti
             )
             .labelled_by(message_label.id);
         });
+}
+
+const OPCODES: [(u8, &str); 9] = [
+    (0x0, "0x0 continuation"),
+    (0x1, "0x1 text"),
+    (0x2, "0x2 binary"),
+    (0x3, "0x3 reserved"),
+    (0x8, "0x8 close"),
+    (0x9, "0x9 ping"),
+    (0xA, "0xA pong"),
+    (0xB, "0xB reserved"),
+    (0xF, "0xF reserved"),
+];
+
+fn frames_ui(tab: &mut ConnTab, open: bool, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    let composer = &mut tab.composer;
+    ui.horizontal(|ui| {
+        let label = ui.label("Fragment size (bytes)");
+        ui.add(egui::TextEdit::singleline(&mut composer.fragment_size).desired_width(50.0))
+            .labelled_by(label.id);
+        if ui
+            .add_enabled(open, egui::Button::new("Send fragmented"))
+            .on_hover_text("Send the message as a first frame and continuation frames of this size")
+            .clicked()
+        {
+            actions.push(Action::SendFragmented);
+        }
+        ui.separator();
+        let label = ui.label("Opcode");
+        let selected = OPCODES
+            .iter()
+            .find(|(o, _)| *o == composer.raw_opcode)
+            .map(|(_, n)| (*n).to_owned())
+            .unwrap_or_else(|| format!("0x{:x}", composer.raw_opcode));
+        egui::ComboBox::from_id_salt("raw-opcode")
+            .selected_text(selected)
+            .show_ui(ui, |ui| {
+                for (o, name) in OPCODES {
+                    ui.selectable_value(&mut composer.raw_opcode, o, name);
+                }
+            })
+            .response
+            .labelled_by(label.id);
+        ui.checkbox(&mut composer.raw_fin, "FIN");
+        ui.checkbox(&mut composer.raw_rsv[0], "RSV1");
+        ui.checkbox(&mut composer.raw_rsv[1], "RSV2");
+        ui.checkbox(&mut composer.raw_rsv[2], "RSV3");
+        if ui
+            .add_enabled(open, egui::Button::new("Send frame"))
+            .on_hover_text("Send the payload as exactly this one frame")
+            .clicked()
+        {
+            actions.push(Action::SendRawFrame);
+        }
+    });
 }

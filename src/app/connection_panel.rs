@@ -1,6 +1,7 @@
 //! The connection bar: URL, Connect / Disconnect, state, and the outcome of the last attempt.
 
-use super::state::{Action, AppState};
+use super::state::Action;
+use super::tab::ConnTab;
 use crate::model::{ConnState, Initiator, close_code_name};
 use egui::{Color32, RichText};
 
@@ -13,22 +14,27 @@ pub fn state_colour(state: ConnState, visuals: &egui::Visuals) -> Color32 {
     }
 }
 
-pub(super) fn ui(state: &mut AppState, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+pub(super) fn ui(
+    tab: &mut ConnTab,
+    echo_url: Option<&str>,
+    ui: &mut egui::Ui,
+    actions: &mut Vec<Action>,
+) {
     ui.add_space(4.0);
     ui.horizontal(|ui| {
         let label = ui.label(RichText::new("URL").strong());
-        let busy = state.is_active();
+        let busy = tab.is_active();
         let button_width = 110.0;
         let badge_width = 210.0;
         let width = (ui.available_width() - button_width - badge_width - 24.0).max(120.0);
-        let edit = egui::TextEdit::singleline(&mut state.endpoint.url)
+        let edit = egui::TextEdit::singleline(&mut tab.endpoint.url)
             .hint_text("ws://host:port/path")
             .desired_width(width)
             .font(egui::TextStyle::Monospace);
         let response = ui.add(edit).labelled_by(label.id);
         let enter = response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         if busy {
-            let text = if state.conn_state == ConnState::Connecting {
+            let text = if tab.reconnect.is_some() || tab.conn_state == ConnState::Connecting {
                 "Cancel"
             } else {
                 "Disconnect"
@@ -46,7 +52,7 @@ pub(super) fn ui(state: &mut AppState, ui: &mut egui::Ui, actions: &mut Vec<Acti
         {
             actions.push(Action::Connect);
         }
-        let options = if state.show_options {
+        let options = if tab.show_options {
             "Hide options"
         } else {
             "Options"
@@ -56,41 +62,60 @@ pub(super) fn ui(state: &mut AppState, ui: &mut egui::Ui, actions: &mut Vec<Acti
             .on_hover_text("Headers, auth, TLS, proxy and limits")
             .clicked()
         {
-            state.show_options = !state.show_options;
+            tab.show_options = !tab.show_options;
         }
-        let colour = state_colour(state.conn_state, ui.visuals());
-        ui.label(RichText::new(format!("• {}", state.conn_state.label())).color(colour));
+        let colour = state_colour(tab.conn_state, ui.visuals());
+        ui.label(RichText::new(format!("• {}", tab.conn_state.label())).color(colour));
     });
-    if state.show_options {
+    if tab.show_options {
         ui.separator();
-        super::options::ui(state, ui, actions);
+        super::options::ui(tab, ui, actions);
         ui.separator();
     }
     ui.horizontal_wrapped(|ui| {
-        if state.endpoint.tls.insecure {
+        if tab.endpoint.tls.insecure {
             ui.label(RichText::new("TLS verification off").color(ui.visuals().warn_fg_color))
                 .on_hover_text(
                     "Certificates are not checked: the server's identity is not verified.",
                 );
             ui.separator();
         }
-        if let Some(echo) = &state.echo_url {
+        if let Some(echo) = echo_url {
             ui.label(RichText::new("built-in echo server:").weak());
             ui.monospace(echo);
             ui.separator();
         }
-        outcome_ui(state, ui);
+        outcome_ui(tab, ui, actions);
     });
     ui.add_space(2.0);
 }
 
-fn outcome_ui(state: &AppState, ui: &mut egui::Ui) {
-    if let Some(err) = &state.error {
+fn outcome_ui(tab: &ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    if let (Some(pending), Some(left)) = (tab.reconnect, tab.reconnect_in()) {
+        ui.label(
+            RichText::new(format!(
+                "Reconnecting in {:.1} s (attempt {})",
+                left.as_secs_f64(),
+                pending.attempt
+            ))
+            .color(ui.visuals().warn_fg_color),
+        );
+        if ui.small_button("Reconnect now").clicked() {
+            actions.push(Action::ReconnectNow);
+        }
+        if let Some(err) = &tab.error {
+            ui.label(
+                RichText::new(format!("last error: {err}")).color(ui.visuals().error_fg_color),
+            );
+        }
+        return;
+    }
+    if let Some(err) = &tab.error {
         ui.label(RichText::new(format!("Error: {err}")).color(ui.visuals().error_fg_color));
         return;
     }
-    if let Some(h) = &state.handshake
-        && matches!(state.conn_state, ConnState::Open | ConnState::Closing)
+    if let Some(h) = &tab.handshake
+        && matches!(tab.conn_state, ConnState::Open | ConnState::Closing)
     {
         let proto = h
             .subprotocol
@@ -107,7 +132,7 @@ fn outcome_ui(state: &AppState, ui: &mut egui::Ui) {
         }
         return;
     }
-    if let Some(c) = &state.close_info {
+    if let Some(c) = &tab.close_info {
         let who = match c.initiated_by {
             Initiator::Client => "closed by us",
             Initiator::Server => "closed by the server",

@@ -1,42 +1,50 @@
 //! The side panel: the selected message in full (text or hex), and the handshake of the current connection.
 
 use super::log_view::{format_size, format_time};
-use super::state::{Action, AppState, SideTab};
+use super::state::Action;
+use super::tab::{ConnTab, SideTab};
 use crate::model::{MessageKind, close_code_name, hex_dump};
 use egui::RichText;
 
 /// Payloads larger than this are shown truncated (Save writes them whole).
 const MAX_SHOWN_BYTES: usize = 256 * 1024;
 
-pub(super) fn ui(state: &mut AppState, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+pub(super) fn ui(
+    tab: &mut ConnTab,
+    notice: Option<&str>,
+    ui: &mut egui::Ui,
+    actions: &mut Vec<Action>,
+) {
     ui.add_space(4.0);
     ui.horizontal(|ui| {
-        ui.selectable_value(&mut state.side_tab, SideTab::Message, "Message");
-        let label = match state.handshake.as_ref().map(|h| h.status) {
+        ui.selectable_value(&mut tab.side_tab, SideTab::Message, "Message");
+        let label = match tab.handshake.as_ref().map(|h| h.status) {
             Some(101) | None => "Handshake".to_owned(),
             Some(0) => "Handshake (no reply)".to_owned(),
             Some(status) => format!("Handshake ({status})"),
         };
-        ui.selectable_value(&mut state.side_tab, SideTab::Handshake, label);
+        ui.selectable_value(&mut tab.side_tab, SideTab::Handshake, label);
+        ui.selectable_value(&mut tab.side_tab, SideTab::Latency, "Latency");
     });
     ui.separator();
     egui::ScrollArea::vertical()
         .id_salt("details-scroll")
         .auto_shrink([false, false])
         .show(ui, |ui| {
-            match state.side_tab {
-                SideTab::Message => message_ui(state, ui, actions),
-                SideTab::Handshake => super::inspector::ui(state, ui, actions),
+            match tab.side_tab {
+                SideTab::Message => message_ui(tab, ui, actions),
+                SideTab::Latency => super::latency::ui(tab, ui, actions),
+                SideTab::Handshake => super::inspector::ui(tab, ui, actions),
             }
-            if let Some(note) = &state.notice {
+            if let Some(note) = notice {
                 ui.separator();
                 ui.label(RichText::new(note).weak());
             }
         });
 }
 
-fn message_ui(state: &mut AppState, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
-    let Some(entry) = state.selected.and_then(|s| state.log.by_seq(s)) else {
+fn message_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    let Some(entry) = tab.selected.and_then(|s| tab.log.by_seq(s)) else {
         ui.label(RichText::new("Click a row in the log to see its payload.").weak());
         return;
     };

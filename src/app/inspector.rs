@@ -1,7 +1,8 @@
 //! The handshake inspector: checks, a timing waterfall, TLS details, the proxy exchange, the exact request and
 //! response, and "copy as" commands.
 
-use super::state::{Action, AppState};
+use super::state::Action;
+use super::tab::ConnTab;
 use crate::model::copy_as::Tool;
 use crate::model::{CheckOutcome, HandshakeInfo, TlsInfo};
 use egui::{Color32, RichText};
@@ -10,7 +11,7 @@ const PASS: Color32 = Color32::from_rgb(0x3f, 0xb9, 0x50);
 const WARN: Color32 = Color32::from_rgb(0xd2, 0x99, 0x22);
 const FAIL: Color32 = Color32::from_rgb(0xf8, 0x51, 0x49);
 
-pub(super) fn ui(state: &mut AppState, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+pub(super) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
     ui.horizontal(|ui| {
         ui.label("Copy as");
         for tool in [Tool::Curl, Tool::Wscat, Tool::Websocat] {
@@ -23,10 +24,39 @@ pub(super) fn ui(state: &mut AppState, ui: &mut egui::Ui, actions: &mut Vec<Acti
             }
         }
     });
-    if let Some(err) = &state.error {
+    if tab.attempts.len() > 1 {
+        let latest = tab.attempts.len() - 1;
+        let shown = tab.inspected_attempt.unwrap_or(latest).min(latest);
+        ui.horizontal(|ui| {
+            let label = ui.label("Attempt");
+            egui::ComboBox::from_id_salt("attempt")
+                .selected_text(format!("{} of {}", shown + 1, latest + 1))
+                .show_ui(ui, |ui| {
+                    for i in (0..=latest).rev() {
+                        let outcome = match &tab.attempts[i].error {
+                            Some(e) => format!("{}: failed at {}", i + 1, e.stage.title()),
+                            None => format!("{}: connected", i + 1),
+                        };
+                        let value = if i == latest { None } else { Some(i) };
+                        ui.selectable_value(&mut tab.inspected_attempt, value, outcome);
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+        });
+    }
+    let latest = tab.attempts.len().saturating_sub(1);
+    let (error, handshake) = match tab.inspected_attempt.filter(|&i| i < latest) {
+        Some(i) => (
+            tab.attempts[i].error.as_ref(),
+            tab.attempts[i].handshake.as_deref(),
+        ),
+        None => (tab.error.as_ref(), tab.handshake.as_deref()),
+    };
+    if let Some(err) = error {
         ui.label(RichText::new(format!("Error: {err}")).color(ui.visuals().error_fg_color));
     }
-    let Some(h) = state.handshake.as_deref() else {
+    let Some(h) = handshake else {
         ui.label(RichText::new("No handshake yet: connect to see the exchange.").weak());
         return;
     };

@@ -1,7 +1,8 @@
 //! The message log: one row per message, drawn only for the visible rows so a million entries cost no more
 //! per frame than forty.
 
-use super::state::{Action, AppState};
+use super::state::Action;
+use super::tab::ConnTab;
 use crate::model::{Direction, LogEntry, MessageKind, preview};
 use egui::{Align2, Color32, FontId, Sense};
 
@@ -48,6 +49,17 @@ pub fn row_label(entry: &LogEntry) -> String {
 }
 
 fn row_preview(entry: &LogEntry, chars: usize) -> String {
+    let mut text = payload_preview(entry, chars);
+    if let Some(rtt) = entry.rtt() {
+        text = format!("rtt {:.2} ms  {text}", rtt.as_secs_f64() * 1000.0);
+    }
+    if let Some(note) = entry.note() {
+        text = format!("{text}  [{note}]");
+    }
+    text
+}
+
+fn payload_preview(entry: &LogEntry, chars: usize) -> String {
     match entry.kind {
         MessageKind::Close => {
             let code = entry
@@ -72,6 +84,9 @@ fn row_preview(entry: &LogEntry, chars: usize) -> String {
 }
 
 fn kind_colour(entry: &LogEntry, visuals: &egui::Visuals) -> Color32 {
+    if entry.extra.as_ref().is_some_and(|e| e.violation) {
+        return visuals.error_fg_color;
+    }
     match (entry.kind, entry.direction) {
         (MessageKind::Text | MessageKind::Binary, Direction::Sent) => {
             Color32::from_rgb(0x4a, 0x9e, 0xff)
@@ -84,11 +99,16 @@ fn kind_colour(entry: &LogEntry, visuals: &egui::Visuals) -> Color32 {
     }
 }
 
-pub(super) fn ui(state: &mut AppState, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+pub(super) fn ui(
+    tab: &mut ConnTab,
+    dropped_in_transit: u64,
+    ui: &mut egui::Ui,
+    actions: &mut Vec<Action>,
+) {
     ui.horizontal(|ui| {
         ui.strong("Messages");
-        ui.label(format!("{}", state.log.len()));
-        let dropped = state.log.dropped() + state.dropped_in_transit();
+        ui.label(format!("{}", tab.log.len()));
+        let dropped = tab.log.dropped() + dropped_in_transit;
         if dropped > 0 {
             ui.label(
                 egui::RichText::new(format!("({dropped} oldest dropped)"))
@@ -100,7 +120,7 @@ pub(super) fn ui(state: &mut AppState, ui: &mut egui::Ui, actions: &mut Vec<Acti
             if ui.button("Clear").on_hover_text("Empty the log").clicked() {
                 actions.push(Action::ClearLog);
             }
-            ui.checkbox(&mut state.follow, "Auto-scroll");
+            ui.checkbox(&mut tab.follow, "Auto-scroll");
         });
     });
     ui.separator();
@@ -117,25 +137,25 @@ pub(super) fn ui(state: &mut AppState, ui: &mut egui::Ui, actions: &mut Vec<Acti
             ui.visuals().weak_text_color(),
         );
     }
-    if state.log.is_empty() {
+    if tab.log.is_empty() {
         ui.add_space(20.0);
         ui.vertical_centered(|ui| {
             ui.label(egui::RichText::new("No messages yet. Connect, then send something.").weak());
         });
         return;
     }
-    let total = state.log.len();
+    let total = tab.log.len();
     egui::ScrollArea::vertical()
         .id_salt("log-scroll")
         .auto_shrink([false, false])
-        .stick_to_bottom(state.follow)
+        .stick_to_bottom(tab.follow)
         .show_rows(ui, ROW_HEIGHT, total, |ui, range| {
             for index in range {
-                let Some(entry) = state.log.get(index) else {
+                let Some(entry) = tab.log.get(index) else {
                     break;
                 };
-                let seq = state.log.seq_of(index);
-                let selected = state.selected == Some(seq);
+                let seq = tab.log.seq_of(index);
+                let selected = tab.selected == Some(seq);
                 let (rect, response) = ui.allocate_exact_size(
                     egui::vec2(ui.available_width(), ROW_HEIGHT),
                     Sense::click(),

@@ -5,11 +5,17 @@ mod composer;
 mod connection_panel;
 mod details;
 mod inspector;
+mod latency;
+mod log_store;
 mod log_view;
 mod options;
 mod state;
+mod tab;
+mod tabs_bar;
 
-pub use state::{Action, AppState, FileField, LogStore, OptionsTab, SideTab};
+pub use log_store::{DEFAULT_LOG_CAP, LogStore};
+pub use state::{Action, AppState, FileField};
+pub use tab::{Attempt, Composer, ConnTab, OptionsTab, SideTab};
 
 use crate::engine::Waker;
 use std::sync::Arc;

@@ -1,40 +1,43 @@
 //! Connection options: query parameters kept in sync with the URL, header rows, subprotocols, Origin, auth
 //! helpers, TLS, proxy and limits.
 
-use super::state::{Action, AppState, FileField, OptionsTab};
+use super::state::{Action, FileField};
+use super::tab::{ConnTab, OptionsTab};
 use crate::model::endpoint::{Auth, HeaderRow, ProxyMode, query_params, with_query_params};
 use egui::RichText;
 use std::path::PathBuf;
 
-const TABS: [(OptionsTab, &str); 6] = [
+const TABS: [(OptionsTab, &str); 7] = [
     (OptionsTab::Params, "Params"),
     (OptionsTab::Headers, "Headers"),
     (OptionsTab::Auth, "Auth"),
     (OptionsTab::Tls, "TLS"),
     (OptionsTab::Proxy, "Proxy"),
+    (OptionsTab::Keepalive, "Keepalive"),
     (OptionsTab::Limits, "Limits"),
 ];
 
-pub(super) fn ui(state: &mut AppState, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+pub(super) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
     ui.horizontal(|ui| {
-        for (tab, name) in TABS {
-            ui.selectable_value(&mut state.options_tab, tab, name);
+        for (option, name) in TABS {
+            ui.selectable_value(&mut tab.options_tab, option, name);
         }
     });
     ui.add_space(2.0);
-    match state.options_tab {
-        OptionsTab::Params => params_ui(state, ui),
-        OptionsTab::Headers => headers_ui(state, ui),
-        OptionsTab::Auth => auth_ui(state, ui),
-        OptionsTab::Tls => tls_ui(state, ui, actions),
-        OptionsTab::Proxy => proxy_ui(state, ui),
-        OptionsTab::Limits => limits_ui(state, ui),
+    match tab.options_tab {
+        OptionsTab::Params => params_ui(tab, ui),
+        OptionsTab::Headers => headers_ui(tab, ui),
+        OptionsTab::Auth => auth_ui(tab, ui),
+        OptionsTab::Tls => tls_ui(tab, ui, actions),
+        OptionsTab::Proxy => proxy_ui(tab, ui),
+        OptionsTab::Keepalive => keepalive_ui(tab, ui),
+        OptionsTab::Limits => limits_ui(tab, ui),
     }
     ui.add_space(4.0);
 }
 
-fn params_ui(state: &mut AppState, ui: &mut egui::Ui) {
-    let Some(mut params) = query_params(&state.endpoint.url) else {
+fn params_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
+    let Some(mut params) = query_params(&tab.endpoint.url) else {
         ui.label(RichText::new("Fix the URL to edit its query parameters.").weak());
         return;
     };
@@ -74,13 +77,13 @@ fn params_ui(state: &mut AppState, ui: &mut egui::Ui) {
         params.push((format!("param{}", params.len() + 1), String::new()));
         changed = true;
     }
-    if changed && let Some(url) = with_query_params(&state.endpoint.url, &params) {
-        state.endpoint.url = url;
+    if changed && let Some(url) = with_query_params(&tab.endpoint.url, &params) {
+        tab.endpoint.url = url;
     }
 }
 
-fn headers_ui(state: &mut AppState, ui: &mut egui::Ui) {
-    let endpoint = &mut state.endpoint;
+fn headers_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
+    let endpoint = &mut tab.endpoint;
     let mut remove = None;
     egui::Grid::new("headers")
         .num_columns(4)
@@ -142,8 +145,8 @@ fn headers_ui(state: &mut AppState, ui: &mut egui::Ui) {
     });
 }
 
-fn auth_ui(state: &mut AppState, ui: &mut egui::Ui) {
-    let auth = &mut state.endpoint.auth;
+fn auth_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
+    let auth = &mut tab.endpoint.auth;
     ui.horizontal(|ui| {
         if ui
             .selectable_label(matches!(auth, Auth::None), "None")
@@ -201,7 +204,7 @@ fn auth_ui(state: &mut AppState, ui: &mut egui::Ui) {
             });
         }
     }
-    if let Some((name, value)) = state.endpoint.auth_header() {
+    if let Some((name, value)) = tab.endpoint.auth_header() {
         let shown = value
             .split_once(' ')
             .map(|(scheme, _)| format!("{scheme} ••••••"))
@@ -244,8 +247,8 @@ fn path_field(
     });
 }
 
-fn tls_ui(state: &mut AppState, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
-    let tls = &mut state.endpoint.tls;
+fn tls_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    let tls = &mut tab.endpoint.tls;
     path_field(ui, "CA file", &mut tls.ca_file, FileField::CaFile, actions);
     path_field(
         ui,
@@ -286,8 +289,8 @@ fn tls_ui(state: &mut AppState, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
     );
 }
 
-fn proxy_ui(state: &mut AppState, ui: &mut egui::Ui) {
-    let endpoint = &mut state.endpoint;
+fn proxy_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
+    let endpoint = &mut tab.endpoint;
     ui.horizontal(|ui| {
         ui.radio_value(
             &mut endpoint.proxy_mode,
@@ -339,8 +342,119 @@ fn mask_credentials(url: &str) -> String {
     }
 }
 
-fn limits_ui(state: &mut AppState, ui: &mut egui::Ui) {
-    let e = &mut state.endpoint;
+fn millis_field(ui: &mut egui::Ui, title: &str, value: &mut Option<u64>, default_secs: f64) {
+    ui.horizontal(|ui| {
+        let mut on = value.is_some();
+        let check = ui.checkbox(&mut on, title);
+        if on {
+            let mut secs = value.map_or(default_secs, |ms| ms as f64 / 1000.0);
+            ui.add(
+                egui::DragValue::new(&mut secs)
+                    .range(0.05..=3600.0)
+                    .speed(0.1)
+                    .suffix(" s"),
+            )
+            .labelled_by(check.id);
+            *value = Some((secs * 1000.0).round() as u64);
+        } else {
+            *value = None;
+        }
+    });
+}
+
+fn keepalive_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
+    let e = &mut tab.endpoint;
+    millis_field(
+        ui,
+        "Ping on an interval",
+        &mut e.keepalive.ping_interval_millis,
+        10.0,
+    );
+    millis_field(
+        ui,
+        "Pong timeout",
+        &mut e.keepalive.pong_timeout_millis,
+        5.0,
+    );
+    if e.keepalive.pong_timeout_millis.is_some() {
+        ui.checkbox(
+            &mut e.keepalive.close_when_dead,
+            "Drop a dead connection (and reconnect, when on)",
+        );
+    }
+    ui.separator();
+    ui.horizontal(|ui| {
+        let check = ui.checkbox(&mut e.heartbeat_enabled, "Heartbeat message every");
+        let mut secs = e.heartbeat.interval_millis as f64 / 1000.0;
+        if ui
+            .add(
+                egui::DragValue::new(&mut secs)
+                    .range(0.05..=3600.0)
+                    .speed(0.1)
+                    .suffix(" s"),
+            )
+            .labelled_by(check.id)
+            .changed()
+        {
+            e.heartbeat.interval_millis = (secs * 1000.0).round() as u64;
+        }
+    });
+    ui.horizontal(|ui| {
+        let label = ui.label("Heartbeat text");
+        ui.add(egui::TextEdit::singleline(&mut e.heartbeat.text).desired_width(360.0))
+            .labelled_by(label.id)
+            .on_hover_text(
+                "Templates: {{counter}}, {{timestamp_ms}}, {{uuid}}, {{random_int}}, {{env.NAME}}",
+            );
+    });
+    ui.separator();
+    let label = ui.label(
+        "On-connect messages (one per line; sent after every handshake, reconnects included)",
+    );
+    let mut text = e.on_connect.join("\n");
+    if ui
+        .add(
+            egui::TextEdit::multiline(&mut text)
+                .desired_rows(2)
+                .desired_width(480.0)
+                .hint_text(r#"{"action":"auth","token":"{{env.TOKEN}}"}"#),
+        )
+        .labelled_by(label.id)
+        .changed()
+    {
+        e.on_connect = text.lines().map(str::to_owned).collect();
+    }
+    ui.separator();
+    let r = &mut e.reconnect;
+    ui.checkbox(
+        &mut r.enabled,
+        "Reconnect automatically (exponential backoff with jitter)",
+    );
+    if r.enabled {
+        egui::Grid::new("reconnect")
+            .num_columns(2)
+            .spacing([8.0, 4.0])
+            .show(ui, |ui| {
+                let label = ui.label("Max attempts (0 = unlimited)");
+                let mut max = r.max_attempts.unwrap_or(0);
+                ui.add(egui::DragValue::new(&mut max).range(0..=10_000))
+                    .labelled_by(label.id);
+                r.max_attempts = (max > 0).then_some(max);
+                ui.end_row();
+                let label = ui.label("First delay (ms)");
+                ui.add(egui::DragValue::new(&mut r.initial_delay_millis).range(1..=600_000))
+                    .labelled_by(label.id);
+                ui.end_row();
+                let label = ui.label("Longest delay (ms)");
+                ui.add(egui::DragValue::new(&mut r.max_delay_millis).range(1..=3_600_000))
+                    .labelled_by(label.id);
+                ui.end_row();
+            });
+    }
+}
+
+fn limits_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
+    let e = &mut tab.endpoint;
     egui::Grid::new("limits")
         .num_columns(2)
         .spacing([8.0, 4.0])

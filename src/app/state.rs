@@ -1,12 +1,13 @@
-//! The GUI's state, the events it drains from the engine, and the actions the panels ask for.
+//! The GUI's state: connection tabs, the engine they share, the actions panels ask for, and the helper
+//! threads for file dialogs. Panels only collect [`Action`]s while drawing; [`AppState::apply`] carries them out.
 
-use crate::engine::{Command, ConnectionHandle, Engine, EventKind, EventStream, Waker};
-use crate::model::endpoint::Endpoint;
+use super::tab::ConnTab;
+use crate::engine::{Command, Engine, EventStream, Waker};
+use crate::model::copy_as::Tool;
 use crate::model::{
-    CloseInfo, ConnId, ConnState, HandshakeInfo, LogEntry, PayloadFormat, StageError,
-    close_code_sendable, parse_payload,
+    MessageKind, PayloadFormat, RawFrame, close_code_name, close_code_sendable, parse_payload,
 };
-use std::collections::VecDeque;
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -14,62 +15,48 @@ use std::time::{Duration, Instant};
 /// The longest a frame spends draining engine events before it draws (then it asks for another frame).
 const DRAIN_BUDGET: Duration = Duration::from_millis(8);
 
-/// Default cap on logged messages; older ones are dropped (and counted) beyond it.
-pub const DEFAULT_LOG_CAP: usize = 1_000_000;
-
-/// Something a panel asked for. Panels only collect actions; [`AppState::apply`] carries them out.
+/// Something a panel asked for.
 #[derive(Clone, Debug, PartialEq)]
 #[must_use]
 pub enum Action {
-    /// Connect to the URL in the connection panel.
+    /// Connect the active tab to its URL.
     Connect,
-    /// Close the connection normally (1000), or cancel a connection attempt.
+    /// Close the active tab's connection normally (1000), cancel an attempt or a pending reconnection.
     Disconnect,
+    /// Reconnect the active tab at once.
+    ReconnectNow,
     /// Send the composer's message.
     Send,
+    /// Send the composer's message in fragments.
+    SendFragmented,
+    /// Send the composer's payload as one hand-built frame.
+    SendRawFrame,
     /// Send a ping with the composer's ping payload.
     Ping,
     /// Close with the composer's code and reason.
     Close,
     /// Select the log entry with this sequence number.
     Select(u64),
-    /// Empty the log.
+    /// Empty the active tab's log.
     ClearLog,
     /// Save the selected payload to a file chosen in a dialog.
     SavePayload,
     /// Choose a file for a TLS field.
     PickFile(FileField),
-    /// Copy the connection as a command line for this tool.
-    CopyAs(crate::model::copy_as::Tool),
-}
-
-/// Both ends of a channel from helper threads (file dialogs) back to the UI.
-type Channel<T> = (mpsc::Sender<T>, mpsc::Receiver<T>);
-
-/// The tabs of the connection options.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OptionsTab {
-    /// Query parameters of the URL.
-    Params,
-    /// Headers, subprotocols and Origin.
-    Headers,
-    /// Bearer / Basic helpers.
-    Auth,
-    /// CA file, client certificate, SNI, insecure.
-    Tls,
-    /// Proxy.
-    Proxy,
-    /// Timeouts and size limits.
-    Limits,
-}
-
-/// What the side panel shows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SideTab {
-    /// The selected message.
-    Message,
-    /// The handshake inspector.
-    Handshake,
+    /// Copy the active tab's connection as a command line for this tool.
+    CopyAs(Tool),
+    /// Open a new tab.
+    NewTab,
+    /// Show tab `n`.
+    SelectTab(usize),
+    /// Close tab `n` (closing its connection cleanly).
+    CloseTab(usize),
+    /// Close every tab's connection.
+    DisconnectAll,
+    /// Send the frame waiting for confirmation.
+    Confirm,
+    /// Drop the frame waiting for confirmation.
+    CancelConfirm,
 }
 
 /// Which file field a file dialog fills.
@@ -83,101 +70,17 @@ pub enum FileField {
     ClientKey,
 }
 
-/// The message log: a bounded queue of entries with stable sequence numbers.
-pub struct LogStore {
-    entries: VecDeque<LogEntry>,
-    first_seq: u64,
-    cap: usize,
-    dropped: u64,
-}
+/// Both ends of a channel from helper threads (file dialogs) back to the UI.
+type Channel<T> = (mpsc::Sender<T>, mpsc::Receiver<T>);
 
-impl LogStore {
-    /// An empty log holding at most `cap` entries.
-    pub fn new(cap: usize) -> Self {
-        Self {
-            entries: VecDeque::new(),
-            first_seq: 0,
-            cap: cap.max(1),
-            dropped: 0,
-        }
-    }
-
-    /// Appends an entry, dropping the oldest when full.
-    pub fn push(&mut self, entry: LogEntry) {
-        if self.entries.len() >= self.cap {
-            self.entries.pop_front();
-            self.first_seq += 1;
-            self.dropped += 1;
-        }
-        self.entries.push_back(entry);
-    }
-
-    /// Number of entries held.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// True when empty.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    /// The entry at position `index` (0 = oldest held).
-    pub fn get(&self, index: usize) -> Option<&LogEntry> {
-        self.entries.get(index)
-    }
-
-    /// Sequence number of the entry at `index`.
-    pub fn seq_of(&self, index: usize) -> u64 {
-        self.first_seq + index as u64
-    }
-
-    /// The entry with sequence number `seq`, if still held.
-    pub fn by_seq(&self, seq: u64) -> Option<&LogEntry> {
-        let index = seq.checked_sub(self.first_seq)?;
-        self.entries.get(usize::try_from(index).ok()?)
-    }
-
-    /// Entries dropped because the log was full.
-    pub fn dropped(&self) -> u64 {
-        self.dropped
-    }
-
-    /// Removes every entry.
-    pub fn clear(&mut self) {
-        self.first_seq += self.entries.len() as u64;
-        self.entries.clear();
-    }
-}
-
-/// The composer's inputs.
+/// A deliberate protocol violation waiting for the user's yes.
 #[derive(Clone, Debug)]
-pub struct Composer {
-    /// How `text` is to be read.
-    pub format: PayloadFormat,
-    /// The message being written.
-    pub text: String,
-    /// Payload of the next ping.
-    pub ping_payload: String,
-    /// Close code, as typed.
-    pub close_code: String,
-    /// Close reason.
-    pub close_reason: String,
-    /// Why the last send was refused.
-    pub error: Option<String>,
-}
-
-impl Default for Composer {
-    fn default() -> Self {
-        Self {
-            format: PayloadFormat::Text,
-            text: "Hello, sockscope!".into(),
-            ping_payload: String::new(),
-            close_code: "1000".into(),
-            close_reason: String::new(),
-            error: None,
-        }
-    }
+pub struct Confirmation {
+    /// What rule it breaks, in words.
+    pub message: String,
+    /// The kinds to remember as confirmed.
+    pub kinds: Vec<&'static str>,
+    command: Command,
 }
 
 /// Everything the GUI shows and edits.
@@ -185,37 +88,20 @@ pub struct AppState {
     engine: Option<Engine>,
     events: EventStream,
     wake: Option<Waker>,
-    /// The connection form (URL and options).
-    pub endpoint: Endpoint,
-    /// Which options tab is open.
-    pub options_tab: OptionsTab,
-    /// Whether the options area is shown.
-    pub show_options: bool,
-    /// Which tab the side panel shows.
-    pub side_tab: SideTab,
     /// The embedded echo server's URL.
     pub echo_url: Option<String>,
-    conn: Option<ConnectionHandle>,
-    /// State of the current connection.
-    pub conn_state: ConnState,
-    /// The last failure of the current connection.
-    pub error: Option<StageError>,
-    /// The current connection's handshake.
-    pub handshake: Option<Box<HandshakeInfo>>,
-    /// How the current connection ended.
-    pub close_info: Option<CloseInfo>,
-    /// Every message, all connections.
-    pub log: LogStore,
-    /// The selected log entry's sequence number.
-    pub selected: Option<u64>,
-    /// The composer.
-    pub composer: Composer,
-    /// Keep the log scrolled to the newest message.
-    pub follow: bool,
-    /// A transient note (e.g. where a payload was saved).
+    /// The connection tabs (at least one).
+    pub tabs: Vec<ConnTab>,
+    /// The tab shown.
+    pub active: usize,
+    /// A transient note (where a payload was saved, what was copied, …).
     pub notice: Option<String>,
+    /// Violation kinds the user already agreed to send.
+    pub confirmed_violations: HashSet<&'static str>,
+    /// A violation waiting for confirmation.
+    pub confirming: Option<Confirmation>,
     file_results: Channel<String>,
-    picked_files: Channel<(FileField, PathBuf)>,
+    picked_files: Channel<(usize, FileField, PathBuf)>,
     /// Text waiting to be put on the clipboard by the next frame.
     pub clipboard: Option<String>,
 }
@@ -232,28 +118,19 @@ impl AppState {
             ),
         };
         let connect_now = url.is_some();
+        let first = url
+            .or_else(|| echo_url.clone())
+            .unwrap_or_else(|| "ws://".into());
         let mut state = Self {
             engine: Some(engine),
             events,
             wake,
-            endpoint: Endpoint::new(
-                url.or_else(|| echo_url.clone())
-                    .unwrap_or_else(|| "ws://".into()),
-            ),
-            options_tab: OptionsTab::Headers,
-            show_options: false,
-            side_tab: SideTab::Message,
             echo_url,
-            conn: None,
-            conn_state: ConnState::Idle,
-            error: None,
-            handshake: None,
-            close_info: None,
-            log: LogStore::new(DEFAULT_LOG_CAP),
-            selected: None,
-            composer: Composer::default(),
-            follow: true,
+            tabs: vec![ConnTab::new(first)],
+            active: 0,
             notice: echo_error,
+            confirmed_violations: HashSet::new(),
+            confirming: None,
             file_results: mpsc::channel(),
             picked_files: mpsc::channel(),
             clipboard: None,
@@ -264,22 +141,23 @@ impl AppState {
         Ok(state)
     }
 
+    /// The active tab.
+    pub fn tab(&self) -> &ConnTab {
+        &self.tabs[self.active.min(self.tabs.len() - 1)]
+    }
+
+    /// The active tab, for editing.
+    pub fn tab_mut(&mut self) -> &mut ConnTab {
+        let i = self.active.min(self.tabs.len() - 1);
+        &mut self.tabs[i]
+    }
+
     /// Gives up the engine (for shutdown).
     pub fn take_engine(&mut self) -> Option<Engine> {
-        self.conn = None;
+        for tab in &mut self.tabs {
+            tab.conn = None;
+        }
         self.engine.take()
-    }
-
-    /// True while a connection is being made or is open.
-    pub fn is_active(&self) -> bool {
-        matches!(
-            self.conn_state,
-            ConnState::Connecting | ConnState::Open | ConnState::Closing
-        )
-    }
-
-    fn current_id(&self) -> Option<ConnId> {
-        self.conn.as_ref().map(|c| c.conn_id)
     }
 
     /// Applies queued engine events, for at most one frame's budget. Returns true if more remain.
@@ -288,40 +166,33 @@ impl AppState {
         while let Ok(note) = self.file_results.1.try_recv() {
             self.notice = Some(note);
         }
-        while let Ok((field, path)) = self.picked_files.1.try_recv() {
+        while let Ok((tab, field, path)) = self.picked_files.1.try_recv() {
+            let Some(tab) = self.tabs.get_mut(tab) else {
+                continue;
+            };
+            let tls = &mut tab.endpoint.tls;
             let slot = match field {
-                FileField::CaFile => &mut self.endpoint.tls.ca_file,
-                FileField::ClientCert => &mut self.endpoint.tls.client_cert_file,
-                FileField::ClientKey => &mut self.endpoint.tls.client_key_file,
+                FileField::CaFile => &mut tls.ca_file,
+                FileField::ClientCert => &mut tls.client_cert_file,
+                FileField::ClientKey => &mut tls.client_key_file,
             };
             *slot = Some(path);
         }
         let started = Instant::now();
         let mut handled = 0u32;
         while let Some(event) = self.events.try_recv() {
-            let current = self.current_id() == Some(event.conn_id);
-            match event.kind {
-                EventKind::Message(entry) => self.log.push(entry),
-                EventKind::State(s) if current => self.conn_state = s,
-                EventKind::Handshake(h) if current => self.handshake = Some(h),
-                EventKind::Error(e) if current => {
-                    // A failed upgrade is best understood in the inspector.
-                    if self.conn_state == ConnState::Connecting && self.handshake.is_some() {
-                        self.side_tab = SideTab::Handshake;
-                    }
-                    self.error = Some(e);
-                }
-                EventKind::Closed(c) if current => {
-                    self.conn_state = ConnState::Closed;
-                    self.close_info = Some(c);
-                    self.conn = None;
-                }
-                _ => {}
+            if let Some(tab) = self.tabs.iter_mut().find(|t| t.owns(event.conn_id))
+                && let Some(note) = tab.apply_event(event.conn_id, event.kind)
+            {
+                self.notice = Some(note);
             }
             handled += 1;
             if handled.is_multiple_of(256) && started.elapsed() > DRAIN_BUDGET {
                 return !self.events.is_empty();
             }
+        }
+        for tab in &mut self.tabs {
+            tab.reap();
         }
         false
     }
@@ -333,20 +204,38 @@ impl AppState {
 
     /// Draws the whole window and then carries out what the user asked for.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
+        if let Some(text) = self.clipboard.take() {
+            ui.ctx().copy_text(text);
+        }
         let mut actions = Vec::new();
-        egui::Panel::top("connection")
-            .show(ui, |ui| super::connection_panel::ui(self, ui, &mut actions));
+        egui::Panel::top("tabs").show(ui, |ui| super::tabs_bar::ui(self, ui, &mut actions));
+        let echo_url = self.echo_url.clone();
+        let dropped = self.dropped_in_transit();
+        let notice = self.notice.clone();
+        let tab = self.tab_mut();
+        if tab.reconnect.is_some() {
+            ui.ctx().request_repaint_after(Duration::from_millis(100));
+        }
+        egui::Panel::top("connection").show(ui, |ui| {
+            super::connection_panel::ui(tab, echo_url.as_deref(), ui, &mut actions);
+        });
         egui::Panel::bottom("composer")
             .resizable(true)
             .default_size(150.0)
             .min_size(110.0)
-            .show(ui, |ui| super::composer::ui(self, ui, &mut actions));
+            .show(ui, |ui| super::composer::ui(tab, ui, &mut actions));
         egui::Panel::right("details")
             .resizable(true)
             .default_size(460.0)
             .min_size(240.0)
-            .show(ui, |ui| super::details::ui(self, ui, &mut actions));
-        egui::CentralPanel::default().show(ui, |ui| super::log_view::ui(self, ui, &mut actions));
+            .show(ui, |ui| {
+                super::details::ui(tab, notice.as_deref(), ui, &mut actions)
+            });
+        egui::CentralPanel::default()
+            .show(ui, |ui| super::log_view::ui(tab, dropped, ui, &mut actions));
+        if let Some(confirmation) = &self.confirming {
+            confirm_ui(confirmation, ui.ctx(), &mut actions);
+        }
         for action in actions {
             self.apply(action);
         }
@@ -357,32 +246,96 @@ impl AppState {
         match action {
             Action::Connect => self.connect(),
             Action::Disconnect => {
-                if let Some(conn) = &self.conn {
+                let tab = self.tab_mut();
+                tab.reconnect = None;
+                if let Some(conn) = &tab.conn {
                     conn.send(Command::Close {
                         code: 1000,
                         reason: String::new(),
                     });
                 }
             }
+            Action::ReconnectNow => {
+                let tab = self.tab();
+                match &tab.conn {
+                    Some(conn) if conn.is_alive() => {
+                        conn.send(Command::ReconnectNow);
+                    }
+                    _ => self.connect(),
+                }
+            }
             Action::Send => self.send_composed(),
+            Action::SendFragmented => self.send_fragmented(),
+            Action::SendRawFrame => self.send_raw_frame(),
             Action::Ping => {
-                let payload = self.composer.ping_payload.clone().into_bytes();
+                let payload = self.tab().composer.ping_payload.clone().into_bytes();
                 self.command(Command::Ping(payload));
             }
             Action::Close => self.close_with_composer_code(),
-            Action::Select(seq) => self.selected = Some(seq),
+            Action::Select(seq) => self.tab_mut().selected = Some(seq),
             Action::ClearLog => {
-                self.log.clear();
-                self.selected = None;
+                let tab = self.tab_mut();
+                tab.log.clear();
+                tab.selected = None;
             }
             Action::SavePayload => self.save_selected_payload(),
             Action::PickFile(field) => self.pick_file(field),
             Action::CopyAs(tool) => self.copy_as(tool),
+            Action::NewTab => {
+                let url = self.echo_url.clone().unwrap_or_else(|| "ws://".into());
+                self.tabs.push(ConnTab::new(url));
+                self.active = self.tabs.len() - 1;
+            }
+            Action::SelectTab(i) => {
+                if i < self.tabs.len() {
+                    self.active = i;
+                }
+            }
+            Action::CloseTab(i) => self.close_tab(i),
+            Action::DisconnectAll => {
+                for tab in &mut self.tabs {
+                    tab.reconnect = None;
+                    if let Some(conn) = &tab.conn {
+                        conn.send(Command::Close {
+                            code: 1000,
+                            reason: String::new(),
+                        });
+                    }
+                }
+            }
+            Action::Confirm => {
+                if let Some(c) = self.confirming.take() {
+                    self.confirmed_violations.extend(c.kinds.iter().copied());
+                    self.command(c.command);
+                }
+            }
+            Action::CancelConfirm => self.confirming = None,
+        }
+    }
+
+    fn close_tab(&mut self, i: usize) {
+        if i >= self.tabs.len() {
+            return;
+        }
+        let tab = self.tabs.remove(i);
+        if let Some(conn) = &tab.conn {
+            conn.send(Command::Close {
+                code: 1000,
+                reason: String::new(),
+            });
+        }
+        if self.tabs.is_empty() {
+            let url = self.echo_url.clone().unwrap_or_else(|| "ws://".into());
+            self.tabs.push(ConnTab::new(url));
+        }
+        if self.active > i || self.active >= self.tabs.len() {
+            self.active = self.active.saturating_sub(1);
         }
     }
 
     fn connect(&mut self) {
-        if let Some(old) = self.conn.take() {
+        let i = self.active.min(self.tabs.len() - 1);
+        if let Some(old) = self.tabs[i].conn.take() {
             old.send(Command::Close {
                 code: 1000,
                 reason: String::new(),
@@ -391,71 +344,145 @@ impl AppState {
         let Some(engine) = self.engine.as_mut() else {
             return;
         };
-        self.error = None;
-        self.handshake = None;
-        self.close_info = None;
-        self.composer.error = None;
-        self.conn_state = ConnState::Connecting;
-        self.conn = Some(engine.connect(self.endpoint.to_request()));
+        let request = self.tabs[i].endpoint.to_request();
+        let handle = engine.connect(request);
+        self.tabs[i].attach(handle);
     }
 
+    /// Sends `command` on the active tab, or asks first when it breaks a rule not yet confirmed.
     fn command(&mut self, command: Command) {
-        self.composer.error = None;
-        let sent = self.conn.as_ref().is_some_and(|c| c.send(command));
+        let tab = self.tab_mut();
+        tab.composer.error = None;
+        let sent = tab.conn.as_ref().is_some_and(|c| c.send(command));
         if !sent {
-            self.composer.error = Some("not connected: press Connect first".into());
+            tab.composer.error = Some("not connected: press Connect first".into());
+        }
+    }
+
+    fn ask_or_send(&mut self, command: Command, message: String, kinds: Vec<&'static str>) {
+        if kinds.iter().all(|k| self.confirmed_violations.contains(k)) {
+            self.command(command);
+        } else {
+            self.confirming = Some(Confirmation {
+                message,
+                kinds,
+                command,
+            });
+        }
+    }
+
+    fn composed_payload(&mut self) -> Option<Vec<u8>> {
+        let composer = &mut self.tab_mut().composer;
+        match parse_payload(&composer.text, composer.format) {
+            Ok(bytes) => Some(bytes),
+            Err(e) => {
+                composer.error = Some(format!("{}: {e}", composer.format.label()));
+                None
+            }
         }
     }
 
     fn send_composed(&mut self) {
-        match parse_payload(&self.composer.text, self.composer.format) {
-            Ok(bytes) => {
-                let command = match self.composer.format {
-                    PayloadFormat::Text => Command::Text(self.composer.text.clone()),
-                    PayloadFormat::Hex | PayloadFormat::Base64 => Command::Binary(bytes),
-                };
-                self.command(command);
+        let Some(bytes) = self.composed_payload() else {
+            return;
+        };
+        let composer = &self.tab().composer;
+        let command = match composer.format {
+            PayloadFormat::Text => Command::Text(composer.text.clone()),
+            PayloadFormat::Hex | PayloadFormat::Base64 => Command::Binary(bytes),
+        };
+        self.command(command);
+    }
+
+    fn send_fragmented(&mut self) {
+        let Some(payload) = self.composed_payload() else {
+            return;
+        };
+        let composer = &mut self.tab_mut().composer;
+        let fragment_size = match composer.fragment_size.trim().parse::<usize>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                composer.error =
+                    Some("the fragment size must be a whole number of bytes, at least 1".into());
+                return;
             }
-            Err(e) => self.composer.error = Some(format!("{}: {e}", self.composer.format.label())),
+        };
+        let text = composer.format == PayloadFormat::Text;
+        self.command(Command::Fragmented {
+            payload,
+            text,
+            fragment_size,
+        });
+    }
+
+    fn send_raw_frame(&mut self) {
+        let Some(payload) = self.composed_payload() else {
+            return;
+        };
+        let composer = &self.tab().composer;
+        let frame = RawFrame {
+            opcode: composer.raw_opcode,
+            fin: composer.raw_fin,
+            rsv1: composer.raw_rsv[0],
+            rsv2: composer.raw_rsv[1],
+            rsv3: composer.raw_rsv[2],
+            payload,
+        };
+        match frame.violation() {
+            Some(v) => {
+                let kinds = frame.violation_kinds();
+                self.ask_or_send(
+                    Command::Raw(frame),
+                    format!("This frame breaks RFC 6455: {v}."),
+                    kinds,
+                );
+            }
+            None => self.command(Command::Raw(frame)),
         }
     }
 
     fn close_with_composer_code(&mut self) {
-        let code = match self.composer.close_code.trim().parse::<u16>() {
+        let composer = &mut self.tab_mut().composer;
+        let code = match composer.close_code.trim().parse::<u16>() {
             Ok(c) => c,
             Err(_) => {
-                self.composer.error = Some(format!(
+                composer.error = Some(format!(
                     "close code '{}' is not a number from 0 to 65535",
-                    self.composer.close_code.trim()
+                    composer.close_code.trim()
                 ));
                 return;
             }
         };
-        if self.composer.close_reason.len() > 123 {
-            self.composer.error = Some(format!(
+        if composer.close_reason.len() > 123 {
+            composer.error = Some(format!(
                 "the close reason is {} bytes; at most 123 fit in a close frame",
-                self.composer.close_reason.len()
+                composer.close_reason.len()
             ));
             return;
         }
-        self.command(Command::Close {
+        let command = Command::Close {
             code,
-            reason: self.composer.close_reason.clone(),
-        });
-        if !close_code_sendable(code) && self.composer.error.is_none() {
-            self.notice = Some(format!(
-                "sent close code {code}, which RFC 6455 reserves: expect a protocol error"
-            ));
+            reason: composer.close_reason.clone(),
+        };
+        if close_code_sendable(code) {
+            self.command(command);
+        } else {
+            let message = format!(
+                "Close code {code} ({}) is one RFC 6455 forbids sending; the server should answer with a protocol error.",
+                close_code_name(code)
+            );
+            self.ask_or_send(command, message, vec!["reserved close code"]);
         }
     }
 
     fn save_selected_payload(&mut self) {
-        let Some(entry) = self.selected.and_then(|s| self.log.by_seq(s)) else {
+        let tab = self.tab();
+        let Some(entry) = tab.selected.and_then(|s| tab.log.by_seq(s)) else {
             return;
         };
         let payload = entry.payload.clone();
         let suggested = match entry.kind {
-            crate::model::MessageKind::Text => "message.txt",
+            MessageKind::Text => "message.txt",
             _ => "message.bin",
         };
         let tx = self.file_results.0.clone();
@@ -486,6 +513,7 @@ impl AppState {
     fn pick_file(&mut self, field: FileField) {
         let tx = self.picked_files.0.clone();
         let wake = self.wake.clone();
+        let tab = self.active;
         // The native dialog blocks its thread; it must never be the UI thread.
         let spawned = std::thread::Builder::new()
             .name("sockscope-open-dialog".into())
@@ -495,7 +523,7 @@ impl AppState {
                     .add_filter("All files", &["*"])
                     .pick_file()
                 {
-                    let _ = tx.send((field, path));
+                    let _ = tx.send((tab, field, path));
                     if let Some(w) = wake {
                         w();
                     }
@@ -506,8 +534,8 @@ impl AppState {
         }
     }
 
-    fn copy_as(&mut self, tool: crate::model::copy_as::Tool) {
-        let request = self.endpoint.to_request();
+    fn copy_as(&mut self, tool: Tool) {
+        let request = self.tab().endpoint.to_request();
         match crate::engine::handshake::extra_headers(&request) {
             Ok(headers) => {
                 self.clipboard = Some(crate::model::copy_as::command(tool, &request, &headers));
@@ -519,10 +547,31 @@ impl AppState {
             Err(e) => self.notice = Some(format!("cannot build the command: {e}")),
         }
     }
+}
 
-    /// The connection handle, for tests.
-    pub fn connection(&self) -> Option<&ConnectionHandle> {
-        self.conn.as_ref()
+fn confirm_ui(confirmation: &Confirmation, ctx: &egui::Context, actions: &mut Vec<Action>) {
+    let response =
+        egui::Modal::new(egui::Id::unique("sockscope-confirm-violation")).show(ctx, |ui| {
+            ui.set_max_width(420.0);
+            ui.heading("Send a frame that breaks the protocol?");
+            ui.label(&confirmation.message);
+            ui.label(
+                egui::RichText::new(
+                    "You are asked once per kind of violation; the log marks every such frame.",
+                )
+                .weak(),
+            );
+            ui.horizontal(|ui| {
+                if ui.button("Send anyway").clicked() {
+                    actions.push(Action::Confirm);
+                }
+                if ui.button("Cancel").clicked() {
+                    actions.push(Action::CancelConfirm);
+                }
+            });
+        });
+    if response.should_close() && !actions.contains(&Action::Confirm) {
+        actions.push(Action::CancelConfirm);
     }
 }
 

@@ -107,6 +107,27 @@ impl RawFrame {
         (!problems.is_empty()).then(|| problems.join("; "))
     }
 
+    /// The kinds of rule this frame breaks, for asking the user once per kind.
+    pub fn violation_kinds(&self) -> Vec<&'static str> {
+        let mut kinds = Vec::new();
+        if self.opcode > 15 || matches!(self.opcode, 3..=7 | 11..=15) {
+            kinds.push("reserved opcode");
+        }
+        if self.rsv1 || self.rsv2 || self.rsv3 {
+            kinds.push("RSV bits");
+        }
+        if self.opcode >= 8 && !self.fin {
+            kinds.push("fragmented control frame");
+        }
+        if self.opcode >= 8 && self.payload.len() > 125 {
+            kinds.push("oversized control frame");
+        }
+        if self.opcode == 0 {
+            kinds.push("orphan continuation frame");
+        }
+        kinds
+    }
+
     /// "opcode 0x1 (text) FIN RSV1 …" for the log.
     pub fn describe(&self) -> String {
         let name = match self.opcode {

@@ -47,7 +47,7 @@ fn type_into(harness: &mut Harness<'static, AppState>, label: &str, text: &str) 
 fn connect(harness: &mut Harness<'static, AppState>) {
     harness.get_by_label("Connect").click();
     wait_for(harness, "the connection to open", |h| {
-        h.state().conn_state == ConnState::Open
+        h.state().tab().conn_state == ConnState::Open
     });
 }
 
@@ -55,7 +55,7 @@ fn connect(harness: &mut Harness<'static, AppState>) {
 fn the_url_is_prefilled_with_the_builtin_echo_server_and_send_shows_rows() {
     let mut harness = harness(None);
     harness.step();
-    let url = harness.state().endpoint.url.clone();
+    let url = harness.state().tab().endpoint.url.clone();
     assert!(url.starts_with("ws://127.0.0.1:"), "{url}");
     assert_eq!(Some(url), harness.state().echo_url);
     connect(&mut harness);
@@ -72,7 +72,7 @@ fn the_url_is_prefilled_with_the_builtin_echo_server_and_send_shows_rows() {
     // Selecting the row shows the whole payload.
     harness.get_by_label_contains("received text").click();
     harness.run_steps(2);
-    assert!(harness.state().selected.is_some());
+    assert!(harness.state().tab().selected.is_some());
     let payload = harness.get_by_label("Payload (text)").value();
     assert_eq!(payload.as_deref(), Some("Hello, sockscope!"));
 }
@@ -89,11 +89,15 @@ fn typing_a_url_then_ctrl_enter_sends_binary_from_hex() {
         .get_by_label("URL")
         .type_text(&format!("{echo}/typed?x=1"));
     harness.step();
-    assert_eq!(harness.state().endpoint.url, format!("{echo}/typed?x=1"));
+    assert_eq!(
+        harness.state().tab().endpoint.url,
+        format!("{echo}/typed?x=1")
+    );
     connect(&mut harness);
     assert_eq!(
         harness
             .state()
+            .tab()
             .handshake
             .as_ref()
             .expect("handshake")
@@ -101,8 +105,8 @@ fn typing_a_url_then_ctrl_enter_sends_binary_from_hex() {
         "/typed?x=1"
     );
 
-    harness.state_mut().composer.format = sockscope::model::PayloadFormat::Hex;
-    harness.state_mut().composer.text = "de ad be ef".into();
+    harness.state_mut().tab_mut().composer.format = sockscope::model::PayloadFormat::Hex;
+    harness.state_mut().tab_mut().composer.text = "de ad be ef".into();
     harness.step();
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Enter);
     wait_for(&mut harness, "the binary echo", |h| {
@@ -115,8 +119,8 @@ fn typing_a_url_then_ctrl_enter_sends_binary_from_hex() {
 fn invalid_hex_is_refused_in_plain_words() {
     let mut harness = harness(None);
     connect(&mut harness);
-    harness.state_mut().composer.format = sockscope::model::PayloadFormat::Hex;
-    harness.state_mut().composer.text = "0x4g".into();
+    harness.state_mut().tab_mut().composer.format = sockscope::model::PayloadFormat::Hex;
+    harness.state_mut().tab_mut().composer.text = "0x4g".into();
     harness.step();
     harness.get_by_label("Send").click();
     harness.step();
@@ -136,7 +140,7 @@ fn a_refused_connection_shows_the_stage_and_cause() {
     };
     let mut harness = harness(Some(format!("ws://127.0.0.1:{port}")));
     wait_for(&mut harness, "the failure", |h| {
-        h.state().conn_state == ConnState::Closed
+        h.state().tab().conn_state == ConnState::Closed
     });
     harness.step();
     assert!(
@@ -156,12 +160,12 @@ fn a_refused_connection_shows_the_stage_and_cause() {
 fn close_with_a_code_and_reason_from_the_ui() {
     let mut harness = harness(None);
     connect(&mut harness);
-    harness.state_mut().composer.close_code = "4000".into();
-    harness.state_mut().composer.close_reason = "ui bye".into();
+    harness.state_mut().tab_mut().composer.close_code = "4000".into();
+    harness.state_mut().tab_mut().composer.close_reason = "ui bye".into();
     harness.step();
     harness.get_by_label("Close").click();
     wait_for(&mut harness, "the close", |h| {
-        h.state().conn_state == ConnState::Closed
+        h.state().tab().conn_state == ConnState::Closed
     });
     harness.step();
     assert!(
@@ -190,11 +194,11 @@ fn the_inspector_shows_a_failed_upgrade_with_its_body_and_checks() {
     ));
     let mut harness = harness(Some(format!("ws://{addr}/private")));
     wait_for(&mut harness, "the failure", |h| {
-        h.state().conn_state == ConnState::Closed
+        h.state().tab().conn_state == ConnState::Closed
     });
     harness.run_steps(2);
     assert_eq!(
-        harness.state().side_tab,
+        harness.state().tab().side_tab,
         sockscope::app::SideTab::Handshake,
         "a failed upgrade opens the inspector"
     );
@@ -263,7 +267,7 @@ fn header_rows_query_params_and_auth_reach_the_request() {
     // A second row, switched off, must not be sent.
     harness.get_by_label("Add header").click();
     harness.run_steps(2);
-    harness.state_mut().endpoint.headers[1] = sockscope::model::endpoint::HeaderRow {
+    harness.state_mut().tab_mut().endpoint.headers[1] = sockscope::model::endpoint::HeaderRow {
         enabled: false,
         name: "X-Off".into(),
         value: "1".into(),
@@ -273,9 +277,9 @@ fn header_rows_query_params_and_auth_reach_the_request() {
     harness.get_by_label("Add parameter").click();
     harness.run_steps(2);
     assert!(
-        harness.state().endpoint.url.ends_with("?param1="),
+        harness.state().tab().endpoint.url.ends_with("?param1="),
         "{}",
-        harness.state().endpoint.url
+        harness.state().tab().endpoint.url
     );
     harness.get_by_label("Auth").click();
     harness.run_steps(2);
@@ -286,6 +290,7 @@ fn header_rows_query_params_and_auth_reach_the_request() {
     let request = String::from_utf8_lossy(
         &harness
             .state()
+            .tab()
             .handshake
             .as_ref()
             .expect("handshake")
@@ -307,8 +312,8 @@ fn the_inspector_shows_tls_details_and_the_certificate() {
     let pki = crate::tls::pki(&["localhost"]);
     let addr = rt.block_on(crate::tls::wss_echo(&pki));
     let mut harness = harness(None);
-    harness.state_mut().endpoint.url = format!("wss://localhost:{}/", addr.port());
-    harness.state_mut().endpoint.tls.ca_file = Some(pki.ca_file.clone());
+    harness.state_mut().tab_mut().endpoint.url = format!("wss://localhost:{}/", addr.port());
+    harness.state_mut().tab_mut().endpoint.tls.ca_file = Some(pki.ca_file.clone());
     connect(&mut harness);
     harness.get_by_label_contains("Handshake").click();
     harness.run_steps(2);
@@ -321,5 +326,171 @@ fn the_inspector_shows_tls_details_and_the_certificate() {
     assert!(
         harness.get_all_by_label_contains("TLS ").count() >= 2,
         "TLS 1.3 and a TLS bar in the waterfall"
+    );
+}
+
+#[test]
+fn tabs_open_switch_and_close_cleanly() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (addr, seen) = rt.block_on(crate::servers::flaky(Duration::from_secs(30)));
+    let mut harness = harness(None);
+    connect(&mut harness);
+    harness.get_by_label("+ New").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().tabs.len(), 2);
+    assert_eq!(harness.state().active, 1);
+    harness.state_mut().tab_mut().endpoint.url = format!("ws://{addr}/second");
+    harness.state_mut().tab_mut().composer.text = "to the second server".into();
+    connect(&mut harness);
+    harness.get_by_label("Send").click();
+    wait_for(&mut harness, "the second server to get the message", |_| {
+        !seen.lock().expect("log").is_empty()
+    });
+    // Each tab has its own log.
+    assert_eq!(harness.state().tabs[1].log.len(), 1);
+    assert!(harness.state().tabs[0].log.is_empty());
+    let first_title = harness.state().tabs[0].title();
+    harness.get_by_label(&format!("• {first_title}")).click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().active, 0);
+    // Closing the second tab closes its connection cleanly (the tab is gone, the handle's task ends).
+    let second = harness.state().tabs[1]
+        .connection()
+        .expect("connected")
+        .clone();
+    harness
+        .get_all_by_label("x")
+        .nth(1)
+        .expect("close button of tab 2")
+        .click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().tabs.len(), 1);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while second.is_alive() {
+        assert!(
+            Instant::now() < deadline,
+            "the closed tab's connection ended"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(
+        harness.state().tab().conn_state,
+        ConnState::Open,
+        "the other tab is untouched"
+    );
+    harness.get_by_label("Disconnect all").click();
+    wait_for(&mut harness, "disconnect all", |h| {
+        h.state().tab().conn_state == ConnState::Closed
+    });
+}
+
+#[test]
+fn latency_tab_shows_rtt_statistics() {
+    let mut harness = harness(None);
+    harness
+        .state_mut()
+        .tab_mut()
+        .endpoint
+        .keepalive
+        .ping_interval_millis = Some(30);
+    connect(&mut harness);
+    wait_for(&mut harness, "three pongs", |h| {
+        (0..h.state().tab().log.len())
+            .filter(|&i| {
+                h.state()
+                    .tab()
+                    .log
+                    .get(i)
+                    .is_some_and(|e| e.rtt().is_some())
+            })
+            .count()
+            >= 3
+    });
+    harness.get_by_label("Latency").click();
+    harness.run_steps(2);
+    assert!(harness.query_by_label_contains(" pongs · min ").is_some());
+    assert!(harness.query_by_label_contains("p95").is_some());
+}
+
+#[test]
+fn reconnect_shows_a_countdown_and_reconnect_now() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let mut harness = harness(None);
+    {
+        let e = &mut harness.state_mut().tab_mut().endpoint;
+        e.url = format!("ws://127.0.0.1:{port}/");
+        e.reconnect.enabled = true;
+        e.reconnect.initial_delay_millis = 60_000;
+    }
+    harness.get_by_label("Connect").click();
+    wait_for(&mut harness, "the countdown", |h| {
+        h.state().tab().reconnect.is_some()
+    });
+    harness.run_steps(1);
+    assert!(
+        harness
+            .query_by_label_contains("Reconnecting in ")
+            .is_some()
+    );
+    harness.get_by_label("Reconnect now").click();
+    wait_for(&mut harness, "the second attempt", |h| {
+        h.state().tab().attempts.len() >= 2
+    });
+    harness.get_by_label("Cancel").click();
+    wait_for(&mut harness, "reconnection to stop", |h| {
+        h.state().tab().reconnect.is_none() && h.state().tab().connection().is_none()
+    });
+}
+
+#[test]
+fn a_protocol_violation_asks_once_and_is_marked_in_the_log() {
+    let mut harness = harness(None);
+    connect(&mut harness);
+    harness.get_by_label("Frames").click();
+    harness.run_steps(2);
+    harness.get_by_label("RSV1").click();
+    harness.run_steps(1);
+    harness.get_by_label("Send frame").click();
+    harness.run_steps(4);
+    assert!(harness.state().confirming.is_some());
+    assert!(
+        harness.query_by_label("Send anyway").is_some(),
+        "the confirmation dialog is shown"
+    );
+    assert!(
+        harness
+            .query_by_label_contains("RSV bits set without a negotiated extension")
+            .is_some()
+    );
+    harness.get_by_label("Send anyway").click();
+    wait_for(&mut harness, "the frame in the log", |h| {
+        h.query_by_label_contains("protocol violation: RSV bits")
+            .is_some()
+    });
+    assert!(harness.state().confirmed_violations.contains("RSV bits"));
+}
+
+#[test]
+fn fragmented_send_from_the_ui_comes_back_whole() {
+    let mut harness = harness(None);
+    connect(&mut harness);
+    harness.get_by_label("Frames").click();
+    harness.run_steps(2);
+    harness.get_by_label("Send fragmented").click();
+    wait_for(&mut harness, "the echo", |h| {
+        h.query_by_label_contains("received text 17 B Hello, sockscope!")
+            .is_some()
+    });
+    assert!(
+        harness
+            .query_by_label_contains("sent as 5 frames of at most 4 bytes")
+            .is_some()
+    );
+    assert!(
+        harness.state().confirming.is_none(),
+        "a valid fragmented send needs no confirmation"
     );
 }

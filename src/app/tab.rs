@@ -1,0 +1,280 @@
+//! One connection tab: its form, connection, log, inspector history and composer. Tabs are independent; the
+//! app routes each engine event to the tab that owns its connection.
+
+use super::log_store::{DEFAULT_LOG_CAP, LogStore};
+use crate::engine::{ConnectionHandle, EventKind};
+use crate::model::endpoint::Endpoint;
+use crate::model::{CloseInfo, ConnId, ConnState, HandshakeInfo, PayloadFormat, StageError};
+use std::time::{Duration, Instant};
+
+/// The tabs of the connection options.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OptionsTab {
+    /// Query parameters of the URL.
+    Params,
+    /// Headers, subprotocols and Origin.
+    Headers,
+    /// Bearer / Basic helpers.
+    Auth,
+    /// CA file, client certificate, SNI, insecure.
+    Tls,
+    /// Proxy.
+    Proxy,
+    /// Keepalive, heartbeat, on-connect messages, reconnect.
+    Keepalive,
+    /// Timeouts and size limits.
+    Limits,
+}
+
+/// What the side panel shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SideTab {
+    /// The selected message.
+    Message,
+    /// The handshake inspector.
+    Handshake,
+    /// Round-trip times of pings.
+    Latency,
+}
+
+/// The composer's inputs.
+#[derive(Clone, Debug)]
+pub struct Composer {
+    /// How `text` is to be read.
+    pub format: PayloadFormat,
+    /// The message being written.
+    pub text: String,
+    /// Payload of the next ping.
+    pub ping_payload: String,
+    /// Close code, as typed.
+    pub close_code: String,
+    /// Close reason.
+    pub close_reason: String,
+    /// Frame size for fragmented sends, as typed.
+    pub fragment_size: String,
+    /// Raw frame: opcode.
+    pub raw_opcode: u8,
+    /// Raw frame: FIN.
+    pub raw_fin: bool,
+    /// Raw frame: RSV1–3.
+    pub raw_rsv: [bool; 3],
+    /// Show the frame controls.
+    pub show_frames: bool,
+    /// Why the last send was refused.
+    pub error: Option<String>,
+}
+
+impl Default for Composer {
+    fn default() -> Self {
+        Self {
+            format: PayloadFormat::Text,
+            text: "Hello, sockscope!".into(),
+            ping_payload: String::new(),
+            close_code: "1000".into(),
+            close_reason: String::new(),
+            fragment_size: "4".into(),
+            raw_opcode: 1,
+            raw_fin: true,
+            raw_rsv: [false; 3],
+            show_frames: false,
+            error: None,
+        }
+    }
+}
+
+/// One connection attempt, kept for the inspector.
+#[derive(Clone, Debug, Default)]
+pub struct Attempt {
+    /// The handshake, once a response (or a proxy exchange) came.
+    pub handshake: Option<Box<HandshakeInfo>>,
+    /// The failure, if any.
+    pub error: Option<StageError>,
+    /// How it ended.
+    pub close: Option<CloseInfo>,
+}
+
+/// A reconnection waiting for its delay.
+#[derive(Clone, Copy, Debug)]
+pub struct PendingReconnect {
+    /// Reconnection number.
+    pub attempt: u32,
+    /// When it starts.
+    pub at: Instant,
+}
+
+/// Everything one tab shows and edits.
+pub struct ConnTab {
+    /// The connection form.
+    pub endpoint: Endpoint,
+    /// Which options tab is open.
+    pub options_tab: OptionsTab,
+    /// Whether the options area is shown.
+    pub show_options: bool,
+    /// Which tab the side panel shows.
+    pub side_tab: SideTab,
+    pub(super) conn: Option<ConnectionHandle>,
+    /// Connections this tab started (older ones may still report their last events).
+    pub(super) conn_ids: Vec<ConnId>,
+    /// State of the current connection.
+    pub conn_state: ConnState,
+    /// The last failure of the current attempt.
+    pub error: Option<StageError>,
+    /// The current attempt's handshake.
+    pub handshake: Option<Box<HandshakeInfo>>,
+    /// How the current attempt ended.
+    pub close_info: Option<CloseInfo>,
+    /// Every attempt of this tab, oldest first (the inspector can show any).
+    pub attempts: Vec<Attempt>,
+    /// The attempt the inspector shows (`None`: the latest).
+    pub inspected_attempt: Option<usize>,
+    /// A reconnection waiting for its delay.
+    pub reconnect: Option<PendingReconnect>,
+    /// The log of this tab's connections.
+    pub log: LogStore,
+    /// The selected log entry's sequence number.
+    pub selected: Option<u64>,
+    /// The composer.
+    pub composer: Composer,
+    /// Keep the log scrolled to the newest message.
+    pub follow: bool,
+}
+
+impl ConnTab {
+    /// A tab for `url`.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            endpoint: Endpoint::new(url),
+            options_tab: OptionsTab::Headers,
+            show_options: false,
+            side_tab: SideTab::Message,
+            conn: None,
+            conn_ids: Vec::new(),
+            conn_state: ConnState::Idle,
+            error: None,
+            handshake: None,
+            close_info: None,
+            attempts: Vec::new(),
+            inspected_attempt: None,
+            reconnect: None,
+            log: LogStore::new(DEFAULT_LOG_CAP),
+            selected: None,
+            composer: Composer::default(),
+            follow: true,
+        }
+    }
+
+    /// The tab's title: host, port and path of its URL.
+    pub fn title(&self) -> String {
+        let url = self.endpoint.url.trim();
+        let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+        let short: String = rest.chars().take(28).collect();
+        if short.is_empty() {
+            "New connection".into()
+        } else if rest.chars().count() > 28 {
+            format!("{short}…")
+        } else {
+            short
+        }
+    }
+
+    /// True while a connection is being made, is open, or waits to reconnect.
+    pub fn is_active(&self) -> bool {
+        self.reconnect.is_some()
+            || matches!(
+                self.conn_state,
+                ConnState::Connecting | ConnState::Open | ConnState::Closing
+            )
+    }
+
+    /// True when `conn_id` belongs to this tab.
+    pub fn owns(&self, conn_id: ConnId) -> bool {
+        self.conn_ids.contains(&conn_id)
+    }
+
+    /// The connection handle, for tests.
+    pub fn connection(&self) -> Option<&ConnectionHandle> {
+        self.conn.as_ref()
+    }
+
+    /// Time left before a pending reconnection.
+    pub fn reconnect_in(&self) -> Option<Duration> {
+        self.reconnect
+            .map(|r| r.at.saturating_duration_since(Instant::now()))
+    }
+
+    pub(super) fn attach(&mut self, conn: ConnectionHandle) {
+        self.conn_ids.push(conn.conn_id);
+        self.conn = Some(conn);
+        self.error = None;
+        self.handshake = None;
+        self.close_info = None;
+        self.reconnect = None;
+        self.composer.error = None;
+        self.conn_state = ConnState::Connecting;
+    }
+
+    /// Applies one event of a connection this tab owns. Returns a note for the status area, if any.
+    pub(super) fn apply_event(&mut self, conn_id: ConnId, kind: EventKind) -> Option<String> {
+        let current = self.conn.as_ref().is_some_and(|c| c.conn_id == conn_id);
+        match kind {
+            EventKind::Message(entry) => self.log.push(entry),
+            _ if !current => {}
+            EventKind::State(s) => {
+                if s == ConnState::Connecting {
+                    self.reconnect = None;
+                    self.error = None;
+                    self.handshake = None;
+                    self.close_info = None;
+                    self.attempts.push(Attempt::default());
+                }
+                self.conn_state = s;
+            }
+            EventKind::Handshake(h) => {
+                if let Some(a) = self.attempts.last_mut() {
+                    a.handshake = Some(h.clone());
+                }
+                self.handshake = Some(h);
+            }
+            EventKind::Error(e) => {
+                // A failed upgrade is best understood in the inspector.
+                if self.conn_state == ConnState::Connecting && self.handshake.is_some() {
+                    self.side_tab = SideTab::Handshake;
+                }
+                if let Some(a) = self.attempts.last_mut() {
+                    a.error = Some(e.clone());
+                }
+                self.error = Some(e);
+            }
+            EventKind::Closed(c) => {
+                self.conn_state = ConnState::Closed;
+                if let Some(a) = self.attempts.last_mut() {
+                    a.close = Some(c.clone());
+                }
+                self.close_info = Some(c);
+            }
+            EventKind::Reconnecting { attempt, delay } => {
+                self.reconnect = Some(PendingReconnect {
+                    attempt,
+                    at: Instant::now() + delay,
+                });
+            }
+            EventKind::GaveUp { attempts } => {
+                self.reconnect = None;
+                self.conn = None;
+                return Some(format!("gave up after {attempts} reconnection attempts"));
+            }
+        }
+        None
+    }
+
+    /// Forgets a connection whose task has ended (after its last events were applied).
+    pub(super) fn reap(&mut self) {
+        if self.conn.as_ref().is_some_and(|c| !c.is_alive()) {
+            self.conn = None;
+            self.reconnect = None;
+            if self.conn_state != ConnState::Closed && self.conn_state != ConnState::Idle {
+                self.conn_state = ConnState::Closed;
+            }
+        }
+    }
+}
