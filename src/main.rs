@@ -33,6 +33,9 @@ fn main() {
             }
         },
         Some(CliCommand::Serve(args)) => runtime().block_on(sockscope::cli::serve(args.port)),
+        Some(CliCommand::Run(args)) => runtime().block_on(sockscope::cli::run::run(args)),
+        Some(CliCommand::ImportHar(args)) => sockscope::cli::run::import_har(args),
+        Some(CliCommand::ExportK6(args)) => sockscope::cli::run::export_k6(args),
     };
     std::process::exit(code);
 }

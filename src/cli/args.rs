@@ -22,6 +22,52 @@ pub enum CliCommand {
     Connect(Box<ConnectArgs>),
     /// Run the echo server alone on 127.0.0.1 (text as text, binary as binary, pings answered).
     Serve(ServeArgs),
+    /// Replay a session's collection with its expectations; exit 0 when all hold, 1 when one fails, 2 when
+    /// the session cannot be loaded or the connection cannot be made.
+    Run(RunArgs),
+    /// Turn a browser HAR capture with WebSocket messages into a session file.
+    ImportHar(ImportHarArgs),
+    /// Export a session's collection as a k6 load-test script.
+    ExportK6(ExportK6Args),
+}
+
+/// Flags of `sockscope run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The session file (.ron).
+    pub session: std::path::PathBuf,
+    /// Connect here instead of the session's URL.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Write a JUnit XML report (one test case per step).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<std::path::PathBuf>,
+    /// Print NDJSON events (as `connect --json`, plus step and summary events).
+    #[arg(long)]
+    pub json: bool,
+    /// Set a variable, overriding the session's (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+}
+
+/// Flags of `sockscope import-har`.
+#[derive(Debug, Args)]
+pub struct ImportHarArgs {
+    /// The HAR file exported from the browser's Network panel.
+    pub har: std::path::PathBuf,
+    /// Where to write the session.
+    #[arg(short = 'o', long = "output", value_name = "SESSION.ron")]
+    pub output: std::path::PathBuf,
+}
+
+/// Flags of `sockscope export-k6`.
+#[derive(Debug, Args)]
+pub struct ExportK6Args {
+    /// The session file (.ron).
+    pub session: std::path::PathBuf,
+    /// Where to write the script.
+    #[arg(short = 'o', long = "output", value_name = "SCRIPT.js")]
+    pub output: std::path::PathBuf,
 }
 
 /// Flags of `sockscope serve`.

@@ -10,6 +10,7 @@ pub mod events;
 pub mod handshake;
 pub mod pipeline;
 pub mod proxy;
+pub mod replay;
 pub mod stream;
 pub mod target;
 pub mod tls;

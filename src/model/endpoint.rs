@@ -16,6 +16,8 @@ pub struct HeaderRow {
     pub name: String,
     /// Header value.
     pub value: String,
+    /// A secret value is never written to session files (reference a variable such as `{{env.TOKEN}}` instead).
+    pub secret: bool,
 }
 
 impl Default for HeaderRow {
@@ -24,6 +26,7 @@ impl Default for HeaderRow {
             enabled: true,
             name: String::new(),
             value: String::new(),
+            secret: false,
         }
     }
 }
@@ -230,11 +233,13 @@ mod tests {
                 enabled: true,
                 name: "X-On".into(),
                 value: "1".into(),
+                secret: false,
             },
             HeaderRow {
                 enabled: false,
                 name: "X-Off".into(),
                 value: "2".into(),
+                secret: false,
             },
         ];
         e.subprotocols = vec!["a".into(), " ".into()];

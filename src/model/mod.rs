@@ -4,9 +4,14 @@
 
 pub mod copy_as;
 pub mod endpoint;
+pub mod expect;
 pub mod fsutil;
+pub mod har;
+pub mod junit;
+pub mod k6;
 pub mod ndjson;
 mod payload;
+pub mod session;
 pub mod template;
 
 pub use payload::{PayloadFormat, PayloadParseError, hex_dump, hex_string, parse_payload, preview};

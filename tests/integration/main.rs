@@ -7,5 +7,6 @@ mod inspect;
 mod interop;
 mod keepalive;
 mod servers;
+mod sessions;
 mod tls;
 mod ui;

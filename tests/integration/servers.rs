@@ -464,3 +464,58 @@ pub async fn flaky(keep: Duration) -> (SocketAddr, ProxyLog) {
     });
     (addr, log)
 }
+
+/// An API-Gateway-style chat server: JSON messages routed by "action" (join, sendmessage, leave). It refuses
+/// upgrades without `Authorization: Bearer <token>` (401).
+pub async fn chat(token: &'static str) -> SocketAddr {
+    use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                #[allow(clippy::result_large_err)]
+                let check = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
+                    let ok = req
+                        .headers()
+                        .get("Authorization")
+                        .and_then(|v| v.to_str().ok())
+                        .is_some_and(|v| v == format!("Bearer {token}"));
+                    if ok {
+                        Ok(resp)
+                    } else {
+                        let mut e = ErrorResponse::new(Some("missing or wrong token".into()));
+                        *e.status_mut() =
+                            tokio_tungstenite::tungstenite::http::StatusCode::UNAUTHORIZED;
+                        Err(e)
+                    }
+                };
+                let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(stream, check).await else {
+                    return;
+                };
+                let mut user = String::new();
+                while let Some(Ok(Message::Text(t))) = ws.next().await {
+                    let Ok(v) = serde_json::from_str::<serde_json::Value>(&t) else {
+                        continue;
+                    };
+                    let room = v["room"].as_str().unwrap_or_default().to_owned();
+                    let reply = match v["action"].as_str() {
+                        Some("join") => {
+                            user = v["user"].as_str().unwrap_or_default().to_owned();
+                            serde_json::json!({"type": "joined", "room": room, "user": user})
+                        }
+                        Some("sendmessage") => {
+                            serde_json::json!({"type": "message", "room": room, "from": user, "text": v["text"]})
+                        }
+                        Some("leave") => serde_json::json!({"type": "left", "room": room}),
+                        _ => serde_json::json!({"type": "error", "message": "unknown action"}),
+                    };
+                    if ws.send(Message::text(reply.to_string())).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}

@@ -271,6 +271,7 @@ fn header_rows_query_params_and_auth_reach_the_request() {
         enabled: false,
         name: "X-Off".into(),
         value: "1".into(),
+        secret: false,
     };
     harness.get_by_label("Params").click();
     harness.run_steps(2);
@@ -347,7 +348,11 @@ fn tabs_open_switch_and_close_cleanly() {
         !seen.lock().expect("log").is_empty()
     });
     // Each tab has its own log.
-    assert_eq!(harness.state().tabs[1].log.len(), 1);
+    wait_for(
+        &mut harness,
+        "the sent message in the second tab's log",
+        |h| h.state().tabs[1].log.len() == 1,
+    );
     assert!(harness.state().tabs[0].log.is_empty());
     let first_title = harness.state().tabs[0].title();
     harness.get_by_label(&format!("• {first_title}")).click();

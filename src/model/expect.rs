@@ -1,0 +1,229 @@
+//! Checking received messages against a step's expectations.
+
+use super::session::Matcher;
+use super::template::{self, Context};
+use serde_json::Value;
+
+/// A received message, as the matcher sees it.
+#[derive(Clone, Copy, Debug)]
+pub enum Received<'a> {
+    /// A data message (text, or binary shown as lossy UTF-8).
+    Data(&'a [u8]),
+    /// The server closed, with this code.
+    Close(Option<u16>),
+}
+
+/// A matcher ready to run: templates expanded, regex compiled, JSON parsed.
+#[derive(Debug)]
+pub enum Compiled {
+    /// Exact text.
+    Equals(String),
+    /// Substring.
+    Contains(String),
+    /// Regular expression.
+    Regex(regex::Regex),
+    /// JSON subset.
+    JsonSubset(Value),
+    /// JSON path equals.
+    JsonPath(Vec<PathPart>, Value),
+    /// Exact bytes.
+    Bytes(Vec<u8>),
+    /// Close with an optional code.
+    Close(Option<u16>),
+}
+
+/// One step of a JSON path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PathPart {
+    /// An object key.
+    Key(String),
+    /// An array index.
+    Index(usize),
+}
+
+/// Prepares `matcher`; errors say what is wrong with it.
+pub fn compile(matcher: &Matcher, ctx: &Context) -> Result<Compiled, String> {
+    let env = |name: &str| std::env::var(name).ok();
+    let expand = |s: &str| template::expand(s, ctx, env).map_err(|e| e.to_string());
+    Ok(match matcher {
+        Matcher::Equals(s) => Compiled::Equals(expand(s)?),
+        Matcher::Contains(s) => Compiled::Contains(expand(s)?),
+        Matcher::Regex(r) => {
+            Compiled::Regex(regex::Regex::new(r).map_err(|e| format!("invalid regex: {e}"))?)
+        }
+        Matcher::JsonSubset(j) => Compiled::JsonSubset(
+            serde_json::from_str(&expand(j)?)
+                .map_err(|e| format!("the expected JSON is not valid: {e}"))?,
+        ),
+        Matcher::JsonPath { path, equals } => Compiled::JsonPath(
+            parse_path(path)?,
+            serde_json::from_str(&expand(equals)?).map_err(|e| {
+                format!("the expected value is not valid JSON (quote strings): {e}")
+            })?,
+        ),
+        Matcher::Bytes(hex) => Compiled::Bytes(
+            super::parse_payload(hex, super::PayloadFormat::Hex)
+                .map_err(|e| format!("expected bytes: {e}"))?,
+        ),
+        Matcher::Close(code) => Compiled::Close(*code),
+    })
+}
+
+/// Parses `$.a.b[0]`, `a.b.0` or `a["key with dots"]`-free simple paths.
+pub fn parse_path(path: &str) -> Result<Vec<PathPart>, String> {
+    let trimmed = path.trim().trim_start_matches('$').trim_start_matches('.');
+    let mut parts = Vec::new();
+    for segment in trimmed.split('.').filter(|s| !s.is_empty()) {
+        let (name, mut rest) = match segment.find('[') {
+            Some(i) => (&segment[..i], &segment[i..]),
+            None => (segment, ""),
+        };
+        if !name.is_empty() {
+            match name.parse::<usize>() {
+                Ok(i) => parts.push(PathPart::Index(i)),
+                Err(_) => parts.push(PathPart::Key(name.to_owned())),
+            }
+        }
+        while let Some(stripped) = rest.strip_prefix('[') {
+            let Some(end) = stripped.find(']') else {
+                return Err(format!("JSON path '{path}': '[' without ']'"));
+            };
+            let index = stripped[..end].trim().parse::<usize>().map_err(|_| {
+                format!(
+                    "JSON path '{path}': '[{}]' is not an array index",
+                    &stripped[..end]
+                )
+            })?;
+            parts.push(PathPart::Index(index));
+            rest = &stripped[end + 1..];
+        }
+    }
+    Ok(parts)
+}
+
+fn lookup<'a>(value: &'a Value, path: &[PathPart]) -> Option<&'a Value> {
+    path.iter().try_fold(value, |v, part| match part {
+        PathPart::Key(k) => v.get(k),
+        PathPart::Index(i) => v.get(*i),
+    })
+}
+
+/// True when `actual` contains `expected`: objects by key (recursively), everything else by equality.
+pub fn json_contains(actual: &Value, expected: &Value) -> bool {
+    match (actual, expected) {
+        (Value::Object(a), Value::Object(e)) => e
+            .iter()
+            .all(|(k, ev)| a.get(k).is_some_and(|av| json_contains(av, ev))),
+        _ => actual == expected,
+    }
+}
+
+impl Compiled {
+    /// Whether `message` satisfies this matcher.
+    pub fn matches(&self, message: Received<'_>) -> bool {
+        match (self, message) {
+            (Compiled::Close(want), Received::Close(got)) => want.is_none() || *want == got,
+            (Compiled::Close(_), _) | (_, Received::Close(_)) => false,
+            (Compiled::Bytes(want), Received::Data(bytes)) => want.as_slice() == bytes,
+            (_, Received::Data(bytes)) => {
+                let text = String::from_utf8_lossy(bytes);
+                match self {
+                    Compiled::Equals(s) => text == s.as_str(),
+                    Compiled::Contains(s) => text.contains(s.as_str()),
+                    Compiled::Regex(r) => r.is_match(&text),
+                    Compiled::JsonSubset(expected) => serde_json::from_str::<Value>(&text)
+                        .is_ok_and(|actual| json_contains(&actual, expected)),
+                    Compiled::JsonPath(path, expected) => serde_json::from_str::<Value>(&text)
+                        .is_ok_and(|actual| lookup(&actual, path) == Some(expected)),
+                    Compiled::Close(_) | Compiled::Bytes(_) => false,
+                }
+            }
+        }
+    }
+
+    /// The expectation in words, for reports ("JSON at $.ok equals true").
+    pub fn describe(&self) -> String {
+        match self {
+            Compiled::Equals(s) => format!("a message equal to {s:?}"),
+            Compiled::Contains(s) => format!("a message containing {s:?}"),
+            Compiled::Regex(r) => format!("a message matching /{}/", r.as_str()),
+            Compiled::JsonSubset(v) => format!("a JSON message containing {v}"),
+            Compiled::JsonPath(path, v) => {
+                let p: Vec<String> = path
+                    .iter()
+                    .map(|p| match p {
+                        PathPart::Key(k) => format!(".{k}"),
+                        PathPart::Index(i) => format!("[{i}]"),
+                    })
+                    .collect();
+                format!("JSON at ${} equal to {v}", p.concat())
+            }
+            Compiled::Bytes(b) => format!("a message with the bytes {}", super::hex_string(b)),
+            Compiled::Close(Some(code)) => format!("the server to close with code {code}"),
+            Compiled::Close(None) => "the server to close".to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(matcher: Matcher) -> Compiled {
+        compile(&matcher, &Context::default()).expect("compiles")
+    }
+
+    #[test]
+    fn text_matchers() {
+        assert!(m(Matcher::Equals("hi".into())).matches(Received::Data(b"hi")));
+        assert!(!m(Matcher::Equals("hi".into())).matches(Received::Data(b"hi!")));
+        assert!(m(Matcher::Contains("ell".into())).matches(Received::Data(b"hello")));
+        assert!(m(Matcher::Regex(r"^id-\d+$".into())).matches(Received::Data(b"id-42")));
+        assert!(compile(&Matcher::Regex("(".into()), &Context::default()).is_err());
+    }
+
+    #[test]
+    fn json_matchers() {
+        let msg =
+            br#"{"type":"joined","room":{"name":"lobby","size":3},"users":["a","b"],"ok":true}"#;
+        assert!(
+            m(Matcher::JsonSubset(
+                r#"{"type":"joined","room":{"name":"lobby"}}"#.into()
+            ))
+            .matches(Received::Data(msg))
+        );
+        assert!(
+            !m(Matcher::JsonSubset(r#"{"room":{"name":"other"}}"#.into()))
+                .matches(Received::Data(msg))
+        );
+        let path = |p: &str, v: &str| {
+            m(Matcher::JsonPath {
+                path: p.into(),
+                equals: v.into(),
+            })
+        };
+        assert!(path("$.room.size", "3").matches(Received::Data(msg)));
+        assert!(path("users[1]", r#""b""#).matches(Received::Data(msg)));
+        assert!(path("users.0", r#""a""#).matches(Received::Data(msg)));
+        assert!(path("$.ok", "true").matches(Received::Data(msg)));
+        assert!(!path("$.missing", "1").matches(Received::Data(msg)));
+        assert!(!path("$.ok", "true").matches(Received::Data(b"not json")));
+        assert!(parse_path("a[x]").is_err());
+    }
+
+    #[test]
+    fn close_matcher() {
+        assert!(m(Matcher::Close(Some(4000))).matches(Received::Close(Some(4000))));
+        assert!(!m(Matcher::Close(Some(4000))).matches(Received::Close(Some(1000))));
+        assert!(m(Matcher::Close(None)).matches(Received::Close(None)));
+        assert!(!m(Matcher::Contains("x".into())).matches(Received::Close(None)));
+        assert_eq!(
+            m(Matcher::JsonPath {
+                path: "$.a[0]".into(),
+                equals: "1".into()
+            })
+            .describe(),
+            "JSON at $.a[0] equal to 1"
+        );
+    }
+}

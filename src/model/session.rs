@@ -1,0 +1,532 @@
+//! Sessions: an endpoint, a collection of messages with expectations, and variables — stored as pretty RON
+//! with a format version. Every field has a default, so files written before a field existed still load.
+//! Secret values (variables and headers marked secret) are never written.
+
+use super::endpoint::Endpoint;
+use super::template::{self, Context, TemplateError};
+use super::{ConnectRequest, PayloadFormat, PayloadParseError, parse_payload};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// The session file format this build writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A saved session.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Session {
+    /// The format the file was written in.
+    pub format_version: u32,
+    /// A name for people.
+    pub name: String,
+    /// Free notes.
+    pub notes: String,
+    /// Where and how to connect.
+    pub endpoint: Endpoint,
+    /// Session variables, usable as `{{name}}` in the URL, headers and messages.
+    pub variables: Vec<Variable>,
+    /// The messages, in folders.
+    pub collection: Vec<Item>,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Self {
+            format_version: FORMAT_VERSION,
+            name: "Untitled".into(),
+            notes: String::new(),
+            endpoint: Endpoint::default(),
+            variables: Vec::new(),
+            collection: Vec::new(),
+        }
+    }
+}
+
+/// A session variable.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Variable {
+    /// Its name, as used in `{{name}}`.
+    pub name: String,
+    /// Its value (not written when secret).
+    pub value: String,
+    /// Keep the value out of the file.
+    pub secret: bool,
+}
+
+/// A collection entry: a folder or a message step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Item {
+    /// A named group of items.
+    Folder(Folder),
+    /// One message to send (or a wait for one), with expectations.
+    Step(Step),
+}
+
+/// A named group of items.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Folder {
+    /// Folder name.
+    pub name: String,
+    /// Notes.
+    pub notes: String,
+    /// What it holds.
+    pub items: Vec<Item>,
+}
+
+/// What a step sends.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Payload {
+    /// Nothing: the step only waits for its expectations.
+    #[default]
+    None,
+    /// A text message (templates expanded).
+    Text(String),
+    /// A JSON text message (templates expanded, then checked to be valid JSON).
+    Json(String),
+    /// Binary, as hex.
+    Hex(String),
+    /// Binary, as base64.
+    Base64(String),
+    /// Binary, read from a file (relative paths are relative to the session file).
+    File(PathBuf),
+}
+
+/// One step of a collection.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Step {
+    /// Step name.
+    pub name: String,
+    /// Notes.
+    pub notes: String,
+    /// Skipped when off.
+    pub enabled: bool,
+    /// Wait this long before sending (milliseconds).
+    pub delay_ms: u64,
+    /// What to send.
+    pub payload: Payload,
+    /// What must arrive after sending.
+    pub expect: Vec<Expectation>,
+}
+
+impl Default for Step {
+    fn default() -> Self {
+        Self {
+            name: "Message".into(),
+            notes: String::new(),
+            enabled: true,
+            delay_ms: 0,
+            payload: Payload::Text(String::new()),
+            expect: Vec::new(),
+        }
+    }
+}
+
+/// Something that must happen after a step is sent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Expectation {
+    /// What to look for.
+    pub matcher: Matcher,
+    /// How long to wait, milliseconds.
+    pub timeout_ms: u64,
+    /// Checked only when on (HAR imports add expectations switched on; users may switch them off).
+    pub enabled: bool,
+}
+
+impl Default for Expectation {
+    fn default() -> Self {
+        Self {
+            matcher: Matcher::Contains(String::new()),
+            timeout_ms: 5_000,
+            enabled: true,
+        }
+    }
+}
+
+/// How a received message is matched.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Matcher {
+    /// The text equals this exactly (templates expanded).
+    Equals(String),
+    /// The text contains this (templates expanded).
+    Contains(String),
+    /// The text matches this regular expression.
+    Regex(String),
+    /// The message is JSON containing this JSON (objects: every key present and matching; arrays: equal).
+    JsonSubset(String),
+    /// The value at a path (`$.a.b[0]` or `a.b.0`) equals this JSON value.
+    JsonPath {
+        /// Path into the message.
+        path: String,
+        /// Expected JSON value.
+        equals: String,
+    },
+    /// A binary (or text) message whose bytes equal these, given as hex.
+    Bytes(String),
+    /// The server closes the connection, with this code if given.
+    Close(Option<u16>),
+}
+
+impl Default for Matcher {
+    fn default() -> Self {
+        Self::Contains(String::new())
+    }
+}
+
+/// Why a session file could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("could not read {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not a valid session.
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Line, from 1.
+        line: usize,
+        /// Column, from 1.
+        column: usize,
+        /// What was expected.
+        message: String,
+    },
+    /// The file was written by a newer sockscope.
+    #[error(
+        "{path} uses session format {found}; this sockscope reads up to {FORMAT_VERSION}: update sockscope"
+    )]
+    TooNew {
+        /// The file.
+        path: PathBuf,
+        /// Its version.
+        found: u32,
+    },
+}
+
+impl Session {
+    /// Parses session text; `path` only names the file in errors.
+    pub fn from_ron(text: &str, path: &Path) -> Result<Self, LoadError> {
+        let session: Session = ron::from_str(text).map_err(|e| LoadError::Parse {
+            path: path.to_owned(),
+            line: e.span.start.line,
+            column: e.span.start.col,
+            message: e.code.to_string(),
+        })?;
+        if session.format_version > FORMAT_VERSION {
+            return Err(LoadError::TooNew {
+                path: path.to_owned(),
+                found: session.format_version,
+            });
+        }
+        Ok(session)
+    }
+
+    /// Reads a session file.
+    pub fn load(path: &Path) -> Result<Self, LoadError> {
+        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_ron(&text, path)
+    }
+
+    /// The pretty RON text of this session, with secret values left out.
+    pub fn to_ron(&self) -> String {
+        let mut copy = self.clone();
+        copy.format_version = FORMAT_VERSION;
+        for v in &mut copy.variables {
+            if v.secret {
+                v.value.clear();
+            }
+        }
+        for h in &mut copy.endpoint.headers {
+            if h.secret {
+                h.value.clear();
+            }
+        }
+        if let super::endpoint::Auth::Bearer { token } = &mut copy.endpoint.auth
+            && !token.contains("{{")
+        {
+            token.clear();
+        }
+        if let super::endpoint::Auth::Basic { password, .. } = &mut copy.endpoint.auth
+            && !password.contains("{{")
+        {
+            password.clear();
+        }
+        let config = ron::ser::PrettyConfig::new()
+            .struct_names(true)
+            .indentor("  ".to_owned());
+        // Serialising plain data to a string cannot fail: an invariant of these types.
+        ron::ser::to_string_pretty(&copy, config).unwrap_or_default()
+    }
+
+    /// Writes the session atomically (temporary file, then rename).
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        super::fsutil::write_atomic(path, self.to_ron().as_bytes())
+    }
+
+    /// The steps in order, folders flattened, with their folder path ("Folder / Sub").
+    pub fn steps(&self) -> Vec<(String, &Step)> {
+        fn walk<'a>(items: &'a [Item], prefix: &str, out: &mut Vec<(String, &'a Step)>) {
+            for item in items {
+                match item {
+                    Item::Step(s) => out.push((prefix.to_owned(), s)),
+                    Item::Folder(f) => {
+                        let p = if prefix.is_empty() {
+                            f.name.clone()
+                        } else {
+                            format!("{prefix} / {}", f.name)
+                        };
+                        walk(&f.items, &p, out);
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.collection, "", &mut out);
+        out
+    }
+
+    /// The template context: session variables overridden by `overrides`.
+    pub fn context(&self, overrides: &HashMap<String, String>) -> Context {
+        let mut variables: HashMap<String, String> = self
+            .variables
+            .iter()
+            .map(|v| (v.name.clone(), v.value.clone()))
+            .collect();
+        variables.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Context {
+            counter: 0,
+            variables,
+        }
+    }
+
+    /// The request to connect with: URL, header values and auth expanded with `ctx`.
+    pub fn request(&self, ctx: &Context) -> Result<ConnectRequest, TemplateError> {
+        let env = |name: &str| std::env::var(name).ok();
+        let mut endpoint = self.endpoint.clone();
+        endpoint.url = template::expand(&endpoint.url, ctx, env)?;
+        for h in &mut endpoint.headers {
+            if h.enabled {
+                h.value = template::expand(&h.value, ctx, env)?;
+            }
+        }
+        endpoint.origin = template::expand(&endpoint.origin, ctx, env)?;
+        match &mut endpoint.auth {
+            super::endpoint::Auth::Bearer { token } => *token = template::expand(token, ctx, env)?,
+            super::endpoint::Auth::Basic { user, password } => {
+                *user = template::expand(user, ctx, env)?;
+                *password = template::expand(password, ctx, env)?;
+            }
+            super::endpoint::Auth::None => {}
+        }
+        Ok(endpoint.to_request())
+    }
+}
+
+/// Why a step's payload could not be prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum PayloadError {
+    /// A template failed.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    /// Hex or base64 input is malformed.
+    #[error(transparent)]
+    Bytes(#[from] PayloadParseError),
+    /// JSON payload is not valid JSON after expansion.
+    #[error("the JSON payload is not valid JSON: {0}")]
+    Json(String),
+    /// The payload file could not be read.
+    #[error("could not read the payload file {path}: {source}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A prepared message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Prepared {
+    /// Nothing to send.
+    Nothing,
+    /// A text message.
+    Text(String),
+    /// A binary message.
+    Binary(Vec<u8>),
+}
+
+impl Payload {
+    /// Expands templates and decodes the payload. `base_dir` resolves relative file paths.
+    pub fn prepare(
+        &self,
+        ctx: &Context,
+        base_dir: Option<&Path>,
+    ) -> Result<Prepared, PayloadError> {
+        let env = |name: &str| std::env::var(name).ok();
+        Ok(match self {
+            Payload::None => Prepared::Nothing,
+            Payload::Text(t) => Prepared::Text(template::expand(t, ctx, env)?),
+            Payload::Json(t) => {
+                let text = template::expand(t, ctx, env)?;
+                serde_json::from_str::<serde_json::Value>(&text)
+                    .map_err(|e| PayloadError::Json(e.to_string()))?;
+                Prepared::Text(text)
+            }
+            Payload::Hex(h) => Prepared::Binary(parse_payload(h, PayloadFormat::Hex)?),
+            Payload::Base64(b) => Prepared::Binary(parse_payload(b, PayloadFormat::Base64)?),
+            Payload::File(p) => {
+                let path = match base_dir {
+                    Some(dir) if p.is_relative() => dir.join(p),
+                    _ => p.clone(),
+                };
+                Prepared::Binary(
+                    std::fs::read(&path).map_err(|source| PayloadError::File { path, source })?,
+                )
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::endpoint::{Auth, HeaderRow};
+
+    fn sample() -> Session {
+        let mut s = Session {
+            name: "Chat".into(),
+            notes: "API-Gateway style".into(),
+            ..Session::default()
+        };
+        s.endpoint.url = "wss://{{host}}/prod".into();
+        s.endpoint.headers.push(HeaderRow {
+            name: "X-Api-Key".into(),
+            value: "k-123".into(),
+            secret: true,
+            ..HeaderRow::default()
+        });
+        s.endpoint.headers.push(HeaderRow {
+            name: "Authorization".into(),
+            value: "Bearer {{env.CHAT_TOKEN}}".into(),
+            ..HeaderRow::default()
+        });
+        s.endpoint.auth = Auth::Basic {
+            user: "u".into(),
+            password: "hunter2".into(),
+        };
+        s.variables = vec![
+            Variable {
+                name: "host".into(),
+                value: "chat.example".into(),
+                secret: false,
+            },
+            Variable {
+                name: "password".into(),
+                value: "s3cret".into(),
+                secret: true,
+            },
+        ];
+        s.collection = vec![Item::Folder(Folder {
+            name: "Room".into(),
+            notes: String::new(),
+            items: vec![Item::Step(Step {
+                name: "join".into(),
+                payload: Payload::Json(r#"{"action":"join","room":"{{room}}"}"#.into()),
+                expect: vec![Expectation {
+                    matcher: Matcher::JsonPath {
+                        path: "$.ok".into(),
+                        equals: "true".into(),
+                    },
+                    timeout_ms: 2000,
+                    enabled: true,
+                }],
+                ..Step::default()
+            })],
+        })];
+        s
+    }
+
+    #[test]
+    fn round_trip_keeps_every_field_but_secrets() {
+        let s = sample();
+        let text = s.to_ron();
+        assert!(text.contains("format_version: 1"));
+        assert!(
+            !text.contains("k-123") && !text.contains("s3cret") && !text.contains("hunter2"),
+            "{text}"
+        );
+        assert!(text.contains("{{env.CHAT_TOKEN}}"));
+        let back = Session::from_ron(&text, Path::new("x.ron")).expect("loads");
+        let mut expected = s.clone();
+        expected.endpoint.headers[0].value.clear();
+        expected.variables[1].value.clear();
+        expected.endpoint.auth = Auth::Basic {
+            user: "u".into(),
+            password: String::new(),
+        };
+        assert_eq!(back, expected);
+        assert_eq!(back.steps().len(), 1);
+        assert_eq!(back.steps()[0].0, "Room");
+    }
+
+    #[test]
+    fn files_missing_later_fields_still_load() {
+        let old = r#"(format_version: 1, name: "old", endpoint: (url: "ws://h/"), collection: [Step((name: "a", payload: Text("hi")))])"#;
+        let s = Session::from_ron(old, Path::new("old.ron")).expect("loads");
+        assert_eq!(s.endpoint.url, "ws://h/");
+        assert!(s.endpoint.headers.is_empty() && !s.endpoint.reconnect.enabled);
+        assert!(s.steps()[0].1.enabled);
+    }
+
+    #[test]
+    fn errors_name_file_line_and_column() {
+        let err = Session::from_ron(
+            "(\n  name: \"x\",\n  endpoint: 42,\n)",
+            Path::new("bad.ron"),
+        )
+        .expect_err("bad");
+        let text = err.to_string();
+        assert!(text.starts_with("bad.ron:3:"), "{text}");
+        let err = Session::from_ron("(name: \"trunc", Path::new("t.ron")).expect_err("truncated");
+        assert!(err.to_string().starts_with("t.ron:1:"), "{err}");
+        let err =
+            Session::from_ron("(format_version: 99)", Path::new("new.ron")).expect_err("too new");
+        assert!(err.to_string().contains("format 99"), "{err}");
+    }
+
+    #[test]
+    fn request_and_payload_expand_variables() {
+        let s = sample();
+        let mut overrides = HashMap::new();
+        overrides.insert("room".to_owned(), "lobby".to_owned());
+        let ctx = s.context(&overrides);
+        let err = s.request(&ctx).expect_err("CHAT_TOKEN unset in tests");
+        assert!(err.to_string().contains("CHAT_TOKEN"));
+        let step = s.steps()[0].1;
+        let prepared = step.payload.prepare(&ctx, None).expect("prepared");
+        assert_eq!(
+            prepared,
+            Prepared::Text(r#"{"action":"join","room":"lobby"}"#.into())
+        );
+        let bad = Payload::Json("{nope".into())
+            .prepare(&ctx, None)
+            .expect_err("json");
+        assert!(bad.to_string().contains("not valid JSON"));
+        let unknown = Payload::Text("{{nobody}}".into())
+            .prepare(&ctx, None)
+            .expect_err("unknown");
+        assert!(unknown.to_string().contains("unknown variable"));
+    }
+}
