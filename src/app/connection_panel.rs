@@ -27,7 +27,7 @@ pub(super) fn ui(
         let button_width = 110.0;
         let badge_width = 210.0;
         let width = (ui.available_width() - button_width - badge_width - 24.0).max(120.0);
-        let edit = egui::TextEdit::singleline(&mut tab.endpoint.url)
+        let edit = egui::TextEdit::singleline(&mut tab.session.endpoint.url)
             .hint_text("ws://host:port/path")
             .desired_width(width)
             .font(egui::TextStyle::Monospace);
@@ -73,7 +73,7 @@ pub(super) fn ui(
         ui.separator();
     }
     ui.horizontal_wrapped(|ui| {
-        if tab.endpoint.tls.insecure {
+        if tab.session.endpoint.tls.insecure {
             ui.label(RichText::new("TLS verification off").color(ui.visuals().warn_fg_color))
                 .on_hover_text(
                     "Certificates are not checked: the server's identity is not verified.",

@@ -9,6 +9,8 @@ mod latency;
 mod log_store;
 mod log_view;
 mod options;
+mod sessions_panel;
+mod workspace;
 mod state;
 mod tab;
 mod tabs_bar;
@@ -27,6 +29,7 @@ const SHUTDOWN_TIMEOUT: Duration = Duration::from_millis(1500);
 /// The eframe application: the state plus the engine's lifetime.
 pub struct SockscopeApp {
     state: AppState,
+    closing: bool,
 }
 
 impl SockscopeApp {
@@ -34,8 +37,11 @@ impl SockscopeApp {
     pub fn new(cc: &eframe::CreationContext<'_>, url: Option<String>) -> anyhow::Result<Self> {
         let ctx = cc.egui_ctx.clone();
         let wake: Waker = Arc::new(move || ctx.request_repaint());
-        let state = AppState::start(Some(wake), url)?;
-        Ok(Self { state })
+        let mut state = AppState::start(Some(wake), url)?;
+        if let Some(path) = workspace::default_path() {
+            state.restore_workspace(path);
+        }
+        Ok(Self { state, closing: false })
     }
 }
 
@@ -52,10 +58,24 @@ impl eframe::App for SockscopeApp {
         if ui.input_mut(|i| i.consume_shortcut(&quit)) {
             ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
         }
+        // Ask before closing with unsaved session files.
+        if ui.ctx().input(|i| i.viewport().close_requested()) && !self.state.close_confirmed {
+            let unsaved = self.state.unsaved_sessions();
+            if !unsaved.is_empty() {
+                ui.ctx().send_viewport_cmd(egui::ViewportCommand::CancelClose);
+                self.state.closing_with_unsaved = Some(unsaved);
+            }
+        }
         self.state.ui(ui);
+        if self.state.close_confirmed && !self.closing {
+            // The question was answered: close for real (the next close request is let through).
+            self.closing = true;
+            ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+        }
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        self.state.save_workspace();
         if let Some(engine) = self.state.take_engine() {
             engine.shutdown(SHUTDOWN_TIMEOUT);
         }

@@ -37,7 +37,7 @@ pub(super) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>
 }
 
 fn params_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
-    let Some(mut params) = query_params(&tab.endpoint.url) else {
+    let Some(mut params) = query_params(&tab.session.endpoint.url) else {
         ui.label(RichText::new("Fix the URL to edit its query parameters.").weak());
         return;
     };
@@ -77,13 +77,13 @@ fn params_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
         params.push((format!("param{}", params.len() + 1), String::new()));
         changed = true;
     }
-    if changed && let Some(url) = with_query_params(&tab.endpoint.url, &params) {
-        tab.endpoint.url = url;
+    if changed && let Some(url) = with_query_params(&tab.session.endpoint.url, &params) {
+        tab.session.endpoint.url = url;
     }
 }
 
 fn headers_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
-    let endpoint = &mut tab.endpoint;
+    let endpoint = &mut tab.session.endpoint;
     let mut remove = None;
     egui::Grid::new("headers")
         .num_columns(4)
@@ -146,7 +146,7 @@ fn headers_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
 }
 
 fn auth_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
-    let auth = &mut tab.endpoint.auth;
+    let auth = &mut tab.session.endpoint.auth;
     ui.horizontal(|ui| {
         if ui
             .selectable_label(matches!(auth, Auth::None), "None")
@@ -204,7 +204,7 @@ fn auth_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
             });
         }
     }
-    if let Some((name, value)) = tab.endpoint.auth_header() {
+    if let Some((name, value)) = tab.session.endpoint.auth_header() {
         let shown = value
             .split_once(' ')
             .map(|(scheme, _)| format!("{scheme} ••••••"))
@@ -248,7 +248,7 @@ fn path_field(
 }
 
 fn tls_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
-    let tls = &mut tab.endpoint.tls;
+    let tls = &mut tab.session.endpoint.tls;
     path_field(ui, "CA file", &mut tls.ca_file, FileField::CaFile, actions);
     path_field(
         ui,
@@ -290,7 +290,7 @@ fn tls_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
 }
 
 fn proxy_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
-    let endpoint = &mut tab.endpoint;
+    let endpoint = &mut tab.session.endpoint;
     ui.horizontal(|ui| {
         ui.radio_value(
             &mut endpoint.proxy_mode,
@@ -363,7 +363,7 @@ fn millis_field(ui: &mut egui::Ui, title: &str, value: &mut Option<u64>, default
 }
 
 fn keepalive_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
-    let e = &mut tab.endpoint;
+    let e = &mut tab.session.endpoint;
     millis_field(
         ui,
         "Ping on an interval",
@@ -454,7 +454,7 @@ fn keepalive_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
 }
 
 fn limits_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
-    let e = &mut tab.endpoint;
+    let e = &mut tab.session.endpoint;
     egui::Grid::new("limits")
         .num_columns(2)
         .spacing([8.0, 4.0])

@@ -1,7 +1,9 @@
 //! The GUI's state: connection tabs, the engine they share, the actions panels ask for, and the helper
 //! threads for file dialogs. Panels only collect [`Action`]s while drawing; [`AppState::apply`] carries them out.
 
-use super::tab::ConnTab;
+use super::tab::{ConnTab, ItemPath, ReplayRun};
+use crate::engine::replay::{self, Control, Progress, ReplayOptions};
+use crate::model::session::{Folder, Item, Session, Step};
 use crate::engine::{Command, Engine, EventStream, Waker};
 use crate::model::copy_as::Tool;
 use crate::model::{
@@ -57,6 +59,42 @@ pub enum Action {
     Confirm,
     /// Drop the frame waiting for confirmation.
     CancelConfirm,
+    /// A new untitled session in a new tab.
+    NewSession,
+    /// Choose a session file to open.
+    OpenSession,
+    /// Open this session file.
+    OpenRecent(PathBuf),
+    /// Save the active session (Save As when it has no file yet).
+    SaveSession,
+    /// Save the active session to a file chosen in a dialog.
+    SaveSessionAs,
+    /// Copy the active session into a new tab.
+    DuplicateSession,
+    /// Delete the active session's file (asks first).
+    DeleteSession,
+    /// Delete it: confirmed.
+    ConfirmDelete,
+    /// Add a message step to the collection (into the selected folder, if any).
+    AddStep,
+    /// Add a folder to the collection.
+    AddFolder,
+    /// Remove a collection item.
+    RemoveItem(ItemPath),
+    /// Send one collection message on the open connection.
+    SendStep(ItemPath),
+    /// Add a logged message to the collection.
+    SaveToCollection(u64),
+    /// Replay the collection, or only the item at this path.
+    RunReplay(Option<ItemPath>),
+    /// Pause, resume or stop the replay.
+    ReplayControl(Control),
+    /// Close the window after the unsaved-changes question: save what has a file, then close.
+    SaveAllAndClose,
+    /// Close the window, dropping unsaved changes.
+    DiscardAndClose,
+    /// Keep the window open.
+    CancelClose,
 }
 
 /// Which file field a file dialog fills.
@@ -104,6 +142,32 @@ pub struct AppState {
     picked_files: Channel<(usize, FileField, PathBuf)>,
     /// Text waiting to be put on the clipboard by the next frame.
     pub clipboard: Option<String>,
+    /// Recently used session files, newest first.
+    pub recent: Vec<PathBuf>,
+    /// Where the workspace is kept (`None`: not kept, as in tests).
+    pub workspace_path: Option<PathBuf>,
+    /// A session file waiting for the user's yes to be deleted.
+    pub deleting: Option<PathBuf>,
+    /// Names of unsaved sessions, while asking before the window closes.
+    pub closing_with_unsaved: Option<Vec<String>>,
+    /// Set once the user answered the unsaved-changes question: the window may close.
+    pub close_confirmed: bool,
+    session_results: Channel<SessionResult>,
+    replay_updates: Channel<(u64, ReplayUpdate)>,
+}
+
+/// What a file-dialog thread found.
+enum SessionResult {
+    /// A session was opened (or failed to open: the file is left as it was).
+    Opened(Result<(Session, PathBuf), String>),
+    /// Save As chose this path for tab `id`.
+    SaveTo(u64, PathBuf),
+}
+
+/// What a replay reports to its tab.
+enum ReplayUpdate {
+    Progress(Progress),
+    Done(Result<(), String>),
 }
 
 impl AppState {
@@ -134,11 +198,75 @@ impl AppState {
             file_results: mpsc::channel(),
             picked_files: mpsc::channel(),
             clipboard: None,
+            recent: Vec::new(),
+            workspace_path: None,
+            deleting: None,
+            closing_with_unsaved: None,
+            close_confirmed: false,
+            session_results: mpsc::channel(),
+            replay_updates: mpsc::channel(),
         };
         if connect_now {
             state.apply(Action::Connect);
         }
         Ok(state)
+    }
+
+    /// Restores the tabs, recent files and composer texts kept at `path`; later saves go there.
+    pub fn restore_workspace(&mut self, path: PathBuf) {
+        match super::workspace::load(&path) {
+            Ok(Some(ws)) => {
+                let mut tabs = Vec::new();
+                for t in &ws.tabs {
+                    let (session, saved_ron) = super::workspace::tab_session(t);
+                    let mut tab = ConnTab::with_session(session, t.path.clone());
+                    tab.saved_ron = saved_ron;
+                    tab.composer.text = t.composer_text.clone();
+                    tabs.push(tab);
+                }
+                if !tabs.is_empty() {
+                    // Keep the start tab only when it was asked for (a URL on the command line).
+                    let keep_start = self.tab().conn.is_some();
+                    if keep_start {
+                        tabs.push(self.tabs.remove(self.active.min(self.tabs.len() - 1)));
+                        self.active = tabs.len() - 1;
+                    } else {
+                        self.active = ws.active.min(tabs.len() - 1);
+                    }
+                    self.tabs = tabs;
+                }
+                self.recent = ws.recent;
+                self.workspace_path = Some(path);
+            }
+            Ok(None) => self.workspace_path = Some(path),
+            Err(e) => {
+                // Never overwrite what could not be read.
+                self.notice = Some(format!("the saved workspace could not be read and is left as it is: {e}"));
+            }
+        }
+    }
+
+    /// Writes the workspace, if one is kept.
+    pub fn save_workspace(&self) {
+        let Some(path) = &self.workspace_path else { return };
+        let ws = super::workspace::Workspace {
+            version: 1,
+            tabs: self
+                .tabs
+                .iter()
+                .map(|t| super::workspace::TabState {
+                    path: t.session_path.clone(),
+                    session_ron: t.session.to_ron(),
+                    dirty: t.is_dirty(),
+                    composer_text: t.composer.text.clone(),
+                })
+                .collect(),
+            active: self.active,
+            recent: self.recent.clone(),
+        };
+        if let Err(e) = super::workspace::save(path, &ws) {
+            tracing::warn!("could not save the workspace: {e}");
+        }
     }
 
     /// The active tab.
@@ -170,13 +298,31 @@ impl AppState {
             let Some(tab) = self.tabs.get_mut(tab) else {
                 continue;
             };
-            let tls = &mut tab.endpoint.tls;
+            let tls = &mut tab.session.endpoint.tls;
             let slot = match field {
                 FileField::CaFile => &mut tls.ca_file,
                 FileField::ClientCert => &mut tls.client_cert_file,
                 FileField::ClientKey => &mut tls.client_key_file,
             };
             *slot = Some(path);
+        }
+        while let Ok(result) = self.session_results.1.try_recv() {
+            self.apply_session_result(result);
+        }
+        while let Ok((tab_id, update)) = self.replay_updates.1.try_recv() {
+            let Some(tab) = self.tabs.iter_mut().find(|t| t.id == tab_id) else { continue };
+            let Some(run) = tab.replay.as_mut() else { continue };
+            match update {
+                ReplayUpdate::Progress(Progress::Connection(crate::engine::EventKind::Message(m))) => tab.log.push(m),
+                ReplayUpdate::Progress(Progress::Connection(_)) => {}
+                ReplayUpdate::Progress(Progress::StepStarted { index, .. }) => run.current = Some(index),
+                ReplayUpdate::Progress(Progress::StepFinished(report)) => run.reports.push(report),
+                ReplayUpdate::Done(result) => {
+                    run.finished = true;
+                    run.current = None;
+                    run.error = result.err();
+                }
+            }
         }
         let started = Instant::now();
         let mut handled = 0u32;
@@ -208,7 +354,18 @@ impl AppState {
             ui.ctx().copy_text(text);
         }
         let mut actions = Vec::new();
+        let save = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::S);
+        if ui.input_mut(|i| i.consume_shortcut(&save)) {
+            actions.push(Action::SaveSession);
+        }
+        let send_step = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND | egui::Modifiers::SHIFT, egui::Key::Enter);
+        if ui.input_mut(|i| i.consume_shortcut(&send_step))
+            && let Some(path) = self.tab().selected_item.clone()
+        {
+            actions.push(Action::SendStep(path));
+        }
         egui::Panel::top("tabs").show(ui, |ui| super::tabs_bar::ui(self, ui, &mut actions));
+        let recent = self.recent.clone();
         let echo_url = self.echo_url.clone();
         let dropped = self.dropped_in_transit();
         let notice = self.notice.clone();
@@ -216,6 +373,11 @@ impl AppState {
         if tab.reconnect.is_some() {
             ui.ctx().request_repaint_after(Duration::from_millis(100));
         }
+        egui::Panel::left("sessions")
+            .resizable(true)
+            .default_size(290.0)
+            .min_size(200.0)
+            .show(ui, |ui| super::sessions_panel::ui(tab, &recent, ui, &mut actions));
         egui::Panel::top("connection").show(ui, |ui| {
             super::connection_panel::ui(tab, echo_url.as_deref(), ui, &mut actions);
         });
@@ -235,6 +397,12 @@ impl AppState {
             .show(ui, |ui| super::log_view::ui(tab, dropped, ui, &mut actions));
         if let Some(confirmation) = &self.confirming {
             confirm_ui(confirmation, ui.ctx(), &mut actions);
+        }
+        if let Some(path) = &self.deleting {
+            delete_ui(path, ui.ctx(), &mut actions);
+        }
+        if let Some(names) = &self.closing_with_unsaved {
+            unsaved_ui(names, ui.ctx(), &mut actions);
         }
         for action in actions {
             self.apply(action);
@@ -309,8 +477,285 @@ impl AppState {
                     self.command(c.command);
                 }
             }
-            Action::CancelConfirm => self.confirming = None,
+            Action::CancelConfirm => {
+                self.confirming = None;
+                self.deleting = None;
+            }
+            Action::NewSession => {
+                let url = self.echo_url.clone().unwrap_or_else(|| "ws://".into());
+                self.tabs.push(ConnTab::new(url));
+                self.active = self.tabs.len() - 1;
+            }
+            Action::OpenSession => self.open_dialog(),
+            Action::OpenRecent(path) => {
+                let result = Session::load(&path).map(|s| (s, path.clone())).map_err(|e| e.to_string());
+                self.apply_session_result(SessionResult::Opened(result));
+            }
+            Action::SaveSession => match self.tab().session_path.clone() {
+                Some(path) => self.save_tab_to(self.active, path),
+                None => self.save_as_dialog(),
+            },
+            Action::SaveSessionAs => self.save_as_dialog(),
+            Action::DuplicateSession => {
+                let mut session = self.tab().session.clone();
+                session.name = format!("Copy of {}", session.name);
+                let mut tab = ConnTab::with_session(session, None);
+                tab.saved_ron.clear();
+                self.tabs.push(tab);
+                self.active = self.tabs.len() - 1;
+            }
+            Action::DeleteSession => match self.tab().session_path.clone() {
+                Some(path) => self.deleting = Some(path),
+                None => self.notice = Some("this session has no file to delete yet".into()),
+            },
+            Action::ConfirmDelete => {
+                if let Some(path) = self.deleting.take() {
+                    match std::fs::remove_file(&path) {
+                        Ok(()) => {
+                            self.recent.retain(|p| p != &path);
+                            for tab in &mut self.tabs {
+                                if tab.session_path.as_ref() == Some(&path) {
+                                    tab.session_path = None;
+                                    tab.saved_ron.clear();
+                                }
+                            }
+                            self.notice = Some(format!("deleted {}", path.display()));
+                        }
+                        Err(e) => self.notice = Some(format!("could not delete {}: {e}", path.display())),
+                    }
+                }
+            }
+            Action::AddStep => {
+                let tab = self.tab_mut();
+                let number = tab.session.steps().len() + 1;
+                let step = Item::Step(Step {
+                    name: format!("Message {number}"),
+                    payload: crate::model::session::Payload::Text(tab.composer.text.clone()),
+                    ..Step::default()
+                });
+                let into = tab.selected_item.clone().filter(|p| {
+                    matches!(super::sessions_panel::item_at(&tab.session.collection, p), Some(Item::Folder(_)))
+                });
+                match into.and_then(|p| super::sessions_panel::item_at_mut(&mut tab.session.collection, &p)) {
+                    Some(Item::Folder(f)) => f.items.push(step),
+                    _ => tab.session.collection.push(step),
+                }
+            }
+            Action::AddFolder => {
+                let tab = self.tab_mut();
+                let n = tab.session.collection.len() + 1;
+                tab.session.collection.push(Item::Folder(Folder {
+                    name: format!("Folder {n}"),
+                    ..Folder::default()
+                }));
+            }
+            Action::RemoveItem(path) => {
+                let tab = self.tab_mut();
+                if let (Some(list), Some(&i)) =
+                    (super::sessions_panel::parent_list_mut(&mut tab.session.collection, &path), path.last())
+                    && i < list.len()
+                {
+                    list.remove(i);
+                }
+                tab.selected_item = None;
+            }
+            Action::SendStep(path) => self.send_step(&path),
+            Action::SaveToCollection(seq) => {
+                let tab = self.tab_mut();
+                if let Some(entry) = tab.log.by_seq(seq) {
+                    let step = super::sessions_panel::step_from_entry(entry, seq + 1);
+                    tab.session.collection.push(Item::Step(step));
+                    self.notice = Some("added the message to the collection".into());
+                }
+            }
+            Action::RunReplay(selection) => self.run_replay(selection),
+            Action::ReplayControl(control) => {
+                if let Some(run) = &self.tab().replay {
+                    let _ = run.control.send(control);
+                }
+            }
+            Action::SaveAllAndClose => {
+                for i in 0..self.tabs.len() {
+                    if let Some(path) = self.tabs[i].session_path.clone()
+                        && self.tabs[i].is_dirty()
+                    {
+                        self.save_tab_to(i, path);
+                    }
+                }
+                self.closing_with_unsaved = None;
+                self.close_confirmed = true;
+            }
+            Action::DiscardAndClose => {
+                for tab in &mut self.tabs {
+                    if tab.session_path.is_some() {
+                        let saved = tab.saved_ron.clone();
+                        if let Ok(original) = Session::from_ron(&saved, std::path::Path::new("")) {
+                            tab.session = original;
+                        }
+                    }
+                }
+                self.closing_with_unsaved = None;
+                self.close_confirmed = true;
+            }
+            Action::CancelClose => self.closing_with_unsaved = None,
         }
+    }
+
+    /// Names of sessions with unsaved changes.
+    pub fn unsaved_sessions(&self) -> Vec<String> {
+        self.tabs.iter().filter(|t| t.is_dirty() && t.session_path.is_some()).map(|t| t.title()).collect()
+    }
+
+    fn apply_session_result(&mut self, result: SessionResult) {
+        match result {
+            SessionResult::Opened(Ok((session, path))) => {
+                self.remember(&path);
+                if let Some(i) = self.tabs.iter().position(|t| t.session_path.as_ref() == Some(&path)) {
+                    self.active = i;
+                    return;
+                }
+                let tab = ConnTab::with_session(session, Some(path.clone()));
+                // Replace an untouched untitled tab rather than piling up tabs.
+                let current = self.tab();
+                if current.session_path.is_none() && !current.is_dirty() && !current.is_active() && current.log.is_empty() {
+                    let i = self.active.min(self.tabs.len() - 1);
+                    self.tabs[i] = tab;
+                } else {
+                    self.tabs.push(tab);
+                    self.active = self.tabs.len() - 1;
+                }
+                self.notice = Some(format!("opened {}", path.display()));
+            }
+            SessionResult::Opened(Err(e)) => self.notice = Some(format!("could not open the session: {e}")),
+            SessionResult::SaveTo(tab_id, path) => {
+                if let Some(i) = self.tabs.iter().position(|t| t.id == tab_id) {
+                    self.save_tab_to(i, path);
+                }
+            }
+        }
+    }
+
+    fn remember(&mut self, path: &std::path::Path) {
+        self.recent.retain(|p| p != path);
+        self.recent.insert(0, path.to_path_buf());
+        self.recent.truncate(10);
+    }
+
+    /// Saves tab `i`'s session to `path` (atomically) and remembers it.
+    pub fn save_tab_to(&mut self, i: usize, path: PathBuf) {
+        let Some(tab) = self.tabs.get_mut(i) else { return };
+        match tab.session.save(&path) {
+            Ok(()) => {
+                tab.session_path = Some(path.clone());
+                tab.mark_saved();
+                self.notice = Some(format!("saved {}", path.display()));
+                self.remember(&path);
+                self.save_workspace();
+            }
+            Err(e) => self.notice = Some(format!("could not save the session: {e} ({})", path.display())),
+        }
+    }
+
+    fn open_dialog(&mut self) {
+        let tx = self.session_results.0.clone();
+        let wake = self.wake.clone();
+        let spawned = std::thread::Builder::new().name("sockscope-open-session".into()).spawn(move || {
+            let Some(path) = rfd::FileDialog::new()
+                .add_filter("sockscope session", &["ron"])
+                .add_filter("All files", &["*"])
+                .pick_file()
+            else {
+                return;
+            };
+            let result = Session::load(&path).map(|s| (s, path)).map_err(|e| e.to_string());
+            let _ = tx.send(SessionResult::Opened(result));
+            if let Some(w) = wake {
+                w();
+            }
+        });
+        if let Err(e) = spawned {
+            self.notice = Some(format!("could not open the file dialog: {e}"));
+        }
+    }
+
+    fn save_as_dialog(&mut self) {
+        let tx = self.session_results.0.clone();
+        let wake = self.wake.clone();
+        let tab_id = self.tab().id;
+        let suggested = format!("{}.ron", self.tab().session.name.replace(['/', '\\'], "-"));
+        let spawned = std::thread::Builder::new().name("sockscope-save-session".into()).spawn(move || {
+            if let Some(path) = rfd::FileDialog::new()
+                .add_filter("sockscope session", &["ron"])
+                .set_file_name(suggested)
+                .save_file()
+            {
+                let _ = tx.send(SessionResult::SaveTo(tab_id, path));
+                if let Some(w) = wake {
+                    w();
+                }
+            }
+        });
+        if let Err(e) = spawned {
+            self.notice = Some(format!("could not open the file dialog: {e}"));
+        }
+    }
+
+    fn send_step(&mut self, path: &[usize]) {
+        let tab = self.tab_mut();
+        let Some(Item::Step(step)) = super::sessions_panel::item_at(&tab.session.collection, path) else {
+            return;
+        };
+        let mut ctx = tab.session.context(&Default::default());
+        ctx.counter = tab.log.len() as u64 + 1;
+        let base = tab.session_path.as_deref().and_then(|p| p.parent()).map(|p| p.to_path_buf());
+        match step.payload.prepare(&ctx, base.as_deref()) {
+            Ok(crate::model::session::Prepared::Text(t)) => self.command(Command::Text(t)),
+            Ok(crate::model::session::Prepared::Binary(b)) => self.command(Command::Binary(b)),
+            Ok(crate::model::session::Prepared::Nothing) => {
+                self.tab_mut().composer.error = Some("this step sends nothing (it only waits)".into());
+            }
+            Err(e) => self.tab_mut().composer.error = Some(format!("not sent: {e}")),
+        }
+    }
+
+    fn run_replay(&mut self, selection: Option<ItemPath>) {
+        let tx = self.replay_updates.0.clone();
+        let wake = self.wake.clone();
+        let tab = self.tab();
+        let tab_id = tab.id;
+        let mut session = tab.session.clone();
+        if let Some(path) = &selection {
+            match super::sessions_panel::item_at(&session.collection, path) {
+                Some(item) => session.collection = vec![item.clone()],
+                None => return,
+            }
+        }
+        let total = session.steps().len();
+        let options = ReplayOptions {
+            url: None,
+            variables: Default::default(),
+            base_dir: tab.session_path.as_deref().and_then(|p| p.parent()).map(|p| p.to_path_buf()),
+        };
+        let (control, control_rx) = tokio::sync::watch::channel(Control::Run);
+        let Some(engine) = self.engine.as_ref() else { return };
+        engine.spawn(async move {
+            let send = |update: ReplayUpdate| {
+                let _ = tx.send((tab_id, update));
+                if let Some(w) = &wake {
+                    w();
+                }
+            };
+            let result = replay::run(&session, &options, control_rx, |p| send(ReplayUpdate::Progress(p))).await;
+            send(ReplayUpdate::Done(result.map(|_| ()).map_err(|e| e.to_string())));
+        });
+        self.tab_mut().replay = Some(ReplayRun {
+            control,
+            total,
+            current: None,
+            reports: Vec::new(),
+            finished: false,
+            error: None,
+        });
     }
 
     fn close_tab(&mut self, i: usize) {
@@ -344,7 +789,7 @@ impl AppState {
         let Some(engine) = self.engine.as_mut() else {
             return;
         };
-        let request = self.tabs[i].endpoint.to_request();
+        let request = self.tabs[i].session.endpoint.to_request();
         let handle = engine.connect(request);
         self.tabs[i].attach(handle);
     }
@@ -535,7 +980,7 @@ impl AppState {
     }
 
     fn copy_as(&mut self, tool: Tool) {
-        let request = self.tab().endpoint.to_request();
+        let request = self.tab().session.endpoint.to_request();
         match crate::engine::handshake::extra_headers(&request) {
             Ok(headers) => {
                 self.clipboard = Some(crate::model::copy_as::command(tool, &request, &headers));
@@ -573,6 +1018,45 @@ fn confirm_ui(confirmation: &Confirmation, ctx: &egui::Context, actions: &mut Ve
     if response.should_close() && !actions.contains(&Action::Confirm) {
         actions.push(Action::CancelConfirm);
     }
+}
+
+fn delete_ui(path: &std::path::Path, ctx: &egui::Context, actions: &mut Vec<Action>) {
+    let response = egui::Modal::new(egui::Id::unique("sockscope-confirm-delete")).show(ctx, |ui| {
+        ui.set_max_width(420.0);
+        ui.heading("Delete this session file?");
+        ui.label(path.display().to_string());
+        ui.label(egui::RichText::new("The file is removed from disk; the open tab keeps an unsaved copy.").weak());
+        ui.horizontal(|ui| {
+            if ui.button("Delete").clicked() {
+                actions.push(Action::ConfirmDelete);
+            }
+            if ui.button("Keep it").clicked() {
+                actions.push(Action::CancelConfirm);
+            }
+        });
+    });
+    if response.should_close() && !actions.contains(&Action::ConfirmDelete) {
+        actions.push(Action::CancelConfirm);
+    }
+}
+
+fn unsaved_ui(names: &[String], ctx: &egui::Context, actions: &mut Vec<Action>) {
+    egui::Modal::new(egui::Id::unique("sockscope-unsaved")).show(ctx, |ui| {
+        ui.set_max_width(440.0);
+        ui.heading("Save changes before closing?");
+        ui.label(format!("Unsaved: {}", names.join(", ")));
+        ui.horizontal(|ui| {
+            if ui.button("Save").clicked() {
+                actions.push(Action::SaveAllAndClose);
+            }
+            if ui.button("Don't save").clicked() {
+                actions.push(Action::DiscardAndClose);
+            }
+            if ui.button("Cancel").clicked() {
+                actions.push(Action::CancelClose);
+            }
+        });
+    });
 }
 
 impl Drop for AppState {

@@ -3,7 +3,9 @@
 
 use super::log_store::{DEFAULT_LOG_CAP, LogStore};
 use crate::engine::{ConnectionHandle, EventKind};
-use crate::model::endpoint::Endpoint;
+use crate::engine::replay::Control;
+use crate::model::junit::StepReport;
+use crate::model::session::Session;
 use crate::model::{CloseInfo, ConnId, ConnState, HandshakeInfo, PayloadFormat, StageError};
 use std::time::{Duration, Instant};
 
@@ -102,10 +104,39 @@ pub struct PendingReconnect {
     pub at: Instant,
 }
 
+/// A replay of this tab's collection (or part of it).
+pub struct ReplayRun {
+    /// Pause / resume / stop.
+    pub control: tokio::sync::watch::Sender<Control>,
+    /// Number of steps.
+    pub total: usize,
+    /// The step running now (from 1).
+    pub current: Option<usize>,
+    /// Finished steps.
+    pub reports: Vec<StepReport>,
+    /// Set when the run ended.
+    pub finished: bool,
+    /// Why it could not run, if so.
+    pub error: Option<String>,
+}
+
+/// Where a collection item sits: indexes from the top level down.
+pub type ItemPath = Vec<usize>;
+
 /// Everything one tab shows and edits.
 pub struct ConnTab {
-    /// The connection form.
-    pub endpoint: Endpoint,
+    /// Stable identity (for results that arrive from helper threads).
+    pub id: u64,
+    /// The session: endpoint form, variables and collection.
+    pub session: Session,
+    /// The file the session was loaded from or saved to.
+    pub session_path: Option<std::path::PathBuf>,
+    /// The session's RON as last saved or loaded (for the unsaved-changes marker).
+    pub saved_ron: String,
+    /// The selected collection item.
+    pub selected_item: Option<ItemPath>,
+    /// The running or last replay.
+    pub replay: Option<ReplayRun>,
     /// Which options tab is open.
     pub options_tab: OptionsTab,
     /// Whether the options area is shown.
@@ -140,10 +171,24 @@ pub struct ConnTab {
 }
 
 impl ConnTab {
-    /// A tab for `url`.
+    /// A tab for `url` with an untitled session.
     pub fn new(url: impl Into<String>) -> Self {
+        let mut session = Session::default();
+        session.endpoint.url = url.into();
+        Self::with_session(session, None)
+    }
+
+    /// A tab for a loaded session.
+    pub fn with_session(session: Session, path: Option<std::path::PathBuf>) -> Self {
+        static NEXT_TAB_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let saved_ron = session.to_ron();
         Self {
-            endpoint: Endpoint::new(url),
+            id: NEXT_TAB_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            session,
+            session_path: path,
+            saved_ron,
+            selected_item: None,
+            replay: None,
             options_tab: OptionsTab::Headers,
             show_options: false,
             side_tab: SideTab::Message,
@@ -163,9 +208,12 @@ impl ConnTab {
         }
     }
 
-    /// The tab's title: host, port and path of its URL.
+    /// The tab's title: the session file's name, else host, port and path of its URL.
     pub fn title(&self) -> String {
-        let url = self.endpoint.url.trim();
+        if let Some(stem) = self.session_path.as_deref().and_then(|p| p.file_stem()) {
+            return stem.to_string_lossy().into_owned();
+        }
+        let url = self.session.endpoint.url.trim();
         let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
         let short: String = rest.chars().take(28).collect();
         if short.is_empty() {
@@ -175,6 +223,16 @@ impl ConnTab {
         } else {
             short
         }
+    }
+
+    /// True when the session differs from its file (or, untitled, from a new session).
+    pub fn is_dirty(&self) -> bool {
+        self.session.to_ron() != self.saved_ron
+    }
+
+    /// Marks the session as saved.
+    pub fn mark_saved(&mut self) {
+        self.saved_ron = self.session.to_ron();
     }
 
     /// True while a connection is being made, is open, or waits to reconnect.

@@ -25,7 +25,7 @@ pub(super) fn ui(state: &AppState, ui: &mut egui::Ui, actions: &mut Vec<Action>)
             job.append(&title, 0.0, egui::TextFormat::simple(font, text_colour));
             let response = ui
                 .selectable_label(selected, job)
-                .on_hover_text(format!("{} — {badge}", tab.endpoint.url));
+                .on_hover_text(format!("{} — {badge}", tab.session.endpoint.url));
             if response.clicked() {
                 actions.push(Action::SelectTab(i));
             }

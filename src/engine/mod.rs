@@ -98,6 +98,14 @@ impl Engine {
         handle
     }
 
+    /// Runs `future` on the engine's runtime (replays, for instance). Never blocks.
+    pub fn spawn<F>(&self, future: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.runtime.spawn(future);
+    }
+
     /// Starts the embedded echo server on a free loopback port and returns its URL.
     pub fn start_echo_server(&mut self) -> std::io::Result<String> {
         let std_listener = std::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;

@@ -55,7 +55,7 @@ fn connect(harness: &mut Harness<'static, AppState>) {
 fn the_url_is_prefilled_with_the_builtin_echo_server_and_send_shows_rows() {
     let mut harness = harness(None);
     harness.step();
-    let url = harness.state().tab().endpoint.url.clone();
+    let url = harness.state().tab().session.endpoint.url.clone();
     assert!(url.starts_with("ws://127.0.0.1:"), "{url}");
     assert_eq!(Some(url), harness.state().echo_url);
     connect(&mut harness);
@@ -90,7 +90,7 @@ fn typing_a_url_then_ctrl_enter_sends_binary_from_hex() {
         .type_text(&format!("{echo}/typed?x=1"));
     harness.step();
     assert_eq!(
-        harness.state().tab().endpoint.url,
+        harness.state().tab().session.endpoint.url,
         format!("{echo}/typed?x=1")
     );
     connect(&mut harness);
@@ -267,7 +267,7 @@ fn header_rows_query_params_and_auth_reach_the_request() {
     // A second row, switched off, must not be sent.
     harness.get_by_label("Add header").click();
     harness.run_steps(2);
-    harness.state_mut().tab_mut().endpoint.headers[1] = sockscope::model::endpoint::HeaderRow {
+    harness.state_mut().tab_mut().session.endpoint.headers[1] = sockscope::model::endpoint::HeaderRow {
         enabled: false,
         name: "X-Off".into(),
         value: "1".into(),
@@ -278,9 +278,9 @@ fn header_rows_query_params_and_auth_reach_the_request() {
     harness.get_by_label("Add parameter").click();
     harness.run_steps(2);
     assert!(
-        harness.state().tab().endpoint.url.ends_with("?param1="),
+        harness.state().tab().session.endpoint.url.ends_with("?param1="),
         "{}",
-        harness.state().tab().endpoint.url
+        harness.state().tab().session.endpoint.url
     );
     harness.get_by_label("Auth").click();
     harness.run_steps(2);
@@ -313,8 +313,8 @@ fn the_inspector_shows_tls_details_and_the_certificate() {
     let pki = crate::tls::pki(&["localhost"]);
     let addr = rt.block_on(crate::tls::wss_echo(&pki));
     let mut harness = harness(None);
-    harness.state_mut().tab_mut().endpoint.url = format!("wss://localhost:{}/", addr.port());
-    harness.state_mut().tab_mut().endpoint.tls.ca_file = Some(pki.ca_file.clone());
+    harness.state_mut().tab_mut().session.endpoint.url = format!("wss://localhost:{}/", addr.port());
+    harness.state_mut().tab_mut().session.endpoint.tls.ca_file = Some(pki.ca_file.clone());
     connect(&mut harness);
     harness.get_by_label_contains("Handshake").click();
     harness.run_steps(2);
@@ -340,7 +340,7 @@ fn tabs_open_switch_and_close_cleanly() {
     harness.run_steps(2);
     assert_eq!(harness.state().tabs.len(), 2);
     assert_eq!(harness.state().active, 1);
-    harness.state_mut().tab_mut().endpoint.url = format!("ws://{addr}/second");
+    harness.state_mut().tab_mut().session.endpoint.url = format!("ws://{addr}/second");
     harness.state_mut().tab_mut().composer.text = "to the second server".into();
     connect(&mut harness);
     harness.get_by_label("Send").click();
@@ -392,12 +392,7 @@ fn tabs_open_switch_and_close_cleanly() {
 #[test]
 fn latency_tab_shows_rtt_statistics() {
     let mut harness = harness(None);
-    harness
-        .state_mut()
-        .tab_mut()
-        .endpoint
-        .keepalive
-        .ping_interval_millis = Some(30);
+    harness.state_mut().tab_mut().session.endpoint.keepalive.ping_interval_millis = Some(30);
     connect(&mut harness);
     wait_for(&mut harness, "three pongs", |h| {
         (0..h.state().tab().log.len())
@@ -425,7 +420,7 @@ fn reconnect_shows_a_countdown_and_reconnect_now() {
     };
     let mut harness = harness(None);
     {
-        let e = &mut harness.state_mut().tab_mut().endpoint;
+        let e = &mut harness.state_mut().tab_mut().session.endpoint;
         e.url = format!("ws://127.0.0.1:{port}/");
         e.reconnect.enabled = true;
         e.reconnect.initial_delay_millis = 60_000;

@@ -1,0 +1,580 @@
+//! The sessions sidebar: the session file (New, Open…, Save, Save As…, Duplicate, Delete…, recent files),
+//! its variables, and its collection — folders and messages that can be sent with a click, reordered by
+//! dragging, edited, and replayed with per-step pass/fail.
+
+use super::state::Action;
+use super::tab::{ConnTab, ItemPath};
+use crate::model::junit::Outcome;
+use crate::model::session::{Expectation, Folder, Item, Matcher, Payload, Step, Variable};
+use egui::{Color32, RichText};
+use std::path::PathBuf;
+
+const PASS: Color32 = Color32::from_rgb(0x3f, 0xb9, 0x50);
+const FAIL: Color32 = Color32::from_rgb(0xf8, 0x51, 0x49);
+
+pub(super) fn ui(tab: &mut ConnTab, recent: &[PathBuf], ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    egui::ScrollArea::vertical().id_salt("sessions-scroll").auto_shrink([false, false]).show(ui, |ui| {
+        file_ui(tab, recent, ui, actions);
+        ui.separator();
+        egui::CollapsingHeader::new(format!("Variables ({})", tab.session.variables.len()))
+            .id_salt("variables")
+            .show(ui, |ui| variables_ui(tab, ui));
+        ui.separator();
+        collection_ui(tab, ui, actions);
+        replay_ui(tab, ui, actions);
+        if let Some(path) = tab.selected_item.clone() {
+            ui.separator();
+            editor_ui(tab, &path, ui, actions);
+        }
+    });
+}
+
+fn file_ui(tab: &mut ConnTab, recent: &[PathBuf], ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    ui.horizontal(|ui| {
+        let label = ui.label(RichText::new("Session").strong());
+        let dirty = tab.is_dirty();
+        ui.add(egui::TextEdit::singleline(&mut tab.session.name).desired_width(150.0))
+            .labelled_by(label.id)
+            .on_hover_text("Rename the session");
+        if dirty {
+            ui.label(RichText::new("*").strong().color(ui.visuals().warn_fg_color))
+                .on_hover_text("Unsaved changes");
+        }
+    });
+    if let Some(path) = &tab.session_path {
+        ui.label(RichText::new(path.display().to_string()).weak().small());
+    }
+    ui.horizontal_wrapped(|ui| {
+        for (text, action, hint) in [
+            ("New", Action::NewSession, "A new untitled session in a new tab"),
+            ("Open…", Action::OpenSession, "Open a session file (.ron)"),
+            ("Save", Action::SaveSession, "Save the session (Ctrl+S)"),
+            ("Save As…", Action::SaveSessionAs, "Save the session to a new file"),
+            ("Duplicate", Action::DuplicateSession, "A copy of this session in a new tab"),
+            ("Delete…", Action::DeleteSession, "Delete the session file (asks first)"),
+        ] {
+            if ui.small_button(text).on_hover_text(hint).clicked() {
+                actions.push(action);
+            }
+        }
+    });
+    if !recent.is_empty() {
+        egui::CollapsingHeader::new("Recent").id_salt("recent").show(ui, |ui| {
+            for path in recent {
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                if ui.link(name).on_hover_text(path.display().to_string()).clicked() {
+                    actions.push(Action::OpenRecent(path.clone()));
+                }
+            }
+        });
+    }
+}
+
+fn variables_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
+    let vars = &mut tab.session.variables;
+    let mut remove = None;
+    egui::Grid::new("vars").num_columns(4).spacing([4.0, 2.0]).show(ui, |ui| {
+        let name_label = ui.label(RichText::new("Name").weak());
+        let value_label = ui.label(RichText::new("Value").weak());
+        let secret_label = ui.label(RichText::new("Secret").weak());
+        ui.end_row();
+        for (i, v) in vars.iter_mut().enumerate() {
+            ui.add(egui::TextEdit::singleline(&mut v.name).desired_width(80.0)).labelled_by(name_label.id);
+            ui.add(egui::TextEdit::singleline(&mut v.value).password(v.secret).desired_width(110.0))
+                .labelled_by(value_label.id);
+            ui.checkbox(&mut v.secret, "").labelled_by(secret_label.id).on_hover_text("Never written to the file");
+            if ui.small_button("x").on_hover_text("Remove this variable").clicked() {
+                remove = Some(i);
+            }
+            ui.end_row();
+        }
+    });
+    if let Some(i) = remove {
+        vars.remove(i);
+    }
+    if ui.small_button("Add variable").clicked() {
+        vars.push(Variable {
+            name: format!("var{}", vars.len() + 1),
+            ..Variable::default()
+        });
+    }
+    ui.label(RichText::new("Use as {{name}} in the URL, headers and messages; {{env.NAME}} reads the environment.").weak().small());
+}
+
+/// The item at `path`.
+pub fn item_at<'a>(items: &'a [Item], path: &[usize]) -> Option<&'a Item> {
+    let (first, rest) = path.split_first()?;
+    let item = items.get(*first)?;
+    match (item, rest.is_empty()) {
+        (_, true) => Some(item),
+        (Item::Folder(f), false) => item_at(&f.items, rest),
+        (Item::Step(_), false) => None,
+    }
+}
+
+/// The item at `path`, for editing.
+pub fn item_at_mut<'a>(items: &'a mut [Item], path: &[usize]) -> Option<&'a mut Item> {
+    let (first, rest) = path.split_first()?;
+    let item = items.get_mut(*first)?;
+    if rest.is_empty() {
+        return Some(item);
+    }
+    match item {
+        Item::Folder(f) => item_at_mut(&mut f.items, rest),
+        Item::Step(_) => None,
+    }
+}
+
+/// The list that holds the item at `path` (the parent folder's items, or the top level).
+pub fn parent_list_mut<'a>(items: &'a mut Vec<Item>, path: &[usize]) -> Option<&'a mut Vec<Item>> {
+    match path.split_last() {
+        None => None,
+        Some((_, [])) => Some(items),
+        Some((_, parent)) => match item_at_mut(items, parent)? {
+            Item::Folder(f) => Some(&mut f.items),
+            Item::Step(_) => None,
+        },
+    }
+}
+
+/// Moves the item at `from` to just before the item at `to` (into a folder when `into_folder`).
+pub fn move_item(items: &mut Vec<Item>, from: &[usize], to: &[usize], into_folder: bool) -> bool {
+    if from.is_empty() || to.starts_with(from) {
+        return false; // nothing to move, or a folder into itself
+    }
+    let Some(list) = parent_list_mut(items, from) else { return false };
+    let Some(&index) = from.last() else { return false };
+    if index >= list.len() {
+        return false;
+    }
+    let item = list.remove(index);
+    // Removing shifts later siblings on the shared prefix: adjust the target path.
+    let mut to = to.to_vec();
+    let depth = from.len() - 1;
+    if to.len() > depth && to[..depth] == from[..depth] && to[depth] > index {
+        to[depth] -= 1;
+    }
+    let target = if into_folder {
+        match item_at_mut(items, &to) {
+            Some(Item::Folder(f)) => {
+                f.items.push(item);
+                return true;
+            }
+            _ => None,
+        }
+    } else {
+        let position = to.last().copied();
+        parent_list_mut(items, &to).zip(position)
+    };
+    match target {
+        Some((list, position)) => {
+            list.insert(position.min(list.len()), item);
+            true
+        }
+        None => {
+            items.push(item);
+            true
+        }
+    }
+}
+
+#[derive(Clone)]
+struct DragPayload(ItemPath);
+
+fn collection_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    ui.horizontal(|ui| {
+        ui.strong("Collection");
+        if ui.small_button("+ Message").on_hover_text("Add a message step").clicked() {
+            actions.push(Action::AddStep);
+        }
+        if ui.small_button("+ Folder").clicked() {
+            actions.push(Action::AddFolder);
+        }
+    });
+    if tab.session.collection.is_empty() {
+        ui.label(RichText::new("No messages yet. Add one, or use \"Save to collection\" on a logged message.").weak());
+        return;
+    }
+    let results: Vec<(usize, Outcome)> = tab
+        .replay
+        .as_ref()
+        .map(|r| r.reports.iter().map(|rep| (rep.index, rep.outcome)).collect())
+        .unwrap_or_default();
+    let mut counter = 0usize;
+    let mut moved: Option<(ItemPath, ItemPath, bool)> = None;
+    let items = tab.session.collection.clone();
+    items_ui(&items, &mut Vec::new(), tab, &results, &mut counter, &mut moved, ui, actions);
+    if let Some((from, to, into)) = moved {
+        move_item(&mut tab.session.collection, &from, &to, into);
+        tab.selected_item = None;
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn items_ui(
+    items: &[Item],
+    prefix: &mut ItemPath,
+    tab: &mut ConnTab,
+    results: &[(usize, Outcome)],
+    counter: &mut usize,
+    moved: &mut Option<(ItemPath, ItemPath, bool)>,
+    ui: &mut egui::Ui,
+    actions: &mut Vec<Action>,
+) {
+    for (i, item) in items.iter().enumerate() {
+        prefix.push(i);
+        let path = prefix.clone();
+        let selected = tab.selected_item.as_ref() == Some(&path);
+        match item {
+            Item::Folder(folder) => {
+                let id = ui.make_persistent_id(("folder", &path));
+                let header = egui::collapsing_header::CollapsingState::load_with_default_open(ui.ctx(), id, true)
+                    .show_header(ui, |ui| {
+                        let response = ui.dnd_drag_source(egui::Id::unique(("sockscope-drag", &path)), DragPayload(path.clone()), |ui| {
+                            ui.selectable_label(selected, RichText::new(format!("[{}]", folder.name)).strong())
+                        });
+                        if response.inner.clicked() {
+                            tab.selected_item = Some(path.clone());
+                        }
+                        if let Some(payload) = response.response.dnd_release_payload::<DragPayload>() {
+                            *moved = Some((payload.0.clone(), path.clone(), true));
+                        }
+                    });
+                header.body(|ui| items_ui(&folder.items, prefix, tab, results, counter, moved, ui, actions));
+            }
+            Item::Step(step) => {
+                *counter += 1;
+                let number = *counter;
+                ui.horizontal(|ui| {
+                    let status = results.iter().find(|(n, _)| *n == number).map(|(_, o)| *o);
+                    let running = tab.replay.as_ref().is_some_and(|r| !r.finished && r.current == Some(number));
+                    let (mark, colour) = match (status, running) {
+                        (_, true) => ("..", ui.visuals().warn_fg_color),
+                        (Some(Outcome::Pass), _) => ("ok", PASS),
+                        (Some(Outcome::Fail), _) => ("!!", FAIL),
+                        (Some(Outcome::Skip), _) => ("--", ui.visuals().weak_text_color()),
+                        (None, _) => ("  ", ui.visuals().weak_text_color()),
+                    };
+                    ui.label(RichText::new(mark).monospace().color(colour));
+                    if ui
+                        .small_button("Send")
+                        .on_hover_text("Send this message now (Ctrl+Shift+Enter sends the selected one)")
+                        .clicked()
+                    {
+                        actions.push(Action::SendStep(path.clone()));
+                    }
+                    let text = if step.enabled {
+                        RichText::new(format!("{number}. {}", step.name))
+                    } else {
+                        RichText::new(format!("{number}. {} (off)", step.name)).weak()
+                    };
+                    let response = ui.dnd_drag_source(egui::Id::unique(("sockscope-drag", &path)), DragPayload(path.clone()), |ui| {
+                        ui.selectable_label(selected, text)
+                    });
+                    if response.inner.clicked() {
+                        tab.selected_item = Some(path.clone());
+                    }
+                    if let Some(payload) = response.response.dnd_release_payload::<DragPayload>() {
+                        *moved = Some((payload.0.clone(), path.clone(), false));
+                    }
+                    if let Some(note) = Some(&step.notes).filter(|n| !n.is_empty()) {
+                        response.response.on_hover_text(note);
+                    }
+                });
+            }
+        }
+        prefix.pop();
+    }
+}
+
+fn replay_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    ui.add_space(4.0);
+    let running = tab.replay.as_ref().is_some_and(|r| !r.finished);
+    ui.horizontal(|ui| {
+        if !running {
+            if ui.button("Run collection").on_hover_text("Replay every step with its delays and expectations").clicked() {
+                actions.push(Action::RunReplay(None));
+            }
+            if let Some(path) = tab.selected_item.clone()
+                && ui.button("Run selected").on_hover_text("Replay only the selected folder or message").clicked()
+            {
+                actions.push(Action::RunReplay(Some(path)));
+            }
+        } else {
+            let paused = tab.replay.as_ref().is_some_and(|r| *r.control.borrow() == crate::engine::replay::Control::Pause);
+            if paused {
+                if ui.button("Resume").clicked() {
+                    actions.push(Action::ReplayControl(crate::engine::replay::Control::Run));
+                }
+            } else if ui.button("Pause").clicked() {
+                actions.push(Action::ReplayControl(crate::engine::replay::Control::Pause));
+            }
+            if ui.button("Stop").clicked() {
+                actions.push(Action::ReplayControl(crate::engine::replay::Control::Stop));
+            }
+        }
+    });
+    let Some(run) = &tab.replay else { return };
+    let passed = run.reports.iter().filter(|r| r.outcome == Outcome::Pass).count();
+    let failed = run.reports.iter().filter(|r| r.outcome == Outcome::Fail).count();
+    let done = run.reports.len();
+    if let Some(err) = &run.error {
+        ui.label(RichText::new(format!("Replay could not run: {err}")).color(FAIL));
+    } else {
+        let state = if run.finished { "finished" } else { "running" };
+        ui.add(egui::ProgressBar::new(done as f32 / run.total.max(1) as f32).text(format!(
+            "{state}: {done}/{} steps, {passed} passed, {failed} failed",
+            run.total
+        )));
+    }
+    for r in run.reports.iter().filter(|r| r.outcome == Outcome::Fail) {
+        ui.label(RichText::new(format!("{}. {}: expected {}; got {}", r.index, r.name, r.expected, r.got)).color(FAIL).small());
+    }
+}
+
+fn editor_ui(tab: &mut ConnTab, path: &ItemPath, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    let Some(item) = item_at_mut(&mut tab.session.collection, path) else {
+        tab.selected_item = None;
+        return;
+    };
+    match item {
+        Item::Folder(folder) => folder_editor(folder, ui),
+        Item::Step(step) => step_editor(step, ui),
+    }
+    if ui.small_button("Remove").on_hover_text("Remove this item from the collection").clicked() {
+        actions.push(Action::RemoveItem(path.clone()));
+    }
+}
+
+fn folder_editor(folder: &mut Folder, ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        let label = ui.label("Folder");
+        ui.add(egui::TextEdit::singleline(&mut folder.name).desired_width(160.0)).labelled_by(label.id);
+    });
+    let label = ui.label(RichText::new("Notes").weak());
+    ui.add(egui::TextEdit::multiline(&mut folder.notes).desired_rows(2)).labelled_by(label.id);
+}
+
+const PAYLOAD_KINDS: [&str; 7] = ["None (wait only)", "Text", "JSON", "Hex", "Base64", "File", ""];
+
+fn payload_kind(p: &Payload) -> usize {
+    match p {
+        Payload::None => 0,
+        Payload::Text(_) => 1,
+        Payload::Json(_) => 2,
+        Payload::Hex(_) => 3,
+        Payload::Base64(_) => 4,
+        Payload::File(_) => 5,
+    }
+}
+
+fn step_editor(step: &mut Step, ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        let label = ui.label("Message");
+        ui.add(egui::TextEdit::singleline(&mut step.name).desired_width(140.0)).labelled_by(label.id);
+        ui.checkbox(&mut step.enabled, "on");
+    });
+    ui.horizontal(|ui| {
+        let label = ui.label("Delay before (ms)");
+        ui.add(egui::DragValue::new(&mut step.delay_ms).range(0..=3_600_000)).labelled_by(label.id);
+    });
+    ui.horizontal(|ui| {
+        let label = ui.label("Payload");
+        let mut kind = payload_kind(&step.payload);
+        egui::ComboBox::from_id_salt("payload-kind")
+            .selected_text(PAYLOAD_KINDS[kind])
+            .show_ui(ui, |ui| {
+                for (i, name) in PAYLOAD_KINDS.iter().enumerate().take(6) {
+                    ui.selectable_value(&mut kind, i, *name);
+                }
+            })
+            .response
+            .labelled_by(label.id);
+        if kind != payload_kind(&step.payload) {
+            let text = match &step.payload {
+                Payload::Text(t) | Payload::Json(t) | Payload::Hex(t) | Payload::Base64(t) => t.clone(),
+                Payload::File(p) => p.display().to_string(),
+                Payload::None => String::new(),
+            };
+            step.payload = match kind {
+                0 => Payload::None,
+                1 => Payload::Text(text),
+                2 => Payload::Json(text),
+                3 => Payload::Hex(text),
+                4 => Payload::Base64(text),
+                _ => Payload::File(PathBuf::from(text)),
+            };
+        }
+    });
+    let label = ui.label(RichText::new("Payload text").weak());
+    match &mut step.payload {
+        Payload::None => {}
+        Payload::Text(t) | Payload::Json(t) | Payload::Hex(t) | Payload::Base64(t) => {
+            ui.add(
+                egui::TextEdit::multiline(t)
+                    .font(egui::TextStyle::Monospace)
+                    .desired_rows(3)
+                    .desired_width(f32::INFINITY),
+            )
+            .labelled_by(label.id);
+        }
+        Payload::File(p) => {
+            let mut text = p.display().to_string();
+            if ui.add(egui::TextEdit::singleline(&mut text)).labelled_by(label.id).changed() {
+                *p = PathBuf::from(text);
+            }
+        }
+    }
+    ui.label(RichText::new("Expect after sending").weak());
+    let mut remove = None;
+    for (i, e) in step.expect.iter_mut().enumerate() {
+        ui.push_id(("expect", i), |ui| expectation_ui(e, ui, || remove = Some(i)));
+    }
+    if let Some(i) = remove {
+        step.expect.remove(i);
+    }
+    if ui.small_button("Add expectation").clicked() {
+        step.expect.push(Expectation::default());
+    }
+    let label = ui.label(RichText::new("Notes").weak());
+    ui.add(egui::TextEdit::multiline(&mut step.notes).desired_rows(2)).labelled_by(label.id);
+}
+
+const MATCHERS: [&str; 7] = ["equals", "contains", "regex", "JSON subset", "JSON path", "bytes (hex)", "close"];
+
+fn matcher_kind(m: &Matcher) -> usize {
+    match m {
+        Matcher::Equals(_) => 0,
+        Matcher::Contains(_) => 1,
+        Matcher::Regex(_) => 2,
+        Matcher::JsonSubset(_) => 3,
+        Matcher::JsonPath { .. } => 4,
+        Matcher::Bytes(_) => 5,
+        Matcher::Close(_) => 6,
+    }
+}
+
+fn expectation_ui(e: &mut Expectation, ui: &mut egui::Ui, mut on_remove: impl FnMut()) {
+    ui.horizontal(|ui| {
+        ui.checkbox(&mut e.enabled, "");
+        let label = ui.label("match");
+        let mut kind = matcher_kind(&e.matcher);
+        egui::ComboBox::from_id_salt("matcher")
+            .selected_text(MATCHERS[kind])
+            .show_ui(ui, |ui| {
+                for (i, name) in MATCHERS.iter().enumerate() {
+                    ui.selectable_value(&mut kind, i, *name);
+                }
+            })
+            .response
+            .labelled_by(label.id);
+        if kind != matcher_kind(&e.matcher) {
+            e.matcher = match kind {
+                0 => Matcher::Equals(String::new()),
+                1 => Matcher::Contains(String::new()),
+                2 => Matcher::Regex(String::new()),
+                3 => Matcher::JsonSubset("{}".into()),
+                4 => Matcher::JsonPath {
+                    path: "$.".into(),
+                    equals: "null".into(),
+                },
+                5 => Matcher::Bytes(String::new()),
+                _ => Matcher::Close(Some(1000)),
+            };
+        }
+        let label = ui.label("within (ms)");
+        ui.add(egui::DragValue::new(&mut e.timeout_ms).range(1..=3_600_000)).labelled_by(label.id);
+        if ui.small_button("x").on_hover_text("Remove this expectation").clicked() {
+            on_remove();
+        }
+    });
+    let label = ui.label(RichText::new("value").weak().small());
+    match &mut e.matcher {
+        Matcher::Equals(s) | Matcher::Contains(s) | Matcher::Regex(s) | Matcher::JsonSubset(s) | Matcher::Bytes(s) => {
+            ui.add(egui::TextEdit::singleline(s).desired_width(f32::INFINITY).font(egui::TextStyle::Monospace))
+                .labelled_by(label.id);
+        }
+        Matcher::JsonPath { path, equals } => {
+            ui.horizontal(|ui| {
+                ui.add(egui::TextEdit::singleline(path).desired_width(100.0)).labelled_by(label.id);
+                ui.label("=");
+                ui.add(egui::TextEdit::singleline(equals).desired_width(120.0)).labelled_by(label.id);
+            });
+        }
+        Matcher::Close(code) => {
+            let mut text = code.map(|c| c.to_string()).unwrap_or_default();
+            if ui
+                .add(egui::TextEdit::singleline(&mut text).hint_text("any code").desired_width(60.0))
+                .labelled_by(label.id)
+                .changed()
+            {
+                *code = text.trim().parse().ok();
+            }
+        }
+    }
+}
+
+/// A new step from a logged message ("save from log").
+pub fn step_from_entry(entry: &crate::model::LogEntry, number: u64) -> Step {
+    let payload = match entry.kind {
+        crate::model::MessageKind::Text => {
+            let text = String::from_utf8_lossy(&entry.payload).into_owned();
+            if serde_json::from_str::<serde_json::Value>(&text).is_ok_and(|v| v.is_object() || v.is_array()) {
+                Payload::Json(text)
+            } else {
+                Payload::Text(text)
+            }
+        }
+        _ => Payload::Hex(crate::model::hex_string(&entry.payload)),
+    };
+    Step {
+        name: format!("From log #{number}"),
+        payload,
+        ..Step::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(name: &str) -> Item {
+        Item::Step(Step {
+            name: name.into(),
+            ..Step::default()
+        })
+    }
+
+    fn names(items: &[Item]) -> Vec<String> {
+        items
+            .iter()
+            .map(|i| match i {
+                Item::Step(s) => s.name.clone(),
+                Item::Folder(f) => format!("[{}: {}]", f.name, names(&f.items).join(",")),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn moving_items_reorders_and_files_into_folders() {
+        let mut items = vec![
+            step("a"),
+            step("b"),
+            Item::Folder(Folder {
+                name: "F".into(),
+                items: vec![step("c")],
+                ..Folder::default()
+            }),
+            step("d"),
+        ];
+        assert!(move_item(&mut items, &[3], &[0], false));
+        assert_eq!(names(&items), ["d", "a", "b", "[F: c]"]);
+        assert!(move_item(&mut items, &[0], &[3], true));
+        assert_eq!(names(&items), ["a", "b", "[F: c,d]"]);
+        assert!(move_item(&mut items, &[2, 0], &[0], false));
+        assert_eq!(names(&items), ["c", "a", "b", "[F: d]"]);
+        assert!(!move_item(&mut items, &[3], &[3, 0], false), "a folder cannot go into itself");
+        assert!(move_item(&mut items, &[0], &[2], false));
+        assert_eq!(names(&items), ["a", "c", "b", "[F: d]"]);
+    }
+}
