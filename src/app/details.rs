@@ -70,7 +70,7 @@ fn message_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
     } else {
         hex_dump(shown)
     };
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         if ui
             .button("Copy")
             .on_hover_text("Copy the payload (text, or hex dump)")
@@ -84,6 +84,14 @@ fn message_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
             .clicked()
         {
             actions.push(Action::SavePayload);
+        }
+        if let Some(seq) = tab.selected
+            && ui
+                .button("Save to collection")
+                .on_hover_text("Add this message to the session's collection")
+                .clicked()
+        {
+            actions.push(Action::SaveToCollection(seq));
         }
         if entry.payload.len() > MAX_SHOWN_BYTES {
             ui.label(

@@ -10,10 +10,10 @@ mod log_store;
 mod log_view;
 mod options;
 mod sessions_panel;
-mod workspace;
 mod state;
 mod tab;
 mod tabs_bar;
+mod workspace;
 
 pub use log_store::{DEFAULT_LOG_CAP, LogStore};
 pub use state::{Action, AppState, FileField};
@@ -41,7 +41,10 @@ impl SockscopeApp {
         if let Some(path) = workspace::default_path() {
             state.restore_workspace(path);
         }
-        Ok(Self { state, closing: false })
+        Ok(Self {
+            state,
+            closing: false,
+        })
     }
 }
 
@@ -62,7 +65,8 @@ impl eframe::App for SockscopeApp {
         if ui.ctx().input(|i| i.viewport().close_requested()) && !self.state.close_confirmed {
             let unsaved = self.state.unsaved_sessions();
             if !unsaved.is_empty() {
-                ui.ctx().send_viewport_cmd(egui::ViewportCommand::CancelClose);
+                ui.ctx()
+                    .send_viewport_cmd(egui::ViewportCommand::CancelClose);
                 self.state.closing_with_unsaved = Some(unsaved);
             }
         }

@@ -12,21 +12,29 @@ use std::path::PathBuf;
 const PASS: Color32 = Color32::from_rgb(0x3f, 0xb9, 0x50);
 const FAIL: Color32 = Color32::from_rgb(0xf8, 0x51, 0x49);
 
-pub(super) fn ui(tab: &mut ConnTab, recent: &[PathBuf], ui: &mut egui::Ui, actions: &mut Vec<Action>) {
-    egui::ScrollArea::vertical().id_salt("sessions-scroll").auto_shrink([false, false]).show(ui, |ui| {
-        file_ui(tab, recent, ui, actions);
-        ui.separator();
-        egui::CollapsingHeader::new(format!("Variables ({})", tab.session.variables.len()))
-            .id_salt("variables")
-            .show(ui, |ui| variables_ui(tab, ui));
-        ui.separator();
-        collection_ui(tab, ui, actions);
-        replay_ui(tab, ui, actions);
-        if let Some(path) = tab.selected_item.clone() {
+pub(super) fn ui(
+    tab: &mut ConnTab,
+    recent: &[PathBuf],
+    ui: &mut egui::Ui,
+    actions: &mut Vec<Action>,
+) {
+    egui::ScrollArea::vertical()
+        .id_salt("sessions-scroll")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            file_ui(tab, recent, ui, actions);
             ui.separator();
-            editor_ui(tab, &path, ui, actions);
-        }
-    });
+            egui::CollapsingHeader::new(format!("Variables ({})", tab.session.variables.len()))
+                .id_salt("variables")
+                .show(ui, |ui| variables_ui(tab, ui));
+            ui.separator();
+            collection_ui(tab, ui, actions);
+            replay_ui(tab, ui, actions);
+            if let Some(path) = tab.selected_item.clone() {
+                ui.separator();
+                editor_ui(tab, &path, ui, actions);
+            }
+        });
 }
 
 fn file_ui(tab: &mut ConnTab, recent: &[PathBuf], ui: &mut egui::Ui, actions: &mut Vec<Action>) {
@@ -37,8 +45,12 @@ fn file_ui(tab: &mut ConnTab, recent: &[PathBuf], ui: &mut egui::Ui, actions: &m
             .labelled_by(label.id)
             .on_hover_text("Rename the session");
         if dirty {
-            ui.label(RichText::new("*").strong().color(ui.visuals().warn_fg_color))
-                .on_hover_text("Unsaved changes");
+            ui.label(
+                RichText::new("*")
+                    .strong()
+                    .color(ui.visuals().warn_fg_color),
+            )
+            .on_hover_text("Unsaved changes");
         }
     });
     if let Some(path) = &tab.session_path {
@@ -46,12 +58,28 @@ fn file_ui(tab: &mut ConnTab, recent: &[PathBuf], ui: &mut egui::Ui, actions: &m
     }
     ui.horizontal_wrapped(|ui| {
         for (text, action, hint) in [
-            ("New", Action::NewSession, "A new untitled session in a new tab"),
+            (
+                "New",
+                Action::NewSession,
+                "A new untitled session in a new tab",
+            ),
             ("Open…", Action::OpenSession, "Open a session file (.ron)"),
             ("Save", Action::SaveSession, "Save the session (Ctrl+S)"),
-            ("Save As…", Action::SaveSessionAs, "Save the session to a new file"),
-            ("Duplicate", Action::DuplicateSession, "A copy of this session in a new tab"),
-            ("Delete…", Action::DeleteSession, "Delete the session file (asks first)"),
+            (
+                "Save As…",
+                Action::SaveSessionAs,
+                "Save the session to a new file",
+            ),
+            (
+                "Duplicate",
+                Action::DuplicateSession,
+                "A copy of this session in a new tab",
+            ),
+            (
+                "Delete…",
+                Action::DeleteSession,
+                "Delete the session file (asks first)",
+            ),
         ] {
             if ui.small_button(text).on_hover_text(hint).clicked() {
                 actions.push(action);
@@ -59,36 +87,59 @@ fn file_ui(tab: &mut ConnTab, recent: &[PathBuf], ui: &mut egui::Ui, actions: &m
         }
     });
     if !recent.is_empty() {
-        egui::CollapsingHeader::new("Recent").id_salt("recent").show(ui, |ui| {
-            for path in recent {
-                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                if ui.link(name).on_hover_text(path.display().to_string()).clicked() {
-                    actions.push(Action::OpenRecent(path.clone()));
+        egui::CollapsingHeader::new("Recent")
+            .id_salt("recent")
+            .show(ui, |ui| {
+                for path in recent {
+                    let name = path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    if ui
+                        .link(name)
+                        .on_hover_text(path.display().to_string())
+                        .clicked()
+                    {
+                        actions.push(Action::OpenRecent(path.clone()));
+                    }
                 }
-            }
-        });
+            });
     }
 }
 
 fn variables_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
     let vars = &mut tab.session.variables;
     let mut remove = None;
-    egui::Grid::new("vars").num_columns(4).spacing([4.0, 2.0]).show(ui, |ui| {
-        let name_label = ui.label(RichText::new("Name").weak());
-        let value_label = ui.label(RichText::new("Value").weak());
-        let secret_label = ui.label(RichText::new("Secret").weak());
-        ui.end_row();
-        for (i, v) in vars.iter_mut().enumerate() {
-            ui.add(egui::TextEdit::singleline(&mut v.name).desired_width(80.0)).labelled_by(name_label.id);
-            ui.add(egui::TextEdit::singleline(&mut v.value).password(v.secret).desired_width(110.0))
-                .labelled_by(value_label.id);
-            ui.checkbox(&mut v.secret, "").labelled_by(secret_label.id).on_hover_text("Never written to the file");
-            if ui.small_button("x").on_hover_text("Remove this variable").clicked() {
-                remove = Some(i);
-            }
+    egui::Grid::new("vars")
+        .num_columns(4)
+        .spacing([4.0, 2.0])
+        .show(ui, |ui| {
+            let name_label = ui.label(RichText::new("Name").weak());
+            let value_label = ui.label(RichText::new("Value").weak());
+            let secret_label = ui.label(RichText::new("Secret").weak());
             ui.end_row();
-        }
-    });
+            for (i, v) in vars.iter_mut().enumerate() {
+                ui.add(egui::TextEdit::singleline(&mut v.name).desired_width(80.0))
+                    .labelled_by(name_label.id);
+                ui.add(
+                    egui::TextEdit::singleline(&mut v.value)
+                        .password(v.secret)
+                        .desired_width(110.0),
+                )
+                .labelled_by(value_label.id);
+                ui.checkbox(&mut v.secret, "")
+                    .labelled_by(secret_label.id)
+                    .on_hover_text("Never written to the file");
+                if ui
+                    .small_button("x")
+                    .on_hover_text("Remove this variable")
+                    .clicked()
+                {
+                    remove = Some(i);
+                }
+                ui.end_row();
+            }
+        });
     if let Some(i) = remove {
         vars.remove(i);
     }
@@ -98,7 +149,13 @@ fn variables_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
             ..Variable::default()
         });
     }
-    ui.label(RichText::new("Use as {{name}} in the URL, headers and messages; {{env.NAME}} reads the environment.").weak().small());
+    ui.label(
+        RichText::new(
+            "Use as {{name}} in the URL, headers and messages; {{env.NAME}} reads the environment.",
+        )
+        .weak()
+        .small(),
+    );
 }
 
 /// The item at `path`.
@@ -142,8 +199,12 @@ pub fn move_item(items: &mut Vec<Item>, from: &[usize], to: &[usize], into_folde
     if from.is_empty() || to.starts_with(from) {
         return false; // nothing to move, or a folder into itself
     }
-    let Some(list) = parent_list_mut(items, from) else { return false };
-    let Some(&index) = from.last() else { return false };
+    let Some(list) = parent_list_mut(items, from) else {
+        return false;
+    };
+    let Some(&index) = from.last() else {
+        return false;
+    };
     if index >= list.len() {
         return false;
     }
@@ -184,7 +245,11 @@ struct DragPayload(ItemPath);
 fn collection_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
     ui.horizontal(|ui| {
         ui.strong("Collection");
-        if ui.small_button("+ Message").on_hover_text("Add a message step").clicked() {
+        if ui
+            .small_button("+ Message")
+            .on_hover_text("Add a message step")
+            .clicked()
+        {
             actions.push(Action::AddStep);
         }
         if ui.small_button("+ Folder").clicked() {
@@ -192,18 +257,37 @@ fn collection_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>
         }
     });
     if tab.session.collection.is_empty() {
-        ui.label(RichText::new("No messages yet. Add one, or use \"Save to collection\" on a logged message.").weak());
+        ui.label(
+            RichText::new(
+                "No messages yet. Add one, or use \"Save to collection\" on a logged message.",
+            )
+            .weak(),
+        );
         return;
     }
     let results: Vec<(usize, Outcome)> = tab
         .replay
         .as_ref()
-        .map(|r| r.reports.iter().map(|rep| (rep.index, rep.outcome)).collect())
+        .map(|r| {
+            r.reports
+                .iter()
+                .map(|rep| (rep.index, rep.outcome))
+                .collect()
+        })
         .unwrap_or_default();
     let mut counter = 0usize;
     let mut moved: Option<(ItemPath, ItemPath, bool)> = None;
     let items = tab.session.collection.clone();
-    items_ui(&items, &mut Vec::new(), tab, &results, &mut counter, &mut moved, ui, actions);
+    items_ui(
+        &items,
+        &mut Vec::new(),
+        tab,
+        &results,
+        &mut counter,
+        &mut moved,
+        ui,
+        actions,
+    );
     if let Some((from, to, into)) = moved {
         move_item(&mut tab.session.collection, &from, &to, into);
         tab.selected_item = None;
@@ -228,26 +312,51 @@ fn items_ui(
         match item {
             Item::Folder(folder) => {
                 let id = ui.make_persistent_id(("folder", &path));
-                let header = egui::collapsing_header::CollapsingState::load_with_default_open(ui.ctx(), id, true)
-                    .show_header(ui, |ui| {
-                        let response = ui.dnd_drag_source(egui::Id::unique(("sockscope-drag", &path)), DragPayload(path.clone()), |ui| {
-                            ui.selectable_label(selected, RichText::new(format!("[{}]", folder.name)).strong())
-                        });
-                        if response.inner.clicked() {
-                            tab.selected_item = Some(path.clone());
-                        }
-                        if let Some(payload) = response.response.dnd_release_payload::<DragPayload>() {
-                            *moved = Some((payload.0.clone(), path.clone(), true));
-                        }
-                    });
-                header.body(|ui| items_ui(&folder.items, prefix, tab, results, counter, moved, ui, actions));
+                let header = egui::collapsing_header::CollapsingState::load_with_default_open(
+                    ui.ctx(),
+                    id,
+                    true,
+                )
+                .show_header(ui, |ui| {
+                    let response = ui.dnd_drag_source(
+                        egui::Id::unique(("sockscope-drag", &path)),
+                        DragPayload(path.clone()),
+                        |ui| {
+                            ui.selectable_label(
+                                selected,
+                                RichText::new(format!("[{}]", folder.name)).strong(),
+                            )
+                        },
+                    );
+                    if response.inner.clicked() {
+                        tab.selected_item = Some(path.clone());
+                    }
+                    if let Some(payload) = response.response.dnd_release_payload::<DragPayload>() {
+                        *moved = Some((payload.0.clone(), path.clone(), true));
+                    }
+                });
+                header.body(|ui| {
+                    items_ui(
+                        &folder.items,
+                        prefix,
+                        tab,
+                        results,
+                        counter,
+                        moved,
+                        ui,
+                        actions,
+                    )
+                });
             }
             Item::Step(step) => {
                 *counter += 1;
                 let number = *counter;
                 ui.horizontal(|ui| {
                     let status = results.iter().find(|(n, _)| *n == number).map(|(_, o)| *o);
-                    let running = tab.replay.as_ref().is_some_and(|r| !r.finished && r.current == Some(number));
+                    let running = tab
+                        .replay
+                        .as_ref()
+                        .is_some_and(|r| !r.finished && r.current == Some(number));
                     let (mark, colour) = match (status, running) {
                         (_, true) => ("..", ui.visuals().warn_fg_color),
                         (Some(Outcome::Pass), _) => ("ok", PASS),
@@ -258,7 +367,9 @@ fn items_ui(
                     ui.label(RichText::new(mark).monospace().color(colour));
                     if ui
                         .small_button("Send")
-                        .on_hover_text("Send this message now (Ctrl+Shift+Enter sends the selected one)")
+                        .on_hover_text(
+                            "Send this message now (Ctrl+Shift+Enter sends the selected one)",
+                        )
                         .clicked()
                     {
                         actions.push(Action::SendStep(path.clone()));
@@ -268,9 +379,11 @@ fn items_ui(
                     } else {
                         RichText::new(format!("{number}. {} (off)", step.name)).weak()
                     };
-                    let response = ui.dnd_drag_source(egui::Id::unique(("sockscope-drag", &path)), DragPayload(path.clone()), |ui| {
-                        ui.selectable_label(selected, text)
-                    });
+                    let response = ui.dnd_drag_source(
+                        egui::Id::unique(("sockscope-drag", &path)),
+                        DragPayload(path.clone()),
+                        |ui| ui.selectable_label(selected, text),
+                    );
                     if response.inner.clicked() {
                         tab.selected_item = Some(path.clone());
                     }
@@ -292,16 +405,26 @@ fn replay_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
     let running = tab.replay.as_ref().is_some_and(|r| !r.finished);
     ui.horizontal(|ui| {
         if !running {
-            if ui.button("Run collection").on_hover_text("Replay every step with its delays and expectations").clicked() {
+            if ui
+                .button("Run collection")
+                .on_hover_text("Replay every step with its delays and expectations")
+                .clicked()
+            {
                 actions.push(Action::RunReplay(None));
             }
             if let Some(path) = tab.selected_item.clone()
-                && ui.button("Run selected").on_hover_text("Replay only the selected folder or message").clicked()
+                && ui
+                    .button("Run selected")
+                    .on_hover_text("Replay only the selected folder or message")
+                    .clicked()
             {
                 actions.push(Action::RunReplay(Some(path)));
             }
         } else {
-            let paused = tab.replay.as_ref().is_some_and(|r| *r.control.borrow() == crate::engine::replay::Control::Pause);
+            let paused = tab
+                .replay
+                .as_ref()
+                .is_some_and(|r| *r.control.borrow() == crate::engine::replay::Control::Pause);
             if paused {
                 if ui.button("Resume").clicked() {
                     actions.push(Action::ReplayControl(crate::engine::replay::Control::Run));
@@ -315,20 +438,37 @@ fn replay_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
         }
     });
     let Some(run) = &tab.replay else { return };
-    let passed = run.reports.iter().filter(|r| r.outcome == Outcome::Pass).count();
-    let failed = run.reports.iter().filter(|r| r.outcome == Outcome::Fail).count();
+    let passed = run
+        .reports
+        .iter()
+        .filter(|r| r.outcome == Outcome::Pass)
+        .count();
+    let failed = run
+        .reports
+        .iter()
+        .filter(|r| r.outcome == Outcome::Fail)
+        .count();
     let done = run.reports.len();
     if let Some(err) = &run.error {
         ui.label(RichText::new(format!("Replay could not run: {err}")).color(FAIL));
     } else {
         let state = if run.finished { "finished" } else { "running" };
-        ui.add(egui::ProgressBar::new(done as f32 / run.total.max(1) as f32).text(format!(
-            "{state}: {done}/{} steps, {passed} passed, {failed} failed",
-            run.total
-        )));
+        ui.add(
+            egui::ProgressBar::new(done as f32 / run.total.max(1) as f32).text(format!(
+                "{state}: {done}/{} steps, {passed} passed, {failed} failed",
+                run.total
+            )),
+        );
     }
     for r in run.reports.iter().filter(|r| r.outcome == Outcome::Fail) {
-        ui.label(RichText::new(format!("{}. {}: expected {}; got {}", r.index, r.name, r.expected, r.got)).color(FAIL).small());
+        ui.label(
+            RichText::new(format!(
+                "{}. {}: expected {}; got {}",
+                r.index, r.name, r.expected, r.got
+            ))
+            .color(FAIL)
+            .small(),
+        );
     }
 }
 
@@ -341,7 +481,11 @@ fn editor_ui(tab: &mut ConnTab, path: &ItemPath, ui: &mut egui::Ui, actions: &mu
         Item::Folder(folder) => folder_editor(folder, ui),
         Item::Step(step) => step_editor(step, ui),
     }
-    if ui.small_button("Remove").on_hover_text("Remove this item from the collection").clicked() {
+    if ui
+        .small_button("Remove")
+        .on_hover_text("Remove this item from the collection")
+        .clicked()
+    {
         actions.push(Action::RemoveItem(path.clone()));
     }
 }
@@ -349,13 +493,23 @@ fn editor_ui(tab: &mut ConnTab, path: &ItemPath, ui: &mut egui::Ui, actions: &mu
 fn folder_editor(folder: &mut Folder, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         let label = ui.label("Folder");
-        ui.add(egui::TextEdit::singleline(&mut folder.name).desired_width(160.0)).labelled_by(label.id);
+        ui.add(egui::TextEdit::singleline(&mut folder.name).desired_width(160.0))
+            .labelled_by(label.id);
     });
     let label = ui.label(RichText::new("Notes").weak());
-    ui.add(egui::TextEdit::multiline(&mut folder.notes).desired_rows(2)).labelled_by(label.id);
+    ui.add(egui::TextEdit::multiline(&mut folder.notes).desired_rows(2))
+        .labelled_by(label.id);
 }
 
-const PAYLOAD_KINDS: [&str; 7] = ["None (wait only)", "Text", "JSON", "Hex", "Base64", "File", ""];
+const PAYLOAD_KINDS: [&str; 7] = [
+    "None (wait only)",
+    "Text",
+    "JSON",
+    "Hex",
+    "Base64",
+    "File",
+    "",
+];
 
 fn payload_kind(p: &Payload) -> usize {
     match p {
@@ -371,12 +525,14 @@ fn payload_kind(p: &Payload) -> usize {
 fn step_editor(step: &mut Step, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         let label = ui.label("Message");
-        ui.add(egui::TextEdit::singleline(&mut step.name).desired_width(140.0)).labelled_by(label.id);
+        ui.add(egui::TextEdit::singleline(&mut step.name).desired_width(140.0))
+            .labelled_by(label.id);
         ui.checkbox(&mut step.enabled, "on");
     });
     ui.horizontal(|ui| {
         let label = ui.label("Delay before (ms)");
-        ui.add(egui::DragValue::new(&mut step.delay_ms).range(0..=3_600_000)).labelled_by(label.id);
+        ui.add(egui::DragValue::new(&mut step.delay_ms).range(0..=3_600_000))
+            .labelled_by(label.id);
     });
     ui.horizontal(|ui| {
         let label = ui.label("Payload");
@@ -392,7 +548,9 @@ fn step_editor(step: &mut Step, ui: &mut egui::Ui) {
             .labelled_by(label.id);
         if kind != payload_kind(&step.payload) {
             let text = match &step.payload {
-                Payload::Text(t) | Payload::Json(t) | Payload::Hex(t) | Payload::Base64(t) => t.clone(),
+                Payload::Text(t) | Payload::Json(t) | Payload::Hex(t) | Payload::Base64(t) => {
+                    t.clone()
+                }
                 Payload::File(p) => p.display().to_string(),
                 Payload::None => String::new(),
             };
@@ -420,7 +578,11 @@ fn step_editor(step: &mut Step, ui: &mut egui::Ui) {
         }
         Payload::File(p) => {
             let mut text = p.display().to_string();
-            if ui.add(egui::TextEdit::singleline(&mut text)).labelled_by(label.id).changed() {
+            if ui
+                .add(egui::TextEdit::singleline(&mut text))
+                .labelled_by(label.id)
+                .changed()
+            {
                 *p = PathBuf::from(text);
             }
         }
@@ -428,7 +590,9 @@ fn step_editor(step: &mut Step, ui: &mut egui::Ui) {
     ui.label(RichText::new("Expect after sending").weak());
     let mut remove = None;
     for (i, e) in step.expect.iter_mut().enumerate() {
-        ui.push_id(("expect", i), |ui| expectation_ui(e, ui, || remove = Some(i)));
+        ui.push_id(("expect", i), |ui| {
+            expectation_ui(e, ui, || remove = Some(i))
+        });
     }
     if let Some(i) = remove {
         step.expect.remove(i);
@@ -437,10 +601,19 @@ fn step_editor(step: &mut Step, ui: &mut egui::Ui) {
         step.expect.push(Expectation::default());
     }
     let label = ui.label(RichText::new("Notes").weak());
-    ui.add(egui::TextEdit::multiline(&mut step.notes).desired_rows(2)).labelled_by(label.id);
+    ui.add(egui::TextEdit::multiline(&mut step.notes).desired_rows(2))
+        .labelled_by(label.id);
 }
 
-const MATCHERS: [&str; 7] = ["equals", "contains", "regex", "JSON subset", "JSON path", "bytes (hex)", "close"];
+const MATCHERS: [&str; 7] = [
+    "equals",
+    "contains",
+    "regex",
+    "JSON subset",
+    "JSON path",
+    "bytes (hex)",
+    "close",
+];
 
 fn matcher_kind(m: &Matcher) -> usize {
     match m {
@@ -483,28 +656,47 @@ fn expectation_ui(e: &mut Expectation, ui: &mut egui::Ui, mut on_remove: impl Fn
             };
         }
         let label = ui.label("within (ms)");
-        ui.add(egui::DragValue::new(&mut e.timeout_ms).range(1..=3_600_000)).labelled_by(label.id);
-        if ui.small_button("x").on_hover_text("Remove this expectation").clicked() {
+        ui.add(egui::DragValue::new(&mut e.timeout_ms).range(1..=3_600_000))
+            .labelled_by(label.id);
+        if ui
+            .small_button("x")
+            .on_hover_text("Remove this expectation")
+            .clicked()
+        {
             on_remove();
         }
     });
     let label = ui.label(RichText::new("value").weak().small());
     match &mut e.matcher {
-        Matcher::Equals(s) | Matcher::Contains(s) | Matcher::Regex(s) | Matcher::JsonSubset(s) | Matcher::Bytes(s) => {
-            ui.add(egui::TextEdit::singleline(s).desired_width(f32::INFINITY).font(egui::TextStyle::Monospace))
-                .labelled_by(label.id);
+        Matcher::Equals(s)
+        | Matcher::Contains(s)
+        | Matcher::Regex(s)
+        | Matcher::JsonSubset(s)
+        | Matcher::Bytes(s) => {
+            ui.add(
+                egui::TextEdit::singleline(s)
+                    .desired_width(f32::INFINITY)
+                    .font(egui::TextStyle::Monospace),
+            )
+            .labelled_by(label.id);
         }
         Matcher::JsonPath { path, equals } => {
             ui.horizontal(|ui| {
-                ui.add(egui::TextEdit::singleline(path).desired_width(100.0)).labelled_by(label.id);
+                ui.add(egui::TextEdit::singleline(path).desired_width(100.0))
+                    .labelled_by(label.id);
                 ui.label("=");
-                ui.add(egui::TextEdit::singleline(equals).desired_width(120.0)).labelled_by(label.id);
+                ui.add(egui::TextEdit::singleline(equals).desired_width(120.0))
+                    .labelled_by(label.id);
             });
         }
         Matcher::Close(code) => {
             let mut text = code.map(|c| c.to_string()).unwrap_or_default();
             if ui
-                .add(egui::TextEdit::singleline(&mut text).hint_text("any code").desired_width(60.0))
+                .add(
+                    egui::TextEdit::singleline(&mut text)
+                        .hint_text("any code")
+                        .desired_width(60.0),
+                )
                 .labelled_by(label.id)
                 .changed()
             {
@@ -519,7 +711,9 @@ pub fn step_from_entry(entry: &crate::model::LogEntry, number: u64) -> Step {
     let payload = match entry.kind {
         crate::model::MessageKind::Text => {
             let text = String::from_utf8_lossy(&entry.payload).into_owned();
-            if serde_json::from_str::<serde_json::Value>(&text).is_ok_and(|v| v.is_object() || v.is_array()) {
+            if serde_json::from_str::<serde_json::Value>(&text)
+                .is_ok_and(|v| v.is_object() || v.is_array())
+            {
                 Payload::Json(text)
             } else {
                 Payload::Text(text)
@@ -573,7 +767,10 @@ mod tests {
         assert_eq!(names(&items), ["a", "b", "[F: c,d]"]);
         assert!(move_item(&mut items, &[2, 0], &[0], false));
         assert_eq!(names(&items), ["c", "a", "b", "[F: d]"]);
-        assert!(!move_item(&mut items, &[3], &[3, 0], false), "a folder cannot go into itself");
+        assert!(
+            !move_item(&mut items, &[3], &[3, 0], false),
+            "a folder cannot go into itself"
+        );
         assert!(move_item(&mut items, &[0], &[2], false));
         assert_eq!(names(&items), ["a", "c", "b", "[F: d]"]);
     }

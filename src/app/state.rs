@@ -3,9 +3,9 @@
 
 use super::tab::{ConnTab, ItemPath, ReplayRun};
 use crate::engine::replay::{self, Control, Progress, ReplayOptions};
-use crate::model::session::{Folder, Item, Session, Step};
 use crate::engine::{Command, Engine, EventStream, Waker};
 use crate::model::copy_as::Tool;
+use crate::model::session::{Folder, Item, Session, Step};
 use crate::model::{
     MessageKind, PayloadFormat, RawFrame, close_code_name, close_code_sendable, parse_payload,
 };
@@ -159,7 +159,7 @@ pub struct AppState {
 /// What a file-dialog thread found.
 enum SessionResult {
     /// A session was opened (or failed to open: the file is left as it was).
-    Opened(Result<(Session, PathBuf), String>),
+    Opened(Result<(Box<Session>, PathBuf), String>),
     /// Save As chose this path for tab `id`.
     SaveTo(u64, PathBuf),
 }
@@ -241,14 +241,18 @@ impl AppState {
             Ok(None) => self.workspace_path = Some(path),
             Err(e) => {
                 // Never overwrite what could not be read.
-                self.notice = Some(format!("the saved workspace could not be read and is left as it is: {e}"));
+                self.notice = Some(format!(
+                    "the saved workspace could not be read and is left as it is: {e}"
+                ));
             }
         }
     }
 
     /// Writes the workspace, if one is kept.
     pub fn save_workspace(&self) {
-        let Some(path) = &self.workspace_path else { return };
+        let Some(path) = &self.workspace_path else {
+            return;
+        };
         let ws = super::workspace::Workspace {
             version: 1,
             tabs: self
@@ -310,12 +314,20 @@ impl AppState {
             self.apply_session_result(result);
         }
         while let Ok((tab_id, update)) = self.replay_updates.1.try_recv() {
-            let Some(tab) = self.tabs.iter_mut().find(|t| t.id == tab_id) else { continue };
-            let Some(run) = tab.replay.as_mut() else { continue };
+            let Some(tab) = self.tabs.iter_mut().find(|t| t.id == tab_id) else {
+                continue;
+            };
+            let Some(run) = tab.replay.as_mut() else {
+                continue;
+            };
             match update {
-                ReplayUpdate::Progress(Progress::Connection(crate::engine::EventKind::Message(m))) => tab.log.push(m),
+                ReplayUpdate::Progress(Progress::Connection(
+                    crate::engine::EventKind::Message(m),
+                )) => tab.log.push(m),
                 ReplayUpdate::Progress(Progress::Connection(_)) => {}
-                ReplayUpdate::Progress(Progress::StepStarted { index, .. }) => run.current = Some(index),
+                ReplayUpdate::Progress(Progress::StepStarted { index, .. }) => {
+                    run.current = Some(index)
+                }
                 ReplayUpdate::Progress(Progress::StepFinished(report)) => run.reports.push(report),
                 ReplayUpdate::Done(result) => {
                     run.finished = true;
@@ -358,7 +370,10 @@ impl AppState {
         if ui.input_mut(|i| i.consume_shortcut(&save)) {
             actions.push(Action::SaveSession);
         }
-        let send_step = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND | egui::Modifiers::SHIFT, egui::Key::Enter);
+        let send_step = egui::KeyboardShortcut::new(
+            egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+            egui::Key::Enter,
+        );
         if ui.input_mut(|i| i.consume_shortcut(&send_step))
             && let Some(path) = self.tab().selected_item.clone()
         {
@@ -377,7 +392,9 @@ impl AppState {
             .resizable(true)
             .default_size(290.0)
             .min_size(200.0)
-            .show(ui, |ui| super::sessions_panel::ui(tab, &recent, ui, &mut actions));
+            .show(ui, |ui| {
+                super::sessions_panel::ui(tab, &recent, ui, &mut actions)
+            });
         egui::Panel::top("connection").show(ui, |ui| {
             super::connection_panel::ui(tab, echo_url.as_deref(), ui, &mut actions);
         });
@@ -488,7 +505,9 @@ impl AppState {
             }
             Action::OpenSession => self.open_dialog(),
             Action::OpenRecent(path) => {
-                let result = Session::load(&path).map(|s| (s, path.clone())).map_err(|e| e.to_string());
+                let result = Session::load(&path)
+                    .map(|s| (Box::new(s), path.clone()))
+                    .map_err(|e| e.to_string());
                 self.apply_session_result(SessionResult::Opened(result));
             }
             Action::SaveSession => match self.tab().session_path.clone() {
@@ -521,7 +540,9 @@ impl AppState {
                             }
                             self.notice = Some(format!("deleted {}", path.display()));
                         }
-                        Err(e) => self.notice = Some(format!("could not delete {}: {e}", path.display())),
+                        Err(e) => {
+                            self.notice = Some(format!("could not delete {}: {e}", path.display()))
+                        }
                     }
                 }
             }
@@ -534,9 +555,14 @@ impl AppState {
                     ..Step::default()
                 });
                 let into = tab.selected_item.clone().filter(|p| {
-                    matches!(super::sessions_panel::item_at(&tab.session.collection, p), Some(Item::Folder(_)))
+                    matches!(
+                        super::sessions_panel::item_at(&tab.session.collection, p),
+                        Some(Item::Folder(_))
+                    )
                 });
-                match into.and_then(|p| super::sessions_panel::item_at_mut(&mut tab.session.collection, &p)) {
+                match into.and_then(|p| {
+                    super::sessions_panel::item_at_mut(&mut tab.session.collection, &p)
+                }) {
                     Some(Item::Folder(f)) => f.items.push(step),
                     _ => tab.session.collection.push(step),
                 }
@@ -551,9 +577,10 @@ impl AppState {
             }
             Action::RemoveItem(path) => {
                 let tab = self.tab_mut();
-                if let (Some(list), Some(&i)) =
-                    (super::sessions_panel::parent_list_mut(&mut tab.session.collection, &path), path.last())
-                    && i < list.len()
+                if let (Some(list), Some(&i)) = (
+                    super::sessions_panel::parent_list_mut(&mut tab.session.collection, &path),
+                    path.last(),
+                ) && i < list.len()
                 {
                     list.remove(i);
                 }
@@ -603,21 +630,33 @@ impl AppState {
 
     /// Names of sessions with unsaved changes.
     pub fn unsaved_sessions(&self) -> Vec<String> {
-        self.tabs.iter().filter(|t| t.is_dirty() && t.session_path.is_some()).map(|t| t.title()).collect()
+        self.tabs
+            .iter()
+            .filter(|t| t.is_dirty() && t.session_path.is_some())
+            .map(|t| t.title())
+            .collect()
     }
 
     fn apply_session_result(&mut self, result: SessionResult) {
         match result {
             SessionResult::Opened(Ok((session, path))) => {
                 self.remember(&path);
-                if let Some(i) = self.tabs.iter().position(|t| t.session_path.as_ref() == Some(&path)) {
+                if let Some(i) = self
+                    .tabs
+                    .iter()
+                    .position(|t| t.session_path.as_ref() == Some(&path))
+                {
                     self.active = i;
                     return;
                 }
-                let tab = ConnTab::with_session(session, Some(path.clone()));
+                let tab = ConnTab::with_session(*session, Some(path.clone()));
                 // Replace an untouched untitled tab rather than piling up tabs.
                 let current = self.tab();
-                if current.session_path.is_none() && !current.is_dirty() && !current.is_active() && current.log.is_empty() {
+                if current.session_path.is_none()
+                    && !current.is_dirty()
+                    && !current.is_active()
+                    && current.log.is_empty()
+                {
                     let i = self.active.min(self.tabs.len() - 1);
                     self.tabs[i] = tab;
                 } else {
@@ -626,7 +665,9 @@ impl AppState {
                 }
                 self.notice = Some(format!("opened {}", path.display()));
             }
-            SessionResult::Opened(Err(e)) => self.notice = Some(format!("could not open the session: {e}")),
+            SessionResult::Opened(Err(e)) => {
+                self.notice = Some(format!("could not open the session: {e}"))
+            }
             SessionResult::SaveTo(tab_id, path) => {
                 if let Some(i) = self.tabs.iter().position(|t| t.id == tab_id) {
                     self.save_tab_to(i, path);
@@ -643,7 +684,9 @@ impl AppState {
 
     /// Saves tab `i`'s session to `path` (atomically) and remembers it.
     pub fn save_tab_to(&mut self, i: usize, path: PathBuf) {
-        let Some(tab) = self.tabs.get_mut(i) else { return };
+        let Some(tab) = self.tabs.get_mut(i) else {
+            return;
+        };
         match tab.session.save(&path) {
             Ok(()) => {
                 tab.session_path = Some(path.clone());
@@ -652,27 +695,36 @@ impl AppState {
                 self.remember(&path);
                 self.save_workspace();
             }
-            Err(e) => self.notice = Some(format!("could not save the session: {e} ({})", path.display())),
+            Err(e) => {
+                self.notice = Some(format!(
+                    "could not save the session: {e} ({})",
+                    path.display()
+                ))
+            }
         }
     }
 
     fn open_dialog(&mut self) {
         let tx = self.session_results.0.clone();
         let wake = self.wake.clone();
-        let spawned = std::thread::Builder::new().name("sockscope-open-session".into()).spawn(move || {
-            let Some(path) = rfd::FileDialog::new()
-                .add_filter("sockscope session", &["ron"])
-                .add_filter("All files", &["*"])
-                .pick_file()
-            else {
-                return;
-            };
-            let result = Session::load(&path).map(|s| (s, path)).map_err(|e| e.to_string());
-            let _ = tx.send(SessionResult::Opened(result));
-            if let Some(w) = wake {
-                w();
-            }
-        });
+        let spawned = std::thread::Builder::new()
+            .name("sockscope-open-session".into())
+            .spawn(move || {
+                let Some(path) = rfd::FileDialog::new()
+                    .add_filter("sockscope session", &["ron"])
+                    .add_filter("All files", &["*"])
+                    .pick_file()
+                else {
+                    return;
+                };
+                let result = Session::load(&path)
+                    .map(|s| (Box::new(s), path))
+                    .map_err(|e| e.to_string());
+                let _ = tx.send(SessionResult::Opened(result));
+                if let Some(w) = wake {
+                    w();
+                }
+            });
         if let Err(e) = spawned {
             self.notice = Some(format!("could not open the file dialog: {e}"));
         }
@@ -683,18 +735,20 @@ impl AppState {
         let wake = self.wake.clone();
         let tab_id = self.tab().id;
         let suggested = format!("{}.ron", self.tab().session.name.replace(['/', '\\'], "-"));
-        let spawned = std::thread::Builder::new().name("sockscope-save-session".into()).spawn(move || {
-            if let Some(path) = rfd::FileDialog::new()
-                .add_filter("sockscope session", &["ron"])
-                .set_file_name(suggested)
-                .save_file()
-            {
-                let _ = tx.send(SessionResult::SaveTo(tab_id, path));
-                if let Some(w) = wake {
-                    w();
+        let spawned = std::thread::Builder::new()
+            .name("sockscope-save-session".into())
+            .spawn(move || {
+                if let Some(path) = rfd::FileDialog::new()
+                    .add_filter("sockscope session", &["ron"])
+                    .set_file_name(suggested)
+                    .save_file()
+                {
+                    let _ = tx.send(SessionResult::SaveTo(tab_id, path));
+                    if let Some(w) = wake {
+                        w();
+                    }
                 }
-            }
-        });
+            });
         if let Err(e) = spawned {
             self.notice = Some(format!("could not open the file dialog: {e}"));
         }
@@ -702,17 +756,23 @@ impl AppState {
 
     fn send_step(&mut self, path: &[usize]) {
         let tab = self.tab_mut();
-        let Some(Item::Step(step)) = super::sessions_panel::item_at(&tab.session.collection, path) else {
+        let Some(Item::Step(step)) = super::sessions_panel::item_at(&tab.session.collection, path)
+        else {
             return;
         };
         let mut ctx = tab.session.context(&Default::default());
         ctx.counter = tab.log.len() as u64 + 1;
-        let base = tab.session_path.as_deref().and_then(|p| p.parent()).map(|p| p.to_path_buf());
+        let base = tab
+            .session_path
+            .as_deref()
+            .and_then(|p| p.parent())
+            .map(|p| p.to_path_buf());
         match step.payload.prepare(&ctx, base.as_deref()) {
             Ok(crate::model::session::Prepared::Text(t)) => self.command(Command::Text(t)),
             Ok(crate::model::session::Prepared::Binary(b)) => self.command(Command::Binary(b)),
             Ok(crate::model::session::Prepared::Nothing) => {
-                self.tab_mut().composer.error = Some("this step sends nothing (it only waits)".into());
+                self.tab_mut().composer.error =
+                    Some("this step sends nothing (it only waits)".into());
             }
             Err(e) => self.tab_mut().composer.error = Some(format!("not sent: {e}")),
         }
@@ -734,10 +794,16 @@ impl AppState {
         let options = ReplayOptions {
             url: None,
             variables: Default::default(),
-            base_dir: tab.session_path.as_deref().and_then(|p| p.parent()).map(|p| p.to_path_buf()),
+            base_dir: tab
+                .session_path
+                .as_deref()
+                .and_then(|p| p.parent())
+                .map(|p| p.to_path_buf()),
         };
         let (control, control_rx) = tokio::sync::watch::channel(Control::Run);
-        let Some(engine) = self.engine.as_ref() else { return };
+        let Some(engine) = self.engine.as_ref() else {
+            return;
+        };
         engine.spawn(async move {
             let send = |update: ReplayUpdate| {
                 let _ = tx.send((tab_id, update));
@@ -745,8 +811,13 @@ impl AppState {
                     w();
                 }
             };
-            let result = replay::run(&session, &options, control_rx, |p| send(ReplayUpdate::Progress(p))).await;
-            send(ReplayUpdate::Done(result.map(|_| ()).map_err(|e| e.to_string())));
+            let result = replay::run(&session, &options, control_rx, |p| {
+                send(ReplayUpdate::Progress(p))
+            })
+            .await;
+            send(ReplayUpdate::Done(
+                result.map(|_| ()).map_err(|e| e.to_string()),
+            ));
         });
         self.tab_mut().replay = Some(ReplayRun {
             control,
@@ -1025,7 +1096,12 @@ fn delete_ui(path: &std::path::Path, ctx: &egui::Context, actions: &mut Vec<Acti
         ui.set_max_width(420.0);
         ui.heading("Delete this session file?");
         ui.label(path.display().to_string());
-        ui.label(egui::RichText::new("The file is removed from disk; the open tab keeps an unsaved copy.").weak());
+        ui.label(
+            egui::RichText::new(
+                "The file is removed from disk; the open tab keeps an unsaved copy.",
+            )
+            .weak(),
+        );
         ui.horizontal(|ui| {
             if ui.button("Delete").clicked() {
                 actions.push(Action::ConfirmDelete);

@@ -2,8 +2,8 @@
 //! app routes each engine event to the tab that owns its connection.
 
 use super::log_store::{DEFAULT_LOG_CAP, LogStore};
-use crate::engine::{ConnectionHandle, EventKind};
 use crate::engine::replay::Control;
+use crate::engine::{ConnectionHandle, EventKind};
 use crate::model::junit::StepReport;
 use crate::model::session::Session;
 use crate::model::{CloseInfo, ConnId, ConnState, HandshakeInfo, PayloadFormat, StageError};

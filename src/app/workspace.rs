@@ -50,9 +50,15 @@ pub fn load(path: &Path) -> Result<Option<Workspace>, String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("could not read {}: {e}", path.display())),
     };
-    ron::from_str(&text)
-        .map(Some)
-        .map_err(|e| format!("{}:{}:{}: {}", path.display(), e.span.start.line, e.span.start.col, e.code))
+    ron::from_str(&text).map(Some).map_err(|e| {
+        format!(
+            "{}:{}:{}: {}",
+            path.display(),
+            e.span.start.line,
+            e.span.start.col,
+            e.code
+        )
+    })
 }
 
 /// Writes the workspace atomically, creating its folder.
@@ -72,13 +78,21 @@ pub fn tab_session(tab: &TabState) -> (Session, String) {
         Some(path) => match Session::load(path) {
             Ok(from_file) => {
                 let saved = from_file.to_ron();
-                if tab.dirty { (stored, saved) } else { (from_file, saved) }
+                if tab.dirty {
+                    (stored, saved)
+                } else {
+                    (from_file, saved)
+                }
             }
             // The file is gone or unreadable: keep the copy, marked unsaved.
             Err(_) => (stored, String::new()),
         },
         None => {
-            let saved = if tab.dirty { String::new() } else { stored.to_ron() };
+            let saved = if tab.dirty {
+                String::new()
+            } else {
+                stored.to_ron()
+            };
             (stored, saved)
         }
     }

@@ -267,18 +267,25 @@ fn header_rows_query_params_and_auth_reach_the_request() {
     // A second row, switched off, must not be sent.
     harness.get_by_label("Add header").click();
     harness.run_steps(2);
-    harness.state_mut().tab_mut().session.endpoint.headers[1] = sockscope::model::endpoint::HeaderRow {
-        enabled: false,
-        name: "X-Off".into(),
-        value: "1".into(),
-        secret: false,
-    };
+    harness.state_mut().tab_mut().session.endpoint.headers[1] =
+        sockscope::model::endpoint::HeaderRow {
+            enabled: false,
+            name: "X-Off".into(),
+            value: "1".into(),
+            secret: false,
+        };
     harness.get_by_label("Params").click();
     harness.run_steps(2);
     harness.get_by_label("Add parameter").click();
     harness.run_steps(2);
     assert!(
-        harness.state().tab().session.endpoint.url.ends_with("?param1="),
+        harness
+            .state()
+            .tab()
+            .session
+            .endpoint
+            .url
+            .ends_with("?param1="),
         "{}",
         harness.state().tab().session.endpoint.url
     );
@@ -313,7 +320,8 @@ fn the_inspector_shows_tls_details_and_the_certificate() {
     let pki = crate::tls::pki(&["localhost"]);
     let addr = rt.block_on(crate::tls::wss_echo(&pki));
     let mut harness = harness(None);
-    harness.state_mut().tab_mut().session.endpoint.url = format!("wss://localhost:{}/", addr.port());
+    harness.state_mut().tab_mut().session.endpoint.url =
+        format!("wss://localhost:{}/", addr.port());
     harness.state_mut().tab_mut().session.endpoint.tls.ca_file = Some(pki.ca_file.clone());
     connect(&mut harness);
     harness.get_by_label_contains("Handshake").click();
@@ -392,7 +400,13 @@ fn tabs_open_switch_and_close_cleanly() {
 #[test]
 fn latency_tab_shows_rtt_statistics() {
     let mut harness = harness(None);
-    harness.state_mut().tab_mut().session.endpoint.keepalive.ping_interval_millis = Some(30);
+    harness
+        .state_mut()
+        .tab_mut()
+        .session
+        .endpoint
+        .keepalive
+        .ping_interval_millis = Some(30);
     connect(&mut harness);
     wait_for(&mut harness, "three pongs", |h| {
         (0..h.state().tab().log.len())
@@ -492,5 +506,173 @@ fn fragmented_send_from_the_ui_comes_back_whole() {
     assert!(
         harness.state().confirming.is_none(),
         "a valid fragmented send needs no confirmation"
+    );
+}
+
+#[test]
+fn a_collection_is_built_saved_reopened_and_replayed() {
+    let dir = std::env::temp_dir().join(format!("sockscope-ui-session-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("built.ron");
+    let mut harness = harness(None);
+    connect(&mut harness);
+    harness.get_by_label("Send").click();
+    wait_for(&mut harness, "the echo", |h| h.state().tab().log.len() >= 2);
+    // Save the echoed message from the log into the collection.
+    harness.get_by_label_contains("received text 17 B").click();
+    harness.run_steps(2);
+    harness.get_by_label("Save to collection").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().tab().session.steps().len(), 1);
+    // Add a second message from the composer, and give it an expectation.
+    harness.get_by_label("+ Message").click();
+    harness.run_steps(2);
+    {
+        let tab = harness.state_mut().tab_mut();
+        let sockscope::model::session::Item::Step(step) = &mut tab.session.collection[1] else {
+            panic!("a step")
+        };
+        step.expect.push(sockscope::model::session::Expectation {
+            matcher: sockscope::model::session::Matcher::Equals("Hello, sockscope!".into()),
+            timeout_ms: 3000,
+            enabled: true,
+        });
+        tab.session.name = "Built in the UI".into();
+    }
+    harness.run_steps(1);
+    assert!(
+        harness.query_by_label("*").is_some(),
+        "the unsaved marker shows"
+    );
+    let active = harness.state().active;
+    harness.state_mut().save_tab_to(active, path.clone());
+    harness.run_steps(2);
+    assert!(harness.query_by_label("*").is_none(), "saved");
+    assert!(
+        std::fs::read_to_string(&path)
+            .expect("file")
+            .contains("Built in the UI")
+    );
+
+    // Reopen it in a fresh app from the recent list, then replay it against the echo server.
+    drop(harness);
+    let mut harness = self::harness(None);
+    harness.state_mut().recent = vec![path.clone()];
+    harness.run_steps(1);
+    harness.get_by_label("Recent").click();
+    harness.run_steps(2);
+    harness.get_by_label("built.ron").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().tab().session.name, "Built in the UI");
+    let echo = harness.state().echo_url.clone().expect("echo");
+    harness.state_mut().tab_mut().session.endpoint.url = echo;
+    harness.get_by_label("Run collection").click();
+    wait_for(&mut harness, "the replay to finish", |h| {
+        h.state().tab().replay.as_ref().is_some_and(|r| r.finished)
+    });
+    harness.run_steps(2);
+    let run = harness.state().tab().replay.as_ref().expect("replay");
+    assert_eq!(run.reports.len(), 2);
+    assert!(
+        run.reports
+            .iter()
+            .all(|r| r.outcome == sockscope::model::junit::Outcome::Pass),
+        "{:?}",
+        run.reports
+    );
+    assert!(
+        harness
+            .query_by_label_contains("finished: 2/2 steps, 2 passed, 0 failed")
+            .is_some()
+    );
+    // Sending one step by hand needs a connection: it says so.
+    harness
+        .get_all_by_label("Send")
+        .next()
+        .expect("a step's Send")
+        .click();
+    harness.run_steps(2);
+    assert!(
+        harness
+            .query_by_label_contains("not connected: press Connect first")
+            .is_some()
+    );
+}
+
+#[test]
+fn a_failing_replay_shows_expected_and_got() {
+    let mut harness = harness(None);
+    {
+        let tab = harness.state_mut().tab_mut();
+        tab.session
+            .collection
+            .push(sockscope::model::session::Item::Step(
+                sockscope::model::session::Step {
+                    name: "wants a pong".into(),
+                    payload: sockscope::model::session::Payload::Text("ping".into()),
+                    expect: vec![sockscope::model::session::Expectation {
+                        matcher: sockscope::model::session::Matcher::Equals("pong".into()),
+                        timeout_ms: 200,
+                        enabled: true,
+                    }],
+                    ..Default::default()
+                },
+            ));
+    }
+    harness.run_steps(1);
+    harness.get_by_label("Run collection").click();
+    wait_for(&mut harness, "the replay to finish", |h| {
+        h.state().tab().replay.as_ref().is_some_and(|r| r.finished)
+    });
+    harness.run_steps(2);
+    assert!(
+        harness
+            .query_by_label_contains("1. wants a pong: expected a message equal to \"pong\"")
+            .is_some()
+    );
+    assert!(harness.query_by_label_contains("1 failed").is_some());
+}
+
+#[test]
+fn the_workspace_is_restored_and_an_unreadable_one_is_left_alone() {
+    let dir = std::env::temp_dir().join(format!("sockscope-ui-ws-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let ws = dir.join("workspace.ron");
+    let _ = std::fs::remove_file(&ws);
+    {
+        let mut state = sockscope::app::headless_state(None).expect("state");
+        state.restore_workspace(ws.clone());
+        state.tab_mut().composer.text = "keep me".into();
+        state.tab_mut().session.name = "unsaved work".into();
+        state.apply(sockscope::app::Action::NewTab);
+        state.tab_mut().session.endpoint.url = "ws://example.invalid/second".into();
+        state.save_workspace();
+    }
+    let mut state = sockscope::app::headless_state(None).expect("state");
+    state.restore_workspace(ws.clone());
+    assert_eq!(state.tabs.len(), 2);
+    assert_eq!(state.tabs[0].composer.text, "keep me");
+    assert_eq!(state.tabs[0].session.name, "unsaved work");
+    assert!(state.tabs[0].is_dirty(), "unsaved edits stay marked");
+    assert_eq!(
+        state.tabs[1].session.endpoint.url,
+        "ws://example.invalid/second"
+    );
+    assert_eq!(state.active, 1);
+
+    std::fs::write(&ws, "not (ron").expect("write");
+    let mut state = sockscope::app::headless_state(None).expect("state");
+    state.restore_workspace(ws.clone());
+    assert!(
+        state
+            .notice
+            .as_deref()
+            .is_some_and(|n| n.contains("left as it is"))
+    );
+    state.save_workspace();
+    assert_eq!(
+        std::fs::read_to_string(&ws).expect("read"),
+        "not (ron",
+        "never overwritten"
     );
 }
