@@ -242,6 +242,19 @@ pub fn move_item(items: &mut Vec<Item>, from: &[usize], to: &[usize], into_folde
 #[derive(Clone)]
 struct DragPayload(ItemPath);
 
+/// A handle to drag an item by (the label beside it stays clickable).
+fn drag_handle(ui: &mut egui::Ui, path: &ItemPath) -> egui::Response {
+    ui.dnd_drag_source(
+        egui::Id::unique(("sockscope-drag", path)),
+        DragPayload(path.clone()),
+        |ui| {
+            ui.label(RichText::new("::").monospace().weak())
+                .on_hover_text("Drag to reorder, or onto a folder to move it there")
+        },
+    )
+    .response
+}
+
 fn collection_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
     ui.horizontal(|ui| {
         ui.strong("Collection");
@@ -318,16 +331,17 @@ fn items_ui(
                     true,
                 )
                 .show_header(ui, |ui| {
-                    let response = ui.dnd_drag_source(
-                        egui::Id::unique(("sockscope-drag", &path)),
-                        DragPayload(path.clone()),
-                        |ui| {
-                            ui.selectable_label(
-                                selected,
-                                RichText::new(format!("[{}]", folder.name)).strong(),
-                            )
-                        },
+                    let handle = drag_handle(ui, &path);
+                    let label = ui.selectable_label(
+                        selected,
+                        RichText::new(format!("[{}]", folder.name)).strong(),
                     );
+                    if label.clicked() {
+                        tab.selected_item = Some(path.clone());
+                    }
+                    // The handle paints on another layer while dragged: never combine the two responses.
+                    let _ = handle;
+                    let response = egui::InnerResponse::new(label.clone(), label);
                     if response.inner.clicked() {
                         tab.selected_item = Some(path.clone());
                     }
@@ -379,11 +393,11 @@ fn items_ui(
                     } else {
                         RichText::new(format!("{number}. {} (off)", step.name)).weak()
                     };
-                    let response = ui.dnd_drag_source(
-                        egui::Id::unique(("sockscope-drag", &path)),
-                        DragPayload(path.clone()),
-                        |ui| ui.selectable_label(selected, text),
-                    );
+                    let handle = drag_handle(ui, &path);
+                    let label = ui.selectable_label(selected, text);
+                    // The handle paints on another layer while dragged: never combine the two responses.
+                    let _ = handle;
+                    let response = egui::InnerResponse::new(label.clone(), label);
                     if response.inner.clicked() {
                         tab.selected_item = Some(path.clone());
                     }
@@ -572,7 +586,7 @@ fn step_editor(step: &mut Step, ui: &mut egui::Ui) {
                 egui::TextEdit::multiline(t)
                     .font(egui::TextStyle::Monospace)
                     .desired_rows(3)
-                    .desired_width(f32::INFINITY),
+                    .desired_width(ui.available_width()),
             )
             .labelled_by(label.id);
         }

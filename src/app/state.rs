@@ -392,6 +392,7 @@ impl AppState {
             .resizable(true)
             .default_size(290.0)
             .min_size(200.0)
+            .max_size(420.0)
             .show(ui, |ui| {
                 super::sessions_panel::ui(tab, &recent, ui, &mut actions)
             });
