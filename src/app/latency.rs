@@ -48,7 +48,7 @@ pub(super) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>
     match rtt_stats(&samples) {
         None => {
             ui.label(
-                RichText::new("No pongs yet: press Ping now, or set a ping interval under Options → Keepalive.")
+                RichText::new("No pongs yet: press Ping now, or set a ping interval under Options > Keepalive.")
                     .weak(),
             );
             return;

@@ -86,19 +86,29 @@ fn headers_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
     let endpoint = &mut tab.session.endpoint;
     let mut remove = None;
     egui::Grid::new("headers")
-        .num_columns(4)
+        .num_columns(5)
         .spacing([6.0, 3.0])
         .show(ui, |ui| {
             let on_label = ui.label(RichText::new("On").weak());
             let name_label = ui.label(RichText::new("Header name").weak());
             let value_label = ui.label(RichText::new("Header value").weak());
+            let secret_label = ui.label(RichText::new("Secret").weak());
             ui.end_row();
             for (i, row) in endpoint.headers.iter_mut().enumerate() {
                 ui.checkbox(&mut row.enabled, "").labelled_by(on_label.id);
                 ui.add(egui::TextEdit::singleline(&mut row.name).desired_width(160.0))
                     .labelled_by(name_label.id);
-                ui.add(egui::TextEdit::singleline(&mut row.value).desired_width(300.0))
-                    .labelled_by(value_label.id);
+                ui.add(
+                    egui::TextEdit::singleline(&mut row.value)
+                        .password(row.secret)
+                        .desired_width(300.0),
+                )
+                .labelled_by(value_label.id);
+                ui.checkbox(&mut row.secret, "")
+                    .labelled_by(secret_label.id)
+                    .on_hover_text(
+                        "Never written to session files; or reference {{env.NAME}} in the value",
+                    );
                 if ui
                     .small_button("Remove")
                     .on_hover_text("Remove this header")

@@ -80,6 +80,16 @@ fn file_ui(tab: &mut ConnTab, recent: &[PathBuf], ui: &mut egui::Ui, actions: &m
                 Action::DeleteSession,
                 "Delete the session file (asks first)",
             ),
+            (
+                "Import HAR…",
+                Action::ImportHar,
+                "A session from a browser capture (.har) with WebSocket messages",
+            ),
+            (
+                "Log to collection",
+                Action::LogToCollection,
+                "Every message sent in the log becomes a step, with its recorded timing",
+            ),
         ] {
             if ui.small_button(text).on_hover_text(hint).clicked() {
                 actions.push(action);
@@ -717,6 +727,52 @@ fn expectation_ui(e: &mut Expectation, ui: &mut egui::Ui, mut on_remove: impl Fn
                 *code = text.trim().parse().ok();
             }
         }
+    }
+}
+
+/// A folder of steps from a log: each sent data message becomes a step whose delay is the recorded gap since
+/// the previous one (so a replay keeps the original timing); received messages become expectations that start
+/// switched off.
+pub fn folder_from_log(entries: &[&crate::model::LogEntry], name: String) -> Folder {
+    use crate::model::{Direction, MessageKind};
+    let mut steps: Vec<Step> = Vec::new();
+    let mut last_sent: Option<std::time::Duration> = None;
+    for entry in entries {
+        if !entry.kind.is_data() {
+            continue;
+        }
+        match entry.direction {
+            Direction::Sent => {
+                let mut step = step_from_entry(entry, steps.len() as u64 + 1);
+                step.name = format!("Message {}", steps.len() + 1);
+                step.delay_ms = last_sent
+                    .map(|prev| entry.since_connect.saturating_sub(prev).as_millis() as u64)
+                    .unwrap_or(0);
+                last_sent = Some(entry.since_connect);
+                steps.push(step);
+            }
+            Direction::Received => {
+                if let Some(step) = steps.last_mut() {
+                    let matcher = match entry.kind {
+                        MessageKind::Text => {
+                            Matcher::Equals(String::from_utf8_lossy(&entry.payload).into_owned())
+                        }
+                        _ => Matcher::Bytes(crate::model::hex_string(&entry.payload)),
+                    };
+                    step.expect.push(Expectation {
+                        matcher,
+                        timeout_ms: 5_000,
+                        enabled: false,
+                    });
+                }
+            }
+        }
+    }
+    Folder {
+        name,
+        notes: "Recorded from the log; delays are the original timing. Switch on the expectations you want checked."
+            .into(),
+        items: steps.into_iter().map(Item::Step).collect(),
     }
 }
 

@@ -85,6 +85,10 @@ pub enum Action {
     SendStep(ItemPath),
     /// Add a logged message to the collection.
     SaveToCollection(u64),
+    /// Turn the log's sent messages into a folder of steps with their recorded timing.
+    LogToCollection,
+    /// Choose a HAR file and open it as a new session.
+    ImportHar,
     /// Replay the collection, or only the item at this path.
     RunReplay(Option<ItemPath>),
     /// Pause, resume or stop the replay.
@@ -162,6 +166,8 @@ enum SessionResult {
     Opened(Result<(Box<Session>, PathBuf), String>),
     /// Save As chose this path for tab `id`.
     SaveTo(u64, PathBuf),
+    /// A HAR capture was imported (unsaved, untitled).
+    Imported(Result<Box<Session>, String>),
 }
 
 /// What a replay reports to its tab.
@@ -596,6 +602,22 @@ impl AppState {
                     self.notice = Some("added the message to the collection".into());
                 }
             }
+            Action::LogToCollection => {
+                let tab = self.tab_mut();
+                let entries: Vec<&crate::model::LogEntry> =
+                    (0..tab.log.len()).filter_map(|i| tab.log.get(i)).collect();
+                let name = format!("Recorded {}", chrono::Local::now().format("%H:%M:%S"));
+                let folder = super::sessions_panel::folder_from_log(&entries, name);
+                let count = folder.items.len();
+                if count == 0 {
+                    self.notice = Some("the log has no sent messages to record".into());
+                } else {
+                    tab.session.collection.push(Item::Folder(folder));
+                    self.notice =
+                        Some(format!("added {count} recorded messages to the collection"));
+                }
+            }
+            Action::ImportHar => self.import_har_dialog(),
             Action::RunReplay(selection) => self.run_replay(selection),
             Action::ReplayControl(control) => {
                 if let Some(run) = &self.tab().replay {
@@ -669,6 +691,14 @@ impl AppState {
             SessionResult::Opened(Err(e)) => {
                 self.notice = Some(format!("could not open the session: {e}"))
             }
+            SessionResult::Imported(Ok(session)) => {
+                let mut tab = ConnTab::with_session(*session, None);
+                tab.saved_ron.clear();
+                self.tabs.push(tab);
+                self.active = self.tabs.len() - 1;
+                self.notice = Some("imported the capture: review it, then Save As…".into());
+            }
+            SessionResult::Imported(Err(e)) => self.notice = Some(format!("could not import: {e}")),
             SessionResult::SaveTo(tab_id, path) => {
                 if let Some(i) = self.tabs.iter().position(|t| t.id == tab_id) {
                     self.save_tab_to(i, path);
@@ -722,6 +752,35 @@ impl AppState {
                     .map(|s| (Box::new(s), path))
                     .map_err(|e| e.to_string());
                 let _ = tx.send(SessionResult::Opened(result));
+                if let Some(w) = wake {
+                    w();
+                }
+            });
+        if let Err(e) = spawned {
+            self.notice = Some(format!("could not open the file dialog: {e}"));
+        }
+    }
+
+    fn import_har_dialog(&mut self) {
+        let tx = self.session_results.0.clone();
+        let wake = self.wake.clone();
+        let spawned = std::thread::Builder::new()
+            .name("sockscope-import-har".into())
+            .spawn(move || {
+                let Some(path) = rfd::FileDialog::new()
+                    .add_filter("HAR capture", &["har", "json"])
+                    .add_filter("All files", &["*"])
+                    .pick_file()
+                else {
+                    return;
+                };
+                let result = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("could not read {}: {e}", path.display()))
+                    .and_then(|text| {
+                        crate::model::har::import(&text)
+                            .map_err(|e| format!("{}: {e}", path.display()))
+                    });
+                let _ = tx.send(SessionResult::Imported(result.map(Box::new)));
                 if let Some(w) = wake {
                     w();
                 }

@@ -676,3 +676,39 @@ fn the_workspace_is_restored_and_an_unreadable_one_is_left_alone() {
         "never overwritten"
     );
 }
+
+#[test]
+fn the_log_becomes_a_collection_with_its_original_timing() {
+    let mut harness = harness(None);
+    connect(&mut harness);
+    harness.get_by_label("Send").click();
+    wait_for(&mut harness, "the first echo", |h| {
+        h.state().tab().log.len() >= 2
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    harness.state_mut().tab_mut().composer.text = "second".into();
+    harness.run_steps(1);
+    harness.get_by_label("Send").click();
+    wait_for(&mut harness, "the second echo", |h| {
+        h.state().tab().log.len() >= 4
+    });
+    harness.get_by_label("Log to collection").click();
+    harness.run_steps(2);
+    let steps = harness.state().tab().session.steps();
+    assert_eq!(steps.len(), 2);
+    assert_eq!(steps[0].1.delay_ms, 0);
+    assert!(
+        steps[1].1.delay_ms >= 300,
+        "recorded gap: {} ms",
+        steps[1].1.delay_ms
+    );
+    assert_eq!(
+        steps[1].1.payload,
+        sockscope::model::session::Payload::Text("second".into())
+    );
+    assert_eq!(steps[1].1.expect.len(), 1, "the echo became an expectation");
+    assert!(
+        !steps[1].1.expect[0].enabled,
+        "switched off until the user wants it"
+    );
+}
