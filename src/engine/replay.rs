@@ -196,7 +196,6 @@ pub async fn run(
         };
         if sent.is_some() {
             // Every expectation looks at all messages received since the step was sent.
-            let cursor = 0usize;
             for e in step.expect.iter().filter(|e| e.enabled) {
                 let compiled = match expect::compile(&e.matcher, &ctx) {
                     Ok(c) => c,
@@ -209,7 +208,8 @@ pub async fn run(
                 };
                 let deadline = tokio::time::Instant::now() + Duration::from_millis(e.timeout_ms);
                 let found = loop {
-                    if inbox.messages[cursor..]
+                    if inbox
+                        .messages
                         .iter()
                         .any(|m| compiled.matches(Received::Data(m)))
                     {
@@ -228,7 +228,7 @@ pub async fn run(
                 if !found {
                     report.outcome = Outcome::Fail;
                     report.expected = compiled.describe();
-                    report.got = describe_got(&inbox, cursor, e.timeout_ms);
+                    report.got = describe_got(&inbox, e.timeout_ms);
                     break;
                 }
             }
@@ -260,8 +260,8 @@ pub async fn run(
     })
 }
 
-fn describe_got(inbox: &Inbox, cursor: usize, timeout_ms: u64) -> String {
-    let unmatched = &inbox.messages[cursor.min(inbox.messages.len())..];
+fn describe_got(inbox: &Inbox, timeout_ms: u64) -> String {
+    let unmatched = &inbox.messages;
     let mut got = match unmatched.last() {
         None => format!("no message within {timeout_ms} ms"),
         Some(last) => format!(

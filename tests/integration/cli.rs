@@ -9,15 +9,7 @@ use std::process::{Command, Output, Stdio};
 const BIN: &str = env!("CARGO_BIN_EXE_sockscope");
 
 async fn run(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || {
-        Command::new(BIN)
-            .args(&args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run sockscope")
-    })
-    .await
-    .expect("join")
+    crate::servers::cli_async(args).await
 }
 
 fn args(list: &[&str]) -> Vec<String> {

@@ -1,25 +1,11 @@
 //! The handshake inspector's data and the connection options: checks, proxies (HTTP CONNECT, SOCKS5), slow
 //! servers, and "copy as" commands.
 
-use crate::servers::{self, collect, start};
-use sockscope::engine::{Command, EventKind};
-use sockscope::model::{CheckOutcome, ConnState, ConnectRequest, Direction, Stage};
+use crate::servers::{self, cli, collect, start};
+use sockscope::model::{CheckOutcome, ConnectRequest, Direction, Stage};
 
 async fn echo_once(req: ConnectRequest) -> servers::Transcript {
-    let (handle, mut events) = start(req);
-    collect(&mut events, move |event, _| match event {
-        EventKind::State(ConnState::Open) => {
-            handle.send(Command::Text("through".into()));
-        }
-        EventKind::Message(m) if m.direction == Direction::Received && m.kind.is_data() => {
-            handle.send(Command::Close {
-                code: 1000,
-                reason: String::new(),
-            });
-        }
-        _ => {}
-    })
-    .await
+    servers::echo_once_with(req, "through").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -218,14 +204,6 @@ async fn through_a_socks5_proxy_with_and_without_auth() {
         "{}",
         t.errors[0].message
     );
-}
-
-fn cli(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_sockscope"))
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run")
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Keepalive pings with RTT, the pong watchdog, heartbeats, reconnect with backoff and on-connect messages, and
 //! raw frame control.
 
-use crate::servers::{self, collect, collect_all, start};
+use crate::servers::{self, cli, collect, collect_all, start};
 use sockscope::engine::{Command, EventKind};
 use sockscope::model::{
     ConnState, ConnectRequest, Direction, Heartbeat, MessageKind, OutgoingMessage, RawFrame,
@@ -284,14 +284,6 @@ async fn fragmented_messages_are_reassembled_by_the_server() {
         .find(|m| m.direction == Direction::Received)
         .expect("echo");
     assert_eq!(echoed.payload, "fragmented héllo".as_bytes());
-}
-
-fn cli(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_sockscope"))
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -166,23 +166,10 @@ pub async fn raw_101_token_list() -> SocketAddr {
     tokio::spawn(async move {
         while let Ok((mut stream, _)) = listener.accept().await {
             tokio::spawn(async move {
-                let mut buf = Vec::new();
+                let Some(accept) = read_upgrade_request(&mut stream).await else {
+                    return;
+                };
                 let mut chunk = [0u8; 1024];
-                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match stream.read(&mut chunk).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                }
-                let head = String::from_utf8_lossy(&buf).into_owned();
-                let key = head
-                    .lines()
-                    .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-                    .expect("key header")
-                    .trim()
-                    .to_owned();
-                let accept =
-                    tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
                 let mut out = format!(
                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket\r\nConnection: keep-alive, Upgrade\r\n\
                      Sec-WebSocket-Accept: {accept}\r\nX-Custom-Case: Kept\r\n\r\n"
@@ -340,23 +327,10 @@ pub async fn slow_101() -> SocketAddr {
     tokio::spawn(async move {
         while let Ok((mut stream, _)) = listener.accept().await {
             tokio::spawn(async move {
-                let mut buf = Vec::new();
+                let Some(accept) = read_upgrade_request(&mut stream).await else {
+                    return;
+                };
                 let mut chunk = [0u8; 1024];
-                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match stream.read(&mut chunk).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                }
-                let head = String::from_utf8_lossy(&buf).into_owned();
-                let key = head
-                    .lines()
-                    .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-                    .unwrap_or_default()
-                    .trim()
-                    .to_owned();
-                let accept =
-                    tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
                 let mut out = format!(
                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
                      Sec-WebSocket-Accept: {accept}\r\n\r\n"
@@ -403,23 +377,10 @@ pub async fn raw_101_deaf() -> SocketAddr {
     tokio::spawn(async move {
         while let Ok((mut stream, _)) = listener.accept().await {
             tokio::spawn(async move {
-                let mut buf = Vec::new();
+                let Some(accept) = read_upgrade_request(&mut stream).await else {
+                    return;
+                };
                 let mut chunk = [0u8; 1024];
-                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match stream.read(&mut chunk).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                }
-                let head = String::from_utf8_lossy(&buf).into_owned();
-                let key = head
-                    .lines()
-                    .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-                    .unwrap_or_default()
-                    .trim()
-                    .to_owned();
-                let accept =
-                    tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
                 let reply = format!(
                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
                      Sec-WebSocket-Accept: {accept}\r\n\r\n"
@@ -518,4 +479,62 @@ pub async fn chat(token: &'static str) -> SocketAddr {
         }
     });
     addr
+}
+
+/// Connects, sends "through" (inspect) or "over tls" when open, closes after the first data reply.
+pub async fn echo_once_with(req: ConnectRequest, text: &'static str) -> Transcript {
+    use sockscope::engine::Command;
+    use sockscope::model::{ConnState, Direction};
+    let (handle, mut events) = start(req);
+    collect(&mut events, move |event, _| match event {
+        EventKind::State(ConnState::Open) => {
+            handle.send(Command::Text(text.into()));
+        }
+        EventKind::Message(m) if m.direction == Direction::Received && m.kind.is_data() => {
+            handle.send(Command::Close {
+                code: 1000,
+                reason: String::new(),
+            });
+        }
+        _ => {}
+    })
+    .await
+}
+
+/// Runs the real binary with `args` and no stdin.
+pub fn cli(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_sockscope"))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run sockscope")
+}
+
+/// [`cli`] off the async workers, for tests whose servers run on the same runtime.
+pub async fn cli_async(args: Vec<String>) -> std::process::Output {
+    tokio::task::spawn_blocking(move || {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        cli(&refs)
+    })
+    .await
+    .expect("join")
+}
+
+/// Reads an upgrade request head from `stream` and returns the Sec-WebSocket-Accept value for it.
+pub async fn read_upgrade_request(stream: &mut tokio::net::TcpStream) -> Option<String> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let head = String::from_utf8_lossy(&buf).into_owned();
+    let key = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))?
+        .trim()
+        .to_owned();
+    Some(tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes()))
 }

@@ -3,9 +3,7 @@
 
 use crate::servers;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-const BIN: &str = env!("CARGO_BIN_EXE_sockscope");
+use std::process::{Command, Output};
 
 fn asset(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -23,15 +21,7 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 async fn sockscope(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || {
-        Command::new(BIN)
-            .args(&args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run sockscope")
-    })
-    .await
-    .expect("join")
+    servers::cli_async(args).await
 }
 
 fn strings(list: &[&str]) -> Vec<String> {

@@ -1,12 +1,11 @@
 //! wss:// against a TLS server started here with a CA made at test time (rcgen): trust via a CA file,
 //! untrusted and wrong-name certificates, insecure mode, and TLS/plain mix-ups.
 
-use crate::servers::{self, collect, start};
+use crate::servers;
 use futures_util::{SinkExt, StreamExt};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use sockscope::engine::{Command, EventKind};
-use sockscope::model::{ConnState, ConnectRequest, Direction, Stage};
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use sockscope::model::{ConnectRequest, Direction, Stage};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,45 +19,7 @@ pub struct TestPki {
 
 /// Makes a CA and a server certificate for `names`.
 pub fn pki(names: &[&str]) -> TestPki {
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "sockscope test CA");
-    let ca_key = KeyPair::generate().expect("ca key");
-    let ca_cert = ca_params.self_signed(&ca_key).expect("ca cert");
-    let issuer = Issuer::new(ca_params, ca_key);
-
-    let mut params =
-        CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
-            .expect("params");
-    params.distinguished_name.push(DnType::CommonName, names[0]);
-    let key = KeyPair::generate().expect("key");
-    let cert = params.signed_by(&key, &issuer).expect("signed");
-
-    let dir = std::env::temp_dir().join(format!(
-        "sockscope-tls-{}-{}",
-        std::process::id(),
-        names.join("_")
-    ));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let ca_file = dir.join("ca.pem");
-    std::fs::write(&ca_file, ca_cert.pem()).expect("write ca");
-
-    let chain: Vec<CertificateDer<'static>> = vec![cert.der().clone()];
-    let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-    let server = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_no_client_auth()
-    .with_single_cert(chain, key_der)
-    .expect("server config");
-    TestPki {
-        ca_file,
-        server: Arc::new(server),
-    }
+    pki_with(names, false, false).0
 }
 
 /// A wss echo server on 127.0.0.1.
@@ -88,20 +49,7 @@ pub async fn wss_echo(pki: &TestPki) -> SocketAddr {
 }
 
 async fn echo_once(req: ConnectRequest) -> crate::servers::Transcript {
-    let (handle, mut events) = start(req);
-    collect(&mut events, move |event, _| match event {
-        EventKind::State(ConnState::Open) => {
-            handle.send(Command::Text("over tls".into()));
-        }
-        EventKind::Message(m) if m.direction == Direction::Received && m.kind.is_data() => {
-            handle.send(Command::Close {
-                code: 1000,
-                reason: String::new(),
-            });
-        }
-        _ => {}
-    })
-    .await
+    crate::servers::echo_once_with(req, "over tls").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -291,6 +239,7 @@ fn pki_with(
     let mut params =
         CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
             .expect("params");
+    params.distinguished_name.push(DnType::CommonName, names[0]);
     if expired {
         params.not_before = rcgen::date_time_ymd(2019, 1, 1);
         params.not_after = rcgen::date_time_ymd(2020, 1, 1);
