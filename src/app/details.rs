@@ -2,7 +2,7 @@
 
 use super::log_view::{format_size, format_time};
 use super::state::Action;
-use super::tab::{ConnTab, SideTab};
+use super::tab::{ConnTab, PayloadView, SideTab};
 use crate::model::{MessageKind, close_code_name, hex_dump};
 use egui::RichText;
 
@@ -63,17 +63,50 @@ fn message_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
         };
     }
     let shown = &entry.payload[..entry.payload.len().min(MAX_SHOWN_BYTES)];
-    let text_view =
-        entry.kind != MessageKind::Binary && std::str::from_utf8(&entry.payload).is_ok();
-    let mut body = if text_view {
-        String::from_utf8_lossy(shown).into_owned()
+    let is_text = entry.kind != MessageKind::Binary && std::str::from_utf8(&entry.payload).is_ok();
+    let json = is_text
+        .then(|| serde_json::from_slice::<serde_json::Value>(&entry.payload).ok())
+        .flatten()
+        .filter(|v| v.is_object() || v.is_array());
+    let auto = if json.is_some() {
+        PayloadView::Json
+    } else if is_text {
+        PayloadView::Text
     } else {
-        hex_dump(shown)
+        PayloadView::Hex
     };
+    let view = tab.payload_view.unwrap_or(auto);
+    ui.horizontal(|ui| {
+        for (v, name) in [
+            (PayloadView::Text, "Text"),
+            (PayloadView::Json, "JSON"),
+            (PayloadView::Hex, "Hex"),
+            (PayloadView::Base64, "Base64"),
+        ] {
+            if ui.selectable_label(view == v, name).clicked() {
+                tab.payload_view = Some(v);
+            }
+        }
+    });
+    let mut body = match view {
+        PayloadView::Text => String::from_utf8_lossy(shown).into_owned(),
+        PayloadView::Json => match &json {
+            Some(v) => serde_json::to_string_pretty(v).unwrap_or_default(),
+            None => match serde_json::from_slice::<serde_json::Value>(&entry.payload) {
+                Ok(v) => serde_json::to_string_pretty(&v).unwrap_or_default(),
+                Err(e) => format!("(not JSON: {e})"),
+            },
+        },
+        PayloadView::Hex => hex_dump(shown),
+        PayloadView::Base64 => {
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, shown)
+        }
+    };
+    let text_view = view != PayloadView::Hex;
     ui.horizontal_wrapped(|ui| {
         if ui
             .button("Copy")
-            .on_hover_text("Copy the payload (text, or hex dump)")
+            .on_hover_text("Copy the payload as shown (text, pretty JSON, hex dump or base64)")
             .clicked()
         {
             ui.ctx().copy_text(body.clone());
@@ -104,10 +137,11 @@ fn message_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
         }
     });
     let label = ui.label(
-        RichText::new(if text_view {
-            "Payload (text)"
-        } else {
-            "Payload (hex)"
+        RichText::new(match view {
+            PayloadView::Text => "Payload (text)",
+            PayloadView::Json => "Payload (JSON)",
+            PayloadView::Hex => "Payload (hex)",
+            PayloadView::Base64 => "Payload (base64)",
         })
         .weak(),
     );
@@ -115,7 +149,14 @@ fn message_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
         .font(egui::TextStyle::Monospace)
         .desired_width(f32::INFINITY)
         .desired_rows(6);
-    if text_view {
+    if view == PayloadView::Json {
+        let mut colourise = |ui: &egui::Ui, text: &dyn egui::TextBuffer, wrap_width: f32| {
+            let mut job = json_job(text.as_str(), ui);
+            job.wrap.max_width = wrap_width;
+            ui.fonts_mut(|f| f.layout_job(job))
+        };
+        ui.add(edit.layouter(&mut colourise)).labelled_by(label.id);
+    } else if text_view {
         ui.add(edit).labelled_by(label.id);
     } else {
         // A hex dump reads only unwrapped: lay it out without wrapping and scroll sideways.
@@ -136,4 +177,65 @@ fn message_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
                 ui.add(edit.layouter(&mut no_wrap)).labelled_by(label.id)
             });
     }
+}
+
+/// Syntax colours for pretty JSON: keys, strings, numbers, literals, punctuation.
+fn json_job(text: &str, ui: &egui::Ui) -> egui::text::LayoutJob {
+    let font = egui::TextStyle::Monospace.resolve(ui.style());
+    let dark = ui.visuals().dark_mode;
+    let pick = |light: (u8, u8, u8), darkc: (u8, u8, u8)| {
+        let (r, g, b) = if dark { darkc } else { light };
+        egui::Color32::from_rgb(r, g, b)
+    };
+    let key = pick((0x0a, 0x55, 0xa8), (0x79, 0xc0, 0xff));
+    let string = pick((0x0a, 0x6e, 0x2a), (0xa5, 0xd6, 0xff));
+    let number = pick((0x95, 0x3e, 0x00), (0xff, 0xa6, 0x57));
+    let literal = pick((0x8a, 0x20, 0xa8), (0xd2, 0xa8, 0xff));
+    let plain = ui.visuals().text_color();
+    let mut job = egui::text::LayoutJob::default();
+    let mut push =
+        |s: &str, c: egui::Color32| job.append(s, 0.0, egui::TextFormat::simple(font.clone(), c));
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c == b'"' {
+            let start = i;
+            i += 1;
+            while i < bytes.len() && bytes[i] != b'"' {
+                i += if bytes[i] == b'\\' { 2 } else { 1 };
+            }
+            i = (i + 1).min(bytes.len());
+            let rest = text[i..].trim_start();
+            push(
+                &text[start..i],
+                if rest.starts_with(':') { key } else { string },
+            );
+        } else if c == b'-' || c.is_ascii_digit() {
+            let start = i;
+            while i < bytes.len() && (bytes[i].is_ascii_digit() || b"+-.eE".contains(&bytes[i])) {
+                i += 1;
+            }
+            push(&text[start..i], number);
+        } else if c.is_ascii_alphabetic() {
+            let start = i;
+            while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
+                i += 1;
+            }
+            push(&text[start..i], literal);
+        } else {
+            let start = i;
+            while i < bytes.len()
+                && !(bytes[i] == b'"' || bytes[i] == b'-' || bytes[i].is_ascii_alphanumeric())
+            {
+                i += 1;
+            }
+            // Keep multi-byte characters whole.
+            while !text.is_char_boundary(i) {
+                i += 1;
+            }
+            push(&text[start..i], plain);
+        }
+    }
+    job
 }

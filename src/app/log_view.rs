@@ -8,16 +8,56 @@ use egui::{Align2, Color32, FontId, Sense};
 
 const ROW_HEIGHT: f32 = 20.0;
 
-/// Column x offsets: #, direction, kind, time, +since connect, size, preview.
-const COLUMNS: [(&str, f32); 7] = [
+/// Column x offsets: #, direction, kind, time, since start, since previous, reply time, size, preview.
+const COLUMNS: [(&str, f32); 9] = [
     ("#", 4.0),
     ("", 62.0),
     ("type", 80.0),
     ("time", 134.0),
     ("since start", 232.0),
-    ("size", 318.0),
-    ("payload", 388.0),
+    ("+prev", 318.0),
+    ("reply", 392.0),
+    ("size", 466.0),
+    ("payload", 536.0),
 ];
+
+/// How far back "reply" looks for our last sent message.
+const REPLY_LOOKBACK: usize = 1_000;
+
+/// Milliseconds since the previous entry of the same connection.
+fn since_previous(log: &super::log_store::LogStore, index: usize) -> Option<f64> {
+    let entry = log.get(index)?;
+    let prev = log.get(index.checked_sub(1)?)?;
+    (prev.conn_id == entry.conn_id).then(|| {
+        entry
+            .since_connect
+            .saturating_sub(prev.since_connect)
+            .as_secs_f64()
+            * 1000.0
+    })
+}
+
+/// For a received data message: milliseconds since our last sent data message (request → reply latency).
+fn reply_time(log: &super::log_store::LogStore, index: usize) -> Option<f64> {
+    let entry = log.get(index)?;
+    if entry.direction != Direction::Received || !entry.kind.is_data() {
+        return None;
+    }
+    (index.saturating_sub(REPLY_LOOKBACK)..index)
+        .rev()
+        .find_map(|i| {
+            let e = log.get(i)?;
+            (e.conn_id == entry.conn_id && e.direction == Direction::Sent && e.kind.is_data()).then(
+                || {
+                    entry
+                        .since_connect
+                        .saturating_sub(e.since_connect)
+                        .as_secs_f64()
+                        * 1000.0
+                },
+            )
+        })
+}
 
 /// Local wall-clock time with milliseconds.
 pub fn format_time(at: std::time::SystemTime) -> String {
@@ -105,9 +145,18 @@ pub(super) fn ui(
     ui: &mut egui::Ui,
     actions: &mut Vec<Action>,
 ) {
+    tab.filter.refresh(&tab.log);
+    if tab.filter.is_scanning(&tab.log) {
+        ui.ctx().request_repaint();
+    }
     ui.horizontal(|ui| {
         ui.strong("Messages");
-        ui.label(format!("{}", tab.log.len()));
+        let shown = tab.filter.len(&tab.log);
+        if tab.filter.is_active() {
+            ui.label(format!("{shown} of {}", tab.log.len()));
+        } else {
+            ui.label(format!("{}", tab.log.len()));
+        }
         let dropped = tab.log.dropped() + dropped_in_transit;
         if dropped > 0 {
             ui.label(
@@ -120,9 +169,17 @@ pub(super) fn ui(
             if ui.button("Clear").on_hover_text("Empty the log").clicked() {
                 actions.push(Action::ClearLog);
             }
+            if ui
+                .button("Export…")
+                .on_hover_text("Save the whole log as NDJSON (or JSON, by the file name)")
+                .clicked()
+            {
+                actions.push(Action::ExportLog);
+            }
             ui.checkbox(&mut tab.follow, "Auto-scroll");
         });
     });
+    filter_ui(tab, ui);
     ui.separator();
     let header_rect = ui
         .allocate_exact_size(egui::vec2(ui.available_width(), ROW_HEIGHT), Sense::hover())
@@ -144,13 +201,16 @@ pub(super) fn ui(
         });
         return;
     }
-    let total = tab.log.len();
+    let total = tab.filter.len(&tab.log);
     egui::ScrollArea::vertical()
         .id_salt("log-scroll")
         .auto_shrink([false, false])
         .stick_to_bottom(tab.follow)
         .show_rows(ui, ROW_HEIGHT, total, |ui, range| {
-            for index in range {
+            for row in range {
+                let Some(index) = tab.filter.index(row, &tab.log) else {
+                    break;
+                };
                 let Some(entry) = tab.log.get(index) else {
                     break;
                 };
@@ -174,18 +234,22 @@ pub(super) fn ui(
                 } else if response.hovered() {
                     ui.painter()
                         .rect_filled(rect, 2.0, visuals.widgets.hovered.weak_bg_fill);
-                } else if index % 2 == 1 {
+                } else if row % 2 == 1 {
                     ui.painter().rect_filled(rect, 0.0, visuals.faint_bg_color);
                 }
                 let text_colour = visuals.text_color();
+                let weak = visuals.weak_text_color();
                 let colour = kind_colour(entry, visuals);
                 let since = entry.since_connect.as_secs_f64() * 1000.0;
+                let ms = |v: Option<f64>| v.map(|v| format!("{v:.1} ms")).unwrap_or_default();
                 let cells = [
-                    ((seq + 1).to_string(), visuals.weak_text_color()),
+                    ((seq + 1).to_string(), weak),
                     (entry.direction.arrow().to_owned(), colour),
                     (entry.kind.as_str().to_owned(), colour),
                     (format_time(entry.at), text_colour),
-                    (format!("{since:.1} ms"), visuals.weak_text_color()),
+                    (format!("{since:.1} ms"), weak),
+                    (ms(since_previous(&tab.log, index)), weak),
+                    (ms(reply_time(&tab.log, index)), text_colour),
                     (format_size(entry.size()), text_colour),
                 ];
                 let painter = ui.painter_at(rect);
@@ -198,7 +262,7 @@ pub(super) fn ui(
                         c,
                     );
                 }
-                let preview_x = COLUMNS[6].1;
+                let preview_x = COLUMNS[8].1;
                 let chars = (((rect.width() - preview_x) / 7.5).max(8.0)) as usize;
                 painter.text(
                     rect.left_center() + egui::vec2(preview_x, 0.0),
@@ -209,4 +273,39 @@ pub(super) fn ui(
                 );
             }
         });
+}
+
+fn filter_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
+    let filter = &mut tab.filter;
+    ui.horizontal(|ui| {
+        let label = ui.label("Search");
+        ui.add(
+            egui::TextEdit::singleline(&mut filter.query)
+                .hint_text("text in payloads")
+                .desired_width(180.0),
+        )
+        .labelled_by(label.id);
+        ui.checkbox(&mut filter.regex, "Regex");
+        ui.separator();
+        let direction_label = ui.label("Direction");
+        egui::ComboBox::from_id_salt("direction-filter")
+            .selected_text(match filter.direction {
+                None => "Both ways",
+                Some(Direction::Sent) => "Sent",
+                Some(Direction::Received) => "Received",
+            })
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut filter.direction, None, "Both ways");
+                ui.selectable_value(&mut filter.direction, Some(Direction::Sent), "Sent");
+                ui.selectable_value(&mut filter.direction, Some(Direction::Received), "Received");
+            })
+            .response
+            .labelled_by(direction_label.id);
+        for (i, kind) in super::log_filter::KINDS.iter().enumerate() {
+            ui.toggle_value(&mut filter.kinds[i], kind.as_str());
+        }
+        if let Some(err) = &filter.error {
+            ui.label(egui::RichText::new(err).color(ui.visuals().error_fg_color));
+        }
+    });
 }

@@ -6,6 +6,7 @@ mod connection_panel;
 mod details;
 mod inspector;
 mod latency;
+mod log_filter;
 mod log_store;
 mod log_view;
 mod options;
@@ -17,7 +18,7 @@ mod workspace;
 
 pub use log_store::{DEFAULT_LOG_CAP, LogStore};
 pub use state::{Action, AppState, FileField};
-pub use tab::{Attempt, Composer, ConnTab, OptionsTab, SideTab};
+pub use tab::{Attempt, Composer, ConnTab, OptionsTab, PayloadView, SideTab};
 
 use crate::engine::Waker;
 use std::sync::Arc;

@@ -41,6 +41,8 @@ pub enum Action {
     Select(u64),
     /// Empty the active tab's log.
     ClearLog,
+    /// Save the whole log through a dialog (NDJSON, or JSON for a .json name).
+    ExportLog,
     /// Save the selected payload to a file chosen in a dialog.
     SavePayload,
     /// Choose a file for a TLS field.
@@ -471,6 +473,7 @@ impl AppState {
                 tab.selected = None;
             }
             Action::SavePayload => self.save_selected_payload(),
+            Action::ExportLog => self.export_log(),
             Action::PickFile(field) => self.pick_file(field),
             Action::CopyAs(tool) => self.copy_as(tool),
             Action::NewTab => {
@@ -1075,6 +1078,46 @@ impl AppState {
                         Ok(()) => format!("saved {} bytes to {}", payload.len(), path.display()),
                         Err(e) => format!("could not save the payload: {e} ({})", path.display()),
                     },
+                };
+                let _ = tx.send(note);
+                if let Some(w) = wake {
+                    w();
+                }
+            });
+        if let Err(e) = spawned {
+            self.notice = Some(format!("could not open the save dialog: {e}"));
+        }
+    }
+
+    fn export_log(&mut self) {
+        let tab = self.tab();
+        let entries: Vec<crate::model::LogEntry> = (0..tab.log.len())
+            .filter_map(|i| tab.log.get(i).cloned())
+            .collect();
+        if entries.is_empty() {
+            self.notice = Some("the log is empty: nothing to export".into());
+            return;
+        }
+        let tx = self.file_results.0.clone();
+        let wake = self.wake.clone();
+        let spawned = std::thread::Builder::new()
+            .name("sockscope-export-log".into())
+            .spawn(move || {
+                let Some(path) = rfd::FileDialog::new()
+                    .add_filter("NDJSON", &["ndjson", "jsonl"])
+                    .add_filter("JSON", &["json"])
+                    .set_file_name("sockscope-log.ndjson")
+                    .save_file()
+                else {
+                    return;
+                };
+                let text = crate::model::ndjson::export(
+                    &entries,
+                    path.extension().is_some_and(|e| e == "json"),
+                );
+                let note = match crate::model::fsutil::write_atomic(&path, text.as_bytes()) {
+                    Ok(()) => format!("exported {} messages to {}", entries.len(), path.display()),
+                    Err(e) => format!("could not export the log: {e} ({})", path.display()),
                 };
                 let _ = tx.send(note);
                 if let Some(w) = wake {

@@ -39,6 +39,19 @@ pub enum SideTab {
     Latency,
 }
 
+/// How the selected payload is shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PayloadView {
+    /// UTF-8 text.
+    Text,
+    /// Pretty, coloured JSON.
+    Json,
+    /// Hex dump with offsets and ASCII.
+    Hex,
+    /// Base64.
+    Base64,
+}
+
 /// The composer's inputs.
 #[derive(Clone, Debug)]
 pub struct Composer {
@@ -168,6 +181,10 @@ pub struct ConnTab {
     pub composer: Composer,
     /// Keep the log scrolled to the newest message.
     pub follow: bool,
+    /// The log's filter and search.
+    pub filter: super::log_filter::LogFilter,
+    /// The payload view chosen by the user (`None`: pick by content).
+    pub payload_view: Option<PayloadView>,
 }
 
 impl ConnTab {
@@ -205,6 +222,8 @@ impl ConnTab {
             selected: None,
             composer: Composer::default(),
             follow: true,
+            filter: Default::default(),
+            payload_view: None,
         }
     }
 

@@ -164,6 +164,21 @@ pub fn message(m: &LogEntry) -> Value {
     Value::Object(obj)
 }
 
+/// The whole log in the `connect --json` schema: one `message` object per line, or (`as_array`) one JSON array.
+pub fn export(entries: &[LogEntry], as_array: bool) -> String {
+    if as_array {
+        let all: Vec<Value> = entries.iter().map(message).collect();
+        serde_json::to_string_pretty(&all).unwrap_or_default()
+    } else {
+        let mut out = String::new();
+        for e in entries {
+            out.push_str(&message(e).to_string());
+            out.push('\n');
+        }
+        out
+    }
+}
+
 /// `{"event":"closed",…}`
 pub fn closed(c: &CloseInfo) -> Value {
     json!({
@@ -214,6 +229,30 @@ mod tests {
         m.close_code = Some(1000);
         assert_eq!(message(&m)["code"], 1000);
         assert_eq!(message(&m)["reason"], "hi");
+    }
+
+    #[test]
+    fn export_as_lines_or_array() {
+        let e = LogEntry {
+            conn_id: 1,
+            direction: Direction::Sent,
+            kind: MessageKind::Text,
+            at: SystemTime::now(),
+            since_connect: Duration::ZERO,
+            payload: b"hi".to_vec(),
+            close_code: None,
+            automatic: false,
+            extra: None,
+        };
+        let lines = export(&[e.clone(), e.clone()], false);
+        assert_eq!(lines.lines().count(), 2);
+        assert!(
+            lines
+                .lines()
+                .all(|l| serde_json::from_str::<Value>(l).is_ok_and(|v| v["text"] == "hi"))
+        );
+        let array: Value = serde_json::from_str(&export(&[e], true)).expect("json");
+        assert_eq!(array[0]["event"], "message");
     }
 
     #[test]

@@ -712,3 +712,54 @@ fn the_log_becomes_a_collection_with_its_original_timing() {
         "switched off until the user wants it"
     );
 }
+
+#[test]
+fn search_filters_the_log_and_json_is_shown_pretty() {
+    let mut harness = harness(None);
+    connect(&mut harness);
+    for text in [
+        r#"{"type":"order","id":41}"#,
+        "plain words",
+        r#"{"type":"order","id":42}"#,
+    ] {
+        harness.state_mut().tab_mut().composer.text = text.into();
+        harness.run_steps(1);
+        harness.get_by_label("Send").click();
+        harness.run_steps(1);
+    }
+    wait_for(&mut harness, "six rows", |h| h.state().tab().log.len() >= 6);
+    type_into(&mut harness, "Search", r#""id":4\d"#);
+    harness.get_by_label("Regex").click();
+    harness.run_steps(3);
+    assert!(
+        harness.query_by_label_contains("4 of 6").is_some(),
+        "regex search over payloads"
+    );
+    harness.get_by_label("Direction").click();
+    harness.run_steps(2);
+    harness.get_by_label("Received").click();
+    harness.run_steps(3);
+    assert!(
+        harness.query_by_label_contains("2 of 6").is_some(),
+        "direction filter"
+    );
+    harness
+        .get_all_by_label_contains("received text 24 B")
+        .next()
+        .expect("a row")
+        .click();
+    harness.run_steps(2);
+    let json = harness
+        .get_by_label("Payload (JSON)")
+        .value()
+        .expect("value");
+    assert_eq!(json, "{\n  \"type\": \"order\",\n  \"id\": 41\n}");
+    harness.get_by_label("Base64").click();
+    harness.run_steps(2);
+    assert!(
+        harness
+            .get_by_label("Payload (base64)")
+            .value()
+            .is_some_and(|v| v.starts_with("eyJ0eXBlIjoib3JkZXIi"))
+    );
+}

@@ -1,0 +1,206 @@
+//! Filtering the log: by direction, by kind, and by a plain-text or regex search over payloads. Matches are
+//! kept as sequence numbers and brought up to date incrementally, a bounded number of entries per frame, so a
+//! million-entry log never stalls the UI.
+
+use super::log_store::LogStore;
+use crate::model::{Direction, LogEntry, MessageKind};
+
+/// Entries examined per frame at most; the rest continue next frame.
+const SCAN_BUDGET: usize = 200_000;
+
+/// The kinds, in toggle order.
+pub const KINDS: [MessageKind; 5] = [
+    MessageKind::Text,
+    MessageKind::Binary,
+    MessageKind::Ping,
+    MessageKind::Pong,
+    MessageKind::Close,
+];
+
+/// The filter settings and its matches.
+#[derive(Debug)]
+pub struct LogFilter {
+    /// Only this direction (`None`: both).
+    pub direction: Option<Direction>,
+    /// Which kinds are shown, in [`KINDS`] order.
+    pub kinds: [bool; 5],
+    /// Search text over payloads (case-insensitive).
+    pub query: String,
+    /// Treat `query` as a regular expression.
+    pub regex: bool,
+    /// Why the regex is invalid.
+    pub error: Option<String>,
+    matches: Vec<u64>,
+    next_seq: u64,
+    key: Option<(Option<Direction>, [bool; 5], String, bool)>,
+    compiled: Option<regex::Regex>,
+}
+
+impl Default for LogFilter {
+    fn default() -> Self {
+        Self {
+            direction: None,
+            kinds: [true; 5],
+            query: String::new(),
+            regex: false,
+            error: None,
+            matches: Vec::new(),
+            next_seq: 0,
+            key: None,
+            compiled: None,
+        }
+    }
+}
+
+impl LogFilter {
+    /// True when anything is filtered out.
+    pub fn is_active(&self) -> bool {
+        self.direction.is_some() || self.kinds.iter().any(|k| !k) || !self.query.trim().is_empty()
+    }
+
+    /// True when the scan has not reached the end of the log yet.
+    pub fn is_scanning(&self, log: &LogStore) -> bool {
+        self.is_active() && self.next_seq < log.seq_of(log.len())
+    }
+
+    fn accepts(&self, entry: &LogEntry) -> bool {
+        if self.direction.is_some_and(|d| d != entry.direction) {
+            return false;
+        }
+        let kind_index = KINDS.iter().position(|k| *k == entry.kind).unwrap_or(0);
+        if !self.kinds[kind_index] {
+            return false;
+        }
+        let query = self.query.trim();
+        if query.is_empty() {
+            return true;
+        }
+        let text = String::from_utf8_lossy(&entry.payload);
+        match &self.compiled {
+            Some(re) => re.is_match(&text),
+            None if self.regex => false,
+            None => text.to_lowercase().contains(&query.to_lowercase()),
+        }
+    }
+
+    /// Brings the matches up to date with `log` (a bounded amount of work per call).
+    pub fn refresh(&mut self, log: &LogStore) {
+        let key = (self.direction, self.kinds, self.query.clone(), self.regex);
+        if self.key.as_ref() != Some(&key) {
+            self.key = Some(key);
+            self.matches.clear();
+            self.next_seq = log.seq_of(0);
+            self.error = None;
+            self.compiled = None;
+            if self.regex && !self.query.trim().is_empty() {
+                match regex::RegexBuilder::new(self.query.trim())
+                    .case_insensitive(true)
+                    .build()
+                {
+                    Ok(re) => self.compiled = Some(re),
+                    Err(e) => self.error = Some(format!("invalid regex: {e}")),
+                }
+            }
+        }
+        if !self.is_active() {
+            return;
+        }
+        // Forget matches that the log dropped (cap reached or cleared).
+        let first = log.seq_of(0);
+        let stale = self.matches.partition_point(|&s| s < first);
+        self.matches.drain(..stale);
+        self.next_seq = self.next_seq.max(first);
+        let end = log.seq_of(log.len());
+        let mut budget = SCAN_BUDGET;
+        while self.next_seq < end && budget > 0 {
+            let index = (self.next_seq - first) as usize;
+            if let Some(entry) = log.get(index)
+                && self.accepts(entry)
+            {
+                self.matches.push(self.next_seq);
+            }
+            self.next_seq += 1;
+            budget -= 1;
+        }
+    }
+
+    /// Number of rows to show.
+    pub fn len(&self, log: &LogStore) -> usize {
+        if self.is_active() {
+            self.matches.len()
+        } else {
+            log.len()
+        }
+    }
+
+    /// True when no row is shown.
+    pub fn is_empty(&self, log: &LogStore) -> bool {
+        self.len(log) == 0
+    }
+
+    /// The log index of visible row `row`.
+    pub fn index(&self, row: usize, log: &LogStore) -> Option<usize> {
+        if !self.is_active() {
+            return (row < log.len()).then_some(row);
+        }
+        let seq = *self.matches.get(row)?;
+        seq.checked_sub(log.seq_of(0)).map(|i| i as usize)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, SystemTime};
+
+    fn entry(direction: Direction, kind: MessageKind, text: &str) -> LogEntry {
+        LogEntry {
+            conn_id: 1,
+            direction,
+            kind,
+            at: SystemTime::now(),
+            since_connect: Duration::ZERO,
+            payload: text.as_bytes().to_vec(),
+            close_code: None,
+            automatic: false,
+            extra: None,
+        }
+    }
+
+    #[test]
+    fn filters_by_direction_kind_text_and_regex_incrementally() {
+        let mut log = LogStore::new(100);
+        log.push(entry(Direction::Sent, MessageKind::Text, "hello world"));
+        log.push(entry(Direction::Received, MessageKind::Text, "Hello again"));
+        log.push(entry(Direction::Received, MessageKind::Ping, "hello ping"));
+        log.push(entry(Direction::Received, MessageKind::Text, "order-42"));
+        let mut f = LogFilter::default();
+        f.refresh(&log);
+        assert_eq!(f.len(&log), 4);
+        f.query = "HELLO".into();
+        f.refresh(&log);
+        assert_eq!(f.len(&log), 3);
+        f.direction = Some(Direction::Received);
+        f.kinds[2] = false;
+        f.refresh(&log);
+        assert_eq!(f.len(&log), 1);
+        assert_eq!(f.index(0, &log), Some(1));
+        f.direction = None;
+        f.kinds = [true; 5];
+        f.query = r"order-\d+".into();
+        f.regex = true;
+        f.refresh(&log);
+        assert_eq!(f.len(&log), 1);
+        log.push(entry(Direction::Sent, MessageKind::Text, "order-7"));
+        f.refresh(&log);
+        assert_eq!(f.len(&log), 2, "new entries are scanned as they come");
+        f.query = "(".into();
+        f.refresh(&log);
+        assert!(f.error.is_some());
+        log.clear();
+        f.query = "x".into();
+        f.regex = false;
+        f.refresh(&log);
+        assert_eq!(f.len(&log), 0);
+    }
+}
