@@ -25,6 +25,7 @@ pub(super) fn ui(
         };
         ui.selectable_value(&mut tab.side_tab, SideTab::Handshake, label);
         ui.selectable_value(&mut tab.side_tab, SideTab::Latency, "Latency");
+        ui.selectable_value(&mut tab.side_tab, SideTab::Frames, "Wire");
     });
     ui.separator();
     egui::ScrollArea::vertical()
@@ -34,6 +35,7 @@ pub(super) fn ui(
             match tab.side_tab {
                 SideTab::Message => message_ui(tab, ui, actions),
                 SideTab::Latency => super::latency::ui(tab, ui, actions),
+                SideTab::Frames => frames_ui(tab, ui),
                 SideTab::Handshake => super::inspector::ui(tab, ui, actions),
             }
             if let Some(note) = notice {
@@ -238,4 +240,44 @@ fn json_job(text: &str, ui: &egui::Ui) -> egui::text::LayoutJob {
         }
     }
     job
+}
+
+/// Every frame header seen on the wire: fragments, continuations, automatic pongs and close replies included.
+fn frames_ui(tab: &ConnTab, ui: &mut egui::Ui) {
+    ui.label(
+        RichText::new(format!(
+            "{} frames on the wire (newest last)",
+            tab.frames.len()
+        ))
+        .weak(),
+    );
+    let header = "dir  opcode        FIN RSV  mask      length     at";
+    ui.label(RichText::new(header).monospace().weak());
+    let row_height = 18.0;
+    let n = tab.frames.len();
+    // Newest frames last; start scrolled to the end.
+    egui::ScrollArea::vertical()
+        .id_salt("frames-scroll")
+        .stick_to_bottom(true)
+        .show_rows(ui, row_height, n, |ui, range| {
+            for i in range {
+                let Some(f) = tab.frames.get(i) else { break };
+                let rsv = format!(
+                    "{}{}{}",
+                    u8::from(f.rsv1),
+                    u8::from(f.rsv2),
+                    u8::from(f.rsv3)
+                );
+                let line = format!(
+                    "{:<4} {:<13} {:<3} {rsv}  {:<8} {:>10} {:>9.1} ms",
+                    f.direction.arrow(),
+                    format!("{:x} {}", f.opcode, f.opcode_name()),
+                    u8::from(f.fin),
+                    if f.masked { "masked" } else { "-" },
+                    f.payload_len,
+                    f.since_connect.as_secs_f64() * 1000.0
+                );
+                ui.label(RichText::new(line).monospace());
+            }
+        });
 }

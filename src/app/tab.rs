@@ -37,6 +37,8 @@ pub enum SideTab {
     Handshake,
     /// Round-trip times of pings.
     Latency,
+    /// Every frame header on the wire.
+    Frames,
 }
 
 /// How the selected payload is shown.
@@ -185,7 +187,12 @@ pub struct ConnTab {
     pub filter: super::log_filter::LogFilter,
     /// The payload view chosen by the user (`None`: pick by content).
     pub payload_view: Option<PayloadView>,
+    /// Frame headers seen on the wire, newest last (bounded).
+    pub frames: std::collections::VecDeque<crate::model::FrameInfo>,
 }
+
+/// How many frame headers a tab keeps.
+pub const MAX_FRAMES: usize = 1_000_000;
 
 impl ConnTab {
     /// A tab for `url` with an untitled session.
@@ -224,6 +231,7 @@ impl ConnTab {
             follow: true,
             filter: Default::default(),
             payload_view: None,
+            frames: Default::default(),
         }
     }
 
@@ -295,6 +303,12 @@ impl ConnTab {
         let current = self.conn.as_ref().is_some_and(|c| c.conn_id == conn_id);
         match kind {
             EventKind::Message(entry) => self.log.push(entry),
+            EventKind::Frame(frame) => {
+                if self.frames.len() >= MAX_FRAMES {
+                    self.frames.pop_front();
+                }
+                self.frames.push_back(frame);
+            }
             _ if !current => {}
             EventKind::State(s) => {
                 if s == ConnState::Connecting {

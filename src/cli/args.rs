@@ -164,6 +164,9 @@ pub struct ConnectArgs {
     /// Give up after this many reconnections (default 10).
     #[arg(long, value_name = "N", requires = "reconnect")]
     pub max_reconnects: Option<u32>,
+    /// Also print every frame header seen on the wire (with --json: `{"event":"frame",…}`).
+    #[arg(long)]
+    pub frames: bool,
     /// Print the equivalent curl, wscat or websocat command and exit.
     #[arg(long, value_name = "TOOL", value_parser = ["curl", "wscat", "websocat"])]
     pub print: Option<String>,
@@ -308,6 +311,7 @@ impl ConnectArgs {
         request.keepalive.pong_timeout_millis = seconds("--pong-timeout", self.pong_timeout)?;
         request.keepalive.close_when_dead = true;
         request.reconnect.enabled = self.reconnect;
+        request.observe_frames = self.frames;
         if let Some(max) = self.max_reconnects {
             request.reconnect.max_attempts = Some(max);
         }

@@ -203,6 +203,11 @@ pub async fn run(plan: ConnectPlan) -> i32 {
                 }
                 closed = Some(c);
             }
+            EventKind::Frame(f) => {
+                if printer.json {
+                    printer.json(&ndjson::frame(&f));
+                }
+            }
             EventKind::Reconnecting { attempt, delay } => {
                 if printer.json {
                     let ms = (delay.as_secs_f64() * 1e6).round() / 1e3;

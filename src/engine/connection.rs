@@ -201,7 +201,14 @@ async fn run_attempt(
     // Commands that arrive while connecting wait for the socket; a close or abort cancels the attempt.
     let mut pending = VecDeque::new();
     let established = {
-        let connecting = pipeline::establish(req, clock.started);
+        let observer = req.observe_frames.then(|| {
+            Arc::new(crate::engine::observer::Observer::new(
+                conn_id,
+                sink.clone(),
+                clock.started,
+            ))
+        });
+        let connecting = pipeline::establish(req, clock.started, observer);
         tokio::pin!(connecting);
         loop {
             tokio::select! {

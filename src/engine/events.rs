@@ -41,6 +41,8 @@ pub enum EventKind {
         /// The backoff delay before it.
         delay: std::time::Duration,
     },
+    /// A frame header seen on the wire (only when frame observation is on).
+    Frame(crate::model::FrameInfo),
     /// Reconnection stopped after the maximum number of attempts.
     GaveUp {
         /// How many reconnections were tried.
@@ -150,6 +152,28 @@ impl EventSink {
         if self.tx.send((event, cost)).is_err() {
             // The consumer is gone; refund so nobody waits forever.
             self.shared.budget.add_permits(cost as usize);
+        }
+        self.wake();
+    }
+
+    /// Reports `kind` without waiting (from inside a stream poll). Over budget it is dropped and counted with
+    /// [`Overflow::DropMessages`], and sent uncharged with [`Overflow::Wait`] (frame events are small).
+    pub fn emit_now(&self, conn_id: ConnId, kind: EventKind) {
+        let event = Event { conn_id, kind };
+        let cost = cost(&event).min(self.shared.budget_bytes as u32);
+        match self.shared.budget.try_acquire_many(cost) {
+            Ok(permit) => {
+                permit.forget();
+                if self.tx.send((event, cost)).is_err() {
+                    self.shared.budget.add_permits(cost as usize);
+                }
+            }
+            Err(_) if self.shared.overflow == Overflow::DropMessages => {
+                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) => {
+                let _ = self.tx.send((event, 0));
+            }
         }
         self.wake();
     }

@@ -8,6 +8,7 @@ pub mod connection;
 pub mod echo;
 pub mod events;
 pub mod handshake;
+pub mod observer;
 pub mod pipeline;
 pub mod proxy;
 pub mod replay;

@@ -1,6 +1,7 @@
 //! Connecting stage by stage — URL, DNS, TCP, TLS, HTTP upgrade — each timed and each bounded by the timeout.
 
 use crate::engine::handshake::{self, UpgradeRequest};
+use crate::engine::observer::{Observed, Observer};
 use crate::engine::proxy::{
     Proxy, ProxyScheme, http_connect, parse_proxy, proxy_from_env, socks5_connect,
 };
@@ -16,8 +17,8 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
-/// An open WebSocket over our transport.
-pub type Socket = WebSocketStream<Transport>;
+/// An open WebSocket over our transport (watched by the frame observer when one is given).
+pub type Socket = WebSocketStream<Observed<Transport>>;
 
 /// A failed attempt: the error, and the handshake data seen before it (if any got that far).
 #[derive(Debug)]
@@ -80,6 +81,7 @@ pub fn human_duration(d: Duration) -> String {
 pub async fn establish(
     req: &ConnectRequest,
     started: Instant,
+    observer: Option<std::sync::Arc<Observer>>,
 ) -> Result<(Socket, Box<HandshakeInfo>), Failure> {
     let mut info = Box::new(HandshakeInfo::default());
     let result = run_stages(req, &mut info).await;
@@ -96,13 +98,14 @@ pub async fn establish(
     let config = WebSocketConfig::default()
         .max_message_size(Some(req.max_message_size_bytes))
         .max_frame_size(Some(req.max_frame_size_bytes));
-    let socket = WebSocketStream::from_partially_read(
-        transport,
-        upgraded.leftover,
-        Role::Client,
-        Some(config),
-    )
-    .await;
+    // Frames that arrived with the 101 response are on the wire too.
+    if let Some(o) = &observer {
+        o.observe(crate::model::Direction::Received, &upgraded.leftover);
+    }
+    let stream = Observed::new(transport, observer);
+    let socket =
+        WebSocketStream::from_partially_read(stream, upgraded.leftover, Role::Client, Some(config))
+            .await;
     Ok((socket, info))
 }
 

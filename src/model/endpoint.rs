@@ -191,6 +191,8 @@ impl Endpoint {
                 .map(|m| OutgoingMessage::Text(m.clone()))
                 .collect(),
             reconnect: self.reconnect.clone(),
+            // The GUI shows every frame.
+            observe_frames: true,
         }
     }
 }

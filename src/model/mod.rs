@@ -54,6 +54,8 @@ pub struct ConnectRequest {
     pub on_connect: Vec<OutgoingMessage>,
     /// Automatic reconnection.
     pub reconnect: ReconnectPolicy,
+    /// Report every frame header seen on the wire (`connect --frames`, the GUI's frame view).
+    pub observe_frames: bool,
 }
 
 /// A data message to send.
@@ -297,6 +299,7 @@ impl Default for ConnectRequest {
             heartbeat: None,
             on_connect: Vec::new(),
             reconnect: ReconnectPolicy::default(),
+            observe_frames: false,
         }
     }
 }
@@ -688,6 +691,44 @@ pub struct ProxyExchange {
     pub request: String,
     /// What the proxy answered.
     pub response: String,
+}
+
+/// One frame header as seen on the wire.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameInfo {
+    /// Which way it went.
+    pub direction: Direction,
+    /// FIN bit.
+    pub fin: bool,
+    /// RSV1.
+    pub rsv1: bool,
+    /// RSV2.
+    pub rsv2: bool,
+    /// RSV3.
+    pub rsv3: bool,
+    /// Opcode (0 continuation, 1 text, 2 binary, 8 close, 9 ping, 10 pong).
+    pub opcode: u8,
+    /// Whether the payload is masked (ours always are; a server's must not be).
+    pub masked: bool,
+    /// Payload length from the header.
+    pub payload_len: u64,
+    /// Time since the connection attempt started.
+    pub since_connect: Duration,
+}
+
+impl FrameInfo {
+    /// The opcode's name, as in the NDJSON output.
+    pub fn opcode_name(&self) -> &'static str {
+        match self.opcode {
+            0 => "continuation",
+            1 => "text",
+            2 => "binary",
+            8 => "close",
+            9 => "ping",
+            10 => "pong",
+            _ => "reserved",
+        }
+    }
 }
 
 /// Who started the close handshake.

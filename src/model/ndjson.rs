@@ -179,6 +179,22 @@ pub fn export(entries: &[LogEntry], as_array: bool) -> String {
     }
 }
 
+/// `{"event":"frame",…}`
+pub fn frame(f: &super::FrameInfo) -> Value {
+    json!({
+        "event": "frame",
+        "direction": f.direction.as_str(),
+        "opcode": f.opcode_name(),
+        "fin": f.fin,
+        "rsv1": f.rsv1,
+        "rsv2": f.rsv2,
+        "rsv3": f.rsv3,
+        "masked": f.masked,
+        "payload_len": f.payload_len,
+        "at_ms": (f.since_connect.as_secs_f64() * 1e6).round() / 1e3,
+    })
+}
+
 /// `{"event":"closed",…}`
 pub fn closed(c: &CloseInfo) -> Value {
     json!({

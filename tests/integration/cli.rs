@@ -314,3 +314,48 @@ fn serve_prints_its_url_and_echoes() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "via serve\n");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frames_show_fragments_masks_and_control_frames() {
+    let server = servers::echo().await;
+    let out = run(args(&[
+        "connect",
+        &server.url(),
+        "--json",
+        "--frames",
+        "--send-fragmented",
+        "abcdefgh",
+        "--fragment-size",
+        "3",
+        "--count",
+        "1",
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    let frames: Vec<Value> = ndjson(&out)
+        .into_iter()
+        .filter(|e| e["event"] == "frame")
+        .collect();
+    let sent: Vec<&Value> = frames.iter().filter(|f| f["direction"] == "sent").collect();
+    let received: Vec<&Value> = frames
+        .iter()
+        .filter(|f| f["direction"] == "received")
+        .collect();
+    // Three fragments out: text (FIN 0), continuation (FIN 0), continuation (FIN 1); then our close.
+    assert_eq!(sent[0]["opcode"], "text");
+    assert_eq!(sent[0]["fin"], false);
+    assert_eq!(sent[1]["opcode"], "continuation");
+    assert_eq!(sent[2]["opcode"], "continuation");
+    assert_eq!(sent[2]["fin"], true);
+    assert_eq!(sent[2]["payload_len"], 2);
+    assert!(
+        sent.iter().all(|f| f["masked"] == true),
+        "client frames are masked"
+    );
+    assert_eq!(sent.last().expect("close")["opcode"], "close");
+    // The echo comes back as one unmasked text frame, then the server's close reply.
+    assert_eq!(received[0]["opcode"], "text");
+    assert_eq!(received[0]["payload_len"], 8);
+    assert_eq!(received[0]["masked"], false);
+    assert_eq!(received.last().expect("close")["opcode"], "close");
+}

@@ -152,7 +152,7 @@ pub async fn collect(
                 t.closed = Some(c);
                 return t;
             }
-            EventKind::Reconnecting { .. } | EventKind::GaveUp { .. } => {}
+            EventKind::Reconnecting { .. } | EventKind::GaveUp { .. } | EventKind::Frame(_) => {}
         }
     }
 }

@@ -763,3 +763,28 @@ fn search_filters_the_log_and_json_is_shown_pretty() {
             .is_some_and(|v| v.starts_with("eyJ0eXBlIjoib3JkZXIi"))
     );
 }
+
+#[test]
+fn the_frames_tab_lists_every_frame_header() {
+    let mut harness = harness(None);
+    connect(&mut harness);
+    harness.get_by_label("Frames").click();
+    harness.run_steps(2);
+    harness.get_by_label("Send fragmented").click();
+    wait_for(&mut harness, "the echo", |h| h.state().tab().log.len() >= 2);
+    harness.get_by_label("Wire").click();
+    harness.run_steps(3);
+    // 17 bytes in 4-byte fragments: 5 frames out, 1 back.
+    assert_eq!(harness.state().tab().frames.len(), 6);
+    assert_eq!(
+        harness
+            .query_all_by_label_contains("0 continuation")
+            .count(),
+        4
+    );
+    assert!(
+        harness
+            .query_by_label_contains("6 frames on the wire")
+            .is_some()
+    );
+}

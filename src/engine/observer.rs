@@ -1,0 +1,209 @@
+//! Watching frames on the wire: a stream wrapper between TLS and tungstenite that parses frame headers in both
+//! directions (tungstenite itself only yields reassembled messages). It sees everything — fragments,
+//! continuation frames, the automatic pongs and close replies the library sends — and reports each header.
+
+use crate::engine::events::{EventKind, EventSink};
+use crate::model::{ConnId, Direction, FrameInfo};
+use std::io;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::task::{Context, Poll};
+use std::time::Instant;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// Incremental frame-header parser for one direction.
+#[derive(Debug, Default)]
+pub struct FrameParser {
+    header: Vec<u8>,
+    remaining: u64,
+}
+
+impl FrameParser {
+    /// Feeds bytes; returns the headers completed by them.
+    pub fn feed(&mut self, mut bytes: &[u8]) -> Vec<FrameInfo> {
+        let mut frames = Vec::new();
+        while !bytes.is_empty() {
+            if self.remaining > 0 {
+                let skip = (self.remaining.min(bytes.len() as u64)) as usize;
+                self.remaining -= skip as u64;
+                bytes = &bytes[skip..];
+                continue;
+            }
+            self.header.push(bytes[0]);
+            bytes = &bytes[1..];
+            let Some(needed) = header_len(&self.header) else {
+                continue;
+            };
+            if self.header.len() < needed {
+                continue;
+            }
+            let h = &self.header;
+            let masked = h[1] & 0x80 != 0;
+            let len7 = h[1] & 0x7f;
+            let payload_len = match len7 {
+                126 => u64::from(u16::from_be_bytes([h[2], h[3]])),
+                127 => u64::from_be_bytes([h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9]]),
+                n => u64::from(n),
+            };
+            frames.push(FrameInfo {
+                direction: Direction::Received,
+                fin: h[0] & 0x80 != 0,
+                rsv1: h[0] & 0x40 != 0,
+                rsv2: h[0] & 0x20 != 0,
+                rsv3: h[0] & 0x10 != 0,
+                opcode: h[0] & 0x0f,
+                masked,
+                payload_len,
+                since_connect: std::time::Duration::ZERO,
+            });
+            self.header.clear();
+            self.remaining = payload_len;
+        }
+        frames
+    }
+}
+
+/// Bytes in a header that starts with `h` (once the first two bytes are known).
+fn header_len(h: &[u8]) -> Option<usize> {
+    let second = *h.get(1)?;
+    let ext = match second & 0x7f {
+        126 => 2,
+        127 => 8,
+        _ => 0,
+    };
+    Some(2 + ext + if second & 0x80 != 0 { 4 } else { 0 })
+}
+
+/// Reports frames of one connection.
+pub struct Observer {
+    conn_id: ConnId,
+    sink: EventSink,
+    started: Instant,
+    read: Mutex<FrameParser>,
+    write: Mutex<FrameParser>,
+}
+
+impl Observer {
+    /// An observer reporting to `sink` with times relative to `started`.
+    pub fn new(conn_id: ConnId, sink: EventSink, started: Instant) -> Self {
+        Self {
+            conn_id,
+            sink,
+            started,
+            read: Mutex::default(),
+            write: Mutex::default(),
+        }
+    }
+
+    /// Feeds bytes seen in `direction`.
+    pub fn observe(&self, direction: Direction, bytes: &[u8]) {
+        let parser = match direction {
+            Direction::Received => &self.read,
+            Direction::Sent => &self.write,
+        };
+        let frames = parser.lock().unwrap_or_else(|e| e.into_inner()).feed(bytes);
+        for mut f in frames {
+            f.direction = direction;
+            f.since_connect = self.started.elapsed();
+            self.sink.emit_now(self.conn_id, EventKind::Frame(f));
+        }
+    }
+}
+
+/// A stream that shows every byte to an [`Observer`], when there is one.
+pub struct Observed<S> {
+    inner: S,
+    observer: Option<std::sync::Arc<Observer>>,
+}
+
+impl<S> Observed<S> {
+    /// Wraps `inner`.
+    pub fn new(inner: S, observer: Option<std::sync::Arc<Observer>>) -> Self {
+        Self { inner, observer }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Observed<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let result = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if let (Poll::Ready(Ok(())), Some(observer)) = (&result, &this.observer) {
+            observer.observe(Direction::Received, &buf.filled()[before..]);
+        }
+        result
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Observed<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let result = Pin::new(&mut this.inner).poll_write(cx, data);
+        if let (Poll::Ready(Ok(n)), Some(observer)) = (&result, &this.observer) {
+            observer.observe(Direction::Sent, &data[..*n]);
+        }
+        result
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_headers_split_anywhere() {
+        // A masked 300-byte binary frame (16-bit length), then an unmasked FIN text "hi" with RSV1.
+        let mut wire = vec![0x02, 0x80 | 126, 0x01, 0x2c, 1, 2, 3, 4];
+        wire.extend(std::iter::repeat_n(0u8, 300));
+        wire.extend([0xC1, 0x02, b'h', b'i']);
+        for split in [1, 3, 7, 64, 1000] {
+            let mut p = FrameParser::default();
+            let frames: Vec<FrameInfo> = wire.chunks(split).flat_map(|c| p.feed(c)).collect();
+            assert_eq!(frames.len(), 2, "split {split}");
+            assert_eq!(
+                (
+                    frames[0].opcode,
+                    frames[0].fin,
+                    frames[0].masked,
+                    frames[0].payload_len
+                ),
+                (2, false, true, 300)
+            );
+            assert_eq!(
+                (
+                    frames[1].opcode,
+                    frames[1].fin,
+                    frames[1].rsv1,
+                    frames[1].payload_len
+                ),
+                (1, true, true, 2)
+            );
+        }
+    }
+
+    #[test]
+    fn a_huge_length_is_reported_not_allocated() {
+        let mut p = FrameParser::default();
+        let mut header = vec![0x82, 127];
+        header.extend((1u64 << 40).to_be_bytes());
+        let frames = p.feed(&header);
+        assert_eq!(frames[0].payload_len, 1 << 40);
+        assert!(p.feed(&[0; 4096]).is_empty());
+    }
+}
