@@ -109,6 +109,21 @@ impl Shared {
 struct ReadOutcome {
     peer_close: Option<(Option<u16>, String)>,
     error: Option<StageError>,
+    /// The close code RFC 6455 asks us to send for what the server did wrong (1002, 1007, 1009).
+    fail_code: Option<u16>,
+}
+
+/// The close code for a server's protocol error, when there is one to send.
+fn fail_code(err: &tungstenite::Error) -> Option<u16> {
+    match err {
+        tungstenite::Error::Protocol(
+            tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+        ) => None,
+        tungstenite::Error::Protocol(_) => Some(1002),
+        tungstenite::Error::Utf8(_) => Some(1007),
+        tungstenite::Error::Capacity(_) => Some(1009),
+        _ => None,
+    }
 }
 
 /// How an attempt ended, for the reconnect loop.
@@ -448,12 +463,46 @@ async fn run_attempt(
         sink.emit(conn_id, EventKind::Error(err)).await;
     }
     let close_sent = shared.close_sent.load(Ordering::Acquire);
-    let (peer_close, read_error) = match outcome {
-        Some(o) => (o.peer_close, o.error),
-        None => (None, None),
+    let (peer_close, read_error, fail) = match outcome {
+        Some(o) => (o.peer_close, o.error, o.fail_code),
+        None => (None, None, None),
     };
     if let Some(err) = read_error {
         sink.emit(conn_id, EventKind::Error(err)).await;
+    }
+    // The server broke the protocol: tell it why before dropping the connection (RFC 6455 §7.1.7). The
+    // library's state is already failed, so the close goes out as a raw frame.
+    if let Some(code) = fail.filter(|_| !shared.close_sent.load(Ordering::Acquire)) {
+        let reason = match code {
+            1007 => "invalid UTF-8",
+            1009 => "message too big",
+            _ => "protocol error",
+        };
+        let frame = Frame::close(Some(CloseFrame {
+            code: CloseCode::from(code),
+            reason: Utf8Bytes::from(reason),
+        }));
+        let sent = tokio::time::timeout(Duration::from_secs(1), async {
+            writer.feed(Message::Frame(frame)).await?;
+            writer.flush().await
+        })
+        .await;
+        if matches!(sent, Ok(Ok(()))) {
+            let mut entry = clock.entry(
+                conn_id,
+                Direction::Sent,
+                MessageKind::Close,
+                reason.as_bytes().to_vec(),
+                Some(code),
+            );
+            entry.extra = Some(Box::new(EntryExtra {
+                note: Some(format!(
+                    "sent because the server broke the protocol ({reason})"
+                )),
+                ..EntryExtra::default()
+            }));
+            sink.emit(conn_id, EventKind::Message(entry)).await;
+        }
     }
     if aborted {
         let err = StageError::new(
@@ -692,6 +741,7 @@ async fn read_loop(
     let mut outcome = ReadOutcome {
         peer_close: None,
         error: None,
+        fail_code: None,
     };
     while let Some(item) = reader.next().await {
         let message = match item {
@@ -701,6 +751,7 @@ async fn read_loop(
                 // A TLS peer that drops TCP after a completed close is not an error.
                 if outcome.peer_close.is_none() {
                     outcome.error = Some(StageError::new(Stage::Read, describe_ws_error(&e)));
+                    outcome.fail_code = fail_code(&e);
                 }
                 break;
             }

@@ -3,6 +3,7 @@
 
 mod cli;
 mod engine;
+mod hostile;
 mod inspect;
 mod interop;
 mod keepalive;

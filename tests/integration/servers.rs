@@ -538,3 +538,63 @@ pub async fn read_upgrade_request(stream: &mut tokio::net::TcpStream) -> Option<
         .to_owned();
     Some(tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes()))
 }
+
+/// A server that completes the upgrade, sends `frames` (raw bytes), then records what the client sends back
+/// for up to two seconds. Returns the address and the recorded bytes.
+pub async fn raw_101_then(
+    frames: &'static [u8],
+) -> (SocketAddr, std::sync::Arc<std::sync::Mutex<Vec<u8>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<u8>>> = Default::default();
+    let log = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let Some(accept) = read_upgrade_request(&mut stream).await else {
+                    return;
+                };
+                let mut out = format!(
+                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                     Sec-WebSocket-Accept: {accept}\r\n\r\n"
+                )
+                .into_bytes();
+                out.extend_from_slice(frames);
+                let _ = stream.write_all(&out).await;
+                let mut chunk = [0u8; 4096];
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+                while let Ok(Ok(n)) =
+                    tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await
+                {
+                    if n == 0 {
+                        break;
+                    }
+                    log.lock().expect("log").extend_from_slice(&chunk[..n]);
+                }
+            });
+        }
+    });
+    (addr, seen)
+}
+
+/// The close code in the first (masked) close frame among `bytes` sent by a client.
+pub fn client_close_code(bytes: &[u8]) -> Option<u16> {
+    let mut i = 0;
+    while i + 6 <= bytes.len() {
+        let opcode = bytes[i] & 0x0f;
+        let len = (bytes[i + 1] & 0x7f) as usize; // client control frames are short
+        let mask = &bytes[i + 2..i + 6];
+        let payload: Vec<u8> = bytes
+            .get(i + 6..i + 6 + len)?
+            .iter()
+            .enumerate()
+            .map(|(j, b)| b ^ mask[j % 4])
+            .collect();
+        if opcode == 8 {
+            return (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
+        }
+        i += 6 + len;
+    }
+    None
+}
