@@ -277,7 +277,7 @@ pub(super) fn ui(
 
 fn filter_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
     let filter = &mut tab.filter;
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         let label = ui.label("Search");
         ui.add(
             egui::TextEdit::singleline(&mut filter.query)

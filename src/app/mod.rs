@@ -92,7 +92,7 @@ pub fn run(url: Option<String>) -> anyhow::Result<()> {
     let mut viewport = egui::ViewportBuilder::default()
         .with_title("sockscope")
         .with_app_id("sockscope")
-        .with_inner_size([1240.0, 760.0])
+        .with_inner_size([1440.0, 860.0])
         .with_min_inner_size([640.0, 400.0]);
     if let Ok(icon) = eframe::icon_data::from_png_bytes(include_bytes!("../../assets/icon.png")) {
         viewport = viewport.with_icon(Arc::new(icon));

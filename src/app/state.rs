@@ -355,7 +355,7 @@ impl AppState {
             .show(ui, |ui| super::composer::ui(tab, ui, &mut actions));
         egui::Panel::right("details")
             .resizable(true)
-            .default_size(460.0)
+            .default_size(400.0)
             .min_size(240.0)
             .show(ui, |ui| {
                 super::details::ui(tab, notice.as_deref(), ui, &mut actions)
