@@ -239,8 +239,14 @@ impl Session {
         Self::from_ron(&text, path)
     }
 
-    /// The pretty RON text of this session, with secret values left out.
+    /// The pretty RON text of this session, with secret values left out ("" in the impossible case that
+    /// serialising fails; [`Session::save`] reports that case instead of writing).
     pub fn to_ron(&self) -> String {
+        self.try_to_ron().unwrap_or_default()
+    }
+
+    /// The pretty RON text of this session, with secret values left out.
+    pub fn try_to_ron(&self) -> Result<String, ron::Error> {
         let mut copy = self.clone();
         copy.format_version = FORMAT_VERSION;
         for v in &mut copy.variables {
@@ -266,13 +272,15 @@ impl Session {
         let config = ron::ser::PrettyConfig::new()
             .struct_names(true)
             .indentor("  ".to_owned());
-        // Serialising plain data to a string cannot fail: an invariant of these types.
-        ron::ser::to_string_pretty(&copy, config).unwrap_or_default()
+        ron::ser::to_string_pretty(&copy, config)
     }
 
-    /// Writes the session atomically (temporary file, then rename).
+    /// Writes the session atomically (temporary file, then rename); never writes an empty or partial file.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
-        super::fsutil::write_atomic(path, self.to_ron().as_bytes())
+        let text = self
+            .try_to_ron()
+            .map_err(|e| std::io::Error::other(format!("could not serialise: {e}")))?;
+        super::fsutil::write_atomic(path, text.as_bytes())
     }
 
     /// The steps in order, folders flattened, with their folder path ("Folder / Sub").
