@@ -26,6 +26,7 @@ pub(super) fn ui(
         ui.selectable_value(&mut tab.side_tab, SideTab::Handshake, label);
         ui.selectable_value(&mut tab.side_tab, SideTab::Latency, "Latency");
         ui.selectable_value(&mut tab.side_tab, SideTab::Frames, "Wire");
+        ui.selectable_value(&mut tab.side_tab, SideTab::Traffic, "Traffic");
     });
     ui.separator();
     egui::ScrollArea::vertical()
@@ -36,6 +37,7 @@ pub(super) fn ui(
                 SideTab::Message => message_ui(tab, ui, actions),
                 SideTab::Latency => super::latency::ui(tab, ui, actions),
                 SideTab::Frames => frames_ui(tab, ui),
+                SideTab::Traffic => super::traffic::ui(tab, ui),
                 SideTab::Handshake => super::inspector::ui(tab, ui, actions),
             }
             if let Some(note) = notice {

@@ -14,6 +14,7 @@ mod sessions_panel;
 mod state;
 mod tab;
 mod tabs_bar;
+mod traffic;
 mod workspace;
 
 pub use log_store::{DEFAULT_LOG_CAP, LogStore};

@@ -39,6 +39,8 @@ pub enum SideTab {
     Latency,
     /// Every frame header on the wire.
     Frames,
+    /// Messages and bytes per second.
+    Traffic,
 }
 
 /// How the selected payload is shown.
@@ -189,6 +191,8 @@ pub struct ConnTab {
     pub payload_view: Option<PayloadView>,
     /// Frame headers seen on the wire, newest last (bounded).
     pub frames: std::collections::VecDeque<crate::model::FrameInfo>,
+    /// Per-second traffic bins for the Traffic tab (recomputed when the log changes).
+    pub traffic: super::traffic::TrafficBins,
 }
 
 /// How many frame headers a tab keeps.
@@ -232,6 +236,7 @@ impl ConnTab {
             filter: Default::default(),
             payload_view: None,
             frames: Default::default(),
+            traffic: Default::default(),
         }
     }
 

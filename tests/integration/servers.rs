@@ -20,12 +20,21 @@ pub async fn echo() -> EchoServer {
         .expect("bind echo server")
 }
 
-/// A port on which nothing listens.
-pub async fn closed_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let port = l.local_addr().expect("addr").port();
-    drop(l);
+/// A port on which nothing listens — and nothing else can start listening while the tests run: the port is
+/// bound by a socket that never listens (so connections are refused) and is kept for the whole run.
+pub fn refused_port() -> u16 {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind("127.0.0.1:0".parse().expect("addr"))
+        .expect("bind");
+    let port = socket.local_addr().expect("addr").port();
+    std::mem::forget(socket);
     port
+}
+
+/// [`refused_port`], for async tests.
+pub async fn closed_port() -> u16 {
+    refused_port()
 }
 
 /// A tokio-tungstenite server that sends `greeting` to each client, then closes with `code` and `reason`.

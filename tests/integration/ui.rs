@@ -134,10 +134,7 @@ fn invalid_hex_is_refused_in_plain_words() {
 
 #[test]
 fn a_refused_connection_shows_the_stage_and_cause() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        l.local_addr().expect("addr").port()
-    };
+    let port = crate::servers::refused_port();
     let mut harness = harness(Some(format!("ws://127.0.0.1:{port}")));
     wait_for(&mut harness, "the failure", |h| {
         h.state().tab().conn_state == ConnState::Closed
@@ -428,10 +425,7 @@ fn latency_tab_shows_rtt_statistics() {
 
 #[test]
 fn reconnect_shows_a_countdown_and_reconnect_now() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        l.local_addr().expect("addr").port()
-    };
+    let port = crate::servers::refused_port();
     let mut harness = harness(None);
     {
         let e = &mut harness.state_mut().tab_mut().session.endpoint;
@@ -785,6 +779,23 @@ fn the_frames_tab_lists_every_frame_header() {
     assert!(
         harness
             .query_by_label_contains("6 frames on the wire")
+            .is_some()
+    );
+}
+
+#[test]
+fn the_traffic_tab_plots_rates() {
+    let mut harness = harness(None);
+    connect(&mut harness);
+    harness.get_by_label("Send").click();
+    wait_for(&mut harness, "the echo", |h| h.state().tab().log.len() >= 2);
+    harness.get_by_label("Traffic").click();
+    harness.run_steps(2);
+    assert!(
+        harness
+            .query_by_label_contains(
+                "peak: 1 msg/s sent, 1 msg/s received, 17 B/s sent, 17 B/s received"
+            )
             .is_some()
     );
 }

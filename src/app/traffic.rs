@@ -1,0 +1,130 @@
+//! Traffic over time: messages per second and bytes per second in each direction, one bin per second.
+
+use super::log_store::LogStore;
+use super::tab::ConnTab;
+use crate::model::Direction;
+use egui::RichText;
+
+/// Per-second bins: (second, sent msgs, received msgs, sent bytes, received bytes).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct TrafficBins {
+    /// Bins from the first entry on; index = whole seconds since it.
+    pub bins: Vec<[f64; 4]>,
+    key: (u64, usize),
+}
+
+impl TrafficBins {
+    /// Recomputes when the log changed (cheap to call every frame).
+    pub fn update(&mut self, log: &LogStore) {
+        let key = (log.seq_of(0), log.len());
+        if key == self.key {
+            return;
+        }
+        self.key = key;
+        self.bins.clear();
+        let Some(first) = log.get(0).map(|e| e.at) else {
+            return;
+        };
+        for i in 0..log.len() {
+            let Some(e) = log.get(i) else { break };
+            let second = e.at.duration_since(first).unwrap_or_default().as_secs() as usize;
+            if second >= self.bins.len() {
+                self.bins.resize(second + 1, [0.0; 4]);
+            }
+            let bin = &mut self.bins[second];
+            match e.direction {
+                Direction::Sent => {
+                    bin[0] += 1.0;
+                    bin[2] += e.size() as f64;
+                }
+                Direction::Received => {
+                    bin[1] += 1.0;
+                    bin[3] += e.size() as f64;
+                }
+            }
+        }
+    }
+
+    /// The plot series `column` (0 sent msgs, 1 received msgs, 2 sent bytes, 3 received bytes).
+    pub fn series(&self, column: usize) -> Vec<[f64; 2]> {
+        self.bins
+            .iter()
+            .enumerate()
+            .map(|(s, b)| [s as f64, b[column]])
+            .collect()
+    }
+}
+
+pub(super) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
+    tab.traffic.update(&tab.log);
+    let bins = &tab.traffic;
+    if bins.bins.is_empty() {
+        ui.label(RichText::new("No traffic yet.").weak());
+        return;
+    }
+    let peak = |c: usize| bins.bins.iter().map(|b| b[c]).fold(0.0, f64::max);
+    ui.label(format!(
+        "peak: {:.0} msg/s sent, {:.0} msg/s received, {:.0} B/s sent, {:.0} B/s received",
+        peak(0),
+        peak(1),
+        peak(2),
+        peak(3)
+    ));
+    ui.strong("Messages per second");
+    egui_plot::Plot::new("msgs-per-second")
+        .height(160.0)
+        .x_axis_label("seconds")
+        .allow_scroll(false)
+        .legend(egui_plot::Legend::default())
+        .show(ui, |plot| {
+            plot.line(egui_plot::Line::new("sent", bins.series(0)));
+            plot.line(egui_plot::Line::new("received", bins.series(1)));
+        });
+    ui.strong("Bytes per second");
+    egui_plot::Plot::new("bytes-per-second")
+        .height(160.0)
+        .x_axis_label("seconds")
+        .allow_scroll(false)
+        .legend(egui_plot::Legend::default())
+        .show(ui, |plot| {
+            plot.line(egui_plot::Line::new("sent", bins.series(2)));
+            plot.line(egui_plot::Line::new("received", bins.series(3)));
+        });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{LogEntry, MessageKind};
+    use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn bins_count_messages_and_bytes_per_second_and_direction() {
+        let t0 = SystemTime::now();
+        let mut log = LogStore::new(100);
+        for (ms, dir, size) in [
+            (0, Direction::Sent, 10),
+            (500, Direction::Received, 10),
+            (1200, Direction::Received, 5),
+        ] {
+            log.push(LogEntry {
+                conn_id: 1,
+                direction: dir,
+                kind: MessageKind::Text,
+                at: t0 + Duration::from_millis(ms),
+                since_connect: Duration::from_millis(ms),
+                payload: vec![0; size],
+                close_code: None,
+                automatic: false,
+                extra: None,
+            });
+        }
+        let mut bins = TrafficBins::default();
+        bins.update(&log);
+        assert_eq!(
+            bins.bins,
+            vec![[1.0, 1.0, 10.0, 10.0], [0.0, 1.0, 0.0, 5.0]]
+        );
+        assert_eq!(bins.series(3), vec![[0.0, 10.0], [1.0, 5.0]]);
+    }
+}
