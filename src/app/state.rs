@@ -635,7 +635,20 @@ impl AppState {
         let Some(engine) = self.engine.as_mut() else {
             return;
         };
-        let request = self.tabs[i].session.endpoint.to_request();
+        // Session variables and {{env.NAME}} apply to the URL, headers and auth; an unknown name stops here.
+        let session = &self.tabs[i].session;
+        let request = match session.request(&session.context(&Default::default())) {
+            Ok(r) => r,
+            Err(e) => {
+                let tab = &mut self.tabs[i];
+                tab.error = Some(crate::model::StageError::new(
+                    crate::model::Stage::Url,
+                    format!("cannot connect: {e}"),
+                ));
+                tab.conn_state = crate::model::ConnState::Closed;
+                return;
+            }
+        };
         let handle = engine.connect(request);
         self.tabs[i].attach(handle);
     }

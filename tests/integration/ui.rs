@@ -799,3 +799,53 @@ fn the_traffic_tab_plots_rates() {
             .is_some()
     );
 }
+
+#[test]
+fn session_variables_apply_to_the_url_and_unknown_ones_stop_the_connect() {
+    let mut harness = harness(None);
+    let echo = harness.state().echo_url.clone().expect("echo");
+    let port = echo.rsplit(':').next().expect("port").to_owned();
+    {
+        let tab = harness.state_mut().tab_mut();
+        tab.session.endpoint.url = "ws://127.0.0.1:{{port}}/{{room}}".into();
+        tab.session.variables = vec![
+            sockscope::model::session::Variable {
+                name: "port".into(),
+                value: port,
+                secret: false,
+            },
+            sockscope::model::session::Variable {
+                name: "room".into(),
+                value: "lobby".into(),
+                secret: false,
+            },
+        ];
+    }
+    connect(&mut harness);
+    assert_eq!(
+        harness
+            .state()
+            .tab()
+            .handshake
+            .as_ref()
+            .expect("handshake")
+            .target,
+        "/lobby"
+    );
+    harness.get_by_label("Disconnect").click();
+    wait_for(&mut harness, "closed", |h| {
+        h.state().tab().conn_state == ConnState::Closed
+    });
+    harness.state_mut().tab_mut().session.endpoint.url = "ws://127.0.0.1:{{nope}}/".into();
+    harness.get_by_label("Connect").click();
+    harness.run_steps(2);
+    assert!(
+        harness
+            .query_by_label_contains("unknown variable '{{nope}}'")
+            .is_some()
+    );
+    assert!(
+        harness.state().tab().connection().is_none(),
+        "nothing was sent"
+    );
+}
