@@ -1,6 +1,6 @@
 //! Command-line flags, parsed once into validated types.
 
-use crate::model::{ConnectRequest, PayloadFormat, StageError, close_code_name, parse_payload};
+use crate::model::{ConnectRequest, PayloadFormat, StageError, parse_payload};
 use clap::{ArgMatches, Args, Parser, Subcommand};
 use std::time::Duration;
 
@@ -358,7 +358,6 @@ pub fn parse_close(spec: &str) -> Result<(u16, String), UsageError> {
             reason.len()
         )));
     }
-    let _ = close_code_name(code);
     Ok((code, reason.to_owned()))
 }
 

@@ -13,6 +13,22 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
+/// Listens on a free loopback port and runs `handle` on each accepted connection, in a task of its own.
+async fn serve_each<F, Fut>(handle: F) -> SocketAddr
+where
+    F: Fn(tokio::net::TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(handle(stream));
+        }
+    });
+    addr
+}
+
 /// Our echo server on a free loopback port.
 pub async fn echo() -> EchoServer {
     EchoServer::start(SocketAddr::from(([127, 0, 0, 1], 0)))
@@ -43,29 +59,25 @@ pub async fn greet_then_close(
     code: u16,
     reason: &'static str,
 ) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut ws = tokio_tungstenite::accept_async(stream)
-                    .await
-                    .expect("accept");
-                ws.send(Message::text(greeting))
-                    .await
-                    .expect("send greeting");
-                ws.send(Message::Close(Some(CloseFrame {
-                    code: CloseCode::from(code),
-                    reason: reason.into(),
-                })))
+    serve_each(move |stream| {
+        async move {
+            let mut ws = tokio_tungstenite::accept_async(stream)
                 .await
-                .expect("send close");
-                // Read until the client's reply completes the close handshake.
-                while let Some(Ok(_)) = ws.next().await {}
-            });
+                .expect("accept");
+            ws.send(Message::text(greeting))
+                .await
+                .expect("send greeting");
+            ws.send(Message::Close(Some(CloseFrame {
+                code: CloseCode::from(code),
+                reason: reason.into(),
+            })))
+            .await
+            .expect("send close");
+            // Read until the client's reply completes the close handshake.
+            while let Some(Ok(_)) = ws.next().await {}
         }
-    });
-    addr
+    })
+    .await
 }
 
 /// A tokio-tungstenite server that sends one message and then drops the TCP connection without a close frame.
@@ -87,25 +99,19 @@ pub async fn send_then_drop() -> SocketAddr {
 
 /// A raw TCP server that reads the request head and answers with `response` bytes, then closes.
 pub async fn raw_http(response: &'static [u8]) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 1024];
-                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match stream.read(&mut chunk).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                }
-                let _ = stream.write_all(response).await;
-                let _ = stream.shutdown().await;
-            });
+    serve_each(move |mut stream| async move {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 1024];
+        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
         }
-    });
-    addr
+        let _ = stream.write_all(response).await;
+        let _ = stream.shutdown().await;
+    })
+    .await
 }
 
 /// A TCP server that accepts and never says anything.
@@ -170,11 +176,8 @@ pub async fn collect(
 /// writes a text frame "hi" and a close frame (1000) in the same packet as the 101 head, then waits for our
 /// close reply.
 pub async fn raw_101_token_list() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
+    serve_each(move |mut stream| {
+        async move {
                 let Some(accept) = read_upgrade_request(&mut stream).await else {
                     return;
                 };
@@ -188,10 +191,9 @@ pub async fn raw_101_token_list() -> SocketAddr {
                 let _ = stream.write_all(&out).await;
                 // Wait for the client's masked close frame, then hang up.
                 let _ = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk)).await;
-            });
         }
-    });
-    addr
+    })
+    .await
 }
 
 /// What a test proxy saw.
@@ -202,14 +204,11 @@ pub async fn http_proxy(
     credentials: Option<(&'static str, &'static str)>,
 ) -> (SocketAddr, ProxyLog) {
     use base64::Engine as _;
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
     let log: ProxyLog = Default::default();
     let seen = log.clone();
-    tokio::spawn(async move {
-        while let Ok((mut client, _)) = listener.accept().await {
+    let addr = serve_each(move |mut client| {
             let seen = seen.clone();
-            tokio::spawn(async move {
+        async move {
                 let mut head = Vec::new();
                 let mut byte = [0u8; 1];
                 while !head.ends_with(b"\r\n\r\n") {
@@ -243,9 +242,9 @@ pub async fn http_proxy(
                     .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
                     .await;
                 let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
-            });
         }
-    });
+    })
+    .await;
     (addr, log)
 }
 
@@ -254,112 +253,101 @@ pub async fn http_proxy(
 pub async fn socks5_proxy(
     credentials: Option<(&'static str, &'static str)>,
 ) -> (SocketAddr, ProxyLog) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
     let log: ProxyLog = Default::default();
     let seen = log.clone();
-    tokio::spawn(async move {
-        while let Ok((mut c, _)) = listener.accept().await {
-            let seen = seen.clone();
-            tokio::spawn(async move {
-                let mut hdr = [0u8; 2];
-                if c.read_exact(&mut hdr).await.is_err() {
+    let addr = serve_each(move |mut c| {
+        let seen = seen.clone();
+        async move {
+            let mut hdr = [0u8; 2];
+            if c.read_exact(&mut hdr).await.is_err() {
+                return;
+            }
+            let mut methods = vec![0u8; hdr[1] as usize];
+            if c.read_exact(&mut methods).await.is_err() {
+                return;
+            }
+            let wanted = if credentials.is_some() { 2 } else { 0 };
+            if !methods.contains(&wanted) {
+                let _ = c.write_all(&[5, 0xff]).await;
+                return;
+            }
+            let _ = c.write_all(&[5, wanted]).await;
+            if let Some((user, pass)) = credentials {
+                let mut v = [0u8; 2];
+                let _ = c.read_exact(&mut v).await;
+                let mut u = vec![0u8; v[1] as usize];
+                let _ = c.read_exact(&mut u).await;
+                let mut pl = [0u8; 1];
+                let _ = c.read_exact(&mut pl).await;
+                let mut p = vec![0u8; pl[0] as usize];
+                let _ = c.read_exact(&mut p).await;
+                let ok = u == user.as_bytes() && p == pass.as_bytes();
+                let _ = c.write_all(&[1, if ok { 0 } else { 1 }]).await;
+                if !ok {
                     return;
                 }
-                let mut methods = vec![0u8; hdr[1] as usize];
-                if c.read_exact(&mut methods).await.is_err() {
-                    return;
+            }
+            let mut req = [0u8; 4];
+            if c.read_exact(&mut req).await.is_err() {
+                return;
+            }
+            let host = match req[3] {
+                1 => {
+                    let mut a = [0u8; 4];
+                    let _ = c.read_exact(&mut a).await;
+                    std::net::Ipv4Addr::from(a).to_string()
                 }
-                let wanted = if credentials.is_some() { 2 } else { 0 };
-                if !methods.contains(&wanted) {
-                    let _ = c.write_all(&[5, 0xff]).await;
-                    return;
+                3 => {
+                    let mut l = [0u8; 1];
+                    let _ = c.read_exact(&mut l).await;
+                    let mut d = vec![0u8; l[0] as usize];
+                    let _ = c.read_exact(&mut d).await;
+                    String::from_utf8_lossy(&d).into_owned()
                 }
-                let _ = c.write_all(&[5, wanted]).await;
-                if let Some((user, pass)) = credentials {
-                    let mut v = [0u8; 2];
-                    let _ = c.read_exact(&mut v).await;
-                    let mut u = vec![0u8; v[1] as usize];
-                    let _ = c.read_exact(&mut u).await;
-                    let mut pl = [0u8; 1];
-                    let _ = c.read_exact(&mut pl).await;
-                    let mut p = vec![0u8; pl[0] as usize];
-                    let _ = c.read_exact(&mut p).await;
-                    let ok = u == user.as_bytes() && p == pass.as_bytes();
-                    let _ = c.write_all(&[1, if ok { 0 } else { 1 }]).await;
-                    if !ok {
-                        return;
-                    }
+                _ => return,
+            };
+            let mut port = [0u8; 2];
+            let _ = c.read_exact(&mut port).await;
+            let port = u16::from_be_bytes(port);
+            seen.lock().expect("log").push(format!("{host}:{port}"));
+            match tokio::net::TcpStream::connect((host.as_str(), port)).await {
+                Ok(mut upstream) => {
+                    let _ = c.write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0]).await;
+                    let _ = tokio::io::copy_bidirectional(&mut c, &mut upstream).await;
                 }
-                let mut req = [0u8; 4];
-                if c.read_exact(&mut req).await.is_err() {
-                    return;
+                Err(_) => {
+                    let _ = c.write_all(&[5, 5, 0, 1, 0, 0, 0, 0, 0, 0]).await;
                 }
-                let host = match req[3] {
-                    1 => {
-                        let mut a = [0u8; 4];
-                        let _ = c.read_exact(&mut a).await;
-                        std::net::Ipv4Addr::from(a).to_string()
-                    }
-                    3 => {
-                        let mut l = [0u8; 1];
-                        let _ = c.read_exact(&mut l).await;
-                        let mut d = vec![0u8; l[0] as usize];
-                        let _ = c.read_exact(&mut d).await;
-                        String::from_utf8_lossy(&d).into_owned()
-                    }
-                    _ => return,
-                };
-                let mut port = [0u8; 2];
-                let _ = c.read_exact(&mut port).await;
-                let port = u16::from_be_bytes(port);
-                seen.lock().expect("log").push(format!("{host}:{port}"));
-                match tokio::net::TcpStream::connect((host.as_str(), port)).await {
-                    Ok(mut upstream) => {
-                        let _ = c.write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0]).await;
-                        let _ = tokio::io::copy_bidirectional(&mut c, &mut upstream).await;
-                    }
-                    Err(_) => {
-                        let _ = c.write_all(&[5, 5, 0, 1, 0, 0, 0, 0, 0, 0]).await;
-                    }
-                }
-            });
+            }
         }
-    });
+    })
+    .await;
     (addr, log)
 }
 
 /// A server that completes a correct upgrade but sends its response one byte at a time, then closes (1000).
 pub async fn slow_101() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let Some(accept) = read_upgrade_request(&mut stream).await else {
-                    return;
-                };
-                let mut chunk = [0u8; 1024];
-                let mut out = format!(
-                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    serve_each(move |mut stream| async move {
+        let Some(accept) = read_upgrade_request(&mut stream).await else {
+            return;
+        };
+        let mut chunk = [0u8; 1024];
+        let mut out = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
                      Sec-WebSocket-Accept: {accept}\r\n\r\n"
-                )
-                .into_bytes();
-                out.extend_from_slice(&[
-                    0x81, 0x04, b's', b'l', b'o', b'w', 0x88, 0x02, 0x03, 0xe8,
-                ]);
-                for b in out {
-                    if stream.write_all(&[b]).await.is_err() {
-                        return;
-                    }
-                    let _ = stream.flush().await;
-                    tokio::time::sleep(Duration::from_millis(3)).await;
-                }
-                let _ = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk)).await;
-            });
+        )
+        .into_bytes();
+        out.extend_from_slice(&[0x81, 0x04, b's', b'l', b'o', b'w', 0x88, 0x02, 0x03, 0xe8]);
+        for b in out {
+            if stream.write_all(&[b]).await.is_err() {
+                return;
+            }
+            let _ = stream.flush().await;
+            tokio::time::sleep(Duration::from_millis(3)).await;
         }
-    });
-    addr
+        let _ = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk)).await;
+    })
+    .await
 }
 
 /// Every event of a connection until its task ends (all attempts, for reconnect tests).
@@ -381,57 +369,48 @@ pub async fn collect_all(
 
 /// A server that completes the upgrade by hand and then reads and ignores everything: no pongs, no close reply.
 pub async fn raw_101_deaf() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let Some(accept) = read_upgrade_request(&mut stream).await else {
-                    return;
-                };
-                let mut chunk = [0u8; 1024];
-                let reply = format!(
-                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    serve_each(move |mut stream| async move {
+        let Some(accept) = read_upgrade_request(&mut stream).await else {
+            return;
+        };
+        let mut chunk = [0u8; 1024];
+        let reply = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
                      Sec-WebSocket-Accept: {accept}\r\n\r\n"
-                );
-                let _ = stream.write_all(reply.as_bytes()).await;
-                while let Ok(n) = stream.read(&mut chunk).await {
-                    if n == 0 {
-                        break;
-                    }
-                }
-            });
+        );
+        let _ = stream.write_all(reply.as_bytes()).await;
+        while let Ok(n) = stream.read(&mut chunk).await {
+            if n == 0 {
+                break;
+            }
         }
-    });
-    addr
+    })
+    .await
 }
 
 /// A tokio-tungstenite server that records every text message it gets and drops each connection after
 /// `keep` (no close frame).
 pub async fn flaky(keep: Duration) -> (SocketAddr, ProxyLog) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
     let log: ProxyLog = Default::default();
     let seen = log.clone();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let seen = seen.clone();
-            tokio::spawn(async move {
-                let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
-                    return;
-                };
-                let _ = tokio::time::timeout(keep, async {
-                    while let Some(Ok(m)) = ws.next().await {
-                        if let Message::Text(t) = m {
-                            seen.lock().expect("log").push(t.to_string());
-                        }
+    let addr = serve_each(move |stream| {
+        let seen = seen.clone();
+        async move {
+            let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+                return;
+            };
+            let _ = tokio::time::timeout(keep, async {
+                while let Some(Ok(m)) = ws.next().await {
+                    if let Message::Text(t) = m {
+                        seen.lock().expect("log").push(t.to_string());
                     }
-                })
-                .await;
-                drop(ws);
-            });
+                }
+            })
+            .await;
+            drop(ws);
         }
-    });
+    })
+    .await;
     (addr, log)
 }
 
@@ -439,11 +418,9 @@ pub async fn flaky(keep: Duration) -> (SocketAddr, ProxyLog) {
 /// upgrades without `Authorization: Bearer <token>` (401).
 pub async fn chat(token: &'static str) -> SocketAddr {
     use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
+
+    serve_each(move |stream| {
+        async move {
                 #[allow(clippy::result_large_err)]
                 let check = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
                     let ok = req
@@ -484,10 +461,9 @@ pub async fn chat(token: &'static str) -> SocketAddr {
                         break;
                     }
                 }
-            });
         }
-    });
-    addr
+    })
+    .await
 }
 
 /// Connects, sends "through" (inspect) or "over tls" when open, closes after the first data reply.
@@ -553,37 +529,32 @@ pub async fn read_upgrade_request(stream: &mut tokio::net::TcpStream) -> Option<
 pub async fn raw_101_then(
     frames: &'static [u8],
 ) -> (SocketAddr, std::sync::Arc<std::sync::Mutex<Vec<u8>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
     let seen: std::sync::Arc<std::sync::Mutex<Vec<u8>>> = Default::default();
     let log = seen.clone();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let log = log.clone();
-            tokio::spawn(async move {
-                let Some(accept) = read_upgrade_request(&mut stream).await else {
-                    return;
-                };
-                let mut out = format!(
-                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    let addr = serve_each(move |mut stream| {
+        let log = log.clone();
+        async move {
+            let Some(accept) = read_upgrade_request(&mut stream).await else {
+                return;
+            };
+            let mut out = format!(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
                      Sec-WebSocket-Accept: {accept}\r\n\r\n"
-                )
-                .into_bytes();
-                out.extend_from_slice(frames);
-                let _ = stream.write_all(&out).await;
-                let mut chunk = [0u8; 4096];
-                let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-                while let Ok(Ok(n)) =
-                    tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await
-                {
-                    if n == 0 {
-                        break;
-                    }
-                    log.lock().expect("log").extend_from_slice(&chunk[..n]);
+            )
+            .into_bytes();
+            out.extend_from_slice(frames);
+            let _ = stream.write_all(&out).await;
+            let mut chunk = [0u8; 4096];
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+            while let Ok(Ok(n)) = tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
+                if n == 0 {
+                    break;
                 }
-            });
+                log.lock().expect("log").extend_from_slice(&chunk[..n]);
+            }
         }
-    });
+    })
+    .await;
     (addr, seen)
 }
 
