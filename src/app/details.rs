@@ -57,11 +57,11 @@ fn message_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
         entry.direction.as_str(),
         entry.kind.as_str(),
         format_size(entry.size()),
-        format_time(entry.at),
-        entry.since_connect.as_secs_f64() * 1000.0
+        format_time(entry.at()),
+        entry.since_connect().as_secs_f64() * 1000.0
     ));
     if entry.kind == MessageKind::Close {
-        match entry.close_code {
+        match entry.close_code() {
             Some(code) => ui.label(format!("close code {code} ({})", close_code_name(code))),
             None => ui.label("close frame without a status code"),
         };

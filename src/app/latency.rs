@@ -18,7 +18,7 @@ pub fn rtt_stats(samples: &[f64]) -> Option<[f64; 4]> {
 
 pub(super) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
     // (seconds since the first entry, rtt ms) for every pong that answered one of our pings.
-    let first_at = tab.log.get(0).map(|e| e.at);
+    let first_at = tab.log.get(0).map(|e| e.at());
     let mut points = Vec::new();
     for i in 0..tab.log.len() {
         let Some(entry) = tab.log.get(i) else { break };
@@ -27,7 +27,7 @@ pub(super) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>
         }
         if let (Some(rtt), Some(first)) = (entry.rtt(), first_at) {
             let x = entry
-                .at
+                .at()
                 .duration_since(first)
                 .unwrap_or_default()
                 .as_secs_f64();

@@ -154,17 +154,14 @@ mod tests {
     use std::time::{Duration, SystemTime};
 
     fn entry(direction: Direction, kind: MessageKind, text: &str) -> LogEntry {
-        LogEntry {
-            conn_id: 1,
+        LogEntry::new(
+            1,
             direction,
             kind,
-            at: SystemTime::now(),
-            since_connect: Duration::ZERO,
-            payload: text.as_bytes().to_vec(),
-            close_code: None,
-            automatic: false,
-            extra: None,
-        }
+            SystemTime::now(),
+            Duration::ZERO,
+            text.as_bytes().to_vec(),
+        )
     }
 
     #[test]

@@ -30,8 +30,8 @@ fn since_previous(log: &super::log_store::LogStore, index: usize) -> Option<f64>
     let prev = log.get(index.checked_sub(1)?)?;
     (prev.conn_id == entry.conn_id).then(|| {
         entry
-            .since_connect
-            .saturating_sub(prev.since_connect)
+            .since_connect()
+            .saturating_sub(prev.since_connect())
             .as_secs_f64()
             * 1000.0
     })
@@ -50,8 +50,8 @@ fn reply_time(log: &super::log_store::LogStore, index: usize) -> Option<f64> {
             (e.conn_id == entry.conn_id && e.direction == Direction::Sent && e.kind.is_data()).then(
                 || {
                     entry
-                        .since_connect
-                        .saturating_sub(e.since_connect)
+                        .since_connect()
+                        .saturating_sub(e.since_connect())
                         .as_secs_f64()
                         * 1000.0
                 },
@@ -103,11 +103,11 @@ fn payload_preview(entry: &LogEntry, chars: usize) -> String {
     match entry.kind {
         MessageKind::Close => {
             let code = entry
-                .close_code
+                .close_code()
                 .map(|c| c.to_string())
                 .unwrap_or_else(|| "no code".into());
             let reason = String::from_utf8_lossy(&entry.payload);
-            let auto = if entry.automatic {
+            let auto = if entry.automatic() {
                 " (automatic reply)"
             } else {
                 ""
@@ -202,76 +202,70 @@ pub(super) fn ui(
         return;
     }
     let total = tab.filter.len(&tab.log);
-    egui::ScrollArea::vertical()
-        .id_salt("log-scroll")
-        .auto_shrink([false, false])
-        .stick_to_bottom(tab.follow)
-        .show_rows(ui, ROW_HEIGHT, total, |ui, range| {
-            for row in range {
-                let Some(index) = tab.filter.index(row, &tab.log) else {
-                    break;
-                };
-                let Some(entry) = tab.log.get(index) else {
-                    break;
-                };
-                let seq = tab.log.seq_of(index);
-                let selected = tab.selected == Some(seq);
-                let (rect, response) = ui.allocate_exact_size(
-                    egui::vec2(ui.available_width(), ROW_HEIGHT),
-                    Sense::click(),
-                );
-                let label = row_label(entry);
-                response.widget_info(|| {
-                    egui::WidgetInfo::selected(egui::Role::ListBoxOption, true, selected, &label)
-                });
-                if response.clicked() {
-                    actions.push(Action::Select(seq));
-                }
-                let visuals = ui.visuals();
-                if selected {
-                    ui.painter()
-                        .rect_filled(rect, 2.0, visuals.selection.bg_fill);
-                } else if response.hovered() {
-                    ui.painter()
-                        .rect_filled(rect, 2.0, visuals.widgets.hovered.weak_bg_fill);
-                } else if row % 2 == 1 {
-                    ui.painter().rect_filled(rect, 0.0, visuals.faint_bg_color);
-                }
-                let text_colour = visuals.text_color();
-                let weak = visuals.weak_text_color();
-                let colour = kind_colour(entry, visuals);
-                let since = entry.since_connect.as_secs_f64() * 1000.0;
-                let ms = |v: Option<f64>| v.map(|v| format!("{v:.1} ms")).unwrap_or_default();
-                let cells = [
-                    ((seq + 1).to_string(), weak),
-                    (entry.direction.arrow().to_owned(), colour),
-                    (entry.kind.as_str().to_owned(), colour),
-                    (format_time(entry.at), text_colour),
-                    (format!("{since:.1} ms"), weak),
-                    (ms(since_previous(&tab.log, index)), weak),
-                    (ms(reply_time(&tab.log, index)), text_colour),
-                    (format_size(entry.size()), text_colour),
-                ];
-                let painter = ui.painter_at(rect);
-                for ((text, c), (_, x)) in cells.into_iter().zip(COLUMNS) {
-                    painter.text(
-                        rect.left_center() + egui::vec2(x, 0.0),
-                        Align2::LEFT_CENTER,
-                        text,
-                        font.clone(),
-                        c,
-                    );
-                }
-                let preview_x = COLUMNS[8].1;
-                let chars = (((rect.width() - preview_x) / 7.5).max(8.0)) as usize;
+    let (log, filter, selected_seq) = (&tab.log, &tab.filter, tab.selected);
+    tab.log_scroll
+        .show(ui, total, ROW_HEIGHT, &mut tab.follow, |ui, row| {
+            let Some(index) = filter.index(row, log) else {
+                return;
+            };
+            let Some(entry) = log.get(index) else {
+                return;
+            };
+            let seq = log.seq_of(index);
+            let selected = selected_seq == Some(seq);
+            let (rect, response) = ui
+                .allocate_exact_size(egui::vec2(ui.available_width(), ROW_HEIGHT), Sense::click());
+            let label = row_label(entry);
+            response.widget_info(|| {
+                egui::WidgetInfo::selected(egui::Role::ListBoxOption, true, selected, &label)
+            });
+            if response.clicked() {
+                actions.push(Action::Select(seq));
+            }
+            let visuals = ui.visuals();
+            if selected {
+                ui.painter()
+                    .rect_filled(rect, 2.0, visuals.selection.bg_fill);
+            } else if response.hovered() {
+                ui.painter()
+                    .rect_filled(rect, 2.0, visuals.widgets.hovered.weak_bg_fill);
+            } else if row % 2 == 1 {
+                ui.painter().rect_filled(rect, 0.0, visuals.faint_bg_color);
+            }
+            let text_colour = visuals.text_color();
+            let weak = visuals.weak_text_color();
+            let colour = kind_colour(entry, visuals);
+            let since = entry.since_connect().as_secs_f64() * 1000.0;
+            let ms = |v: Option<f64>| v.map(|v| format!("{v:.1} ms")).unwrap_or_default();
+            let cells = [
+                ((seq + 1).to_string(), weak),
+                (entry.direction.arrow().to_owned(), colour),
+                (entry.kind.as_str().to_owned(), colour),
+                (format_time(entry.at()), text_colour),
+                (format!("{since:.1} ms"), weak),
+                (ms(since_previous(log, index)), weak),
+                (ms(reply_time(log, index)), text_colour),
+                (format_size(entry.size()), text_colour),
+            ];
+            let painter = ui.painter_at(rect);
+            for ((text, c), (_, x)) in cells.into_iter().zip(COLUMNS) {
                 painter.text(
-                    rect.left_center() + egui::vec2(preview_x, 0.0),
+                    rect.left_center() + egui::vec2(x, 0.0),
                     Align2::LEFT_CENTER,
-                    row_preview(entry, chars.min(400)),
+                    text,
                     font.clone(),
-                    text_colour,
+                    c,
                 );
             }
+            let preview_x = COLUMNS[8].1;
+            let chars = (((rect.width() - preview_x) / 7.5).max(8.0)) as usize;
+            painter.text(
+                rect.left_center() + egui::vec2(preview_x, 0.0),
+                Align2::LEFT_CENTER,
+                row_preview(entry, chars.min(400)),
+                font.clone(),
+                text_colour,
+            );
         });
 }
 

@@ -15,6 +15,7 @@ mod state;
 mod tab;
 mod tabs_bar;
 mod traffic;
+mod virtual_list;
 mod workspace;
 
 pub use log_store::{DEFAULT_LOG_CAP, LogStore};

@@ -746,9 +746,9 @@ pub fn folder_from_log(entries: &[&crate::model::LogEntry], name: String) -> Fol
                 let mut step = step_from_entry(entry, steps.len() as u64 + 1);
                 step.name = format!("Message {}", steps.len() + 1);
                 step.delay_ms = last_sent
-                    .map(|prev| entry.since_connect.saturating_sub(prev).as_millis() as u64)
+                    .map(|prev| entry.since_connect().saturating_sub(prev).as_millis() as u64)
                     .unwrap_or(0);
-                last_sent = Some(entry.since_connect);
+                last_sent = Some(entry.since_connect());
                 steps.push(step);
             }
             Direction::Received => {

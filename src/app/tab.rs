@@ -185,6 +185,8 @@ pub struct ConnTab {
     pub composer: Composer,
     /// Keep the log scrolled to the newest message.
     pub follow: bool,
+    /// Where the message log is scrolled to.
+    pub log_scroll: super::virtual_list::RowScroll,
     /// The log's filter and search.
     pub filter: super::log_filter::LogFilter,
     /// The payload view chosen by the user (`None`: pick by content).
@@ -233,6 +235,7 @@ impl ConnTab {
             selected: None,
             composer: Composer::default(),
             follow: true,
+            log_scroll: Default::default(),
             filter: Default::default(),
             payload_view: None,
             frames: Default::default(),

@@ -22,12 +22,12 @@ impl TrafficBins {
         }
         self.key = key;
         self.bins.clear();
-        let Some(first) = log.get(0).map(|e| e.at) else {
+        let Some(first) = log.get(0).map(|e| e.at()) else {
             return;
         };
         for i in 0..log.len() {
             let Some(e) = log.get(i) else { break };
-            let second = e.at.duration_since(first).unwrap_or_default().as_secs() as usize;
+            let second = e.at().duration_since(first).unwrap_or_default().as_secs() as usize;
             if second >= self.bins.len() {
                 self.bins.resize(second + 1, [0.0; 4]);
             }
@@ -107,17 +107,14 @@ mod tests {
             (500, Direction::Received, 10),
             (1200, Direction::Received, 5),
         ] {
-            log.push(LogEntry {
-                conn_id: 1,
-                direction: dir,
-                kind: MessageKind::Text,
-                at: t0 + Duration::from_millis(ms),
-                since_connect: Duration::from_millis(ms),
-                payload: vec![0; size],
-                close_code: None,
-                automatic: false,
-                extra: None,
-            });
+            log.push(LogEntry::new(
+                1,
+                dir,
+                MessageKind::Text,
+                t0 + Duration::from_millis(ms),
+                Duration::from_millis(ms),
+                vec![0; size],
+            ));
         }
         let mut bins = TrafficBins::default();
         bins.update(&log);

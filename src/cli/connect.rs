@@ -181,7 +181,7 @@ pub async fn run(plan: ConnectPlan) -> i32 {
                         handle.send(if m.kind == MessageKind::Text {
                             Command::Text(String::from_utf8_lossy(&m.payload).into_owned())
                         } else {
-                            Command::Binary(m.payload)
+                            Command::Binary(m.payload.into_vec())
                         });
                     }
                 }

@@ -70,20 +70,18 @@ impl Clock {
         conn_id: ConnId,
         direction: Direction,
         kind: MessageKind,
-        payload: Vec<u8>,
+        payload: impl Into<Box<[u8]>>,
         close_code: Option<u16>,
     ) -> LogEntry {
-        LogEntry {
+        LogEntry::new(
             conn_id,
             direction,
             kind,
-            at: SystemTime::now(),
-            since_connect: self.started.elapsed(),
+            SystemTime::now(),
+            self.started.elapsed(),
             payload,
-            close_code,
-            automatic: false,
-            extra: None,
-        }
+        )
+        .with_close_code(close_code)
     }
 }
 
@@ -414,14 +412,14 @@ async fn run_attempt(
             }
         };
         // Our close handshake (a raw close frame, which has no parsed code here, is just a frame).
-        let is_close = entry.kind == MessageKind::Close && entry.close_code.is_some();
+        let is_close = entry.kind == MessageKind::Close && entry.close_code().is_some();
         if is_close {
             shared.close_sent.store(true, Ordering::Release);
         }
         if entry.kind == MessageKind::Ping && entry.direction == Direction::Sent {
             shared
                 .pings()
-                .push_back((entry.payload.clone(), Instant::now()));
+                .push_back((entry.payload.to_vec(), Instant::now()));
         }
         let mut result = Ok(());
         for message in messages {
@@ -597,11 +595,9 @@ enum Outgoing {
 }
 
 fn with_note(mut entry: LogEntry, note: String, violation: bool) -> LogEntry {
-    entry.extra = Some(Box::new(EntryExtra {
-        rtt: None,
-        note: Some(note),
-        violation,
-    }));
+    let extra = entry.extra_mut();
+    extra.note = Some(note);
+    extra.violation = violation;
     entry
 }
 
@@ -775,14 +771,11 @@ async fn read_loop(
         let mut entry = clock.entry(conn_id, Direction::Received, kind, payload, code);
         if kind == MessageKind::Pong {
             let mut pings = shared.pings();
-            if let Some(pos) = pings.iter().position(|(p, _)| *p == entry.payload) {
+            if let Some(pos) = pings.iter().position(|(p, _)| **p == *entry.payload) {
                 let (_, sent) = pings[pos];
                 // Older pings than the answered one are answered too (RFC 6455 allows one pong for several).
                 pings.drain(..=pos);
-                entry.extra = Some(Box::new(EntryExtra {
-                    rtt: Some(sent.elapsed()),
-                    ..EntryExtra::default()
-                }));
+                entry.extra_mut().rtt = Some(sent.elapsed());
             }
         }
         let reply_payload = is_close.then(|| entry.payload.clone());
@@ -790,14 +783,15 @@ async fn read_loop(
         if is_close && !shared.close_sent.swap(true, Ordering::AcqRel) {
             shared.peer_first.store(true, Ordering::Release);
             // The peer closed first: the library answers with the same close frame.
-            let mut reply = clock.entry(
-                conn_id,
-                Direction::Sent,
-                MessageKind::Close,
-                reply_payload.unwrap_or_default(),
-                code,
-            );
-            reply.automatic = true;
+            let reply = clock
+                .entry(
+                    conn_id,
+                    Direction::Sent,
+                    MessageKind::Close,
+                    reply_payload.unwrap_or_default(),
+                    code,
+                )
+                .with_automatic();
             sink.emit(conn_id, EventKind::State(ConnState::Closing))
                 .await;
             sink.emit(conn_id, EventKind::Message(reply)).await;

@@ -231,17 +231,14 @@ mod tests {
     use std::time::{Duration, SystemTime};
 
     fn message(size: usize) -> EventKind {
-        EventKind::Message(LogEntry {
-            conn_id: 1,
-            direction: Direction::Received,
-            kind: MessageKind::Binary,
-            at: SystemTime::now(),
-            since_connect: Duration::ZERO,
-            payload: vec![0; size],
-            close_code: None,
-            automatic: false,
-            extra: None,
-        })
+        EventKind::Message(LogEntry::new(
+            1,
+            Direction::Received,
+            MessageKind::Binary,
+            SystemTime::now(),
+            Duration::ZERO,
+            vec![0; size],
+        ))
     }
 
     #[tokio::test]

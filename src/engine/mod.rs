@@ -21,12 +21,12 @@ pub use events::{Event, EventKind, EventSink, EventStream, Overflow, Waker};
 
 use crate::model::{ConnId, ConnectRequest};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-static NEXT_CONN_ID: AtomicU64 = AtomicU64::new(1);
+static NEXT_CONN_ID: AtomicU32 = AtomicU32::new(1);
 
 /// Talks to one connection task.
 #[derive(Clone, Debug)]

@@ -297,12 +297,12 @@ async fn pump_until(
     };
     match &event.kind {
         EventKind::Message(m) if m.direction == Direction::Received && m.kind.is_data() => {
-            inbox.messages.push(m.payload.clone());
+            inbox.messages.push(m.payload.to_vec());
         }
         EventKind::Message(m)
             if m.direction == Direction::Received && m.kind == MessageKind::Close =>
         {
-            inbox.closed = Some(m.close_code);
+            inbox.closed = Some(m.close_code());
         }
         EventKind::Closed(c) => {
             inbox.closed.get_or_insert(c.code);

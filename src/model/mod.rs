@@ -4,6 +4,7 @@
 
 pub mod copy_as;
 pub mod endpoint;
+mod entry;
 pub mod expect;
 pub mod fsutil;
 pub mod har;
@@ -14,13 +15,14 @@ mod payload;
 pub mod session;
 pub mod template;
 
+pub use entry::{Direction, EntryExtra, LogEntry, MessageKind};
 pub use payload::{PayloadFormat, PayloadParseError, hex_dump, hex_string, parse_payload, preview};
 
 use serde::{Deserialize, Serialize};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 /// Identifies one connection for the lifetime of the process.
-pub type ConnId = u64;
+pub type ConnId = u32;
 
 /// Everything needed to open one WebSocket connection.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -316,124 +318,6 @@ impl ConnectRequest {
     /// The per-stage connect timeout.
     pub fn connect_timeout(&self) -> Duration {
         Duration::from_millis(self.connect_timeout_millis)
-    }
-}
-
-/// Which way a message travelled.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Direction {
-    /// From us to the peer.
-    Sent,
-    /// From the peer to us.
-    Received,
-}
-
-impl Direction {
-    /// `"sent"` or `"received"`, as in the NDJSON output.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Sent => "sent",
-            Self::Received => "received",
-        }
-    }
-
-    /// An arrow for compact display.
-    pub fn arrow(self) -> &'static str {
-        match self {
-            Self::Sent => "↑",
-            Self::Received => "↓",
-        }
-    }
-}
-
-/// The kind of a WebSocket message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MessageKind {
-    /// A UTF-8 text message.
-    Text,
-    /// A binary message.
-    Binary,
-    /// A ping control frame.
-    Ping,
-    /// A pong control frame.
-    Pong,
-    /// A close control frame.
-    Close,
-}
-
-impl MessageKind {
-    /// `"text"`, `"binary"`, … as in the NDJSON output.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Text => "text",
-            Self::Binary => "binary",
-            Self::Ping => "ping",
-            Self::Pong => "pong",
-            Self::Close => "close",
-        }
-    }
-
-    /// Text and binary are data messages; the rest are control frames.
-    pub fn is_data(self) -> bool {
-        matches!(self, Self::Text | Self::Binary)
-    }
-}
-
-/// One logged message, in either direction.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LogEntry {
-    /// The connection it belongs to.
-    pub conn_id: ConnId,
-    /// Sent or received.
-    pub direction: Direction,
-    /// Text, binary, ping, pong or close.
-    pub kind: MessageKind,
-    /// Wall-clock time the message was sent or read.
-    pub at: SystemTime,
-    /// Time since the connection attempt started.
-    pub since_connect: Duration,
-    /// The payload bytes (for close: the reason's bytes).
-    pub payload: Vec<u8>,
-    /// For close messages: the status code, if the frame had one.
-    pub close_code: Option<u16>,
-    /// Set when the library sent this on its own (the reply to a peer's close).
-    pub automatic: bool,
-    /// Rarely present details: round-trip time, notes. Boxed to keep every entry small.
-    pub extra: Option<Box<EntryExtra>>,
-}
-
-/// Details only some log entries have.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct EntryExtra {
-    /// For a pong that answers one of our pings: the round-trip time.
-    pub rtt: Option<Duration>,
-    /// A remark shown with the entry ("sent as 3 frames", "protocol violation: …").
-    pub note: Option<String>,
-    /// True when this entry is a deliberate protocol violation.
-    pub violation: bool,
-}
-
-impl LogEntry {
-    /// The round-trip time, for pongs that answer our pings.
-    pub fn rtt(&self) -> Option<Duration> {
-        self.extra.as_ref().and_then(|e| e.rtt)
-    }
-
-    /// The note, if any.
-    pub fn note(&self) -> Option<&str> {
-        self.extra.as_ref().and_then(|e| e.note.as_deref())
-    }
-
-    /// Size of the payload in bytes.
-    pub fn size(&self) -> usize {
-        self.payload.len()
-    }
-
-    /// The payload as text, when it is valid UTF-8.
-    pub fn text(&self) -> Option<&str> {
-        std::str::from_utf8(&self.payload).ok()
     }
 }
 

@@ -112,9 +112,9 @@ pub fn message(m: &LogEntry) -> Value {
     obj.insert("size".into(), m.payload.len().into());
     obj.insert(
         "at_ms".into(),
-        json!((m.since_connect.as_secs_f64() * 1e6).round() / 1e3),
+        json!((m.since_connect().as_secs_f64() * 1e6).round() / 1e3),
     );
-    if let Ok(d) = m.at.duration_since(UNIX_EPOCH) {
+    if let Ok(d) = m.at().duration_since(UNIX_EPOCH) {
         obj.insert(
             "unix_ms".into(),
             json!((d.as_secs_f64() * 1e6).round() / 1e3),
@@ -137,14 +137,14 @@ pub fn message(m: &LogEntry) -> Value {
         }
         MessageKind::Ping | MessageKind::Pong => bytes_field(&mut obj, &m.payload),
         MessageKind::Close => {
-            obj.insert("code".into(), json!(m.close_code));
+            obj.insert("code".into(), json!(m.close_code()));
             obj.insert(
                 "reason".into(),
                 String::from_utf8_lossy(&m.payload).into_owned().into(),
             );
         }
     }
-    if m.automatic {
+    if m.automatic() {
         obj.insert("automatic".into(), true.into());
     }
     if let Some(extra) = &m.extra {
@@ -223,43 +223,37 @@ mod tests {
 
     #[test]
     fn message_payload_encodings() {
-        let mut m = LogEntry {
-            conn_id: 1,
-            direction: Direction::Received,
-            kind: MessageKind::Binary,
-            at: SystemTime::now(),
-            since_connect: Duration::from_micros(12_345),
-            payload: vec![0xff, 0],
-            close_code: None,
-            automatic: false,
-            extra: None,
-        };
+        let mut m = LogEntry::new(
+            1,
+            Direction::Received,
+            MessageKind::Binary,
+            SystemTime::now(),
+            Duration::from_micros(12_345),
+            vec![0xff, 0],
+        );
         let v = message(&m);
         assert_eq!(v["base64"], "/wA=");
         assert_eq!(v["at_ms"], 12.345);
         assert_eq!(v["direction"], "received");
         m.kind = MessageKind::Ping;
-        m.payload = b"hi".to_vec();
+        m.payload = b"hi".to_vec().into();
         assert_eq!(message(&m)["text"], "hi");
         m.kind = MessageKind::Close;
-        m.close_code = Some(1000);
+        m = m.with_close_code(Some(1000));
         assert_eq!(message(&m)["code"], 1000);
         assert_eq!(message(&m)["reason"], "hi");
     }
 
     #[test]
     fn export_as_lines_or_array() {
-        let e = LogEntry {
-            conn_id: 1,
-            direction: Direction::Sent,
-            kind: MessageKind::Text,
-            at: SystemTime::now(),
-            since_connect: Duration::ZERO,
-            payload: b"hi".to_vec(),
-            close_code: None,
-            automatic: false,
-            extra: None,
-        };
+        let e = LogEntry::new(
+            1,
+            Direction::Sent,
+            MessageKind::Text,
+            SystemTime::now(),
+            Duration::ZERO,
+            b"hi".to_vec(),
+        );
         let lines = export(&[e.clone(), e.clone()], false);
         assert_eq!(lines.lines().count(), 2);
         assert!(

@@ -51,19 +51,19 @@ async fn echo_round_trip_of_text_binary_and_ping_then_client_close() {
         .filter(|m| m.direction == Direction::Received)
         .collect();
     assert_eq!(received[0].kind, MessageKind::Text);
-    assert_eq!(received[0].payload, "héllo".as_bytes());
+    assert_eq!(&received[0].payload[..], "héllo".as_bytes());
     assert_eq!(received[1].kind, MessageKind::Binary);
-    assert_eq!(received[1].payload, vec![0, 1, 2, 255]);
+    assert_eq!(&received[1].payload[..], vec![0, 1, 2, 255]);
     assert!(
         received
             .iter()
-            .any(|m| m.kind == MessageKind::Pong && m.payload == b"p1")
+            .any(|m| m.kind == MessageKind::Pong && &m.payload[..] == b"p1")
     );
     let sent_close = t
         .messages
         .iter()
         .find(|m| m.direction == Direction::Sent && m.kind == MessageKind::Close);
-    assert_eq!(sent_close.and_then(|m| m.close_code), Some(4000));
+    assert_eq!(sent_close.and_then(|m| m.close_code()), Some(4000));
     let closed = t.closed.expect("closed");
     assert_eq!((closed.code, closed.reason.as_str()), (Some(4000), "bye"));
     assert!(closed.clean);
@@ -81,12 +81,12 @@ async fn server_initiated_close_reports_code_reason_and_our_automatic_reply() {
     assert_eq!(closed.reason, "server says bye");
     assert!(closed.clean);
     assert_eq!(closed.initiated_by, Initiator::Server);
-    assert_eq!(t.messages[0].payload, b"welcome");
+    assert_eq!(&t.messages[0].payload[..], b"welcome");
     let reply = t
         .messages
         .iter()
         .find(|m| m.direction == Direction::Sent && m.kind == MessageKind::Close);
-    assert!(reply.is_some_and(|m| m.automatic && m.close_code == Some(4001)));
+    assert!(reply.is_some_and(|m| m.automatic() && m.close_code() == Some(4001)));
     assert!(
         t.handshake
             .expect("handshake")
@@ -204,7 +204,7 @@ async fn a_connection_token_list_and_no_selected_subprotocol_are_accepted_with_a
             .any(|(n, v)| n == "X-Custom-Case" && v == "Kept")
     );
     // The frames that arrived in the same packet as the 101 head are not lost.
-    assert_eq!(t.messages[0].payload, b"hi");
+    assert_eq!(&t.messages[0].payload[..], b"hi");
     let closed = t.closed.expect("closed");
     assert_eq!(
         (closed.code, closed.initiated_by, closed.clean),
@@ -258,7 +258,7 @@ async fn a_dropped_connection_is_a_read_error_and_not_clean() {
     let addr = servers::send_then_drop().await;
     let (_handle, mut events) = start(ConnectRequest::new(format!("ws://{addr}/")));
     let t = collect(&mut events, |_, _| {}).await;
-    assert_eq!(t.messages[0].payload, b"bye, abruptly");
+    assert_eq!(&t.messages[0].payload[..], b"bye, abruptly");
     assert_eq!(t.errors.len(), 1, "{:?}", t.errors);
     assert_eq!(t.errors[0].stage, Stage::Read);
     assert!(

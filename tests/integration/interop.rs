@@ -94,18 +94,21 @@ async fn exercise(peer: Peer, path: &str) {
         .collect();
     assert_eq!(data.len(), 3, "{:?}", t.errors);
     assert_eq!(
-        (data[0].kind, data[0].payload.as_slice()),
+        (data[0].kind, &data[0].payload[..]),
         (MessageKind::Text, "héllo interop".as_bytes())
     );
     assert_eq!(
-        (data[1].kind, data[1].payload.as_slice()),
+        (data[1].kind, &data[1].payload[..]),
         (MessageKind::Binary, &[0u8, 1, 254, 255][..])
     );
-    assert!(data[2].payload == big, "the 1 MiB message came back intact");
+    assert!(
+        &data[2].payload[..] == big,
+        "the 1 MiB message came back intact"
+    );
     assert!(
         t.messages
             .iter()
-            .any(|m| m.kind == MessageKind::Pong && m.payload == b"are you there")
+            .any(|m| m.kind == MessageKind::Pong && &m.payload[..] == b"are you there")
     );
     let closed = t.closed.expect("closed");
     assert_eq!(closed.code, Some(4001), "{:?}", t.errors);
@@ -208,11 +211,11 @@ async fn fragmented(peer: Peer) {
         .collect();
     assert_eq!(data.len(), 2, "{:?}", t.errors);
     assert_eq!(
-        (data[0].kind, data[0].payload.as_slice()),
+        (data[0].kind, &data[0].payload[..]),
         (MessageKind::Text, text.as_bytes())
     );
     assert_eq!(
-        (data[1].kind, data[1].payload.as_slice()),
+        (data[1].kind, &data[1].payload[..]),
         (MessageKind::Binary, binary.as_slice())
     );
     assert!(t.closed.expect("closed").clean);

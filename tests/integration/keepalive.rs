@@ -41,8 +41,8 @@ async fn interval_pings_measure_rtt() {
         .filter(|m| m.kind == MessageKind::Pong)
         .collect();
     assert!(pings.len() >= 3 && pongs.len() >= 3);
-    assert_eq!(pings[0].payload, b"sockscope-1");
-    assert_eq!(pongs[0].payload, b"sockscope-1");
+    assert_eq!(&pings[0].payload[..], b"sockscope-1");
+    assert_eq!(&pongs[0].payload[..], b"sockscope-1");
     assert!(
         pongs
             .iter()
@@ -82,7 +82,7 @@ async fn heartbeat_sends_templated_messages() {
     let t = collect(&mut events, move |event, _| {
         if let EventKind::Message(m) = event
             && m.direction == Direction::Received
-            && m.payload == br#"{"type":"hb","n":2}"#
+            && &m.payload[..] == br#"{"type":"hb","n":2}"#
         {
             handle.send(Command::Close {
                 code: 1000,
@@ -96,8 +96,8 @@ async fn heartbeat_sends_templated_messages() {
         .iter()
         .filter(|m| m.direction == Direction::Sent && m.kind == MessageKind::Text)
         .collect();
-    assert_eq!(sent[0].payload, br#"{"type":"hb","n":1}"#);
-    assert_eq!(sent[1].payload, br#"{"type":"hb","n":2}"#);
+    assert_eq!(&sent[0].payload[..], br#"{"type":"hb","n":1}"#);
+    assert_eq!(&sent[1].payload[..], br#"{"type":"hb","n":2}"#);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -246,12 +246,12 @@ async fn raw_frames_and_reserved_close_codes_are_sent_and_marked() {
         .iter()
         .find(|m| m.direction == Direction::Sent)
         .expect("sent");
-    assert_eq!(sent.close_code, Some(1005));
+    assert_eq!(sent.close_code(), Some(1005));
     assert!(sent.note().is_some_and(|n| n.contains("reserved")));
     assert!(
         t.messages
             .iter()
-            .any(|m| m.direction == Direction::Received && m.close_code == Some(1002))
+            .any(|m| m.direction == Direction::Received && m.close_code() == Some(1002))
     );
 }
 
@@ -283,7 +283,7 @@ async fn fragmented_messages_are_reassembled_by_the_server() {
         .iter()
         .find(|m| m.direction == Direction::Received)
         .expect("echo");
-    assert_eq!(echoed.payload, "fragmented héllo".as_bytes());
+    assert_eq!(&echoed.payload[..], "fragmented héllo".as_bytes());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -66,7 +66,7 @@ async fn a_ca_file_makes_the_server_trusted() {
     assert!(
         t.messages
             .iter()
-            .any(|m| m.direction == Direction::Received && m.payload == b"over tls")
+            .any(|m| m.direction == Direction::Received && &m.payload[..] == b"over tls")
     );
     assert!(t.closed.expect("closed").clean);
 }
