@@ -26,18 +26,33 @@ fn main() {
             }
         },
         Some(CliCommand::Connect(args)) => match args.plan(matches.subcommand_matches("connect")) {
-            Ok(plan) => runtime().block_on(connect::run(plan)),
+            Ok(plan) => single_thread_runtime().block_on(connect::run(plan)),
             Err(e) => {
                 eprintln!("error: {e}");
                 connect::EXIT_USAGE
             }
         },
-        Some(CliCommand::Serve(args)) => runtime().block_on(sockscope::cli::serve(args.port)),
+        Some(CliCommand::Serve(args)) => runtime().block_on(sockscope::cli::serve(args)),
         Some(CliCommand::Run(args)) => runtime().block_on(sockscope::cli::run::run(args)),
         Some(CliCommand::ImportHar(args)) => sockscope::cli::run::import_har(args),
         Some(CliCommand::ExportK6(args)) => sockscope::cli::run::export_k6(args),
     };
     std::process::exit(code);
+}
+
+/// One thread for `connect`: the reader, the connection task and the printer hand each message along without
+/// waking another thread, which is most of what a flood costs (measured by benches/ingest_cli.sh).
+fn single_thread_runtime() -> tokio::runtime::Runtime {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: could not start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    }
 }
 
 fn runtime() -> tokio::runtime::Runtime {

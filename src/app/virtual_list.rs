@@ -79,7 +79,11 @@ impl RowScroll {
                 .clamp(MIN_THUMB.min(bar.height()), bar.height())
         };
         let track = (bar.height() - thumb_height).max(0.0);
-        let bar_response = ui.interact(bar, ui.scope_id().with("row-scrollbar"), Sense::click_and_drag());
+        let bar_response = ui.interact(
+            bar,
+            ui.scope_id().with("row-scrollbar"),
+            Sense::click_and_drag(),
+        );
         if (bar_response.dragged() || bar_response.clicked())
             && let Some(pointer) = bar_response.interact_pointer_pos()
             && track > 0.0

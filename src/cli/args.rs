@@ -76,6 +76,12 @@ pub struct ServeArgs {
     /// The port to listen on (0 picks a free one; the URL is printed on stdout).
     #[arg(long, default_value_t = 0)]
     pub port: u16,
+    /// Instead of echoing, send each client this many text messages as fast as it reads them, then close (1000).
+    #[arg(long, value_name = "COUNT")]
+    pub flood: Option<u64>,
+    /// Bytes per flood message (each starts with its number; the rest is `x`).
+    #[arg(long, value_name = "BYTES", default_value_t = 64, requires = "flood")]
+    pub size: usize,
 }
 
 /// Flags of `sockscope connect`.

@@ -6,21 +6,36 @@ pub mod run;
 
 pub use args::{Cli, CliCommand};
 
-use crate::engine::echo::{EchoServer, Verbosity};
+use crate::engine::echo::{Behaviour, EchoServer, Verbosity};
+use args::ServeArgs;
 use std::net::SocketAddr;
 
 /// Runs `sockscope serve` until interrupted; returns the exit status.
-pub async fn serve(port: u16) -> i32 {
+pub async fn serve(args: ServeArgs) -> i32 {
+    let port = args.port;
+    let behaviour = match args.flood {
+        Some(count) => Behaviour::Flood {
+            count,
+            size: args.size,
+        },
+        None => Behaviour::Echo,
+    };
     let bound = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await;
     let server = match bound {
-        Ok(listener) => EchoServer::from_listener(listener, Verbosity::Connections),
+        Ok(listener) => EchoServer::with_behaviour(listener, behaviour, Verbosity::Connections),
         Err(e) => {
             eprintln!("error: could not listen on 127.0.0.1:{port}: {e}");
             return connect::EXIT_USAGE;
         }
     };
     println!("{}", server.url());
-    eprintln!("echo server listening on {} (Ctrl+C to stop)", server.url());
+    let what = match behaviour {
+        Behaviour::Echo => "echo server".to_owned(),
+        Behaviour::Flood { count, size } => {
+            format!("flood server ({count} × {size} bytes per client)")
+        }
+    };
+    eprintln!("{what} listening on {} (Ctrl+C to stop)", server.url());
     let _ = tokio::signal::ctrl_c().await;
     eprintln!("stopping");
     0

@@ -1,5 +1,9 @@
 //! The embedded echo server: text comes back as text, binary as binary, pings are answered, closes are echoed.
 //! It selects the first subprotocol a client offers, so clients that insist on one can still connect.
+//!
+//! In flood mode (`sockscope serve --flood N`) it instead sends every client N text messages as fast as the
+//! socket takes them and then closes with 1000: the load for ingest benchmarks and for watching the GUI under a
+//! flood.
 
 use futures_util::{SinkExt, StreamExt};
 use std::io;
@@ -7,6 +11,8 @@ use std::net::SocketAddr;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Message, http::HeaderValue};
 
 /// A running echo server.
@@ -26,6 +32,21 @@ pub enum Verbosity {
     Connections,
 }
 
+/// What the server does with each client.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Behaviour {
+    /// Send back what arrives.
+    #[default]
+    Echo,
+    /// Send `count` text messages of `size` bytes, then close with 1000.
+    Flood {
+        /// Messages per client.
+        count: u64,
+        /// Bytes per message.
+        size: usize,
+    },
+}
+
 impl EchoServer {
     /// Binds to `addr` (use port 0 for a free port) and starts serving on the current runtime.
     pub async fn start(addr: SocketAddr) -> io::Result<Self> {
@@ -35,10 +56,19 @@ impl EchoServer {
 
     /// Serves on an already bound listener.
     pub fn from_listener(listener: TcpListener, verbosity: Verbosity) -> Self {
+        Self::with_behaviour(listener, Behaviour::Echo, verbosity)
+    }
+
+    /// Serves on an already bound listener, echoing or flooding.
+    pub fn with_behaviour(
+        listener: TcpListener,
+        behaviour: Behaviour,
+        verbosity: Verbosity,
+    ) -> Self {
         let local_addr = listener
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
-        let task = tokio::spawn(accept_loop(listener, verbosity));
+        let task = tokio::spawn(accept_loop(listener, behaviour, verbosity));
         Self { local_addr, task }
     }
 
@@ -59,11 +89,11 @@ impl Drop for EchoServer {
     }
 }
 
-async fn accept_loop(listener: TcpListener, verbosity: Verbosity) {
+async fn accept_loop(listener: TcpListener, behaviour: Behaviour, verbosity: Verbosity) {
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
-                tokio::spawn(echo_connection(stream, peer, verbosity));
+                tokio::spawn(serve_connection(stream, peer, behaviour, verbosity));
             }
             Err(e) => {
                 tracing::warn!("echo server: accept failed: {e}");
@@ -74,7 +104,12 @@ async fn accept_loop(listener: TcpListener, verbosity: Verbosity) {
     }
 }
 
-async fn echo_connection(stream: TcpStream, peer: SocketAddr, verbosity: Verbosity) {
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    behaviour: Behaviour,
+    verbosity: Verbosity,
+) {
     let say = |line: String| {
         if verbosity == Verbosity::Connections {
             eprintln!("{peer}: {line}");
@@ -102,6 +137,14 @@ async fn echo_connection(stream: TcpStream, peer: SocketAddr, verbosity: Verbosi
         }
     };
     say("connected".into());
+    if let Behaviour::Flood { count, size } = behaviour {
+        match flood(&mut ws, count, size).await {
+            Ok(()) => say(format!(
+                "sent {count} messages of {size} bytes, then closed"
+            )),
+            Err(e) => say(format!("flood ended early: {e}")),
+        }
+    }
     let mut messages = 0u64;
     // Reading on after a close lets the library flush its close reply; the stream then ends.
     loop {
@@ -117,7 +160,9 @@ async fn echo_connection(stream: TcpStream, peer: SocketAddr, verbosity: Verbosi
                     code.as_deref().unwrap_or("none")
                 ));
             }
-            Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => {
+            Some(Ok(message @ (Message::Text(_) | Message::Binary(_))))
+                if behaviour == Behaviour::Echo =>
+            {
                 messages += 1;
                 if ws.send(message).await.is_err() {
                     break;
@@ -131,4 +176,29 @@ async fn echo_connection(stream: TcpStream, peer: SocketAddr, verbosity: Verbosi
             None => break,
         }
     }
+}
+
+/// Sends `count` messages of `size` bytes (`x`s, each starting with its decimal number) and a close with 1000.
+async fn flood<S>(
+    ws: &mut tokio_tungstenite::WebSocketStream<S>,
+    count: u64,
+    size: usize,
+) -> Result<(), tokio_tungstenite::tungstenite::Error>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let mut payload = vec![b'x'; size];
+    for n in 0..count {
+        let number = n.to_string();
+        let digits = number.len().min(size);
+        payload[..digits].copy_from_slice(&number.as_bytes()[..digits]);
+        let text = String::from_utf8_lossy(&payload).into_owned();
+        // `feed` queues without flushing each message; the library flushes when its buffer fills.
+        ws.feed(Message::text(text)).await?;
+    }
+    ws.send(Message::Close(Some(CloseFrame {
+        code: CloseCode::Normal,
+        reason: "flood done".into(),
+    })))
+    .await
 }

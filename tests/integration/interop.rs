@@ -102,7 +102,7 @@ async fn exercise(peer: Peer, path: &str) {
         (MessageKind::Binary, &[0u8, 1, 254, 255][..])
     );
     assert!(
-        &data[2].payload[..] == big,
+        data[2].payload[..] == big[..],
         "the 1 MiB message came back intact"
     );
     assert!(

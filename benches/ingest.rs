@@ -1,0 +1,86 @@
+//! Per-message cost of the engine against a bare tokio-tungstenite read loop, on the same loopback flood.
+//!
+//! Both clients read 20,000 text messages of 64 bytes from `EchoServer` in flood mode and count them. The bare
+//! loop does nothing else; the engine also timestamps each message, builds its log entry and passes it through the
+//! budgeted event channel to a consumer, as the CLI and the GUI do. The ratio of the two times is the price of
+//! logging. Run: `cargo bench --bench ingest`.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use futures_util::StreamExt;
+use sockscope::engine::echo::{Behaviour, EchoServer, Verbosity};
+use sockscope::engine::{EventKind, Overflow, events, spawn_connection};
+use sockscope::model::{ConnectRequest, Direction};
+use std::net::SocketAddr;
+use tokio_tungstenite::tungstenite::Message;
+
+const COUNT: u64 = 20_000;
+const SIZE: usize = 64;
+
+async fn bare(addr: SocketAddr) -> u64 {
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    let (mut ws, _) = tokio_tungstenite::client_async(format!("ws://{addr}/"), stream)
+        .await
+        .expect("handshake");
+    let mut n = 0;
+    while let Some(message) = ws.next().await {
+        match message {
+            Ok(Message::Text(_) | Message::Binary(_)) => n += 1,
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    n
+}
+
+async fn engine(url: &str) -> u64 {
+    let (sink, mut events) = events::channel(64 << 20, Overflow::Wait, None);
+    let (_handle, task) = spawn_connection(ConnectRequest::new(url), sink);
+    let mut n = 0;
+    while let Some(event) = events.recv().await {
+        match event.kind {
+            EventKind::Message(m) if m.direction == Direction::Received && m.kind.is_data() => {
+                n += 1;
+            }
+            EventKind::Closed(_) => break,
+            _ => {}
+        }
+    }
+    let _ = task.await;
+    n
+}
+
+fn ingest(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let server = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        EchoServer::with_behaviour(
+            listener,
+            Behaviour::Flood {
+                count: COUNT,
+                size: SIZE,
+            },
+            Verbosity::Quiet,
+        )
+    });
+    let (addr, url) = (server.local_addr, server.url());
+    let mut group = c.benchmark_group("ingest_20k_x_64B");
+    group.throughput(Throughput::Elements(COUNT));
+    group.sample_size(20);
+    group.bench_function("bare_tokio_tungstenite", |b| {
+        b.iter(|| assert_eq!(runtime.block_on(bare(addr)), COUNT))
+    });
+    group.bench_function("sockscope_engine", |b| {
+        b.iter(|| assert_eq!(runtime.block_on(engine(&url)), COUNT))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, ingest);
+criterion_main!(benches);

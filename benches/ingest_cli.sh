@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Command-line ingest: 200,000 text messages of 64 bytes from `sockscope serve --flood`, printed to /dev/null by
+#   sockscope connect URL            (this project)
+#   bare_client URL                  (examples/bare_client.rs: a tokio-tungstenite read loop that prints each one)
+#   websocat -n URL                  (if installed: `cargo install websocat`)
+# hyperfine reports wall time; `user` and `system` are the CPU each spent. Needs hyperfine (apt install hyperfine).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+COUNT=${COUNT:-200000}
+SIZE=${SIZE:-64}
+cargo build --release --locked --quiet --bin sockscope --example bare_client
+BIN=target/release/sockscope
+SERVER_OUT=$(mktemp)
+"$BIN" serve --flood "$COUNT" --size "$SIZE" >"$SERVER_OUT" 2>/dev/null &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true; rm -f "$SERVER_OUT"' EXIT
+for _ in $(seq 50); do [[ -s "$SERVER_OUT" ]] && break; sleep 0.1; done
+URL=$(head -1 "$SERVER_OUT")
+echo "flood: $COUNT x $SIZE bytes from $URL ($(nproc) cores)"
+
+WEBSOCAT=${WEBSOCAT:-$(command -v websocat || true)}
+# Each client must see every message: check once before timing.
+for client in "$BIN connect $URL" "target/release/examples/bare_client $URL" ${WEBSOCAT:+"$WEBSOCAT -n $URL"}; do
+    got=$($client | wc -l)
+    echo "  $client: $got lines"
+done
+
+commands=("$BIN connect $URL" "target/release/examples/bare_client $URL")
+if [[ -n "$WEBSOCAT" ]]; then
+    commands+=("$WEBSOCAT -n $URL")
+fi
+hyperfine --warmup 2 --runs "${RUNS:-15}" --output=null --export-json target/ingest_cli.json "${commands[@]}"
+python3 - <<'PY'
+import json
+results = json.load(open("target/ingest_cli.json"))["results"]
+base = next(r for r in results if "bare_client" in r["command"])
+for r in results:
+    print("%-60s wall %.1f ms (x%.2f of bare)  cpu user %.1f + sys %.1f ms" % (
+        r["command"].split("/")[-1][:60], r["mean"] * 1e3, r["mean"] / base["mean"], r["user"] * 1e3, r["system"] * 1e3))
+PY

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Conformance: runs the Autobahn|Testsuite fuzzing server's client cases 1-10 (12-13 need permessage-deflate, which
+# sockscope does not offer) against `sockscope connect URL --echo`, and fails when any case's behaviour is FAILED.
+#
+#   scripts/autobahn.sh            # installs autobahntestsuite into a Python 2.7 if missing, builds, runs
+#   PYTHON27=/path/to/python2.7 scripts/autobahn.sh
+#
+# The server listens on 127.0.0.1 only. Reports land in target/autobahn/reports/clients/ (index.html per case).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+find_python27() {
+    local p
+    for p in ${PYTHON27:-} "$(command -v python2.7 || true)" "$HOME"/.pyenv/versions/2.7*/bin/python2.7; do
+        # pyenv's shim exists even when no 2.7 is selected: ask the interpreter itself.
+        if [[ -n "$p" && -x "$p" ]] && "$p" -c 'import sys; sys.exit(sys.version_info[:2] != (2, 7))' 2>/dev/null; then
+            echo "$p"
+            return
+        fi
+    done
+}
+PY27=$(find_python27)
+if [[ -z "$PY27" ]]; then
+    echo "autobahn: no Python 2.7 found (set PYTHON27); the Autobahn suite runs only on Python 2.7" >&2
+    exit 3
+fi
+if ! "$PY27" -c 'import autobahntestsuite' 2>/dev/null; then
+    echo "autobahn: installing autobahntestsuite into $PY27"
+    "$PY27" -m pip install --quiet --disable-pip-version-check autobahntestsuite
+fi
+
+cargo build --release --locked --quiet
+BIN=$PWD/target/release/sockscope
+WORK=$PWD/target/autobahn
+rm -rf "$WORK" && mkdir -p "$WORK"
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+URL="ws://127.0.0.1:$PORT"
+cat > "$WORK/spec.json" <<SPEC
+{
+  "url": "$URL",
+  "outdir": "$WORK/reports/clients",
+  "cases": ["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "9.*", "10.*"],
+  "exclude-cases": [],
+  "exclude-agent-cases": {}
+}
+SPEC
+(cd "$WORK" && exec "$PY27" "$OLDPWD/scripts/autobahn_server.py" "$WORK/spec.json" >"$WORK/server.log" 2>&1) &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then break; fi
+    sleep 0.1
+done
+
+COUNT=$("$BIN" connect "$URL/getCaseCount" --count 1 --json | python3 -c '
+import json, sys
+for line in sys.stdin:
+    event = json.loads(line)
+    if event.get("event") == "message" and event.get("direction") == "received":
+        print(int(event["text"])); break')
+echo "autobahn: $COUNT cases against $URL"
+for i in $(seq 1 "$COUNT"); do
+    # Each case ends with the server closing (or failing) the connection; the exit code is the case's business.
+    timeout 120 "$BIN" connect "$URL/runCase?case=$i&agent=sockscope" --echo \
+        >/dev/null 2>&1 || true
+done
+"$BIN" connect "$URL/updateReports?agent=sockscope" --close 1000 >/dev/null 2>&1 || true
+sleep 1
+
+python3 - "$WORK/reports/clients/index.json" <<'PY'
+import collections, json, sys
+results = json.load(open(sys.argv[1]))["sockscope"]
+counts = collections.Counter(r["behavior"] for r in results.values())
+closes = collections.Counter(r["behaviorClose"] for r in results.values())
+print("autobahn: %d cases: %s" % (len(results), ", ".join("%s %d" % kv for kv in sorted(counts.items()))))
+print("autobahn: close behaviour: %s" % ", ".join("%s %d" % kv for kv in sorted(closes.items())))
+failed = sorted((k for k, r in results.items() if r["behavior"] == "FAILED" or r["behaviorClose"] == "FAILED"),
+                key=lambda k: [int(p) for p in k.split(".")])
+if failed:
+    print("autobahn: FAILED cases: " + " ".join(failed))
+    sys.exit(1)
+PY
