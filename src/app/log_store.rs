@@ -1,38 +1,109 @@
 //! The message log of one connection tab: a bounded ring with stable sequence numbers.
 
 use crate::model::LogEntry;
+use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
 /// Default cap on logged messages; older ones are dropped (and counted) beyond it.
 pub const DEFAULT_LOG_CAP: usize = 1_000_000;
 
+/// How much a log keeps before it drops its oldest entries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogLimits {
+    /// Most entries kept.
+    pub max_entries: usize,
+    /// Most payload bytes kept, in MiB.
+    pub max_mib: usize,
+}
+
+impl Default for LogLimits {
+    fn default() -> Self {
+        Self {
+            max_entries: DEFAULT_LOG_CAP,
+            max_mib: 512,
+        }
+    }
+}
+
+impl LogLimits {
+    fn max_bytes(self) -> usize {
+        self.max_mib.max(1).saturating_mul(1 << 20)
+    }
+}
+
 /// The message log: a bounded queue of entries with stable sequence numbers.
 pub struct LogStore {
     entries: VecDeque<LogEntry>,
     first_seq: u64,
-    cap: usize,
+    limits: LogLimits,
+    payload_bytes: usize,
     dropped: u64,
 }
 
 impl LogStore {
-    /// An empty log holding at most `cap` entries.
+    /// An empty log holding at most `cap` entries (and the default payload limit).
     pub fn new(cap: usize) -> Self {
-        Self {
+        Self::with_limits(LogLimits {
+            max_entries: cap,
+            ..LogLimits::default()
+        })
+    }
+
+    /// An empty log with these limits.
+    pub fn with_limits(limits: LogLimits) -> Self {
+        let mut log = Self {
             entries: VecDeque::new(),
             first_seq: 0,
-            cap: cap.max(1),
+            limits,
+            payload_bytes: 0,
             dropped: 0,
+        };
+        log.set_limits(limits);
+        log
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> LogLimits {
+        self.limits
+    }
+
+    /// Changes the limits, dropping (and counting) the oldest entries beyond the new ones at once.
+    pub fn set_limits(&mut self, limits: LogLimits) {
+        self.limits = LogLimits {
+            max_entries: limits.max_entries.max(1),
+            max_mib: limits.max_mib.max(1),
+        };
+        while self.entries.len() > self.limits.max_entries || self.payload_bytes > self.limits.max_bytes() {
+            self.drop_oldest();
         }
     }
 
-    /// Appends an entry, dropping the oldest when full.
-    pub fn push(&mut self, entry: LogEntry) {
-        if self.entries.len() >= self.cap {
-            self.entries.pop_front();
+    fn drop_oldest(&mut self) {
+        if let Some(old) = self.entries.pop_front() {
+            self.payload_bytes -= old.payload.len();
             self.first_seq += 1;
             self.dropped += 1;
         }
+    }
+
+    /// Appends an entry, dropping the oldest while the log is full. The newest entry is always kept, even when
+    /// its payload alone is over the byte limit.
+    pub fn push(&mut self, entry: LogEntry) {
+        let max_bytes = self.limits.max_bytes();
+        while !self.entries.is_empty()
+            && (self.entries.len() >= self.limits.max_entries
+                || self.payload_bytes + entry.payload.len() > max_bytes)
+        {
+            self.drop_oldest();
+        }
+        self.payload_bytes += entry.payload.len();
         self.entries.push_back(entry);
+    }
+
+    /// Payload bytes held.
+    pub fn payload_bytes(&self) -> usize {
+        self.payload_bytes
     }
 
     /// Number of entries held.
@@ -70,5 +141,44 @@ impl LogStore {
     pub fn clear(&mut self) {
         self.first_seq += self.entries.len() as u64;
         self.entries.clear();
+        self.payload_bytes = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Direction, MessageKind};
+    use std::time::{Duration, SystemTime};
+
+    fn entry(size: usize) -> LogEntry {
+        LogEntry::new(1, Direction::Received, MessageKind::Binary, SystemTime::now(), Duration::ZERO, vec![7; size])
+    }
+
+    #[test]
+    fn entry_and_byte_limits_drop_the_oldest_and_count_them() {
+        let mut log = LogStore::with_limits(LogLimits { max_entries: 3, max_mib: 1 });
+        for _ in 0..5 {
+            log.push(entry(10));
+        }
+        assert_eq!((log.len(), log.dropped(), log.seq_of(0)), (3, 2, 2));
+        assert_eq!(log.payload_bytes(), 30);
+        // Two 600 KiB payloads do not fit in 1 MiB together: the first goes.
+        log.push(entry(600 << 10));
+        log.push(entry(600 << 10));
+        assert_eq!(log.len(), 1);
+        assert_eq!(log.payload_bytes(), 600 << 10);
+        assert_eq!(log.dropped(), 6);
+        // A single payload over the limit is still kept.
+        log.push(entry(3 << 20));
+        assert_eq!((log.len(), log.payload_bytes()), (1, 3 << 20));
+        // Lowering the entry limit trims at once.
+        let mut log = LogStore::new(10);
+        for _ in 0..10 {
+            log.push(entry(1));
+        }
+        log.set_limits(LogLimits { max_entries: 4, max_mib: 512 });
+        assert_eq!((log.len(), log.dropped(), log.by_seq(5).is_none()), (4, 6, true));
+        assert!(log.by_seq(6).is_some());
     }
 }

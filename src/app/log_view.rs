@@ -2,6 +2,7 @@
 //! per frame than forty.
 
 use super::state::Action;
+use super::log_store::LogLimits;
 use super::tab::ConnTab;
 use crate::model::{Direction, LogEntry, MessageKind, preview};
 use egui::{Align2, Color32, FontId, Sense};
@@ -142,6 +143,7 @@ fn kind_colour(entry: &LogEntry, visuals: &egui::Visuals) -> Color32 {
 pub(super) fn ui(
     tab: &mut ConnTab,
     dropped_in_transit: u64,
+    limits: &mut LogLimits,
     ui: &mut egui::Ui,
     actions: &mut Vec<Action>,
 ) {
@@ -163,7 +165,11 @@ pub(super) fn ui(
                 egui::RichText::new(format!("({dropped} oldest dropped)"))
                     .color(ui.visuals().warn_fg_color),
             )
-            .on_hover_text("The log keeps the newest 1,000,000 messages; older ones are dropped.");
+            .on_hover_text(format!(
+                "The log keeps the newest {} messages and {} MiB of payloads; older ones are dropped \
+                 (Limits… changes this). Export still saves everything the log holds.",
+                limits.max_entries, limits.max_mib
+            ));
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             if ui.button("Clear").on_hover_text("Empty the log").clicked() {
@@ -177,6 +183,9 @@ pub(super) fn ui(
                 actions.push(Action::ExportLog);
             }
             ui.checkbox(&mut tab.follow, "Auto-scroll");
+            ui.menu_button("Limits…", |ui| limits_ui(limits, ui))
+                .response
+                .on_hover_text("How many messages each log keeps before dropping the oldest");
         });
     });
     filter_ui(tab, ui);
@@ -267,6 +276,28 @@ pub(super) fn ui(
                 text_colour,
             );
         });
+}
+
+fn limits_ui(limits: &mut LogLimits, ui: &mut egui::Ui) {
+    egui::Grid::new("log-limits").num_columns(2).show(ui, |ui| {
+        let label = ui.label("Keep messages");
+        ui.add(
+            egui::DragValue::new(&mut limits.max_entries)
+                .range(1_000..=50_000_000)
+                .speed(10_000.0),
+        )
+        .labelled_by(label.id);
+        ui.end_row();
+        let label = ui.label("Keep payload MiB");
+        ui.add(
+            egui::DragValue::new(&mut limits.max_mib)
+                .range(1..=65_536)
+                .speed(8.0),
+        )
+        .labelled_by(label.id);
+        ui.end_row();
+    });
+    ui.weak("Beyond either limit the oldest messages are dropped and counted.");
 }
 
 fn filter_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {

@@ -18,7 +18,7 @@ mod traffic;
 mod virtual_list;
 mod workspace;
 
-pub use log_store::{DEFAULT_LOG_CAP, LogStore};
+pub use log_store::{DEFAULT_LOG_CAP, LogLimits, LogStore};
 pub use state::{Action, AppState, FileField};
 pub use tab::{Attempt, Composer, ConnTab, OptionsTab, PayloadView, SideTab};
 

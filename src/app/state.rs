@@ -1,6 +1,7 @@
 //! The GUI's state: connection tabs, the engine they share, the actions panels ask for, and the helper
 //! threads for file dialogs. Panels only collect [`Action`]s while drawing; [`AppState::apply`] carries them out.
 
+use super::log_store::LogLimits;
 use super::tab::{ConnTab, ItemPath};
 use crate::engine::replay::{Control, Progress};
 use crate::engine::{Command, Engine, EventStream, Waker};
@@ -160,6 +161,8 @@ pub struct AppState {
     pub closing_with_unsaved: Option<Vec<String>>,
     /// Set once the user answered the unsaved-changes question: the window may close.
     pub close_confirmed: bool,
+    /// How much each tab's message log keeps (Log limits in the log's header).
+    pub log_limits: LogLimits,
     session_results: Channel<SessionResult>,
     replay_updates: Channel<(u64, ReplayUpdate)>,
 }
@@ -213,6 +216,7 @@ impl AppState {
             deleting: None,
             closing_with_unsaved: None,
             close_confirmed: false,
+            log_limits: LogLimits::default(),
             session_results: mpsc::channel(),
             replay_updates: mpsc::channel(),
         };
@@ -333,6 +337,12 @@ impl AppState {
         let echo_url = self.echo_url.clone();
         let dropped = self.dropped_in_transit();
         let notice = self.notice.clone();
+        for tab in &mut self.tabs {
+            if tab.log.limits() != self.log_limits {
+                tab.log.set_limits(self.log_limits);
+            }
+        }
+        let mut limits = self.log_limits;
         let tab = self.tab_mut();
         if tab.reconnect.is_some() {
             ui.ctx().request_repaint_after(Duration::from_millis(100));
@@ -361,7 +371,10 @@ impl AppState {
                 super::details::ui(tab, notice.as_deref(), ui, &mut actions)
             });
         egui::CentralPanel::default()
-            .show(ui, |ui| super::log_view::ui(tab, dropped, ui, &mut actions));
+            .show(ui, |ui| {
+                super::log_view::ui(tab, dropped, &mut limits, ui, &mut actions)
+            });
+        self.log_limits = limits;
         if let Some(confirmation) = &self.confirming {
             confirm_ui(confirmation, ui.ctx(), &mut actions);
         }

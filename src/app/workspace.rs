@@ -32,6 +32,8 @@ pub struct Workspace {
     pub active: usize,
     /// Recent session files, newest first.
     pub recent: Vec<PathBuf>,
+    /// How much each tab's message log keeps.
+    pub log_limits: super::LogLimits,
 }
 
 /// `$XDG_DATA_HOME/sockscope/workspace.ron`, else `~/.local/share/sockscope/workspace.ron`.

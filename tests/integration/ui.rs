@@ -849,3 +849,65 @@ fn session_variables_apply_to_the_url_and_unknown_ones_stop_the_connect() {
         "nothing was sent"
     );
 }
+
+fn numbered(n: u64) -> sockscope::model::LogEntry {
+    use sockscope::model::{Direction, LogEntry, MessageKind};
+    let mut payload = format!("message-{n}-").into_bytes();
+    payload.resize(64, b'x');
+    let since = Duration::from_micros(n);
+    LogEntry::new(
+        1,
+        Direction::Received,
+        MessageKind::Text,
+        std::time::SystemTime::now(),
+        since,
+        payload,
+    )
+}
+
+#[test]
+fn a_million_rows_scroll_to_the_last_one_and_home_goes_back_to_the_first() {
+    let mut harness = harness(None);
+    for n in 0..1_000_000 {
+        harness.state_mut().tab_mut().log.push(numbered(n));
+    }
+    harness.run_steps(2);
+    // Following the end: the millionth row is drawn in place (egui's pixel-based scroll area cannot get there).
+    assert!(
+        harness
+            .query_by_label_contains("message-999999-")
+            .is_some()
+    );
+    assert!(harness.query_by_label_contains("message-0-").is_none());
+    // Home (with the pointer over the log) goes to the top and stops following.
+    harness.hover_at(egui::pos2(600.0, 400.0));
+    harness.key_press(egui::Key::Home);
+    harness.run_steps(2);
+    assert!(harness.query_by_label_contains("message-0-").is_some());
+    assert!(!harness.state().tab().follow);
+    // The default limit is a million: the new row drops message 0, and the view stays at the top.
+    harness.state_mut().tab_mut().log.push(numbered(1_000_000));
+    harness.run_steps(1);
+    assert!(harness.query_by_label_contains("message-0-").is_none());
+    assert!(
+        harness.query_by_label_contains("message-1-").is_some(),
+        "new rows do not move a view that stopped following"
+    );
+    assert!(harness.query_by_label("(1 oldest dropped)").is_some());
+}
+
+#[test]
+fn log_limits_drop_the_oldest_and_say_how_many() {
+    let mut harness = harness(None);
+    harness.state_mut().log_limits = sockscope::app::LogLimits {
+        max_entries: 1_000,
+        max_mib: 512,
+    };
+    for n in 0..1_500 {
+        harness.state_mut().tab_mut().log.push(numbered(n));
+    }
+    harness.run_steps(2);
+    assert_eq!(harness.state().tab().log.len(), 1_000);
+    assert!(harness.query_by_label("(500 oldest dropped)").is_some());
+    assert!(harness.query_by_label_contains("message-1499-").is_some());
+}

@@ -35,6 +35,7 @@ impl AppState {
                     self.tabs = tabs;
                 }
                 self.recent = ws.recent;
+                self.log_limits = ws.log_limits;
                 self.workspace_path = Some(path);
             }
             Ok(None) => self.workspace_path = Some(path),
@@ -66,6 +67,7 @@ impl AppState {
                 .collect(),
             active: self.active,
             recent: self.recent.clone(),
+            log_limits: self.log_limits,
         };
         if let Err(e) = super::super::workspace::save(path, &ws) {
             tracing::warn!("could not save the workspace: {e}");
