@@ -91,6 +91,11 @@ fn message_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
                 tab.payload_view = Some(v);
             }
         }
+        if view == PayloadView::Json && json.is_some() {
+            ui.separator();
+            ui.checkbox(&mut tab.json_as_text, "As text")
+                .on_hover_text("Show the JSON as pretty text instead of a foldable tree");
+        }
     });
     let mut body = match view {
         PayloadView::Text => String::from_utf8_lossy(shown).into_owned(),
@@ -153,7 +158,17 @@ fn message_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
         .font(egui::TextStyle::Monospace)
         .desired_width(f32::INFINITY)
         .desired_rows(6);
-    if view == PayloadView::Json {
+    if view == PayloadView::Json
+        && !tab.json_as_text
+        && let Some(value) = &json
+    {
+        egui::ScrollArea::vertical()
+            .id_salt("json-tree")
+            .auto_shrink([false, true])
+            .show(ui, |ui| {
+                super::json_tree::show(ui, egui::Id::new(("json", tab.selected)), value);
+            });
+    } else if view == PayloadView::Json {
         let mut colourise = |ui: &egui::Ui, text: &dyn egui::TextBuffer, wrap_width: f32| {
             let mut job = json_job(text.as_str(), ui);
             job.wrap.max_width = wrap_width;

@@ -74,7 +74,9 @@ impl LogStore {
             max_entries: limits.max_entries.max(1),
             max_mib: limits.max_mib.max(1),
         };
-        while self.entries.len() > self.limits.max_entries || self.payload_bytes > self.limits.max_bytes() {
+        while self.entries.len() > self.limits.max_entries
+            || self.payload_bytes > self.limits.max_bytes()
+        {
             self.drop_oldest();
         }
     }
@@ -152,12 +154,22 @@ mod tests {
     use std::time::{Duration, SystemTime};
 
     fn entry(size: usize) -> LogEntry {
-        LogEntry::new(1, Direction::Received, MessageKind::Binary, SystemTime::now(), Duration::ZERO, vec![7; size])
+        LogEntry::new(
+            1,
+            Direction::Received,
+            MessageKind::Binary,
+            SystemTime::now(),
+            Duration::ZERO,
+            vec![7; size],
+        )
     }
 
     #[test]
     fn entry_and_byte_limits_drop_the_oldest_and_count_them() {
-        let mut log = LogStore::with_limits(LogLimits { max_entries: 3, max_mib: 1 });
+        let mut log = LogStore::with_limits(LogLimits {
+            max_entries: 3,
+            max_mib: 1,
+        });
         for _ in 0..5 {
             log.push(entry(10));
         }
@@ -177,8 +189,14 @@ mod tests {
         for _ in 0..10 {
             log.push(entry(1));
         }
-        log.set_limits(LogLimits { max_entries: 4, max_mib: 512 });
-        assert_eq!((log.len(), log.dropped(), log.by_seq(5).is_none()), (4, 6, true));
+        log.set_limits(LogLimits {
+            max_entries: 4,
+            max_mib: 512,
+        });
+        assert_eq!(
+            (log.len(), log.dropped(), log.by_seq(5).is_none()),
+            (4, 6, true)
+        );
         assert!(log.by_seq(6).is_some());
     }
 }

@@ -5,6 +5,7 @@ mod composer;
 mod connection_panel;
 mod details;
 mod inspector;
+mod json_tree;
 mod latency;
 mod log_filter;
 mod log_store;

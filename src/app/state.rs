@@ -370,10 +370,9 @@ impl AppState {
             .show(ui, |ui| {
                 super::details::ui(tab, notice.as_deref(), ui, &mut actions)
             });
-        egui::CentralPanel::default()
-            .show(ui, |ui| {
-                super::log_view::ui(tab, dropped, &mut limits, ui, &mut actions)
-            });
+        egui::CentralPanel::default().show(ui, |ui| {
+            super::log_view::ui(tab, dropped, &mut limits, ui, &mut actions)
+        });
         self.log_limits = limits;
         if let Some(confirmation) = &self.confirming {
             confirm_ui(confirmation, ui.ctx(), &mut actions);

@@ -185,6 +185,8 @@ pub struct ConnTab {
     pub composer: Composer,
     /// Keep the log scrolled to the newest message.
     pub follow: bool,
+    /// Show JSON payloads as pretty text instead of a foldable tree.
+    pub json_as_text: bool,
     /// Where the message log is scrolled to.
     pub log_scroll: super::virtual_list::RowScroll,
     /// The log's filter and search.
@@ -235,6 +237,7 @@ impl ConnTab {
             selected: None,
             composer: Composer::default(),
             follow: true,
+            json_as_text: false,
             log_scroll: Default::default(),
             filter: Default::default(),
             payload_view: None,

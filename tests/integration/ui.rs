@@ -743,6 +743,18 @@ fn search_filters_the_log_and_json_is_shown_pretty() {
         .expect("a row")
         .click();
     harness.run_steps(2);
+    // JSON opens as a foldable tree with coloured leaves...
+    assert!(harness.query_by_label("$: {…} 2 keys").is_some());
+    assert!(harness.query_by_label("\"order\"").is_some());
+    harness.get_by_label("$: {…} 2 keys").click();
+    harness.run_steps(3);
+    assert!(
+        harness.query_by_label("\"order\"").is_none(),
+        "a click folds the object"
+    );
+    // ...or as pretty text.
+    harness.get_by_label("As text").click();
+    harness.run_steps(2);
     let json = harness
         .get_by_label("Payload (JSON)")
         .value()
@@ -873,11 +885,7 @@ fn a_million_rows_scroll_to_the_last_one_and_home_goes_back_to_the_first() {
     }
     harness.run_steps(2);
     // Following the end: the millionth row is drawn in place (egui's pixel-based scroll area cannot get there).
-    assert!(
-        harness
-            .query_by_label_contains("message-999999-")
-            .is_some()
-    );
+    assert!(harness.query_by_label_contains("message-999999-").is_some());
     assert!(harness.query_by_label_contains("message-0-").is_none());
     // Home (with the pointer over the log) goes to the top and stops following.
     harness.hover_at(egui::pos2(600.0, 400.0));
