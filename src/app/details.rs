@@ -166,7 +166,7 @@ fn message_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
             .id_salt("json-tree")
             .auto_shrink([false, true])
             .show(ui, |ui| {
-                super::json_tree::show(ui, egui::Id::new(("json", tab.selected)), value);
+                super::json_tree::show(ui, ui.scope_id().with(("json", tab.selected)), value);
             });
     } else if view == PayloadView::Json {
         let mut colourise = |ui: &egui::Ui, text: &dyn egui::TextBuffer, wrap_width: f32| {

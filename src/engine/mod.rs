@@ -19,7 +19,7 @@ pub mod tls;
 pub use connection::Command;
 pub use events::{Event, EventKind, EventSink, EventStream, Overflow, Waker};
 
-use crate::model::{ConnId, ConnectRequest};
+use crate::model::{CloseInfo, ConnId, ConnState, ConnectRequest, Initiator, Stage, StageError};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -55,8 +55,41 @@ pub fn spawn_connection(
 ) -> (ConnectionHandle, JoinHandle<()>) {
     let conn_id = NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed);
     let (tx, rx) = mpsc::unbounded_channel();
-    let task = tokio::spawn(connection::run(conn_id, req, rx, sink));
+    let run = connection::run(conn_id, req, rx, sink.clone());
+    let task = tokio::spawn(contain_panics(conn_id, sink, run));
     (ConnectionHandle { conn_id, tx }, task)
+}
+
+/// Runs a connection's future; if it panics, the connection alone ends, reported as an internal error and a
+/// broken close, and the app (and every other connection) carries on.
+async fn contain_panics(
+    conn_id: ConnId,
+    sink: EventSink,
+    run: impl std::future::Future<Output = ()>,
+) {
+    use futures_util::FutureExt;
+    let Err(panic) = std::panic::AssertUnwindSafe(run).catch_unwind().await else {
+        return;
+    };
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into());
+    tracing::error!("connection {conn_id} panicked: {what}");
+    let message = format!(
+        "sockscope hit a bug and ended this connection ({what}); other connections are unaffected"
+    );
+    sink.emit(conn_id, EventKind::Error(StageError::new(Stage::Internal, message)))
+        .await;
+    let closed = CloseInfo {
+        code: None,
+        reason: String::new(),
+        clean: false,
+        initiated_by: Initiator::None,
+    };
+    sink.emit(conn_id, EventKind::Closed(closed)).await;
+    sink.emit(conn_id, EventKind::State(ConnState::Closed)).await;
 }
 
 /// The GUI's engine: a background tokio runtime plus the event channel to the UI.
@@ -134,5 +167,33 @@ impl Engine {
         });
         self.echo = None;
         self.runtime.shutdown_timeout(Duration::from_millis(100));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_connection_is_reported_and_ends_alone() {
+        let (sink, mut events) = events::channel(1 << 20, Overflow::Wait, None);
+        let doomed = tokio::spawn(contain_panics(7, sink.clone(), async {
+            panic!("boom in a test");
+        }));
+        let healthy = tokio::spawn(contain_panics(8, sink, async {}));
+        assert!(doomed.await.is_ok(), "the panic does not escape the task");
+        assert!(healthy.await.is_ok());
+        let mut seen = Vec::new();
+        while let Some(event) = events.recv().await {
+            seen.push(event);
+        }
+        assert!(seen.iter().all(|e| e.conn_id == 7));
+        let Some(EventKind::Error(error)) = seen.first().map(|e| &e.kind) else {
+            panic!("an error comes first: {seen:?}");
+        };
+        assert_eq!(error.stage, Stage::Internal);
+        assert!(error.message.contains("boom in a test"), "{}", error.message);
+        assert!(matches!(seen[1].kind, EventKind::Closed(CloseInfo { clean: false, .. })));
+        assert!(matches!(seen[2].kind, EventKind::State(ConnState::Closed)));
     }
 }

@@ -371,6 +371,8 @@ pub enum Stage {
     Write,
     /// A stage did not complete in time.
     Timeout,
+    /// sockscope itself failed (a bug, caught so that only this connection ends).
+    Internal,
 }
 
 impl Stage {
@@ -386,6 +388,7 @@ impl Stage {
             Self::Read => "read",
             Self::Write => "write",
             Self::Timeout => "timeout",
+            Self::Internal => "internal",
         }
     }
 
@@ -401,6 +404,7 @@ impl Stage {
             Self::Read => "Read",
             Self::Write => "Write",
             Self::Timeout => "Timeout",
+            Self::Internal => "Internal error",
         }
     }
 }
