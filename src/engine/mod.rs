@@ -80,8 +80,11 @@ async fn contain_panics(
     let message = format!(
         "sockscope hit a bug and ended this connection ({what}); other connections are unaffected"
     );
-    sink.emit(conn_id, EventKind::Error(StageError::new(Stage::Internal, message)))
-        .await;
+    sink.emit(
+        conn_id,
+        EventKind::Error(StageError::new(Stage::Internal, message)),
+    )
+    .await;
     let closed = CloseInfo {
         code: None,
         reason: String::new(),
@@ -89,7 +92,8 @@ async fn contain_panics(
         initiated_by: Initiator::None,
     };
     sink.emit(conn_id, EventKind::Closed(closed)).await;
-    sink.emit(conn_id, EventKind::State(ConnState::Closed)).await;
+    sink.emit(conn_id, EventKind::State(ConnState::Closed))
+        .await;
 }
 
 /// The GUI's engine: a background tokio runtime plus the event channel to the UI.
@@ -192,8 +196,15 @@ mod tests {
             panic!("an error comes first: {seen:?}");
         };
         assert_eq!(error.stage, Stage::Internal);
-        assert!(error.message.contains("boom in a test"), "{}", error.message);
-        assert!(matches!(seen[1].kind, EventKind::Closed(CloseInfo { clean: false, .. })));
+        assert!(
+            error.message.contains("boom in a test"),
+            "{}",
+            error.message
+        );
+        assert!(matches!(
+            seen[1].kind,
+            EventKind::Closed(CloseInfo { clean: false, .. })
+        ));
         assert!(matches!(seen[2].kind, EventKind::State(ConnState::Closed)));
     }
 }

@@ -68,3 +68,134 @@ async fn an_absurd_length_gets_1009_without_allocating_it() {
     assert_eq!((our_close(&t), code), (Some(1009), Some(1009)));
     assert!(!t.closed.expect("closed").clean);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_close_without_a_code_is_answered_and_ends_cleanly() {
+    let (t, code) = against(&[0x81, 0x02, b'h', b'i', 0x88, 0x00], None).await;
+    let closed = t.closed.expect("closed");
+    assert_eq!(closed.code, None);
+    assert_eq!(closed.initiated_by, sockscope::model::Initiator::Server);
+    assert!(closed.clean, "{closed:?}");
+    assert!(t.errors.is_empty(), "{:?}", t.errors);
+    assert_eq!(&t.messages[0].payload[..], b"hi");
+    let reply = t
+        .messages
+        .iter()
+        .find(|m| m.direction == Direction::Sent && m.kind == MessageKind::Close)
+        .expect("our reply is logged");
+    assert!(reply.automatic());
+    assert_eq!(code, None, "the reply echoes no code");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_close_code_gets_1002() {
+    // Close with code 999 (below the range RFC 6455 allows), after a message.
+    let (t, code) = against(&[0x81, 0x02, b'o', b'k', 0x88, 0x02, 0x03, 0xE7], None).await;
+    assert_eq!(
+        &t.messages[0].payload[..],
+        b"ok",
+        "what came before is kept"
+    );
+    // tungstenite answers an unallowed code with 1002 and completes the closing handshake.
+    assert_eq!((our_close(&t), code), (Some(1002), Some(1002)));
+    let closed = t.closed.expect("closed");
+    assert_eq!(closed.code, Some(1002));
+    assert_eq!(closed.initiated_by, sockscope::model::Initiator::Server);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_mid_frame_keeps_what_came_before_and_names_the_cause() {
+    // One whole message, then a frame that promises 5 bytes and delivers 2 before the reset.
+    let addr = servers::raw_101_then_reset(&[0x81, 0x02, b'o', b'k', 0x81, 0x05, b'h', b'e']).await;
+    let (_h, mut events) = start(ConnectRequest::new(format!("ws://{addr}/")));
+    let t = collect(&mut events, |_, _| {}).await;
+    assert_eq!(t.messages.len(), 1, "{:?}", t.messages);
+    assert_eq!(&t.messages[0].payload[..], b"ok");
+    assert_eq!(t.errors[0].stage, Stage::Read);
+    assert!(
+        t.errors[0].message.contains("reset")
+            || t.errors[0].message.contains("without a closing handshake"),
+        "{}",
+        t.errors[0].message
+    );
+    let closed = t.closed.expect("closed");
+    assert!(!closed.clean);
+    assert_eq!(closed.initiated_by, sockscope::model::Initiator::None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_ignores_our_close_is_given_up_on_in_time() {
+    let addr = servers::raw_101_deaf().await;
+    let (handle, mut events) = start(ConnectRequest::new(format!("ws://{addr}/")));
+    let started = std::time::Instant::now();
+    let t = collect(&mut events, |kind, _| {
+        if matches!(
+            kind,
+            sockscope::engine::EventKind::State(sockscope::model::ConnState::Open)
+        ) {
+            handle.send(sockscope::engine::Command::Close {
+                code: 1000,
+                reason: "bye".into(),
+            });
+        }
+    })
+    .await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+    assert_eq!(t.errors[0].stage, Stage::Timeout);
+    assert!(
+        t.errors[0]
+            .message
+            .contains("did not answer our close frame"),
+        "{}",
+        t.errors[0].message
+    );
+    assert_eq!(our_close(&t), Some(1000));
+    assert!(!t.closed.expect("closed").clean);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_100k_messages_arrives_whole_or_is_counted_as_dropped() {
+    use sockscope::engine::echo::{Behaviour, EchoServer, Verbosity};
+    use sockscope::engine::{EventKind, Overflow, events};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let server = EchoServer::with_behaviour(
+        listener,
+        Behaviour::Flood {
+            count: 100_000,
+            size: 64,
+        },
+        Verbosity::Quiet,
+    );
+    // The GUI's policy with a small budget: a slow consumer loses messages (counted), never state or the close.
+    let (sink, mut stream) = events::channel(256 << 10, Overflow::DropMessages, None);
+    let (_handle, _task) =
+        sockscope::engine::spawn_connection(ConnectRequest::new(server.url()), sink);
+    let (mut received, mut logged) = (0u64, 0u64);
+    let closed = loop {
+        let event = tokio::time::timeout(std::time::Duration::from_secs(30), stream.recv())
+            .await
+            .expect("the flood ends in time")
+            .expect("a Closed event");
+        if matches!(event.kind, EventKind::Message(_)) {
+            logged += 1;
+        }
+        match event.kind {
+            EventKind::Message(m) if m.direction == Direction::Received && m.kind.is_data() => {
+                received += 1;
+                // A consumer slower than the flood.
+                if received % 1_000 == 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                }
+            }
+            EventKind::Closed(c) => break c,
+            _ => {}
+        }
+    };
+    assert_eq!(closed.code, Some(1000));
+    assert!(closed.clean);
+    assert!(received <= 100_000);
+    // 100,000 data messages, the server's close and our reply: each is delivered or counted as dropped.
+    assert_eq!(logged + stream.dropped(), 100_002);
+}

@@ -578,3 +578,25 @@ pub fn client_close_code(bytes: &[u8]) -> Option<u16> {
     }
     None
 }
+
+/// A server that completes the upgrade, writes `frames`, and resets the connection (RST, not FIN) at once.
+pub async fn raw_101_then_reset(frames: &'static [u8]) -> SocketAddr {
+    serve_each(move |mut stream| async move {
+        let Some(accept) = read_upgrade_request(&mut stream).await else {
+            return;
+        };
+        let mut out = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                 Sec-WebSocket-Accept: {accept}\r\n\r\n"
+        )
+        .into_bytes();
+        out.extend_from_slice(frames);
+        let _ = stream.write_all(&out).await;
+        let _ = stream.flush().await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Linger 0: closing sends RST and drops what is unsent.
+        let _ = stream.set_zero_linger();
+        drop(stream);
+    })
+    .await
+}

@@ -919,3 +919,41 @@ fn log_limits_drop_the_oldest_and_say_how_many() {
     assert!(harness.query_by_label("(500 oldest dropped)").is_some());
     assert!(harness.query_by_label_contains("message-1499-").is_some());
 }
+
+#[test]
+fn a_flood_of_100k_messages_lands_in_the_log_and_the_close_is_shown() {
+    use sockscope::engine::echo::{Behaviour, EchoServer, Verbosity};
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let server = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        EchoServer::with_behaviour(
+            listener,
+            Behaviour::Flood {
+                count: 100_000,
+                size: 64,
+            },
+            Verbosity::Quiet,
+        )
+    });
+    let mut harness = harness(Some(server.url()));
+    wait_for(&mut harness, "the flood to end", |h| {
+        h.state().tab().conn_state == ConnState::Closed
+    });
+    harness.run_steps(2);
+    let log = &harness.state().tab().log;
+    // 100,000 messages plus the server's close and our reply; nothing dropped under the GUI's budget.
+    assert_eq!(log.len() as u64 + log.dropped(), 100_002);
+    assert!(
+        harness.query_by_label_contains("99999xxxx").is_some(),
+        "the last message is in view"
+    );
+    assert_eq!(
+        harness
+            .get_all_by_label_contains("1000 \"flood done\"")
+            .count(),
+        2,
+        "the server's close and our automatic reply are in view"
+    );
+}
