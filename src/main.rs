@@ -18,13 +18,7 @@ fn main() {
         Err(e) => e.exit(),
     };
     let code = match cli.command {
-        None => match sockscope::app::run(cli.url) {
-            Ok(()) => 0,
-            Err(e) => {
-                eprintln!("error: could not open the window: {e:#}");
-                1
-            }
-        },
+        None => window(cli.url),
         Some(CliCommand::Connect(args)) => match args.plan(matches.subcommand_matches("connect")) {
             Ok(plan) => single_thread_runtime().block_on(connect::run(plan)),
             Err(e) => {
@@ -38,6 +32,25 @@ fn main() {
         Some(CliCommand::ExportK6(args)) => sockscope::cli::run::export_k6(args),
     };
     std::process::exit(code);
+}
+
+#[cfg(feature = "gui")]
+fn window(url: Option<String>) -> i32 {
+    match sockscope::app::run(url) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: could not open the window: {e:#}");
+            1
+        }
+    }
+}
+
+#[cfg(not(feature = "gui"))]
+fn window(_url: Option<String>) -> i32 {
+    eprintln!(
+        "error: this sockscope was built without the window (feature `gui`); use `sockscope connect URL`"
+    );
+    connect::EXIT_USAGE
 }
 
 /// One thread for `connect`: the reader, the connection task and the printer hand each message along without
