@@ -212,6 +212,13 @@ pub enum LoadError {
     },
 }
 
+/// Where a file in format `version` is kept before it is rewritten in the current format.
+pub fn backup_path(path: &Path, version: u32) -> std::path::PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".v{version}.bak"));
+    path.with_file_name(name)
+}
+
 impl Session {
     /// Parses session text; `path` only names the file in errors.
     pub fn from_ron(text: &str, path: &Path) -> Result<Self, LoadError> {
@@ -276,10 +283,29 @@ impl Session {
     }
 
     /// Writes the session atomically (temporary file, then rename); never writes an empty or partial file.
+    ///
+    /// When `path` holds a session in an older format, that file is first copied to `NAME.vN.bak` (N its format
+    /// version; an existing backup is kept), so a format migration can always be undone by hand.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
         let text = self
             .try_to_ron()
             .map_err(|e| std::io::Error::other(format!("could not serialise: {e}")))?;
+        if let Ok(old) = Self::load(path)
+            && old.format_version < FORMAT_VERSION
+        {
+            let backup = backup_path(path, old.format_version);
+            if !backup.exists() {
+                std::fs::copy(path, &backup).map_err(|e| {
+                    std::io::Error::new(
+                        e.kind(),
+                        format!(
+                            "could not back up the older-format file to {}: {e}",
+                            backup.display()
+                        ),
+                    )
+                })?;
+            }
+        }
         super::fsutil::write_atomic(path, text.as_bytes())
     }
 
@@ -536,5 +562,29 @@ mod tests {
             .prepare(&ctx, None)
             .expect_err("unknown");
         assert!(unknown.to_string().contains("unknown variable"));
+    }
+
+    #[test]
+    fn saving_over_an_older_format_backs_the_old_file_up_first() {
+        let dir = std::env::temp_dir().join(format!("sockscope-migrate-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("old.ron");
+        let old_text = r#"(format_version: 0, name: "old", endpoint: (url: "ws://h/"))"#;
+        std::fs::write(&path, old_text).expect("write");
+        let session = Session::load(&path).expect("an older format loads");
+        session.save(&path).expect("save");
+        let backup = backup_path(&path, 0);
+        assert_eq!(backup, dir.join("old.ron.v0.bak"));
+        assert_eq!(std::fs::read_to_string(&backup).expect("backup"), old_text);
+        assert!(
+            std::fs::read_to_string(&path)
+                .expect("new")
+                .contains("format_version: 1")
+        );
+        // Saving again in the current format leaves the backup as it was and makes no other.
+        session.save(&path).expect("save again");
+        assert_eq!(std::fs::read_to_string(&backup).expect("backup"), old_text);
+        assert_eq!(std::fs::read_dir(&dir).expect("dir").count(), 2);
+        std::fs::remove_dir_all(&dir).expect("clean up");
     }
 }
