@@ -27,6 +27,17 @@ fn peers_dir() -> PathBuf {
 
 /// Starts `program script` and reads the port it prints; None (after saying why) when the peer is unavailable.
 fn start_peer(name: &str, program: &str, script: &str, probe: &[&str]) -> Option<Peer> {
+    start_peer_with(name, program, script, probe, &[])
+}
+
+/// As [`start_peer`], passing `args` after the script.
+fn start_peer_with(
+    name: &str,
+    program: &str,
+    script: &str,
+    probe: &[&str],
+    args: &[&std::ffi::OsStr],
+) -> Option<Peer> {
     let available = Process::new(program)
         .args(probe)
         .current_dir(peers_dir())
@@ -42,6 +53,7 @@ fn start_peer(name: &str, program: &str, script: &str, probe: &[&str]) -> Option
     }
     let mut child = Process::new(program)
         .arg(script)
+        .args(args)
         .current_dir(peers_dir())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -242,5 +254,107 @@ async fn node_ws_reassembles_fragments() {
         &["-e", "require('ws')"],
     ) {
         fragmented(peer).await;
+    }
+}
+
+/// Over wss with a CA made at test time: subprotocol negotiation, a server ping answered by us, a 10 MiB message
+/// both ways, fragments from us reassembled by the peer, and a server close with code and reason.
+async fn exercise_tls(peer: Peer, pki: &crate::tls::TestPki) {
+    let mut req = ConnectRequest::new(format!("wss://localhost:{}/", peer.port));
+    req.tls.ca_file = Some(pki.ca_file.clone());
+    req.subprotocols = vec!["chat.v2".into(), "chat.v1".into()];
+    let (handle, mut events) = start(req);
+    let big: Vec<u8> = (0..(10 << 20)).map(|i: u32| (i % 253) as u8).collect();
+    let big_for_send = big.clone();
+    let t = collect(&mut events, move |event, t| match event {
+        EventKind::State(ConnState::Open) => {
+            handle.send(Command::Text("ping:heartbeat-7".into()));
+            handle.send(Command::Binary(big_for_send.clone()));
+            handle.send(Command::Fragmented {
+                payload: b"in three parts".to_vec(),
+                text: true,
+                fragment_size: 5,
+            });
+        }
+        EventKind::Message(m) if m.direction == Direction::Received && m.kind.is_data() => {
+            let received = t
+                .messages
+                .iter()
+                .filter(|m| m.direction == Direction::Received && m.kind.is_data());
+            if received.count() == 2 {
+                handle.send(Command::Text("close:4002:secure bye".into()));
+            }
+        }
+        _ => {}
+    })
+    .await;
+    assert!(t.opened, "{:?}", t.errors);
+    let hs = t.handshake.expect("handshake");
+    assert_eq!(hs.subprotocol.as_deref(), Some("chat.v2"));
+    assert!(hs.tls.is_some(), "TLS details are recorded");
+    let data: Vec<_> = t
+        .messages
+        .iter()
+        .filter(|m| m.direction == Direction::Received && m.kind.is_data())
+        .collect();
+    assert_eq!(data.len(), 3, "{:?}", t.errors);
+    assert!(
+        t.messages.iter().any(|m| m.direction == Direction::Received
+            && m.kind == MessageKind::Ping
+            && &m.payload[..] == b"heartbeat-7"),
+        "the server's ping is logged"
+    );
+    assert!(
+        data.iter().any(|m| &m.payload[..] == b"pong:heartbeat-7"),
+        "the server got our pong"
+    );
+    assert!(
+        data.iter().any(|m| m.payload[..] == big[..]),
+        "10 MiB came back intact"
+    );
+    assert!(
+        data.iter().any(|m| &m.payload[..] == b"in three parts"),
+        "fragments reassembled"
+    );
+    let closed = t.closed.expect("closed");
+    assert_eq!(
+        (closed.code, closed.reason.as_str()),
+        (Some(4002), "secure bye")
+    );
+    assert_eq!(closed.initiated_by, Initiator::Server);
+    assert!(closed.clean, "{:?}", t.errors);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_websockets_over_wss() {
+    let pki = crate::tls::pki(&["localhost"]);
+    if let Some(peer) = start_peer_with(
+        "python websockets",
+        "python3",
+        "python_websockets_echo.py",
+        &["-c", "import websockets"],
+        &[
+            pki.server_cert_file.as_os_str(),
+            pki.server_key_file.as_os_str(),
+        ],
+    ) {
+        exercise_tls(peer, &pki).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_ws_over_wss() {
+    let pki = crate::tls::pki(&["localhost"]);
+    if let Some(peer) = start_peer_with(
+        "node ws",
+        "node",
+        "node_ws_echo.js",
+        &["-e", "require('ws')"],
+        &[
+            pki.server_cert_file.as_os_str(),
+            pki.server_key_file.as_os_str(),
+        ],
+    ) {
+        exercise_tls(peer, &pki).await;
     }
 }

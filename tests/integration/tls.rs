@@ -14,6 +14,9 @@ use tokio::net::TcpListener;
 /// A CA (its PEM written to a file) and a server configuration whose certificate it signed.
 pub struct TestPki {
     pub ca_file: PathBuf,
+    /// The server's certificate and key as PEM files, for servers started as other programs.
+    pub server_cert_file: PathBuf,
+    pub server_key_file: PathBuf,
     server: Arc<rustls::ServerConfig>,
 }
 
@@ -254,6 +257,10 @@ fn pki_with(
     std::fs::create_dir_all(&dir).expect("dir");
     let ca_file = dir.join("ca.pem");
     std::fs::write(&ca_file, ca_cert.pem()).expect("write");
+    let server_cert_file = dir.join("server.pem");
+    let server_key_file = dir.join("server.key");
+    std::fs::write(&server_cert_file, cert.pem()).expect("write");
+    std::fs::write(&server_key_file, key.serialize_pem()).expect("write");
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -288,6 +295,8 @@ fn pki_with(
     (
         TestPki {
             ca_file,
+            server_cert_file,
+            server_key_file,
             server: Arc::new(server),
         },
         client_files,
