@@ -957,3 +957,65 @@ fn a_flood_of_100k_messages_lands_in_the_log_and_the_close_is_shown() {
         "the server's close and our automatic reply are in view"
     );
 }
+
+#[test]
+fn hostile_servers_end_in_plain_words_with_the_close_code_we_sent() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    // (frames after the 101, words the error must contain, the close code we send)
+    let cases: [(&'static [u8], &str, u16); 3] = [
+        (
+            &[0x81, 0x02, b'o', b'k', 0x81, 0x02, 0xff, 0xfe],
+            "not valid UTF-8",
+            1007,
+        ),
+        (
+            &[0x81, 0x02, b'o', b'k', 0xC1, 0x01, b'x'],
+            "protocol violation",
+            1002,
+        ),
+        (
+            &[0x81, 0x02, b'o', b'k', 0x82, 127, 0, 0, 1, 0, 0, 0, 0, 0],
+            "",
+            1009,
+        ),
+    ];
+    for (frames, words, code) in cases {
+        let (addr, _seen) = rt.block_on(crate::servers::raw_101_then(frames));
+        let mut harness = harness(Some(format!("ws://{addr}/")));
+        wait_for(&mut harness, "the connection to end", |h| {
+            h.state().tab().conn_state == ConnState::Closed
+        });
+        harness.run_steps(2);
+        let tab = harness.state().tab();
+        let error = tab.error.as_ref().expect("an error is shown");
+        assert_eq!(error.stage, sockscope::model::Stage::Read, "{error}");
+        assert!(error.message.contains(words), "{error}");
+        assert!(
+            harness
+                .query_by_label_contains(&error.to_string())
+                .is_some(),
+            "the error is on screen: {error}"
+        );
+        assert!(
+            harness
+                .query_by_label_contains("received text 2 B ok")
+                .is_some(),
+            "what came before is kept"
+        );
+        let sent_close = (0..tab.log.len())
+            .filter_map(|i| tab.log.get(i))
+            .find(|e| {
+                e.direction == sockscope::model::Direction::Sent
+                    && e.kind == sockscope::model::MessageKind::Close
+            })
+            .expect("our close is logged");
+        assert_eq!(sent_close.close_code(), Some(code));
+        let row = format!("sent close {} B", sent_close.size());
+        assert!(
+            harness
+                .query_by_label_contains(&format!("{row} {code}"))
+                .is_some(),
+            "our close with {code} is on screen"
+        );
+    }
+}
