@@ -19,6 +19,11 @@ use dialogs::{confirm_ui, delete_ui, unsaved_ui};
 
 /// The longest a frame spends draining engine events before it draws (then it asks for another frame).
 const DRAIN_BUDGET: Duration = Duration::from_millis(8);
+/// Time per frame spent draining while a backlog has built up (a flood faster than the frames): catching up keeps
+/// the queue, and so memory, small, at the price of a lower frame rate until it is drained.
+const BACKLOG_DRAIN_BUDGET: Duration = Duration::from_millis(40);
+/// Queued event bytes past which the UI drains with [`BACKLOG_DRAIN_BUDGET`].
+const BACKLOG_BYTES: usize = 16 << 20;
 
 /// Something a panel asked for.
 #[derive(Clone, Debug, PartialEq)]
@@ -290,6 +295,11 @@ impl AppState {
             }
         }
         let started = Instant::now();
+        let budget = if self.events.queued_bytes() > BACKLOG_BYTES {
+            BACKLOG_DRAIN_BUDGET
+        } else {
+            DRAIN_BUDGET
+        };
         let mut handled = 0u32;
         while let Some(event) = self.events.try_recv() {
             if let Some(tab) = self.tabs.iter_mut().find(|t| t.owns(event.conn_id))
@@ -298,7 +308,7 @@ impl AppState {
                 self.notice = Some(note);
             }
             handled += 1;
-            if handled.is_multiple_of(256) && started.elapsed() > DRAIN_BUDGET {
+            if handled.is_multiple_of(256) && started.elapsed() > budget {
                 return !self.events.is_empty();
             }
         }

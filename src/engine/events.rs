@@ -188,6 +188,13 @@ impl EventSink {
 }
 
 impl EventStream {
+    /// Bytes charged by the events waiting in the queue (uncharged state events not counted).
+    pub fn queued_bytes(&self) -> usize {
+        self.shared
+            .budget_bytes
+            .saturating_sub(self.shared.budget.available_permits())
+    }
+
     /// The next event, waiting for one. `None` when every sink is gone.
     pub async fn recv(&mut self) -> Option<Event> {
         let (event, cost) = self.rx.recv().await?;
