@@ -1019,3 +1019,51 @@ fn hostile_servers_end_in_plain_words_with_the_close_code_we_sent() {
         );
     }
 }
+
+#[test]
+fn a_reset_mid_frame_and_a_server_ignoring_our_close_end_in_plain_words() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let addr = rt.block_on(crate::servers::raw_101_then_reset(&[
+        0x81, 0x02, b'o', b'k', 0x81, 0x05, b'h', b'e',
+    ]));
+    let mut harness = harness(Some(format!("ws://{addr}/")));
+    wait_for(&mut harness, "the reset", |h| {
+        h.state().tab().conn_state == ConnState::Closed
+    });
+    harness.run_steps(2);
+    let error = harness.state().tab().error.clone().expect("an error");
+    assert_eq!(error.stage, sockscope::model::Stage::Read, "{error}");
+    assert!(
+        harness
+            .query_by_label_contains(&error.to_string())
+            .is_some()
+    );
+    assert!(
+        harness
+            .query_by_label_contains("received text 2 B ok")
+            .is_some()
+    );
+
+    drop(harness);
+    let addr = rt.block_on(crate::servers::raw_101_deaf());
+    let mut harness = self::harness(Some(format!("ws://{addr}/")));
+    wait_for(&mut harness, "the connection to open", |h| {
+        h.state().tab().conn_state == ConnState::Open
+    });
+    harness.get_by_label("Disconnect").click();
+    wait_for(&mut harness, "giving up on the close", |h| {
+        h.state().tab().conn_state == ConnState::Closed
+    });
+    harness.run_steps(2);
+    let error = harness.state().tab().error.clone().expect("an error");
+    assert_eq!(error.stage, sockscope::model::Stage::Timeout, "{error}");
+    assert!(
+        error.message.contains("did not answer our close frame"),
+        "{error}"
+    );
+    assert!(
+        harness
+            .query_by_label_contains(&error.to_string())
+            .is_some()
+    );
+}
