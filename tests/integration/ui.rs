@@ -1067,3 +1067,50 @@ fn a_reset_mid_frame_and_a_server_ignoring_our_close_end_in_plain_words() {
             .is_some()
     );
 }
+
+#[test]
+fn a_server_close_without_a_code_or_with_an_unallowed_one_is_shown_as_a_server_close() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    // (frames, the close code the GUI reports, the code of our reply)
+    let cases: [(&'static [u8], Option<u16>, Option<u16>); 2] = [
+        (&[0x81, 0x02, b'o', b'k', 0x88, 0x00], None, None),
+        // Code 999 is not allowed: the library answers 1002 and reports 1002.
+        (
+            &[0x81, 0x02, b'o', b'k', 0x88, 0x02, 0x03, 0xE7],
+            Some(1002),
+            Some(1002),
+        ),
+    ];
+    for (frames, reported, reply) in cases {
+        let (addr, _seen) = rt.block_on(crate::servers::raw_101_then(frames));
+        let mut harness = harness(Some(format!("ws://{addr}/")));
+        wait_for(&mut harness, "the close", |h| {
+            h.state().tab().conn_state == ConnState::Closed
+        });
+        harness.run_steps(2);
+        let tab = harness.state().tab();
+        let info = tab.close_info.clone().expect("close info");
+        assert_eq!(info.code, reported);
+        assert_eq!(info.initiated_by, sockscope::model::Initiator::Server);
+        assert!(tab.error.is_none(), "{:?}", tab.error);
+        let our_reply = (0..tab.log.len())
+            .filter_map(|i| tab.log.get(i))
+            .find(|e| {
+                e.direction == sockscope::model::Direction::Sent
+                    && e.kind == sockscope::model::MessageKind::Close
+            })
+            .expect("our reply is logged");
+        assert!(our_reply.automatic());
+        assert_eq!(our_reply.close_code(), reply);
+        assert!(
+            harness
+                .query_by_label_contains("closed by the server")
+                .is_some()
+        );
+        assert!(
+            harness
+                .query_by_label_contains("received text 2 B ok")
+                .is_some()
+        );
+    }
+}
