@@ -118,6 +118,11 @@ impl LogStore {
         self.entries.is_empty()
     }
 
+    /// The entries held, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &LogEntry> {
+        self.entries.iter()
+    }
+
     /// The entry at position `index` (0 = oldest held).
     pub fn get(&self, index: usize) -> Option<&LogEntry> {
         self.entries.get(index)

@@ -570,8 +570,7 @@ impl AppState {
             }
             Action::LogToCollection => {
                 let tab = self.tab_mut();
-                let entries: Vec<&crate::model::LogEntry> =
-                    (0..tab.log.len()).filter_map(|i| tab.log.get(i)).collect();
+                let entries: Vec<&crate::model::LogEntry> = tab.log.iter().collect();
                 let name = format!("Recorded {}", chrono::Local::now().format("%H:%M:%S"));
                 let folder = super::sessions_panel::folder_from_log(&entries, name);
                 let count = folder.items.len();

@@ -14,19 +14,24 @@ pub struct TrafficBins {
 }
 
 impl TrafficBins {
-    /// Recomputes when the log changed (cheap to call every frame).
+    /// Brings the bins up to date: only new entries are added while the log just grows; a log that dropped or
+    /// cleared entries is binned again (cheap to call every frame).
     pub fn update(&mut self, log: &LogStore) {
         let key = (log.seq_of(0), log.len());
         if key == self.key {
             return;
         }
+        let from = if key.0 == self.key.0 && key.1 > self.key.1 {
+            self.key.1
+        } else {
+            self.bins.clear();
+            0
+        };
         self.key = key;
-        self.bins.clear();
         let Some(first) = log.get(0).map(|e| e.at()) else {
             return;
         };
-        for i in 0..log.len() {
-            let Some(e) = log.get(i) else { break };
+        for e in log.iter().skip(from) {
             let second = e.at().duration_since(first).unwrap_or_default().as_secs() as usize;
             if second >= self.bins.len() {
                 self.bins.resize(second + 1, [0.0; 4]);
@@ -123,5 +128,39 @@ mod tests {
             vec![[1.0, 1.0, 10.0, 10.0], [0.0, 1.0, 0.0, 5.0]]
         );
         assert_eq!(bins.series(3), vec![[0.0, 10.0], [1.0, 5.0]]);
+    }
+
+    #[test]
+    fn a_growing_log_is_binned_incrementally_and_a_trimmed_one_from_scratch() {
+        let t0 = SystemTime::now();
+        let entry = |ms: u64| {
+            LogEntry::new(
+                1,
+                Direction::Received,
+                MessageKind::Text,
+                t0 + Duration::from_millis(ms),
+                Duration::from_millis(ms),
+                vec![0; 4],
+            )
+        };
+        let mut log = LogStore::new(3);
+        let mut bins = TrafficBins::default();
+        log.push(entry(0));
+        bins.update(&log);
+        log.push(entry(100));
+        log.push(entry(1500));
+        bins.update(&log);
+        assert_eq!(bins.bins, vec![[0.0, 2.0, 0.0, 8.0], [0.0, 1.0, 0.0, 4.0]]);
+        // The cap drops the first entry: seconds now count from the second one.
+        log.push(entry(2100));
+        bins.update(&log);
+        assert_eq!(
+            bins.bins,
+            vec![
+                [0.0, 1.0, 0.0, 4.0],
+                [0.0, 1.0, 0.0, 4.0],
+                [0.0, 1.0, 0.0, 4.0]
+            ]
+        );
     }
 }

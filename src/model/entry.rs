@@ -162,11 +162,6 @@ impl LogEntry {
         }
     }
 
-    /// Milliseconds since the Unix epoch, as in the NDJSON output.
-    pub fn at_unix_ms(&self) -> f64 {
-        self.at_ns as f64 / 1e6
-    }
-
     /// Time since the connection attempt started.
     pub fn since_connect(&self) -> Duration {
         Duration::from_nanos(self.since_ns)

@@ -336,36 +336,36 @@ async fn exercise_tls(peer: Peer, pki: &crate::tls::TestPki) {
     assert!(closed.clean, "{:?}", t.errors);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn python_websockets_over_wss() {
+/// Starts the peer with a certificate made here and runs [`exercise_tls`] against it.
+async fn over_wss(name: &str, program: &str, script: &str, probe: &[&str]) {
     let pki = crate::tls::pki(&["localhost"]);
-    if let Some(peer) = start_peer_with(
-        "python websockets",
-        "python3",
-        "python_websockets_echo.py",
-        &["-c", "import websockets"],
-        &[
-            pki.server_cert_file.as_os_str(),
-            pki.server_key_file.as_os_str(),
-        ],
-    ) {
+    let args = [
+        pki.server_cert_file.as_os_str(),
+        pki.server_key_file.as_os_str(),
+    ];
+    if let Some(peer) = start_peer_with(name, program, script, probe, &args) {
         exercise_tls(peer, &pki).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_websockets_over_wss() {
+    over_wss(
+        "python websockets",
+        "python3",
+        "python_websockets_echo.py",
+        &["-c", "import websockets"],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_ws_over_wss() {
-    let pki = crate::tls::pki(&["localhost"]);
-    if let Some(peer) = start_peer_with(
+    over_wss(
         "node ws",
         "node",
         "node_ws_echo.js",
         &["-e", "require('ws')"],
-        &[
-            pki.server_cert_file.as_os_str(),
-            pki.server_key_file.as_os_str(),
-        ],
-    ) {
-        exercise_tls(peer, &pki).await;
-    }
+    )
+    .await;
 }

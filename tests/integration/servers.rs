@@ -332,11 +332,7 @@ pub async fn slow_101() -> SocketAddr {
             return;
         };
         let mut chunk = [0u8; 1024];
-        let mut out = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-                     Sec-WebSocket-Accept: {accept}\r\n\r\n"
-        )
-        .into_bytes();
+        let mut out = switching_protocols(&accept);
         out.extend_from_slice(&[0x81, 0x04, b's', b'l', b'o', b'w', 0x88, 0x02, 0x03, 0xe8]);
         for b in out {
             if stream.write_all(&[b]).await.is_err() {
@@ -374,11 +370,7 @@ pub async fn raw_101_deaf() -> SocketAddr {
             return;
         };
         let mut chunk = [0u8; 1024];
-        let reply = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-                     Sec-WebSocket-Accept: {accept}\r\n\r\n"
-        );
-        let _ = stream.write_all(reply.as_bytes()).await;
+        let _ = stream.write_all(&switching_protocols(&accept)).await;
         while let Ok(n) = stream.read(&mut chunk).await {
             if n == 0 {
                 break;
@@ -537,11 +529,7 @@ pub async fn raw_101_then(
             let Some(accept) = read_upgrade_request(&mut stream).await else {
                 return;
             };
-            let mut out = format!(
-                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-                     Sec-WebSocket-Accept: {accept}\r\n\r\n"
-            )
-            .into_bytes();
+            let mut out = switching_protocols(&accept);
             out.extend_from_slice(frames);
             let _ = stream.write_all(&out).await;
             let mut chunk = [0u8; 4096];
@@ -556,6 +544,15 @@ pub async fn raw_101_then(
     })
     .await;
     (addr, seen)
+}
+
+/// A plain `101 Switching Protocols` head accepting with `accept`.
+fn switching_protocols(accept: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: {accept}\r\n\r\n"
+    )
+    .into_bytes()
 }
 
 /// The close code in the first (masked) close frame among `bytes` sent by a client.
@@ -585,11 +582,7 @@ pub async fn raw_101_then_reset(frames: &'static [u8]) -> SocketAddr {
         let Some(accept) = read_upgrade_request(&mut stream).await else {
             return;
         };
-        let mut out = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-                 Sec-WebSocket-Accept: {accept}\r\n\r\n"
-        )
-        .into_bytes();
+        let mut out = switching_protocols(&accept);
         out.extend_from_slice(frames);
         let _ = stream.write_all(&out).await;
         let _ = stream.flush().await;

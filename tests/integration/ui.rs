@@ -1002,8 +1002,9 @@ fn hostile_servers_end_in_plain_words_with_the_close_code_we_sent() {
                 .is_some(),
             "what came before is kept"
         );
-        let sent_close = (0..tab.log.len())
-            .filter_map(|i| tab.log.get(i))
+        let sent_close = tab
+            .log
+            .iter()
             .find(|e| {
                 e.direction == sockscope::model::Direction::Sent
                     && e.kind == sockscope::model::MessageKind::Close
@@ -1093,8 +1094,9 @@ fn a_server_close_without_a_code_or_with_an_unallowed_one_is_shown_as_a_server_c
         assert_eq!(info.code, reported);
         assert_eq!(info.initiated_by, sockscope::model::Initiator::Server);
         assert!(tab.error.is_none(), "{:?}", tab.error);
-        let our_reply = (0..tab.log.len())
-            .filter_map(|i| tab.log.get(i))
+        let our_reply = tab
+            .log
+            .iter()
             .find(|e| {
                 e.direction == sockscope::model::Direction::Sent
                     && e.kind == sockscope::model::MessageKind::Close

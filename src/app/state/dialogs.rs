@@ -341,9 +341,7 @@ impl AppState {
 
     pub(super) fn export_log(&mut self) {
         let tab = self.tab();
-        let entries: Vec<crate::model::LogEntry> = (0..tab.log.len())
-            .filter_map(|i| tab.log.get(i).cloned())
-            .collect();
+        let entries: Vec<crate::model::LogEntry> = tab.log.iter().cloned().collect();
         if entries.is_empty() {
             self.notice = Some("the log is empty: nothing to export".into());
             return;
