@@ -1,13 +1,15 @@
 //! Per-message cost of the engine against a bare tokio-tungstenite read loop, on the same loopback flood.
 //!
-//! Both clients read 20,000 text messages of 64 bytes from `EchoServer` in flood mode and count them. The bare
-//! loop does nothing else; the engine also timestamps each message, builds its log entry and passes it through the
-//! budgeted event channel to a consumer, as the CLI and the GUI do. The ratio of the two times is the price of
-//! logging. Run: `cargo bench --bench ingest`.
+//! The clients read 20,000 text messages of 64 bytes from `EchoServer` in flood mode and count them. The bare
+//! loop does nothing else; the engine also dates each message, gathers bursts and passes them through the
+//! budgeted event channel to a consumer. `sockscope_engine` takes each as a log entry (a copied payload, as the GUI
+//! stores it); `sockscope_engine_uncopied` takes them straight from the read buffer, as the command line prints
+//! them. The ratio to the bare loop is the price of logging. Run: `cargo bench --bench ingest`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::StreamExt;
 use sockscope::engine::echo::{Behaviour, EchoServer, Verbosity};
+use sockscope::engine::events::Item;
 use sockscope::engine::{EventKind, Overflow, events, spawn_connection};
 use sockscope::model::{ConnectRequest, Direction};
 use std::net::SocketAddr;
@@ -50,6 +52,21 @@ async fn engine(url: &str) -> u64 {
     n
 }
 
+async fn engine_uncopied(url: &str) -> u64 {
+    let (sink, mut events) = events::channel(64 << 20, Overflow::Wait, None);
+    let (_handle, task) = spawn_connection(ConnectRequest::new(url), sink);
+    let mut n = 0;
+    while let Some(item) = events.recv_item().await {
+        match item {
+            Item::Data(..) => n += 1,
+            Item::Event(e) if matches!(e.kind, EventKind::Closed(_)) => break,
+            Item::Event(_) => {}
+        }
+    }
+    let _ = task.await;
+    n
+}
+
 fn ingest(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -75,6 +92,9 @@ fn ingest(c: &mut Criterion) {
     group.sample_size(20);
     group.bench_function("bare_tokio_tungstenite", |b| {
         b.iter(|| assert_eq!(runtime.block_on(bare(addr)), COUNT))
+    });
+    group.bench_function("sockscope_engine_uncopied", |b| {
+        b.iter(|| assert_eq!(runtime.block_on(engine_uncopied(&url)), COUNT))
     });
     group.bench_function("sockscope_engine", |b| {
         b.iter(|| assert_eq!(runtime.block_on(engine(&url)), COUNT))

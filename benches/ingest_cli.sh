@@ -35,6 +35,7 @@ import json
 results = json.load(open("target/ingest_cli.json"))["results"]
 base = next(r for r in results if "bare_client" in r["command"])
 for r in results:
-    print("%-60s wall %.1f ms (x%.2f of bare)  cpu user %.1f + sys %.1f ms" % (
-        r["command"].split("/")[-1][:60], r["mean"] * 1e3, r["mean"] / base["mean"], r["user"] * 1e3, r["system"] * 1e3))
+    print("%-40s wall mean %.1f ms (x%.2f of bare), median %.1f ms (x%.2f)  cpu user %.1f + sys %.1f ms" % (
+        r["command"].split(" ")[0].split("/")[-1][:40], r["mean"] * 1e3, r["mean"] / base["mean"],
+        r["median"] * 1e3, r["median"] / base["median"], r["user"] * 1e3, r["system"] * 1e3))
 PY

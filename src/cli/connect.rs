@@ -1,7 +1,8 @@
 //! `sockscope connect`: one connection driven by flags, reported as plain lines or NDJSON.
 
 use crate::cli::args::{ConnectPlan, Outgoing};
-use crate::engine::{self, Command, EventKind, Overflow, events};
+use crate::engine::events::Item;
+use crate::engine::{self, Command, Event, EventKind, Overflow, events};
 use crate::model::{
     CloseInfo, ConnState, Direction, HandshakeInfo, Initiator, LogEntry, MessageKind, ndjson,
 };
@@ -115,10 +116,22 @@ pub async fn run(plan: ConnectPlan) -> i32 {
     let flush_timer = tokio::time::sleep(FLUSH_DELAY);
     tokio::pin!(flush_timer);
     let mut flush_armed = false;
+    // Items taken straight off the queue since the last wait; every so often the other branches get a look.
+    let mut drained = 0u32;
 
     loop {
-        let event = tokio::select! {
-            event = events.recv() => event,
+        let queued = if drained < 1024 {
+            events.try_recv_item()
+        } else {
+            None
+        };
+        let item = if queued.is_some() {
+            drained += 1;
+            queued
+        } else {
+            drained = 0;
+            tokio::select! {
+            item = events.recv_item() => item,
             () = &mut flush_timer, if flush_armed => {
                 flush_armed = false;
                 printer.flush();
@@ -145,109 +158,128 @@ pub async fn run(plan: ConnectPlan) -> i32 {
                 }
                 continue;
             }
+            }
         };
-        let Some(event) = event else { break };
-        match event.kind {
-            EventKind::State(ConnState::Open) => {
-                opened = true;
-                let first = !ever_opened;
-                ever_opened = true;
-                // The --send messages are the on-connect messages: sent again after every reconnect.
-                for s in &plan.sends {
-                    handle.send(match s {
-                        Outgoing::Text(t) => Command::Text(t.clone()),
-                        Outgoing::Binary(b) => Command::Binary(b.clone()),
-                        Outgoing::Fragmented(t, size) => Command::Fragmented {
-                            payload: t.clone().into_bytes(),
-                            text: true,
-                            fragment_size: *size,
-                        },
-                    });
-                }
-                if first && let Some(w) = plan.wait {
-                    wait_deadline = Some(tokio::time::Instant::now() + w);
-                }
-                if plan.count == Some(0) && !close_requested {
+        let Some(item) = item else { break };
+        let event = match item {
+            // The common case under a flood, printed straight from the read buffer.
+            Item::Data(_, message) if !printer.json && !plan.echo => {
+                print_received(&mut printer, message.text, &message.payload);
+                if count_reached(&mut received_data, plan.count) && !close_requested {
                     close_requested = true;
                     handle.send(close.clone());
                 }
+                None
             }
-            EventKind::State(ConnState::Closed) => opened = false,
-            EventKind::State(_) => {}
-            EventKind::Handshake(h) => {
-                if printer.json && h.status == 0 {
-                    // A proxy failure before any HTTP response: the error event says what happened.
-                } else if printer.json {
-                    printer.json(&ndjson::handshake(&h));
-                } else {
-                    report_handshake(&h);
-                }
-            }
-            EventKind::Message(m) => {
-                if printer.json {
-                    printer.json(&ndjson::message(&m));
-                } else {
-                    print_plain(&mut printer, &m);
-                }
-                if m.direction == Direction::Received && m.kind.is_data() {
-                    received_data += 1;
-                    if plan.count.is_some_and(|n| received_data >= n) && !close_requested {
+            Item::Data(conn_id, message) => Some(Event {
+                conn_id,
+                kind: EventKind::Message(message.into_entry(conn_id)),
+            }),
+            Item::Event(event) => Some(event),
+        };
+        if let Some(event) = event {
+            match event.kind {
+                EventKind::State(ConnState::Open) => {
+                    opened = true;
+                    let first = !ever_opened;
+                    ever_opened = true;
+                    // The --send messages are the on-connect messages: sent again after every reconnect.
+                    for s in &plan.sends {
+                        handle.send(match s {
+                            Outgoing::Text(t) => Command::Text(t.clone()),
+                            Outgoing::Binary(b) => Command::Binary(b.clone()),
+                            Outgoing::Fragmented(t, size) => Command::Fragmented {
+                                payload: t.clone().into_bytes(),
+                                text: true,
+                                fragment_size: *size,
+                            },
+                        });
+                    }
+                    if first && let Some(w) = plan.wait {
+                        wait_deadline = Some(tokio::time::Instant::now() + w);
+                    }
+                    if plan.count == Some(0) && !close_requested {
                         close_requested = true;
                         handle.send(close.clone());
                     }
-                    if plan.echo && !close_requested {
-                        handle.send(if m.kind == MessageKind::Text {
-                            Command::Text(match std::str::from_utf8(&m.payload) {
-                                Ok(text) => text.to_owned(),
-                                Err(_) => String::from_utf8_lossy(&m.payload).into_owned(),
-                            })
-                        } else {
-                            Command::Binary(m.payload.into_vec())
-                        });
+                }
+                EventKind::State(ConnState::Closed) => opened = false,
+                EventKind::State(_) => {}
+                EventKind::Handshake(h) => {
+                    if printer.json && h.status == 0 {
+                        // A proxy failure before any HTTP response: the error event says what happened.
+                    } else if printer.json {
+                        printer.json(&ndjson::handshake(&h));
+                    } else {
+                        report_handshake(&h);
                     }
                 }
-            }
-            EventKind::Error(e) => {
-                if printer.json {
-                    printer.json(&ndjson::error(&e));
-                } else {
-                    printer.flush();
-                    eprintln!("error: {e}");
+                EventKind::Message(m) => {
+                    if printer.json {
+                        printer.json(&ndjson::message(&m));
+                    } else {
+                        print_plain(&mut printer, &m);
+                    }
+                    if m.direction == Direction::Received && m.kind.is_data() {
+                        if count_reached(&mut received_data, plan.count) && !close_requested {
+                            close_requested = true;
+                            handle.send(close.clone());
+                        }
+                        if plan.echo && !close_requested {
+                            handle.send(if m.kind == MessageKind::Text {
+                                Command::Text(match std::str::from_utf8(&m.payload) {
+                                    Ok(text) => text.to_owned(),
+                                    Err(_) => String::from_utf8_lossy(&m.payload).into_owned(),
+                                })
+                            } else {
+                                Command::Binary(m.payload.into_vec())
+                            });
+                        }
+                    }
                 }
-            }
-            EventKind::Closed(c) => {
-                if printer.json {
-                    printer.json(&ndjson::closed(&c));
-                } else if ever_opened {
-                    printer.flush();
-                    report_close(&c);
+                EventKind::Error(e) => {
+                    if printer.json {
+                        printer.json(&ndjson::error(&e));
+                    } else {
+                        printer.flush();
+                        eprintln!("error: {e}");
+                    }
                 }
-                closed = Some(c);
-            }
-            EventKind::Frame(f) => {
-                if printer.json {
-                    printer.json(&ndjson::frame(&f));
+                EventKind::Closed(c) => {
+                    if printer.json {
+                        printer.json(&ndjson::closed(&c));
+                    } else if ever_opened {
+                        printer.flush();
+                        report_close(&c);
+                    }
+                    closed = Some(c);
                 }
-            }
-            EventKind::Reconnecting { attempt, delay } => {
-                if printer.json {
-                    let ms = (delay.as_secs_f64() * 1e6).round() / 1e3;
-                    printer.json(&serde_json::json!({"event": "reconnecting", "attempt": attempt, "delay_ms": ms}));
-                } else {
-                    printer.flush();
-                    eprintln!(
-                        "reconnecting in {:.1} s (attempt {attempt})",
-                        delay.as_secs_f64()
-                    );
+                EventKind::Frame(f) => {
+                    if printer.json {
+                        printer.json(&ndjson::frame(&f));
+                    }
                 }
-            }
-            EventKind::GaveUp { attempts } => {
-                gave_up = true;
-                if printer.json {
-                    printer.json(&serde_json::json!({"event": "gave_up", "attempts": attempts}));
-                } else {
-                    printer.flush();
-                    eprintln!("gave up after {attempts} reconnection attempts");
+                EventKind::Reconnecting { attempt, delay } => {
+                    if printer.json {
+                        let ms = (delay.as_secs_f64() * 1e6).round() / 1e3;
+                        printer.json(&serde_json::json!({"event": "reconnecting", "attempt": attempt, "delay_ms": ms}));
+                    } else {
+                        printer.flush();
+                        eprintln!(
+                            "reconnecting in {:.1} s (attempt {attempt})",
+                            delay.as_secs_f64()
+                        );
+                    }
+                }
+                EventKind::GaveUp { attempts } => {
+                    gave_up = true;
+                    if printer.json {
+                        printer
+                            .json(&serde_json::json!({"event": "gave_up", "attempts": attempts}));
+                    } else {
+                        printer.flush();
+                        eprintln!("gave up after {attempts} reconnection attempts");
+                    }
                 }
             }
         }
@@ -288,14 +320,24 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 }
 
 fn print_plain(printer: &mut Printer, m: &LogEntry) {
-    if m.direction != Direction::Received {
-        return;
+    if m.direction == Direction::Received && m.kind.is_data() {
+        print_received(printer, m.kind == MessageKind::Text, &m.payload);
     }
-    match m.kind {
-        MessageKind::Text => printer.line_bytes(&m.payload),
-        MessageKind::Binary => printer.line(&hex_string(&m.payload)),
-        _ => {}
+}
+
+/// A received data message as a line: text as is (the library has checked it is UTF-8), binary as hex.
+fn print_received(printer: &mut Printer, text: bool, payload: &[u8]) {
+    if text {
+        printer.line_bytes(payload);
+    } else {
+        printer.line(&hex_string(payload));
     }
+}
+
+/// Counts a received data message; true once `--count` messages have arrived.
+fn count_reached(received: &mut u64, count: Option<u64>) -> bool {
+    *received += 1;
+    count.is_some_and(|n| *received >= n)
 }
 
 fn report_handshake(h: &HandshakeInfo) {

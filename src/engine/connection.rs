@@ -3,17 +3,20 @@
 //! flow even while a write is pending. Around the attempts sits the reconnect loop; within an attempt run the
 //! interval pings, the pong watchdog and the heartbeat.
 
-use crate::engine::events::{EventKind, EventSink};
+use crate::engine::events::{BURST_BYTES, BURST_MESSAGES, EventKind, EventSink, Incoming};
+use crate::engine::observer::Arrivals;
 use crate::engine::pipeline::{self, human_duration};
 use crate::model::template::{self, Context};
 use crate::model::{
     CloseInfo, ConnId, ConnState, ConnectRequest, Direction, EntryExtra, Initiator, LogEntry,
     MessageKind, OutgoingMessage, RawFrame, Stage, StageError, close_code_sendable, fragment,
+    unix_nanos,
 };
 use futures_util::{SinkExt, StreamExt};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, OpCode};
@@ -58,13 +61,32 @@ pub enum Command {
     ReconnectNow,
 }
 
-/// When the attempt started.
-#[derive(Clone, Copy)]
+/// When the attempt started, on both clocks, and when bytes last arrived. Entries are dated on the monotonic
+/// clock and placed on the wall clock from the attempt's start, so "at" and "since connect" always agree.
+#[derive(Clone)]
 struct Clock {
     started: Instant,
+    started_unix_ns: i64,
+    arrivals: Arc<Arrivals>,
 }
 
 impl Clock {
+    fn start() -> Self {
+        let started = Instant::now();
+        Self {
+            started,
+            started_unix_ns: unix_nanos(SystemTime::now()),
+            arrivals: Arc::new(Arrivals::new(started)),
+        }
+    }
+
+    /// `since` (nanoseconds since the start) as nanoseconds since the Unix epoch.
+    fn unix_ns(&self, since_ns: u64) -> i64 {
+        self.started_unix_ns
+            .saturating_add(i64::try_from(since_ns).unwrap_or(i64::MAX))
+    }
+
+    /// An entry dated now.
     fn entry(
         &self,
         conn_id: ConnId,
@@ -73,12 +95,44 @@ impl Clock {
         payload: impl Into<Box<[u8]>>,
         close_code: Option<u16>,
     ) -> LogEntry {
-        LogEntry::new(
+        let since_ns = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.entry_at(conn_id, direction, kind, payload, close_code, since_ns)
+    }
+
+    /// An entry for a received message, dated by the read that completed it.
+    fn received(
+        &self,
+        conn_id: ConnId,
+        kind: MessageKind,
+        payload: impl Into<Box<[u8]>>,
+        close_code: Option<u16>,
+    ) -> LogEntry {
+        let since_ns = self.arrivals.last_ns();
+        self.entry_at(
+            conn_id,
+            Direction::Received,
+            kind,
+            payload,
+            close_code,
+            since_ns,
+        )
+    }
+
+    fn entry_at(
+        &self,
+        conn_id: ConnId,
+        direction: Direction,
+        kind: MessageKind,
+        payload: impl Into<Box<[u8]>>,
+        close_code: Option<u16>,
+        since_ns: u64,
+    ) -> LogEntry {
+        LogEntry::from_nanos(
             conn_id,
             direction,
             kind,
-            SystemTime::now(),
-            self.started.elapsed(),
+            self.unix_ns(since_ns),
+            since_ns,
             payload,
         )
         .with_close_code(close_code)
@@ -205,9 +259,7 @@ async fn run_attempt(
     sink: &EventSink,
     template_counter: &mut u64,
 ) -> AttemptEnd {
-    let clock = Clock {
-        started: Instant::now(),
-    };
+    let clock = Clock::start();
     sink.emit(conn_id, EventKind::State(ConnState::Connecting))
         .await;
 
@@ -221,7 +273,7 @@ async fn run_attempt(
                 clock.started,
             ))
         });
-        let connecting = pipeline::establish(req, clock.started, observer);
+        let connecting = pipeline::establish(req, clock.started, observer, clock.arrivals.clone());
         tokio::pin!(connecting);
         loop {
             tokio::select! {
@@ -285,7 +337,7 @@ async fn run_attempt(
         conn_id,
         reader,
         sink.clone(),
-        clock,
+        clock.clone(),
         shared.clone(),
     ));
     let mut close_deadline: Option<tokio::time::Instant> = None;
@@ -739,7 +791,24 @@ async fn read_loop(
         error: None,
         fail_code: None,
     };
-    while let Some(item) = reader.next().await {
+    // Data messages that came off the socket without waiting, not yet reported.
+    let mut burst: Vec<Incoming> = Vec::new();
+    let mut burst_bytes = 0usize;
+    loop {
+        let item = if burst.is_empty() {
+            reader.next().await
+        } else {
+            // Take what is ready; the moment the socket would wait, report the burst gathered so far.
+            match std::future::poll_fn(|cx| Poll::Ready(reader.poll_next_unpin(cx))).await {
+                Poll::Ready(item) => item,
+                Poll::Pending => {
+                    burst_bytes = 0;
+                    sink.emit_burst(conn_id, std::mem::take(&mut burst)).await;
+                    continue;
+                }
+            }
+        };
+        let Some(item) = item else { break };
         let message = match item {
             Ok(m) => m,
             Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => break,
@@ -752,52 +821,89 @@ async fn read_loop(
                 break;
             }
         };
-        let (kind, payload, code) = match message {
-            Message::Text(t) => (MessageKind::Text, t.as_bytes().to_vec(), None),
-            Message::Binary(b) => (MessageKind::Binary, b.to_vec(), None),
-            Message::Ping(p) => (MessageKind::Ping, p.to_vec(), None),
-            Message::Pong(p) => (MessageKind::Pong, p.to_vec(), None),
-            Message::Close(frame) => {
-                let (code, reason) = match frame {
-                    Some(f) => (Some(u16::from(f.code)), f.reason.to_string()),
-                    None => (None, String::new()),
-                };
-                outcome.peer_close = Some((code, reason.clone()));
-                (MessageKind::Close, reason.into_bytes(), code)
+        let (text, payload) = match message {
+            Message::Text(t) => (true, bytes::Bytes::from(t)),
+            Message::Binary(b) => (false, b),
+            other => {
+                // A control frame: what came before it is reported first.
+                burst_bytes = 0;
+                sink.emit_burst(conn_id, std::mem::take(&mut burst)).await;
+                report_control(conn_id, other, &sink, &clock, &shared, &mut outcome).await;
+                continue;
             }
-            Message::Frame(_) => continue,
         };
-        let is_close = kind == MessageKind::Close;
-        let mut entry = clock.entry(conn_id, Direction::Received, kind, payload, code);
-        if kind == MessageKind::Pong {
-            let mut pings = shared.pings();
-            if let Some(pos) = pings.iter().position(|(p, _)| **p == *entry.payload) {
-                let (_, sent) = pings[pos];
-                // Older pings than the answered one are answered too (RFC 6455 allows one pong for several).
-                pings.drain(..=pos);
-                entry.extra_mut().rtt = Some(sent.elapsed());
-            }
-        }
-        let reply_payload = is_close.then(|| entry.payload.clone());
-        sink.emit(conn_id, EventKind::Message(entry)).await;
-        if is_close && !shared.close_sent.swap(true, Ordering::AcqRel) {
-            shared.peer_first.store(true, Ordering::Release);
-            // The peer closed first: the library answers with the same close frame.
-            let reply = clock
-                .entry(
-                    conn_id,
-                    Direction::Sent,
-                    MessageKind::Close,
-                    reply_payload.unwrap_or_default(),
-                    code,
-                )
-                .with_automatic();
-            sink.emit(conn_id, EventKind::State(ConnState::Closing))
-                .await;
-            sink.emit(conn_id, EventKind::Message(reply)).await;
+        let since_ns = clock.arrivals.last_ns();
+        burst_bytes += payload.len();
+        burst.push(Incoming {
+            text,
+            at_ns: clock.unix_ns(since_ns),
+            since_ns,
+            payload,
+        });
+        if burst.len() >= BURST_MESSAGES || burst_bytes >= BURST_BYTES {
+            burst_bytes = 0;
+            sink.emit_burst(conn_id, std::mem::take(&mut burst)).await;
+            // Let the consumer take it: once it drops the payloads, tungstenite reuses its read buffer instead of
+            // allocating (and zeroing) a new one.
+            tokio::task::yield_now().await;
         }
     }
+    sink.emit_burst(conn_id, burst).await;
     outcome
+}
+
+/// Reports a received ping, pong or close (with the round-trip time of a pong that answers our ping, and the
+/// library's automatic reply to a close).
+async fn report_control(
+    conn_id: ConnId,
+    message: Message,
+    sink: &EventSink,
+    clock: &Clock,
+    shared: &Shared,
+    outcome: &mut ReadOutcome,
+) {
+    let (kind, payload, code) = match message {
+        Message::Ping(p) => (MessageKind::Ping, p.to_vec(), None),
+        Message::Pong(p) => (MessageKind::Pong, p.to_vec(), None),
+        Message::Close(frame) => {
+            let (code, reason) = match frame {
+                Some(f) => (Some(u16::from(f.code)), f.reason.to_string()),
+                None => (None, String::new()),
+            };
+            outcome.peer_close = Some((code, reason.clone()));
+            (MessageKind::Close, reason.into_bytes(), code)
+        }
+        Message::Text(_) | Message::Binary(_) | Message::Frame(_) => return,
+    };
+    let is_close = kind == MessageKind::Close;
+    let mut entry = clock.received(conn_id, kind, payload, code);
+    if kind == MessageKind::Pong {
+        let mut pings = shared.pings();
+        if let Some(pos) = pings.iter().position(|(p, _)| **p == *entry.payload) {
+            let (_, sent) = pings[pos];
+            // Older pings than the answered one are answered too (RFC 6455 allows one pong for several).
+            pings.drain(..=pos);
+            entry.extra_mut().rtt = Some(sent.elapsed());
+        }
+    }
+    let reply_payload = is_close.then(|| entry.payload.clone());
+    sink.emit(conn_id, EventKind::Message(entry)).await;
+    if is_close && !shared.close_sent.swap(true, Ordering::AcqRel) {
+        shared.peer_first.store(true, Ordering::Release);
+        // The peer closed first: the library answers with the same close frame.
+        let reply = clock
+            .entry(
+                conn_id,
+                Direction::Sent,
+                MessageKind::Close,
+                reply_payload.unwrap_or_default(),
+                code,
+            )
+            .with_automatic();
+        sink.emit(conn_id, EventKind::State(ConnState::Closing))
+            .await;
+        sink.emit(conn_id, EventKind::Message(reply)).await;
+    }
 }
 
 /// Plain words for an error on an open connection.

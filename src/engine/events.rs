@@ -6,8 +6,17 @@
 //!   close events always pass. The socket reader never waits, so automatic pongs keep flowing.
 //! - [`Overflow::Wait`] (the command line): the connection waits until the consumer catches up, like websocat
 //!   blocking on a slow stdout.
+//!
+//! Received data messages travel in bursts: the reader gathers the messages it can take off the socket without
+//! waiting (up to [`BURST_MESSAGES`] or [`BURST_BYTES`]) and sends them as one queue item, their payloads still
+//! sharing the socket's read buffer. [`EventStream::recv`] hands them out one by one as ordinary
+//! [`EventKind::Message`] events; [`EventStream::recv_item`] hands them out uncopied, for a consumer that prints
+//! and forgets them (the command line).
 
-use crate::model::{CloseInfo, ConnId, ConnState, HandshakeInfo, LogEntry, StageError};
+use crate::model::{
+    CloseInfo, ConnId, ConnState, Direction, HandshakeInfo, LogEntry, MessageKind, StageError,
+};
+use bytes::Bytes;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use tokio::sync::{Semaphore, mpsc};
@@ -50,6 +59,58 @@ pub enum EventKind {
     },
 }
 
+/// The most received messages one burst carries.
+pub const BURST_MESSAGES: usize = 1024;
+/// A burst is sent once its payloads reach this many bytes.
+pub const BURST_BYTES: usize = 256 * 1024;
+
+/// A received text or binary message as it came off the socket: its payload still shares the read buffer.
+#[derive(Clone, Debug)]
+pub struct Incoming {
+    /// Text (else binary).
+    pub text: bool,
+    /// When the read that completed it returned: nanoseconds since the Unix epoch.
+    pub at_ns: i64,
+    /// The same instant, in nanoseconds since the connection attempt started.
+    pub since_ns: u64,
+    /// The payload (checked UTF-8 for text).
+    pub payload: Bytes,
+}
+
+impl Incoming {
+    /// The log entry for it (the payload is copied into its own allocation, so the read buffer can be reused).
+    pub fn into_entry(self, conn_id: ConnId) -> LogEntry {
+        let kind = if self.text {
+            MessageKind::Text
+        } else {
+            MessageKind::Binary
+        };
+        LogEntry::from_nanos(
+            conn_id,
+            Direction::Received,
+            kind,
+            self.at_ns,
+            self.since_ns,
+            &*self.payload,
+        )
+    }
+}
+
+/// What [`EventStream::recv_item`] yields: an event, or one received data message of a burst, uncopied.
+#[derive(Debug)]
+pub enum Item {
+    /// Any event.
+    Event(Event),
+    /// A received text or binary message on connection `.0`.
+    Data(ConnId, Incoming),
+}
+
+/// What the queue carries: one event, or a burst of received data messages on one connection.
+enum Queued {
+    One(Event),
+    Burst(ConnId, Vec<Incoming>),
+}
+
 /// What to do when the consumer falls behind by more than the budget.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Overflow {
@@ -74,14 +135,16 @@ struct Shared {
 /// The sending side, cloned into every connection task.
 #[derive(Clone)]
 pub struct EventSink {
-    tx: mpsc::UnboundedSender<(Event, u32)>,
+    tx: mpsc::UnboundedSender<(Queued, u32)>,
     shared: Arc<Shared>,
 }
 
 /// The receiving side, owned by the consumer.
 pub struct EventStream {
-    rx: mpsc::UnboundedReceiver<(Event, u32)>,
+    rx: mpsc::UnboundedReceiver<(Queued, u32)>,
     shared: Arc<Shared>,
+    /// The rest of the burst being handed out.
+    burst: Option<(ConnId, std::vec::IntoIter<Incoming>)>,
 }
 
 /// Creates a linked sink and stream with a budget of `budget_bytes` queued bytes.
@@ -105,7 +168,11 @@ pub fn channel(
             tx,
             shared: shared.clone(),
         },
-        EventStream { rx, shared },
+        EventStream {
+            rx,
+            shared,
+            burst: None,
+        },
     )
 }
 
@@ -143,13 +210,13 @@ impl EventSink {
                 }
                 // Never lose a state change: it passes without charge.
                 Err(_) => {
-                    let _ = self.tx.send((event, 0));
+                    let _ = self.tx.send((Queued::One(event), 0));
                     self.wake();
                     return;
                 }
             },
         }
-        if self.tx.send((event, cost)).is_err() {
+        if self.tx.send((Queued::One(event), cost)).is_err() {
             // The consumer is gone; refund so nobody waits forever.
             self.shared.budget.add_permits(cost as usize);
         }
@@ -164,7 +231,7 @@ impl EventSink {
         match self.shared.budget.try_acquire_many(cost) {
             Ok(permit) => {
                 permit.forget();
-                if self.tx.send((event, cost)).is_err() {
+                if self.tx.send((Queued::One(event), cost)).is_err() {
                     self.shared.budget.add_permits(cost as usize);
                 }
             }
@@ -172,8 +239,41 @@ impl EventSink {
                 self.shared.dropped.fetch_add(1, Ordering::Relaxed);
             }
             Err(_) => {
-                let _ = self.tx.send((event, 0));
+                let _ = self.tx.send((Queued::One(event), 0));
             }
+        }
+        self.wake();
+    }
+
+    /// Reports received data messages of one connection, in order, as one queue item. With
+    /// [`Overflow::DropMessages`] a burst the budget cannot hold is dropped whole and its messages counted.
+    pub async fn emit_burst(&self, conn_id: ConnId, burst: Vec<Incoming>) {
+        if burst.is_empty() {
+            return;
+        }
+        let bytes: usize = burst
+            .iter()
+            .map(|m| m.payload.len() + EVENT_OVERHEAD_BYTES)
+            .sum();
+        let cost = bytes.min(self.shared.budget_bytes) as u32;
+        match self.shared.overflow {
+            Overflow::Wait => match self.shared.budget.acquire_many(cost).await {
+                Ok(permit) => permit.forget(),
+                Err(_) => return,
+            },
+            Overflow::DropMessages => match self.shared.budget.try_acquire_many(cost) {
+                Ok(permit) => permit.forget(),
+                Err(_) => {
+                    self.shared
+                        .dropped
+                        .fetch_add(burst.len() as u64, Ordering::Relaxed);
+                    self.wake();
+                    return;
+                }
+            },
+        }
+        if self.tx.send((Queued::Burst(conn_id, burst), cost)).is_err() {
+            self.shared.budget.add_permits(cost as usize);
         }
         self.wake();
     }
@@ -197,16 +297,71 @@ impl EventStream {
 
     /// The next event, waiting for one. `None` when every sink is gone.
     pub async fn recv(&mut self) -> Option<Event> {
-        let (event, cost) = self.rx.recv().await?;
-        self.refund(cost);
-        Some(event)
+        Some(Self::into_event(self.recv_item().await?))
     }
 
     /// The next event if one is queued, without waiting.
     pub fn try_recv(&mut self) -> Option<Event> {
-        let (event, cost) = self.rx.try_recv().ok()?;
+        Some(Self::into_event(self.try_recv_item()?))
+    }
+
+    /// The next event or received data message (uncopied), waiting for one. `None` when every sink is gone.
+    pub async fn recv_item(&mut self) -> Option<Item> {
+        loop {
+            if let Some(item) = self.next_of_burst() {
+                return Some(item);
+            }
+            let (queued, cost) = self.rx.recv().await?;
+            if let Some(item) = self.unpack(queued, cost) {
+                return Some(item);
+            }
+        }
+    }
+
+    /// The next event or received data message (uncopied) if one is queued, without waiting.
+    pub fn try_recv_item(&mut self) -> Option<Item> {
+        loop {
+            if let Some(item) = self.next_of_burst() {
+                return Some(item);
+            }
+            let (queued, cost) = self.rx.try_recv().ok()?;
+            if let Some(item) = self.unpack(queued, cost) {
+                return Some(item);
+            }
+        }
+    }
+
+    fn into_event(item: Item) -> Event {
+        match item {
+            Item::Event(event) => event,
+            Item::Data(conn_id, message) => Event {
+                conn_id,
+                kind: EventKind::Message(message.into_entry(conn_id)),
+            },
+        }
+    }
+
+    fn next_of_burst(&mut self) -> Option<Item> {
+        let (conn_id, rest) = self.burst.as_mut()?;
+        match rest.next() {
+            Some(message) => Some(Item::Data(*conn_id, message)),
+            None => {
+                self.burst = None;
+                None
+            }
+        }
+    }
+
+    fn unpack(&mut self, queued: Queued, cost: u32) -> Option<Item> {
+        // A burst's budget is refunded as it leaves the queue: at most one burst waits outside it.
         self.refund(cost);
-        Some(event)
+        match queued {
+            Queued::One(event) => Some(Item::Event(event)),
+            Queued::Burst(conn_id, messages) => {
+                self.burst = Some((conn_id, messages.into_iter()));
+                self.next_of_burst()
+            }
+        }
     }
 
     /// Call before draining: events that arrive after this wake the consumer again.
@@ -216,7 +371,7 @@ impl EventStream {
 
     /// True when no event is queued.
     pub fn is_empty(&self) -> bool {
-        self.rx.is_empty()
+        self.burst.as_ref().is_none_or(|(_, rest)| rest.len() == 0) && self.rx.is_empty()
     }
 
     /// Message events dropped so far because the consumer fell behind.
@@ -288,6 +443,79 @@ mod tests {
         }
         producer.await.expect("producer finished");
         assert_eq!(stream.dropped(), 0);
+    }
+
+    fn burst(texts: &[&'static str]) -> Vec<Incoming> {
+        texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Incoming {
+                text: true,
+                at_ns: 1_000 + i as i64,
+                since_ns: i as u64,
+                payload: Bytes::from_static(t.as_bytes()),
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn bursts_come_out_one_message_at_a_time_in_order() {
+        let (sink, mut stream) = channel(1 << 20, Overflow::Wait, None);
+        sink.emit_burst(7, burst(&["a", "b"])).await;
+        sink.emit(7, EventKind::State(ConnState::Closing)).await;
+        sink.emit_burst(7, burst(&["c"])).await;
+        sink.emit_burst(7, Vec::new()).await;
+        let mut seen = Vec::new();
+        while !stream.is_empty() {
+            match stream.try_recv().expect("queued").kind {
+                EventKind::Message(m) => {
+                    assert_eq!(
+                        (m.conn_id, m.direction, m.kind),
+                        (7, Direction::Received, MessageKind::Text)
+                    );
+                    seen.push(String::from_utf8(m.payload.to_vec()).expect("utf-8"));
+                }
+                EventKind::State(s) => seen.push(format!("{s:?}")),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(seen, ["a", "b", "Closing", "c"]);
+        assert_eq!(stream.queued_bytes(), 0, "the budget is refunded");
+        // The uncopied view yields the same messages with their times.
+        sink.emit_burst(3, burst(&["x", "y"])).await;
+        let Some(Item::Data(3, first)) = stream.recv_item().await else {
+            panic!("a data item")
+        };
+        assert_eq!((&first.payload[..], first.since_ns), (&b"x"[..], 0));
+        assert!(
+            !stream.is_empty(),
+            "the rest of the burst still counts as queued"
+        );
+        let entry = stream.recv().await.expect("y");
+        let EventKind::Message(y) = entry.kind else {
+            panic!("a message")
+        };
+        assert_eq!(
+            (&y.payload[..], y.since_connect()),
+            (&b"y"[..], Duration::from_nanos(1))
+        );
+        assert!(stream.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_burst_over_budget_is_dropped_whole_and_counted() {
+        let (sink, mut stream) = channel(64 * 1024, Overflow::DropMessages, None);
+        let big = || Incoming {
+            text: false,
+            at_ns: 0,
+            since_ns: 0,
+            payload: Bytes::from(vec![0u8; 40 * 1024]),
+        };
+        sink.emit_burst(1, vec![big()]).await;
+        sink.emit_burst(1, vec![big(), big()]).await;
+        assert_eq!(stream.dropped(), 2);
+        assert!(matches!(stream.try_recv_item(), Some(Item::Data(1, _))));
+        assert!(stream.try_recv_item().is_none());
     }
 
     #[tokio::test]

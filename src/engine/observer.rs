@@ -7,6 +7,7 @@ use crate::model::{ConnId, Direction, FrameInfo};
 use std::io;
 use std::pin::Pin;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -114,12 +115,61 @@ impl Observer {
 pub struct Observed<S> {
     inner: S,
     observer: Option<std::sync::Arc<Observer>>,
+    arrivals: std::sync::Arc<Arrivals>,
+    /// Bytes read before the stream was wrapped (frames that came with the 101 response), served first.
+    prefix: Vec<u8>,
+    prefix_at: usize,
 }
 
 impl<S> Observed<S> {
-    /// Wraps `inner`.
-    pub fn new(inner: S, observer: Option<std::sync::Arc<Observer>>) -> Self {
-        Self { inner, observer }
+    /// Wraps `inner`, to be read after `prefix`; every read that returns bytes is stamped in `arrivals`.
+    ///
+    /// Handing the prefix to tungstenite instead (`from_partially_read`) would size its read buffer from the
+    /// prefix, and once the reader keeps payloads alive in a burst, tungstenite would read a few bytes at a time.
+    pub fn new(
+        inner: S,
+        prefix: Vec<u8>,
+        observer: Option<std::sync::Arc<Observer>>,
+        arrivals: std::sync::Arc<Arrivals>,
+    ) -> Self {
+        Self {
+            inner,
+            observer,
+            arrivals,
+            prefix,
+            prefix_at: 0,
+        }
+    }
+}
+
+/// When bytes last arrived from the socket: the stream stamps each read, and the reader dates each message by
+/// the read that completed it (one clock reading per read, not per message — a read often holds hundreds).
+#[derive(Debug)]
+pub struct Arrivals {
+    base: Instant,
+    last_ns: AtomicU64,
+}
+
+impl Arrivals {
+    /// Times are kept as nanoseconds since `base` (the start of the connection attempt); stamped now.
+    pub fn new(base: Instant) -> Self {
+        let arrivals = Self {
+            base,
+            last_ns: AtomicU64::new(0),
+        };
+        arrivals.stamp();
+        arrivals
+    }
+
+    /// Records that bytes arrived now.
+    pub fn stamp(&self) {
+        let ns = u64::try_from(self.base.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.last_ns.store(ns, Ordering::Relaxed);
+    }
+
+    /// When bytes last arrived, in nanoseconds since the base instant.
+    pub fn last_ns(&self) -> u64 {
+        self.last_ns.load(Ordering::Relaxed)
     }
 }
 
@@ -131,9 +181,26 @@ impl<S: AsyncRead + Unpin> AsyncRead for Observed<S> {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let before = buf.filled().len();
-        let result = Pin::new(&mut this.inner).poll_read(cx, buf);
-        if let (Poll::Ready(Ok(())), Some(observer)) = (&result, &this.observer) {
-            observer.observe(Direction::Received, &buf.filled()[before..]);
+        let result = if this.prefix_at < this.prefix.len() {
+            let rest = &this.prefix[this.prefix_at..];
+            let n = rest.len().min(buf.remaining());
+            buf.put_slice(&rest[..n]);
+            this.prefix_at += n;
+            if this.prefix_at == this.prefix.len() {
+                this.prefix = Vec::new();
+                this.prefix_at = 0;
+            }
+            Poll::Ready(Ok(()))
+        } else {
+            Pin::new(&mut this.inner).poll_read(cx, buf)
+        };
+        if let Poll::Ready(Ok(())) = &result
+            && buf.filled().len() > before
+        {
+            this.arrivals.stamp();
+            if let Some(observer) = &this.observer {
+                observer.observe(Direction::Received, &buf.filled()[before..]);
+            }
         }
         result
     }
@@ -165,6 +232,21 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Observed<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_prefix_is_read_first_and_every_read_is_stamped() {
+        use tokio::io::AsyncReadExt;
+        let base = Instant::now() - std::time::Duration::from_secs(1);
+        let arrivals = std::sync::Arc::new(Arrivals::new(base));
+        let stamped = arrivals.last_ns();
+        assert!(stamped >= 1_000_000_000);
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let mut stream = Observed::new(&b"cd"[..], b"ab".to_vec(), None, arrivals.clone());
+        let mut out = Vec::new();
+        stream.read_to_end(&mut out).await.expect("read");
+        assert_eq!(out, b"abcd");
+        assert!(arrivals.last_ns() >= stamped + 2_000_000);
+    }
 
     #[test]
     fn parses_headers_split_anywhere() {

@@ -1,7 +1,7 @@
 //! Connecting stage by stage — URL, DNS, TCP, TLS, HTTP upgrade — each timed and each bounded by the timeout.
 
 use crate::engine::handshake::{self, UpgradeRequest};
-use crate::engine::observer::{Observed, Observer};
+use crate::engine::observer::{Arrivals, Observed, Observer};
 use crate::engine::proxy::{
     Proxy, ProxyScheme, http_connect, parse_proxy, proxy_from_env, socks5_connect,
 };
@@ -77,11 +77,13 @@ pub fn human_duration(d: Duration) -> String {
     }
 }
 
-/// Opens a WebSocket as `req` describes. `started` is when the attempt began (for the total time).
+/// Opens a WebSocket as `req` describes. `started` is when the attempt began (for the total time); `arrivals`
+/// is stamped whenever bytes arrive on the open socket.
 pub async fn establish(
     req: &ConnectRequest,
     started: Instant,
     observer: Option<std::sync::Arc<Observer>>,
+    arrivals: std::sync::Arc<Arrivals>,
 ) -> Result<(Socket, Box<HandshakeInfo>), Failure> {
     let mut info = Box::new(HandshakeInfo::default());
     let result = run_stages(req, &mut info).await;
@@ -98,14 +100,9 @@ pub async fn establish(
     let config = WebSocketConfig::default()
         .max_message_size(Some(req.max_message_size_bytes))
         .max_frame_size(Some(req.max_frame_size_bytes));
-    // Frames that arrived with the 101 response are on the wire too.
-    if let Some(o) = &observer {
-        o.observe(crate::model::Direction::Received, &upgraded.leftover);
-    }
-    let stream = Observed::new(transport, observer);
-    let socket =
-        WebSocketStream::from_partially_read(stream, upgraded.leftover, Role::Client, Some(config))
-            .await;
+    // Frames that arrived with the 101 response are read (and observed) first.
+    let stream = Observed::new(transport, upgraded.leftover, observer, arrivals);
+    let socket = WebSocketStream::from_raw_socket(stream, Role::Client, Some(config)).await;
     Ok((socket, info))
 }
 

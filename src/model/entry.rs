@@ -108,6 +108,16 @@ fn saturating_nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
+/// `at` as nanoseconds since the Unix epoch (negative before it), saturating.
+pub fn unix_nanos(at: SystemTime) -> i64 {
+    match at.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
+        Err(before) => i64::try_from(before.duration().as_nanos())
+            .map(|n| -n)
+            .unwrap_or(i64::MIN),
+    }
+}
+
 impl LogEntry {
     /// An entry stamped `at`, `since_connect` after its connection attempt started.
     pub fn new(
@@ -118,19 +128,33 @@ impl LogEntry {
         since_connect: Duration,
         payload: impl Into<Box<[u8]>>,
     ) -> Self {
-        let at_ns = match at.duration_since(UNIX_EPOCH) {
-            Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
-            Err(before) => i64::try_from(before.duration().as_nanos())
-                .map(|n| -n)
-                .unwrap_or(i64::MIN),
-        };
+        Self::from_nanos(
+            conn_id,
+            direction,
+            kind,
+            unix_nanos(at),
+            saturating_nanos(since_connect),
+            payload,
+        )
+    }
+
+    /// An entry stamped with nanosecond times as stored: `at_ns` since the Unix epoch, `since_ns` since its
+    /// connection attempt started.
+    pub fn from_nanos(
+        conn_id: ConnId,
+        direction: Direction,
+        kind: MessageKind,
+        at_ns: i64,
+        since_ns: u64,
+        payload: impl Into<Box<[u8]>>,
+    ) -> Self {
         Self {
             conn_id,
             direction,
             kind,
             close_code: None,
             at_ns,
-            since_ns: saturating_nanos(since_connect),
+            since_ns,
             payload: payload.into(),
             extra: None,
         }

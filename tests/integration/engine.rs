@@ -306,3 +306,57 @@ async fn oversized_control_payloads_are_refused_before_sending() {
     assert!(t.errors[0].message.contains("at most 125 bytes"));
     assert!(t.closed.expect("closed").clean);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_keeps_its_order_around_control_frames_and_its_times_agree() {
+    // All of it arrives with the 101 response: text, binary, ping, a fragmented text, pong, text, close.
+    const FRAMES: &[u8] = &[
+        0x81, 0x01, b'a', // text "a"
+        0x82, 0x01, 0x07, // binary [7]
+        0x89, 0x01, b'p', // ping "p"
+        0x01, 0x02, b'b', b'1', // text "b1", more to come
+        0x80, 0x02, b'b', b'2', // continuation "b2", final
+        0x8a, 0x01, b'x', // pong "x"
+        0x81, 0x01, b'c', // text "c"
+        0x88, 0x02, 0x03, 0xe8, // close 1000
+    ];
+    let (addr, _seen) = servers::raw_101_then(FRAMES).await;
+    let (_h, mut events) = start(ConnectRequest::new(format!("ws://{addr}/")));
+    let t = collect(&mut events, |_, _| {}).await;
+    let received: Vec<_> = t
+        .messages
+        .iter()
+        .filter(|m| m.direction == Direction::Received)
+        .map(|m| (m.kind, m.payload.to_vec()))
+        .collect();
+    assert_eq!(
+        received,
+        vec![
+            (MessageKind::Text, b"a".to_vec()),
+            (MessageKind::Binary, vec![7]),
+            (MessageKind::Ping, b"p".to_vec()),
+            (MessageKind::Text, b"b1b2".to_vec()),
+            (MessageKind::Pong, b"x".to_vec()),
+            (MessageKind::Text, b"c".to_vec()),
+            (MessageKind::Close, Vec::new()),
+        ]
+    );
+    // Every entry is placed on the wall clock from the attempt's start: "at" minus "since connect" is the same
+    // instant for all of them, and received times never go backwards.
+    let start_of = |m: &sockscope::model::LogEntry| {
+        m.at()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .saturating_sub(m.since_connect())
+    };
+    let first = start_of(&t.messages[0]);
+    assert!(t.messages.iter().all(|m| start_of(m) == first));
+    let since: Vec<_> = t
+        .messages
+        .iter()
+        .filter(|m| m.direction == Direction::Received)
+        .map(|m| m.since_connect())
+        .collect();
+    assert!(since.windows(2).all(|w| w[0] <= w[1]), "{since:?}");
+    assert!(t.closed.expect("closed").clean);
+}
