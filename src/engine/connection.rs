@@ -794,6 +794,7 @@ async fn read_loop(
     // Data messages that came off the socket without waiting, not yet reported.
     let mut burst: Vec<Incoming> = Vec::new();
     let mut burst_bytes = 0usize;
+    let detach = sink.detaches_payloads();
     loop {
         let item = if burst.is_empty() {
             reader.next().await
@@ -831,6 +832,11 @@ async fn read_loop(
                 report_control(conn_id, other, &sink, &clock, &shared, &mut outcome).await;
                 continue;
             }
+        };
+        let payload = if detach {
+            bytes::Bytes::from(payload.to_vec())
+        } else {
+            payload
         };
         let since_ns = clock.arrivals.last_ns();
         burst_bytes += payload.len();

@@ -78,7 +78,8 @@ pub struct Incoming {
 }
 
 impl Incoming {
-    /// The log entry for it (the payload is copied into its own allocation, so the read buffer can be reused).
+    /// The log entry for it. A payload still sharing the read buffer is copied into its own allocation; one the
+    /// reader already detached (see [`EventSink::detaches_payloads`]) moves over as is.
     pub fn into_entry(self, conn_id: ConnId) -> LogEntry {
         let kind = if self.text {
             MessageKind::Text
@@ -91,7 +92,7 @@ impl Incoming {
             kind,
             self.at_ns,
             self.since_ns,
-            &*self.payload,
+            Vec::from(self.payload),
         )
     }
 }
@@ -243,6 +244,14 @@ impl EventSink {
             }
         }
         self.wake();
+    }
+
+    /// True when the reader should copy each payload off the socket's read buffer before queueing it. A consumer
+    /// that keeps every message ([`Overflow::DropMessages`]: the GUI's log) then stores that one copy, and a
+    /// backlog does not hold read buffers beside the log's copies. A consumer that prints and forgets
+    /// ([`Overflow::Wait`]: the command line) takes payloads straight from the read buffer.
+    pub fn detaches_payloads(&self) -> bool {
+        self.shared.overflow == Overflow::DropMessages
     }
 
     /// Reports received data messages of one connection, in order, as one queue item. With
@@ -500,6 +509,28 @@ mod tests {
             (&b"y"[..], Duration::from_nanos(1))
         );
         assert!(stream.is_empty());
+    }
+
+    #[test]
+    fn a_detached_payload_moves_into_its_entry_and_a_shared_one_is_copied() {
+        let detached = vec![1u8, 2, 3];
+        let at = detached.as_ptr();
+        let message = |payload| Incoming {
+            text: false,
+            at_ns: 5,
+            since_ns: 2,
+            payload,
+        };
+        let entry = message(Bytes::from(detached)).into_entry(9);
+        assert_eq!(entry.payload.as_ptr(), at, "no copy");
+        let buffer = Bytes::from(vec![7u8; 64]);
+        let entry = message(buffer.slice(8..16)).into_entry(9);
+        assert_eq!(&entry.payload[..], &[7u8; 8]);
+        assert_ne!(entry.payload.as_ptr(), buffer[8..].as_ptr(), "copied out");
+        assert_eq!(
+            (entry.since_connect(), entry.kind),
+            (Duration::from_nanos(2), MessageKind::Binary)
+        );
     }
 
     #[tokio::test]
