@@ -3,21 +3,19 @@
 //! flow even while a write is pending. Around the attempts sits the reconnect loop; within an attempt run the
 //! interval pings, the pong watchdog and the heartbeat.
 
-use crate::engine::events::{BURST_BYTES, BURST_MESSAGES, EventKind, EventSink, Incoming};
-use crate::engine::observer::Arrivals;
+use crate::engine::events::{EventKind, EventSink};
 use crate::engine::pipeline::{self, human_duration};
+use crate::engine::reader::{Clock, Shared, read_loop};
 use crate::model::template::{self, Context};
 use crate::model::{
     CloseInfo, ConnId, ConnState, ConnectRequest, Direction, EntryExtra, Initiator, LogEntry,
     MessageKind, OutgoingMessage, RawFrame, Stage, StageError, close_code_sendable, fragment,
-    unix_nanos,
 };
 use futures_util::{SinkExt, StreamExt};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::task::Poll;
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::{Frame, Utf8Bytes};
@@ -59,123 +57,6 @@ pub enum Command {
     Abort,
     /// Reconnect at once: skips a pending backoff delay, or drops the open connection and reconnects.
     ReconnectNow,
-}
-
-/// When the attempt started, on both clocks, and when bytes last arrived. Entries are dated on the monotonic
-/// clock and placed on the wall clock from the attempt's start, so "at" and "since connect" always agree.
-#[derive(Clone)]
-struct Clock {
-    started: Instant,
-    started_unix_ns: i64,
-    arrivals: Arc<Arrivals>,
-}
-
-impl Clock {
-    fn start() -> Self {
-        let started = Instant::now();
-        Self {
-            started,
-            started_unix_ns: unix_nanos(SystemTime::now()),
-            arrivals: Arc::new(Arrivals::new(started)),
-        }
-    }
-
-    /// `since` (nanoseconds since the start) as nanoseconds since the Unix epoch.
-    fn unix_ns(&self, since_ns: u64) -> i64 {
-        self.started_unix_ns
-            .saturating_add(i64::try_from(since_ns).unwrap_or(i64::MAX))
-    }
-
-    /// An entry dated now.
-    fn entry(
-        &self,
-        conn_id: ConnId,
-        direction: Direction,
-        kind: MessageKind,
-        payload: impl Into<Box<[u8]>>,
-        close_code: Option<u16>,
-    ) -> LogEntry {
-        let since_ns = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        self.entry_at(conn_id, direction, kind, payload, close_code, since_ns)
-    }
-
-    /// An entry for a received message, dated by the read that completed it.
-    fn received(
-        &self,
-        conn_id: ConnId,
-        kind: MessageKind,
-        payload: impl Into<Box<[u8]>>,
-        close_code: Option<u16>,
-    ) -> LogEntry {
-        let since_ns = self.arrivals.last_ns();
-        self.entry_at(
-            conn_id,
-            Direction::Received,
-            kind,
-            payload,
-            close_code,
-            since_ns,
-        )
-    }
-
-    fn entry_at(
-        &self,
-        conn_id: ConnId,
-        direction: Direction,
-        kind: MessageKind,
-        payload: impl Into<Box<[u8]>>,
-        close_code: Option<u16>,
-        since_ns: u64,
-    ) -> LogEntry {
-        LogEntry::from_nanos(
-            conn_id,
-            direction,
-            kind,
-            self.unix_ns(since_ns),
-            since_ns,
-            payload,
-        )
-        .with_close_code(close_code)
-    }
-}
-
-/// Facts the reader and the writer share.
-#[derive(Default)]
-struct Shared {
-    /// A close frame went out (ours, or the library's reply to the peer's).
-    close_sent: AtomicBool,
-    /// The peer's close frame arrived before we sent one.
-    peer_first: AtomicBool,
-    /// Pings we sent and have no pong for yet: payload and send time.
-    pending_pings: Mutex<VecDeque<(Vec<u8>, Instant)>>,
-}
-
-impl Shared {
-    fn pings(&self) -> std::sync::MutexGuard<'_, VecDeque<(Vec<u8>, Instant)>> {
-        // A panic while holding this lock cannot leave the queue inconsistent: take it anyway.
-        self.pending_pings.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// What the reader saw when the socket ended.
-struct ReadOutcome {
-    peer_close: Option<(Option<u16>, String)>,
-    error: Option<StageError>,
-    /// The close code RFC 6455 asks us to send for what the server did wrong (1002, 1007, 1009).
-    fail_code: Option<u16>,
-}
-
-/// The close code for a server's protocol error, when there is one to send.
-fn fail_code(err: &tungstenite::Error) -> Option<u16> {
-    match err {
-        tungstenite::Error::Protocol(
-            tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
-        ) => None,
-        tungstenite::Error::Protocol(_) => Some(1002),
-        tungstenite::Error::Utf8(_) => Some(1007),
-        tungstenite::Error::Capacity(_) => Some(1009),
-        _ => None,
-    }
 }
 
 /// How an attempt ended, for the reconnect loop.
@@ -776,139 +657,6 @@ fn outgoing(conn_id: ConnId, clock: &Clock, cmd: Command) -> Outgoing {
         }
         Command::Abort => Outgoing::Abort,
         Command::ReconnectNow => Outgoing::Reconnect,
-    }
-}
-
-async fn read_loop(
-    conn_id: ConnId,
-    mut reader: futures_util::stream::SplitStream<pipeline::Socket>,
-    sink: EventSink,
-    clock: Clock,
-    shared: Arc<Shared>,
-) -> ReadOutcome {
-    let mut outcome = ReadOutcome {
-        peer_close: None,
-        error: None,
-        fail_code: None,
-    };
-    // Data messages that came off the socket without waiting, not yet reported.
-    let mut burst: Vec<Incoming> = Vec::new();
-    let mut burst_bytes = 0usize;
-    let detach = sink.detaches_payloads();
-    loop {
-        let item = if burst.is_empty() {
-            reader.next().await
-        } else {
-            // Take what is ready; the moment the socket would wait, report the burst gathered so far.
-            match std::future::poll_fn(|cx| Poll::Ready(reader.poll_next_unpin(cx))).await {
-                Poll::Ready(item) => item,
-                Poll::Pending => {
-                    burst_bytes = 0;
-                    sink.emit_burst(conn_id, std::mem::take(&mut burst)).await;
-                    continue;
-                }
-            }
-        };
-        let Some(item) = item else { break };
-        let message = match item {
-            Ok(m) => m,
-            Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => break,
-            Err(e) => {
-                // A TLS peer that drops TCP after a completed close is not an error.
-                if outcome.peer_close.is_none() {
-                    outcome.error = Some(StageError::new(Stage::Read, describe_ws_error(&e)));
-                    outcome.fail_code = fail_code(&e);
-                }
-                break;
-            }
-        };
-        let (text, payload) = match message {
-            Message::Text(t) => (true, bytes::Bytes::from(t)),
-            Message::Binary(b) => (false, b),
-            other => {
-                // A control frame: what came before it is reported first.
-                burst_bytes = 0;
-                sink.emit_burst(conn_id, std::mem::take(&mut burst)).await;
-                report_control(conn_id, other, &sink, &clock, &shared, &mut outcome).await;
-                continue;
-            }
-        };
-        let payload = if detach {
-            bytes::Bytes::from(payload.to_vec())
-        } else {
-            payload
-        };
-        let since_ns = clock.arrivals.last_ns();
-        burst_bytes += payload.len();
-        burst.push(Incoming {
-            text,
-            at_ns: clock.unix_ns(since_ns),
-            since_ns,
-            payload,
-        });
-        if burst.len() >= BURST_MESSAGES || burst_bytes >= BURST_BYTES {
-            burst_bytes = 0;
-            sink.emit_burst(conn_id, std::mem::take(&mut burst)).await;
-            // Let the consumer take it: once it drops the payloads, tungstenite reuses its read buffer instead of
-            // allocating (and zeroing) a new one.
-            tokio::task::yield_now().await;
-        }
-    }
-    sink.emit_burst(conn_id, burst).await;
-    outcome
-}
-
-/// Reports a received ping, pong or close (with the round-trip time of a pong that answers our ping, and the
-/// library's automatic reply to a close).
-async fn report_control(
-    conn_id: ConnId,
-    message: Message,
-    sink: &EventSink,
-    clock: &Clock,
-    shared: &Shared,
-    outcome: &mut ReadOutcome,
-) {
-    let (kind, payload, code) = match message {
-        Message::Ping(p) => (MessageKind::Ping, p.to_vec(), None),
-        Message::Pong(p) => (MessageKind::Pong, p.to_vec(), None),
-        Message::Close(frame) => {
-            let (code, reason) = match frame {
-                Some(f) => (Some(u16::from(f.code)), f.reason.to_string()),
-                None => (None, String::new()),
-            };
-            outcome.peer_close = Some((code, reason.clone()));
-            (MessageKind::Close, reason.into_bytes(), code)
-        }
-        Message::Text(_) | Message::Binary(_) | Message::Frame(_) => return,
-    };
-    let is_close = kind == MessageKind::Close;
-    let mut entry = clock.received(conn_id, kind, payload, code);
-    if kind == MessageKind::Pong {
-        let mut pings = shared.pings();
-        if let Some(pos) = pings.iter().position(|(p, _)| **p == *entry.payload) {
-            let (_, sent) = pings[pos];
-            // Older pings than the answered one are answered too (RFC 6455 allows one pong for several).
-            pings.drain(..=pos);
-            entry.extra_mut().rtt = Some(sent.elapsed());
-        }
-    }
-    let reply_payload = is_close.then(|| entry.payload.clone());
-    sink.emit(conn_id, EventKind::Message(entry)).await;
-    if is_close && !shared.close_sent.swap(true, Ordering::AcqRel) {
-        shared.peer_first.store(true, Ordering::Release);
-        // The peer closed first: the library answers with the same close frame.
-        let reply = clock
-            .entry(
-                conn_id,
-                Direction::Sent,
-                MessageKind::Close,
-                reply_payload.unwrap_or_default(),
-                code,
-            )
-            .with_automatic();
-        sink.emit(conn_id, EventKind::State(ConnState::Closing))
-            .await;
-        sink.emit(conn_id, EventKind::Message(reply)).await;
     }
 }
 

@@ -11,6 +11,7 @@ pub mod handshake;
 pub mod observer;
 pub mod pipeline;
 pub mod proxy;
+mod reader;
 pub mod replay;
 pub mod stream;
 pub mod target;
