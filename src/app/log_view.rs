@@ -278,25 +278,42 @@ pub(super) fn ui(
         });
 }
 
+/// The log limits. Lowering one drops entries at once, so a value being dragged is only a draft: it applies when
+/// the drag ends (or when typed in), and dragging down and back up loses nothing.
 fn limits_ui(limits: &mut LogLimits, ui: &mut egui::Ui) {
+    let draft_id = ui.scope_id().with("log-limits-draft");
+    let mut draft = ui
+        .data(|d| d.get_temp::<LogLimits>(draft_id))
+        .unwrap_or(*limits);
+    let mut apply = false;
     egui::Grid::new("log-limits").num_columns(2).show(ui, |ui| {
         let label = ui.label("Keep messages");
-        ui.add(
-            egui::DragValue::new(&mut limits.max_entries)
-                .range(1_000..=50_000_000)
-                .speed(10_000.0),
-        )
-        .labelled_by(label.id);
+        let r = ui
+            .add(
+                egui::DragValue::new(&mut draft.max_entries)
+                    .range(1_000..=50_000_000)
+                    .speed(10_000.0),
+            )
+            .labelled_by(label.id);
+        apply |= r.drag_stopped() || (r.changed() && !r.dragged());
         ui.end_row();
         let label = ui.label("Keep payload MiB");
-        ui.add(
-            egui::DragValue::new(&mut limits.max_mib)
-                .range(1..=65_536)
-                .speed(8.0),
-        )
-        .labelled_by(label.id);
+        let r = ui
+            .add(
+                egui::DragValue::new(&mut draft.max_mib)
+                    .range(1..=65_536)
+                    .speed(8.0),
+            )
+            .labelled_by(label.id);
+        apply |= r.drag_stopped() || (r.changed() && !r.dragged());
         ui.end_row();
     });
+    if apply || draft == *limits {
+        *limits = draft;
+        ui.data_mut(|d| d.remove::<LogLimits>(draft_id));
+    } else {
+        ui.data_mut(|d| d.insert_temp(draft_id, draft));
+    }
     ui.weak("Beyond either limit the oldest messages are dropped and counted.");
 }
 

@@ -1116,3 +1116,40 @@ fn a_server_close_without_a_code_or_with_an_unallowed_one_is_shown_as_a_server_c
         );
     }
 }
+
+#[test]
+fn a_log_limit_being_dragged_applies_only_when_the_drag_ends() {
+    let mut harness = harness(None);
+    for n in 0..5_000 {
+        harness.state_mut().tab_mut().log.push(numbered(n));
+    }
+    harness.run_steps(2);
+    harness.get_by_label("Limits…").click();
+    harness.run_steps(2);
+    let field = harness.get_by_label("Keep messages").rect();
+    let (start, left) = (field.center(), field.center() - egui::vec2(60.0, 0.0));
+    harness.drag_at(start);
+    harness.run_steps(1);
+    harness.hover_at(left);
+    harness.run_steps(2);
+    // Mid-drag the field shows a lower value, but nothing is applied or dropped yet.
+    assert_eq!(harness.state().log_limits.max_entries, 1_000_000);
+    assert_eq!(harness.state().tab().log.len(), 5_000);
+    // Dragging back up and letting go keeps every entry.
+    harness.hover_at(start + egui::vec2(10.0, 0.0));
+    harness.run_steps(2);
+    harness.drop_at(start + egui::vec2(10.0, 0.0));
+    harness.run_steps(2);
+    assert!(harness.state().log_limits.max_entries > 1_000_000);
+    assert_eq!(harness.state().tab().log.len(), 5_000);
+    assert_eq!(harness.state().tab().log.dropped(), 0);
+    // Dragged down and let go, the lower limit applies.
+    harness.drag_at(start);
+    harness.run_steps(1);
+    harness.hover_at(left - egui::vec2(200.0, 0.0));
+    harness.run_steps(2);
+    harness.drop_at(left - egui::vec2(200.0, 0.0));
+    harness.run_steps(2);
+    assert_eq!(harness.state().log_limits.max_entries, 1_000);
+    assert_eq!(harness.state().tab().log.len(), 1_000);
+}
