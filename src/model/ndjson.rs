@@ -164,18 +164,28 @@ pub fn message(m: &LogEntry) -> Value {
     Value::Object(obj)
 }
 
-/// The whole log in the `connect --json` schema: one `message` object per line, or (`as_array`) one JSON array.
-pub fn export(entries: &[LogEntry], as_array: bool) -> String {
-    if as_array {
-        let all: Vec<Value> = entries.iter().map(message).collect();
-        serde_json::to_string_pretty(&all).unwrap_or_default()
+/// The whole log in the `connect --json` schema, written as it goes: one `message` object per line, or
+/// (`as_array`) one JSON array with an object per line.
+pub fn export<'a>(
+    out: &mut dyn std::io::Write,
+    entries: impl IntoIterator<Item = &'a LogEntry>,
+    as_array: bool,
+) -> std::io::Result<()> {
+    let (open, separator, close): (&[u8], &[u8], &[u8]) = if as_array {
+        (b"[\n  ", b",\n  ", b"\n]\n")
     } else {
-        let mut out = String::new();
-        for e in entries {
-            out.push_str(&message(e).to_string());
-            out.push('\n');
-        }
-        out
+        (b"", b"\n", b"\n")
+    };
+    let mut first = true;
+    for e in entries {
+        out.write_all(if first { open } else { separator })?;
+        first = false;
+        serde_json::to_writer(&mut *out, &message(e))?;
+    }
+    match (first, as_array) {
+        (true, true) => out.write_all(b"[]\n"),
+        (true, false) => Ok(()),
+        (false, _) => out.write_all(close),
     }
 }
 
@@ -254,15 +264,23 @@ mod tests {
             Duration::ZERO,
             b"hi".to_vec(),
         );
-        let lines = export(&[e.clone(), e.clone()], false);
+        let written = |entries: &[LogEntry], as_array| {
+            let mut out = Vec::new();
+            export(&mut out, entries, as_array).expect("written");
+            String::from_utf8(out).expect("utf-8")
+        };
+        let lines = written(&[e.clone(), e.clone()], false);
         assert_eq!(lines.lines().count(), 2);
+        assert!(lines.ends_with("}\n"));
         assert!(
             lines
                 .lines()
                 .all(|l| serde_json::from_str::<Value>(l).is_ok_and(|v| v["text"] == "hi"))
         );
-        let array: Value = serde_json::from_str(&export(&[e], true)).expect("json");
-        assert_eq!(array[0]["event"], "message");
+        let array: Value = serde_json::from_str(&written(&[e.clone(), e], true)).expect("json");
+        assert_eq!(array[1]["event"], "message");
+        assert_eq!(written(&[], true), "[]\n");
+        assert_eq!(written(&[], false), "");
     }
 
     #[test]

@@ -359,11 +359,11 @@ impl AppState {
                 else {
                     return;
                 };
-                let text = crate::model::ndjson::export(
-                    &entries,
-                    path.extension().is_some_and(|e| e == "json"),
-                );
-                let note = match crate::model::fsutil::write_atomic(&path, text.as_bytes()) {
+                let as_array = path.extension().is_some_and(|e| e == "json");
+                let written = crate::model::fsutil::write_atomic_with(&path, |out| {
+                    crate::model::ndjson::export(out, &entries, as_array)
+                });
+                let note = match written {
                     Ok(()) => format!("exported {} messages to {}", entries.len(), path.display()),
                     Err(e) => format!("could not export the log: {e} ({})", path.display()),
                 };
