@@ -163,11 +163,16 @@ pub async fn run(plan: ConnectPlan) -> i32 {
         let Some(item) = item else { break };
         let event = match item {
             // The common case under a flood, printed straight from the read buffer.
-            Item::Data(_, message) if !printer.json && !plan.echo => {
-                print_received(&mut printer, message.text, &message.payload);
-                if count_reached(&mut received_data, plan.count) && !close_requested {
-                    close_requested = true;
-                    handle.send(close.clone());
+            Item::Data(_, first) if !printer.json && !plan.echo => {
+                // The rest of its burst follows in a tight loop.
+                let mut next = Some(first);
+                while let Some(message) = next {
+                    print_received(&mut printer, message.text, &message.payload);
+                    if count_reached(&mut received_data, plan.count) && !close_requested {
+                        close_requested = true;
+                        handle.send(close.clone());
+                    }
+                    next = events.next_in_burst();
                 }
                 None
             }

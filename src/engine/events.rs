@@ -340,6 +340,13 @@ impl EventStream {
         }
     }
 
+    /// The next message of the burst being handed out, if one remains (the queue itself is not looked at): a
+    /// consumer that prints data messages takes the rest of a burst in a tight loop.
+    pub fn next_in_burst(&mut self) -> Option<Incoming> {
+        let (_, rest) = self.burst.as_mut()?;
+        rest.next()
+    }
+
     fn into_event(item: Item) -> Event {
         match item {
             Item::Event(event) => event,

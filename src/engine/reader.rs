@@ -160,8 +160,7 @@ pub(super) async fn read_loop(
             match std::future::poll_fn(|cx| Poll::Ready(reader.poll_next_unpin(cx))).await {
                 Poll::Ready(item) => item,
                 Poll::Pending => {
-                    burst_bytes = 0;
-                    sink.emit_burst(conn_id, std::mem::take(&mut burst)).await;
+                    send_burst(&sink, conn_id, &mut burst, &mut burst_bytes).await;
                     continue;
                 }
             }
@@ -184,8 +183,7 @@ pub(super) async fn read_loop(
             Message::Binary(b) => (false, b),
             other => {
                 // A control frame: what came before it is reported first.
-                burst_bytes = 0;
-                sink.emit_burst(conn_id, std::mem::take(&mut burst)).await;
+                send_burst(&sink, conn_id, &mut burst, &mut burst_bytes).await;
                 report_control(conn_id, other, &sink, &clock, &shared, &mut outcome).await;
                 continue;
             }
@@ -204,8 +202,7 @@ pub(super) async fn read_loop(
             payload,
         });
         if burst.len() >= BURST_MESSAGES || burst_bytes >= BURST_BYTES {
-            burst_bytes = 0;
-            sink.emit_burst(conn_id, std::mem::take(&mut burst)).await;
+            send_burst(&sink, conn_id, &mut burst, &mut burst_bytes).await;
             // Let the consumer take it: once it drops the payloads, tungstenite reuses its read buffer instead of
             // allocating (and zeroing) a new one.
             tokio::task::yield_now().await;
@@ -213,6 +210,22 @@ pub(super) async fn read_loop(
     }
     sink.emit_burst(conn_id, burst).await;
     outcome
+}
+
+/// Sends the burst gathered so far (if any), and starts the next with room for as many messages.
+async fn send_burst(
+    sink: &EventSink,
+    conn_id: ConnId,
+    burst: &mut Vec<Incoming>,
+    bytes: &mut usize,
+) {
+    if burst.is_empty() {
+        return;
+    }
+    let next = Vec::with_capacity(burst.len());
+    *bytes = 0;
+    sink.emit_burst(conn_id, std::mem::replace(burst, next))
+        .await;
 }
 
 /// Reports a received ping, pong or close (with the round-trip time of a pong that answers our ping, and the
