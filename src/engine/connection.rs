@@ -11,7 +11,7 @@ use crate::model::{
     CloseInfo, ConnId, ConnState, ConnectRequest, Direction, EntryExtra, Initiator, LogEntry,
     MessageKind, OutgoingMessage, RawFrame, Stage, StageError, close_code_sendable, fragment,
 };
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -212,7 +212,7 @@ async fn run_attempt(
         }
     }
 
-    let (mut writer, reader) = socket.split();
+    let (mut writer, reader) = crate::engine::duplex::split(socket);
     let shared = Arc::new(Shared::default());
     let mut reader_task = tokio::spawn(read_loop(
         conn_id,
@@ -362,11 +362,13 @@ async fn run_attempt(
             }
         }
         if result.is_ok() {
-            result = writer.flush().await;
+            // Reported before the socket is let go, so before any reply to it.
+            result = writer
+                .flush_then(|| sink.emit_now(conn_id, EventKind::Message(entry)))
+                .await;
         }
         match result {
             Ok(()) => {
-                sink.emit(conn_id, EventKind::Message(entry)).await;
                 if is_close {
                     sink.emit(conn_id, EventKind::State(ConnState::Closing))
                         .await;

@@ -224,8 +224,9 @@ impl EventSink {
         self.wake();
     }
 
-    /// Reports `kind` without waiting (from inside a stream poll). Over budget it is dropped and counted with
-    /// [`Overflow::DropMessages`], and sent uncharged with [`Overflow::Wait`] (frame events are small).
+    /// Reports `kind` without waiting (from inside a poll: frame headers, and a sent message reported while the
+    /// writer still holds the socket). Over budget it is dropped and counted with [`Overflow::DropMessages`], and
+    /// sent uncharged with [`Overflow::Wait`] (it is small, or already held in memory by its sender).
     pub fn emit_now(&self, conn_id: ConnId, kind: EventKind) {
         let event = Event { conn_id, kind };
         let cost = cost(&event).min(self.shared.budget_bytes as u32);

@@ -5,6 +5,7 @@
 //! out through an [`events::EventStream`].
 
 pub mod connection;
+mod duplex;
 pub mod echo;
 pub mod events;
 pub mod handshake;

@@ -3,14 +3,15 @@
 //! are ready into bursts, and reports control frames — with the round-trip time of a pong that answers our ping.
 
 use crate::engine::connection::describe_ws_error;
+use crate::engine::duplex::Reader;
 use crate::engine::events::{BURST_BYTES, BURST_MESSAGES, EventKind, EventSink, Incoming};
 use crate::engine::observer::Arrivals;
-use crate::engine::pipeline;
 use crate::model::{
     ConnId, ConnState, Direction, LogEntry, MessageKind, Stage, StageError, unix_nanos,
 };
-use futures_util::StreamExt;
+use futures_util::Stream;
 use std::collections::VecDeque;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
@@ -138,7 +139,7 @@ fn fail_code(err: &tungstenite::Error) -> Option<u16> {
 /// frames one by one, and says how the socket ended.
 pub(super) async fn read_loop(
     conn_id: ConnId,
-    mut reader: futures_util::stream::SplitStream<pipeline::Socket>,
+    reader: Reader,
     sink: EventSink,
     clock: Clock,
     shared: Arc<Shared>,
@@ -153,23 +154,53 @@ pub(super) async fn read_loop(
     let mut burst_bytes = 0usize;
     let detach = sink.detaches_payloads();
     loop {
-        let item = if burst.is_empty() {
-            reader.next().await
-        } else {
-            // Take what is ready; the moment the socket would wait, report the burst gathered so far.
-            match std::future::poll_fn(|cx| Poll::Ready(reader.poll_next_unpin(cx))).await {
-                Poll::Ready(item) => item,
-                Poll::Pending => {
-                    send_burst(&sink, conn_id, &mut burst, &mut burst_bytes).await;
-                    continue;
+        // Wait for a message, then take every data message that is ready, under one lock.
+        let step = std::future::poll_fn(|cx| {
+            let mut socket = reader.lock();
+            loop {
+                let (text, payload) = match Pin::new(&mut *socket).poll_next(cx) {
+                    Poll::Ready(Some(Ok(Message::Text(t)))) => (true, bytes::Bytes::from(t)),
+                    Poll::Ready(Some(Ok(Message::Binary(b)))) => (false, b),
+                    Poll::Ready(Some(other)) => return Poll::Ready(Step::Other(other)),
+                    Poll::Ready(None) => return Poll::Ready(Step::Ended),
+                    Poll::Pending if burst.is_empty() => return Poll::Pending,
+                    Poll::Pending => return Poll::Ready(Step::Waiting),
+                };
+                let payload = if detach {
+                    bytes::Bytes::from(payload.to_vec())
+                } else {
+                    payload
+                };
+                let since_ns = clock.arrivals.last_ns();
+                burst_bytes += payload.len();
+                burst.push(Incoming {
+                    text,
+                    at_ns: clock.unix_ns(since_ns),
+                    since_ns,
+                    payload,
+                });
+                if burst.len() >= BURST_MESSAGES || burst_bytes >= BURST_BYTES {
+                    return Poll::Ready(Step::Full);
                 }
             }
-        };
-        let Some(item) = item else { break };
-        let message = match item {
-            Ok(m) => m,
-            Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => break,
-            Err(e) => {
+        })
+        .await;
+        // What came before a control frame, an error or the end is reported first.
+        send_burst(&sink, conn_id, &mut burst, &mut burst_bytes).await;
+        let message = match step {
+            Step::Waiting => continue,
+            Step::Full => {
+                // Let the consumer take it: once it drops the payloads, tungstenite reuses its read buffer
+                // instead of allocating (and zeroing) a new one.
+                tokio::task::yield_now().await;
+                continue;
+            }
+            Step::Ended => break,
+            Step::Other(Ok(m)) => m,
+            Step::Other(Err(
+                tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed,
+            )) => break,
+            Step::Other(Err(e)) => {
                 // A TLS peer that drops TCP after a completed close is not an error.
                 if outcome.peer_close.is_none() {
                     outcome.error = Some(StageError::new(Stage::Read, describe_ws_error(&e)));
@@ -178,38 +209,21 @@ pub(super) async fn read_loop(
                 break;
             }
         };
-        let (text, payload) = match message {
-            Message::Text(t) => (true, bytes::Bytes::from(t)),
-            Message::Binary(b) => (false, b),
-            other => {
-                // A control frame: what came before it is reported first.
-                send_burst(&sink, conn_id, &mut burst, &mut burst_bytes).await;
-                report_control(conn_id, other, &sink, &clock, &shared, &mut outcome).await;
-                continue;
-            }
-        };
-        let payload = if detach {
-            bytes::Bytes::from(payload.to_vec())
-        } else {
-            payload
-        };
-        let since_ns = clock.arrivals.last_ns();
-        burst_bytes += payload.len();
-        burst.push(Incoming {
-            text,
-            at_ns: clock.unix_ns(since_ns),
-            since_ns,
-            payload,
-        });
-        if burst.len() >= BURST_MESSAGES || burst_bytes >= BURST_BYTES {
-            send_burst(&sink, conn_id, &mut burst, &mut burst_bytes).await;
-            // Let the consumer take it: once it drops the payloads, tungstenite reuses its read buffer instead of
-            // allocating (and zeroing) a new one.
-            tokio::task::yield_now().await;
-        }
+        report_control(conn_id, message, &sink, &clock, &shared, &mut outcome).await;
     }
-    sink.emit_burst(conn_id, burst).await;
     outcome
+}
+
+/// Where one turn of the reader stopped.
+enum Step {
+    /// The socket would wait (and a burst was gathered).
+    Waiting,
+    /// The burst is full.
+    Full,
+    /// Something other than a data message: a control frame or an error.
+    Other(tungstenite::Result<Message>),
+    /// The socket ended.
+    Ended,
 }
 
 /// Sends the burst gathered so far (if any), and starts the next with room for as many messages.

@@ -360,3 +360,44 @@ async fn a_burst_keeps_its_order_around_control_frames_and_its_times_agree() {
     assert!(since.windows(2).all(|w| w[0] <= w[1]), "{since:?}");
     assert!(t.closed.expect("closed").clean);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_sent_message_is_logged_before_its_echo() {
+    let server = servers::echo().await;
+    let (handle, mut events) = start(ConnectRequest::new(server.url()));
+    let h = handle.clone();
+    let mut echoed = 0;
+    let t = collect(&mut events, move |event, _| match event {
+        EventKind::State(ConnState::Open) => {
+            for i in 0..300 {
+                h.send(Command::Text(format!("m{i}")));
+            }
+        }
+        EventKind::Message(m)
+            if m.direction == Direction::Received && m.kind == MessageKind::Text =>
+        {
+            echoed += 1;
+            if echoed == 300 {
+                h.send(Command::Close {
+                    code: 1000,
+                    reason: String::new(),
+                });
+            }
+        }
+        _ => {}
+    })
+    .await;
+    let position = |direction, text: &str| {
+        t.messages
+            .iter()
+            .position(|m| m.direction == direction && &m.payload[..] == text.as_bytes())
+            .unwrap_or_else(|| panic!("{direction:?} {text}"))
+    };
+    for i in 0..300 {
+        let text = format!("m{i}");
+        assert!(
+            position(Direction::Sent, &text) < position(Direction::Received, &text),
+            "{text}"
+        );
+    }
+}
