@@ -64,6 +64,9 @@ pub const BURST_MESSAGES: usize = 1024;
 /// A burst is sent once its payloads reach this many bytes.
 pub const BURST_BYTES: usize = 256 * 1024;
 
+/// Queued bytes past which a reader whose consumer never makes it wait slows down (see [`EventSink::lagging`]).
+pub const PACE_BYTES: usize = 32 << 20;
+
 /// A received text or binary message as it came off the socket: its payload still shares the read buffer.
 #[derive(Clone, Debug)]
 pub struct Incoming {
@@ -253,6 +256,13 @@ impl EventSink {
     /// ([`Overflow::Wait`]: the command line) takes payloads straight from the read buffer.
     pub fn detaches_payloads(&self) -> bool {
         self.shared.overflow == Overflow::DropMessages
+    }
+
+    /// True when a consumer that never makes the connection wait ([`Overflow::DropMessages`]) has fallen behind
+    /// by more than [`PACE_BYTES`]: the reader then reads more slowly (see `reader::read_loop`).
+    pub fn lagging(&self) -> bool {
+        self.shared.overflow == Overflow::DropMessages
+            && self.shared.budget_bytes - self.shared.budget.available_permits() > PACE_BYTES
     }
 
     /// Reports received data messages of one connection, in order, as one queue item. With
@@ -517,6 +527,26 @@ mod tests {
             (&b"y"[..], Duration::from_nanos(1))
         );
         assert!(stream.is_empty());
+    }
+
+    #[tokio::test]
+    async fn only_a_consumer_that_never_waits_is_lagging_and_only_past_the_pace_mark() {
+        let big = |n| Incoming {
+            text: false,
+            at_ns: 0,
+            since_ns: 0,
+            payload: Bytes::from(vec![0u8; n]),
+        };
+        let (sink, mut stream) = channel(256 << 20, Overflow::DropMessages, None);
+        sink.emit_burst(1, vec![big(PACE_BYTES - 4096)]).await;
+        assert!(!sink.lagging());
+        sink.emit_burst(1, vec![big(8192)]).await;
+        assert!(sink.lagging());
+        while stream.try_recv_item().is_some() {}
+        assert!(!sink.lagging(), "caught up");
+        let (sink, _stream) = channel(256 << 20, Overflow::Wait, None);
+        sink.emit_burst(1, vec![big(PACE_BYTES * 2)]).await;
+        assert!(!sink.lagging(), "the command line waits instead");
     }
 
     #[test]

@@ -154,6 +154,12 @@ pub(super) async fn read_loop(
     let mut burst_bytes = 0usize;
     let detach = sink.detaches_payloads();
     loop {
+        if sink.lagging() {
+            // The GUI is far behind (a flood faster than it can draw): read more slowly, so that TCP slows the
+            // sender down instead of the backlog growing in memory. The socket is still read every
+            // millisecond, so pings are answered, and past the budget messages are dropped and counted.
+            tokio::time::sleep(PACE_DELAY).await;
+        }
         // Wait for a message, then take every data message that is ready, under one lock.
         let step = std::future::poll_fn(|cx| {
             let mut socket = reader.lock();
@@ -213,6 +219,9 @@ pub(super) async fn read_loop(
     }
     outcome
 }
+
+/// How long the reader pauses before each burst while its consumer lags.
+const PACE_DELAY: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// Where one turn of the reader stopped.
 enum Step {
