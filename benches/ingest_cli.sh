@@ -39,3 +39,24 @@ for r in results:
         r["command"].split(" ")[0].split("/")[-1][:40], r["mean"] * 1e3, r["mean"] / base["mean"],
         r["median"] * 1e3, r["median"] / base["median"], r["user"] * 1e3, r["system"] * 1e3))
 PY
+
+# hyperfine runs each command's runs back to back, so drift on a shared machine can favour one of them. The same
+# two clients, alternating run by run (the first 5 of each dropped as warm-up):
+python3 - "$URL" "${INTERLEAVED:-80}" <<'PY'
+import os, statistics, subprocess, sys, time
+url, runs = sys.argv[1], int(sys.argv[2])
+clients = {"sockscope": ["target/release/sockscope", "connect", url],
+           "bare_client": ["target/release/examples/bare_client", url]}
+times = {name: [] for name in clients}
+with open(os.devnull, "w") as null:
+    for i in range(runs):
+        order = list(clients.items()) if i % 2 == 0 else list(reversed(clients.items()))
+        for name, cmd in order:
+            started = time.perf_counter()
+            subprocess.run(cmd, stdout=null, stderr=null, check=True)
+            times[name].append(time.perf_counter() - started)
+median = {name: statistics.median(t[5:]) for name, t in times.items()}
+for name in clients:
+    print("interleaved %-12s median %.1f ms" % (name, median[name] * 1e3))
+print("interleaved ratio sockscope / bare_client: %.2f" % (median["sockscope"] / median["bare_client"]))
+PY
