@@ -314,11 +314,11 @@ impl ConnTab {
         let current = self.conn.as_ref().is_some_and(|c| c.conn_id == conn_id);
         match kind {
             EventKind::Message(entry) => self.log.push(entry),
-            EventKind::Frame(frame) => {
-                if self.frames.len() >= MAX_FRAMES {
-                    self.frames.pop_front();
-                }
-                self.frames.push_back(frame);
+            EventKind::Frames(frames) => {
+                let overflow = (self.frames.len() + frames.len()).saturating_sub(MAX_FRAMES);
+                self.frames.drain(..overflow.min(self.frames.len()));
+                let skip = frames.len().saturating_sub(MAX_FRAMES);
+                self.frames.extend(frames.into_iter().skip(skip));
             }
             _ if !current => {}
             EventKind::State(s) => {
@@ -378,5 +378,47 @@ impl ConnTab {
                 self.conn_state = ConnState::Closed;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::FrameInfo;
+
+    fn frames(from: u64, n: u64) -> EventKind {
+        EventKind::Frames(
+            (from..from + n)
+                .map(|i| FrameInfo {
+                    direction: crate::model::Direction::Received,
+                    fin: true,
+                    rsv1: false,
+                    rsv2: false,
+                    rsv3: false,
+                    opcode: 1,
+                    masked: false,
+                    payload_len: i,
+                    since_connect: std::time::Duration::ZERO,
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn the_wire_view_keeps_the_newest_frames_up_to_its_cap() {
+        let mut tab = ConnTab::new("ws://127.0.0.1:1/");
+        tab.apply_event(1, frames(0, 10));
+        assert_eq!(tab.frames.len(), 10);
+        tab.apply_event(1, frames(10, MAX_FRAMES as u64 - 5));
+        assert_eq!(tab.frames.len(), MAX_FRAMES);
+        assert_eq!(tab.frames.front().map(|f| f.payload_len), Some(5));
+        // A batch larger than the cap keeps its own newest frames.
+        tab.apply_event(1, frames(2_000_000, MAX_FRAMES as u64 + 3));
+        assert_eq!(tab.frames.len(), MAX_FRAMES);
+        assert_eq!(tab.frames.front().map(|f| f.payload_len), Some(2_000_003));
+        assert_eq!(
+            tab.frames.back().map(|f| f.payload_len),
+            Some(2_000_000 + MAX_FRAMES as u64 + 2)
+        );
     }
 }

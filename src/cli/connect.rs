@@ -259,9 +259,11 @@ pub async fn run(plan: ConnectPlan) -> i32 {
                     }
                     closed = Some(c);
                 }
-                EventKind::Frame(f) => {
+                EventKind::Frames(frames) => {
                     if printer.json {
-                        printer.json(&ndjson::frame(&f));
+                        for f in &frames {
+                            printer.json(&ndjson::frame(f));
+                        }
                     }
                 }
                 EventKind::Reconnecting { attempt, delay } => {

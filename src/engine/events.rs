@@ -50,8 +50,8 @@ pub enum EventKind {
         /// The backoff delay before it.
         delay: std::time::Duration,
     },
-    /// A frame header seen on the wire (only when frame observation is on).
-    Frame(crate::model::FrameInfo),
+    /// Frame headers seen on the wire in one read or write, in order (only when frame observation is on).
+    Frames(Vec<crate::model::FrameInfo>),
     /// Reconnection stopped after the maximum number of attempts.
     GaveUp {
         /// How many reconnections were tried.
@@ -189,6 +189,7 @@ fn cost(event: &Event) -> u32 {
         EventKind::Handshake(h) => {
             h.request_raw.len() + h.response_raw.len() + h.response_body.len()
         }
+        EventKind::Frames(f) => f.len() * std::mem::size_of::<crate::model::FrameInfo>(),
         _ => 0,
     };
     (payload + EVENT_OVERHEAD_BYTES).min(u32::MAX as usize) as u32

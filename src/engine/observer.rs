@@ -102,12 +102,17 @@ impl Observer {
             Direction::Received => &self.read,
             Direction::Sent => &self.write,
         };
-        let frames = parser.lock().unwrap_or_else(|e| e.into_inner()).feed(bytes);
-        for mut f in frames {
-            f.direction = direction;
-            f.since_connect = self.started.elapsed();
-            self.sink.emit_now(self.conn_id, EventKind::Frame(f));
+        let mut frames = parser.lock().unwrap_or_else(|e| e.into_inner()).feed(bytes);
+        if frames.is_empty() {
+            return;
         }
+        // The headers completed by these bytes arrived (or left) together.
+        let since_connect = self.started.elapsed();
+        for f in &mut frames {
+            f.direction = direction;
+            f.since_connect = since_connect;
+        }
+        self.sink.emit_now(self.conn_id, EventKind::Frames(frames));
     }
 }
 

@@ -167,7 +167,7 @@ pub async fn collect(
                 t.closed = Some(c);
                 return t;
             }
-            EventKind::Reconnecting { .. } | EventKind::GaveUp { .. } | EventKind::Frame(_) => {}
+            EventKind::Reconnecting { .. } | EventKind::GaveUp { .. } | EventKind::Frames(_) => {}
         }
     }
 }
