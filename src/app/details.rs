@@ -292,7 +292,7 @@ fn frames_ui(tab: &ConnTab, ui: &mut egui::Ui) {
                     u8::from(f.fin),
                     if f.masked { "masked" } else { "-" },
                     f.payload_len,
-                    f.since_connect.as_secs_f64() * 1000.0
+                    f.since_connect().as_secs_f64() * 1000.0
                 );
                 ui.label(RichText::new(line).monospace());
             }

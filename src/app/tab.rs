@@ -398,7 +398,7 @@ mod tests {
                     opcode: 1,
                     masked: false,
                     payload_len: i,
-                    since_connect: std::time::Duration::ZERO,
+                    since_ns: 0,
                 })
                 .collect(),
         )

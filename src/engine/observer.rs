@@ -55,7 +55,7 @@ impl FrameParser {
                 opcode: h[0] & 0x0f,
                 masked,
                 payload_len,
-                since_connect: std::time::Duration::ZERO,
+                since_ns: 0,
             });
             self.header.clear();
             self.remaining = payload_len;
@@ -107,10 +107,10 @@ impl Observer {
             return;
         }
         // The headers completed by these bytes arrived (or left) together.
-        let since_connect = self.started.elapsed();
+        let since_ns = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         for f in &mut frames {
             f.direction = direction;
-            f.since_connect = since_connect;
+            f.since_ns = since_ns;
         }
         self.sink.emit_now(self.conn_id, EventKind::Frames(frames));
     }

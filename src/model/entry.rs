@@ -229,6 +229,8 @@ mod tests {
     #[test]
     fn an_entry_is_48_bytes_beside_its_payload() {
         assert_eq!(std::mem::size_of::<LogEntry>(), 48);
+        // The Wire view holds up to a million frame headers too.
+        assert_eq!(std::mem::size_of::<crate::model::FrameInfo>(), 24);
     }
 
     #[test]

@@ -600,11 +600,15 @@ pub struct FrameInfo {
     pub masked: bool,
     /// Payload length from the header.
     pub payload_len: u64,
-    /// Time since the connection attempt started.
-    pub since_connect: Duration,
+    /// Time since the connection attempt started, in nanoseconds (kept small: the Wire view holds a million).
+    pub since_ns: u64,
 }
 
 impl FrameInfo {
+    /// Time since the connection attempt started.
+    pub fn since_connect(&self) -> Duration {
+        Duration::from_nanos(self.since_ns)
+    }
     /// The opcode's name, as in the NDJSON output.
     pub fn opcode_name(&self) -> &'static str {
         match self.opcode {

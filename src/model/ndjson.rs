@@ -201,7 +201,7 @@ pub fn frame(f: &super::FrameInfo) -> Value {
         "rsv3": f.rsv3,
         "masked": f.masked,
         "payload_len": f.payload_len,
-        "at_ms": (f.since_connect.as_secs_f64() * 1e6).round() / 1e3,
+        "at_ms": (f.since_connect().as_secs_f64() * 1e6).round() / 1e3,
     })
 }
 
