@@ -13,6 +13,7 @@ mod log_view;
 mod options;
 mod sessions_panel;
 mod state;
+mod step_editor;
 mod tab;
 mod tabs_bar;
 mod traffic;

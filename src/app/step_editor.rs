@@ -1,0 +1,248 @@
+//! The editor for the selected collection item: a folder's name, or a step's name, note, payload (text, JSON,
+//! hex, base64 or a file), delay and expectations.
+
+use super::sessions_panel::item_at_mut;
+use super::state::Action;
+use super::tab::{ConnTab, ItemPath};
+use crate::model::session::{Expectation, Folder, Item, Matcher, Payload, Step};
+use egui::RichText;
+use std::path::PathBuf;
+
+pub(super) fn editor_ui(
+    tab: &mut ConnTab,
+    path: &ItemPath,
+    ui: &mut egui::Ui,
+    actions: &mut Vec<Action>,
+) {
+    let Some(item) = item_at_mut(&mut tab.session.collection, path) else {
+        tab.selected_item = None;
+        return;
+    };
+    match item {
+        Item::Folder(folder) => folder_editor(folder, ui),
+        Item::Step(step) => step_editor(step, ui),
+    }
+    if ui
+        .small_button("Remove")
+        .on_hover_text("Remove this item from the collection")
+        .clicked()
+    {
+        actions.push(Action::RemoveItem(path.clone()));
+    }
+}
+
+fn folder_editor(folder: &mut Folder, ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        let label = ui.label("Folder");
+        ui.add(egui::TextEdit::singleline(&mut folder.name).desired_width(160.0))
+            .labelled_by(label.id);
+    });
+    let label = ui.label(RichText::new("Notes").weak());
+    ui.add(egui::TextEdit::multiline(&mut folder.notes).desired_rows(2))
+        .labelled_by(label.id);
+}
+
+const PAYLOAD_KINDS: [&str; 7] = [
+    "None (wait only)",
+    "Text",
+    "JSON",
+    "Hex",
+    "Base64",
+    "File",
+    "",
+];
+
+fn payload_kind(p: &Payload) -> usize {
+    match p {
+        Payload::None => 0,
+        Payload::Text(_) => 1,
+        Payload::Json(_) => 2,
+        Payload::Hex(_) => 3,
+        Payload::Base64(_) => 4,
+        Payload::File(_) => 5,
+    }
+}
+
+fn step_editor(step: &mut Step, ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        let label = ui.label("Message");
+        ui.add(egui::TextEdit::singleline(&mut step.name).desired_width(140.0))
+            .labelled_by(label.id);
+        ui.checkbox(&mut step.enabled, "on");
+    });
+    ui.horizontal(|ui| {
+        let label = ui.label("Delay before (ms)");
+        ui.add(egui::DragValue::new(&mut step.delay_ms).range(0..=3_600_000))
+            .labelled_by(label.id);
+    });
+    ui.horizontal(|ui| {
+        let label = ui.label("Payload");
+        let mut kind = payload_kind(&step.payload);
+        egui::ComboBox::from_id_salt("payload-kind")
+            .selected_text(PAYLOAD_KINDS[kind])
+            .show_ui(ui, |ui| {
+                for (i, name) in PAYLOAD_KINDS.iter().enumerate().take(6) {
+                    ui.selectable_value(&mut kind, i, *name);
+                }
+            })
+            .response
+            .labelled_by(label.id);
+        if kind != payload_kind(&step.payload) {
+            let text = match &step.payload {
+                Payload::Text(t) | Payload::Json(t) | Payload::Hex(t) | Payload::Base64(t) => {
+                    t.clone()
+                }
+                Payload::File(p) => p.display().to_string(),
+                Payload::None => String::new(),
+            };
+            step.payload = match kind {
+                0 => Payload::None,
+                1 => Payload::Text(text),
+                2 => Payload::Json(text),
+                3 => Payload::Hex(text),
+                4 => Payload::Base64(text),
+                _ => Payload::File(PathBuf::from(text)),
+            };
+        }
+    });
+    let label = ui.label(RichText::new("Payload text").weak());
+    match &mut step.payload {
+        Payload::None => {}
+        Payload::Text(t) | Payload::Json(t) | Payload::Hex(t) | Payload::Base64(t) => {
+            ui.add(
+                egui::TextEdit::multiline(t)
+                    .font(egui::TextStyle::Monospace)
+                    .desired_rows(3)
+                    .desired_width(ui.available_width()),
+            )
+            .labelled_by(label.id);
+        }
+        Payload::File(p) => {
+            let mut text = p.display().to_string();
+            if ui
+                .add(egui::TextEdit::singleline(&mut text))
+                .labelled_by(label.id)
+                .changed()
+            {
+                *p = PathBuf::from(text);
+            }
+        }
+    }
+    ui.label(RichText::new("Expect after sending").weak());
+    let mut remove = None;
+    for (i, e) in step.expect.iter_mut().enumerate() {
+        ui.push_id(("expect", i), |ui| {
+            expectation_ui(e, ui, || remove = Some(i))
+        });
+    }
+    if let Some(i) = remove {
+        step.expect.remove(i);
+    }
+    if ui.small_button("Add expectation").clicked() {
+        step.expect.push(Expectation::default());
+    }
+    let label = ui.label(RichText::new("Notes").weak());
+    ui.add(egui::TextEdit::multiline(&mut step.notes).desired_rows(2))
+        .labelled_by(label.id);
+}
+
+const MATCHERS: [&str; 7] = [
+    "equals",
+    "contains",
+    "regex",
+    "JSON subset",
+    "JSON path",
+    "bytes (hex)",
+    "close",
+];
+
+fn matcher_kind(m: &Matcher) -> usize {
+    match m {
+        Matcher::Equals(_) => 0,
+        Matcher::Contains(_) => 1,
+        Matcher::Regex(_) => 2,
+        Matcher::JsonSubset(_) => 3,
+        Matcher::JsonPath { .. } => 4,
+        Matcher::Bytes(_) => 5,
+        Matcher::Close(_) => 6,
+    }
+}
+
+fn expectation_ui(e: &mut Expectation, ui: &mut egui::Ui, mut on_remove: impl FnMut()) {
+    ui.horizontal(|ui| {
+        ui.checkbox(&mut e.enabled, "");
+        let label = ui.label("match");
+        let mut kind = matcher_kind(&e.matcher);
+        egui::ComboBox::from_id_salt("matcher")
+            .selected_text(MATCHERS[kind])
+            .show_ui(ui, |ui| {
+                for (i, name) in MATCHERS.iter().enumerate() {
+                    ui.selectable_value(&mut kind, i, *name);
+                }
+            })
+            .response
+            .labelled_by(label.id);
+        if kind != matcher_kind(&e.matcher) {
+            e.matcher = match kind {
+                0 => Matcher::Equals(String::new()),
+                1 => Matcher::Contains(String::new()),
+                2 => Matcher::Regex(String::new()),
+                3 => Matcher::JsonSubset("{}".into()),
+                4 => Matcher::JsonPath {
+                    path: "$.".into(),
+                    equals: "null".into(),
+                },
+                5 => Matcher::Bytes(String::new()),
+                _ => Matcher::Close(Some(1000)),
+            };
+        }
+        let label = ui.label("within (ms)");
+        ui.add(egui::DragValue::new(&mut e.timeout_ms).range(1..=3_600_000))
+            .labelled_by(label.id);
+        if ui
+            .small_button("x")
+            .on_hover_text("Remove this expectation")
+            .clicked()
+        {
+            on_remove();
+        }
+    });
+    let label = ui.label(RichText::new("value").weak().small());
+    match &mut e.matcher {
+        Matcher::Equals(s)
+        | Matcher::Contains(s)
+        | Matcher::Regex(s)
+        | Matcher::JsonSubset(s)
+        | Matcher::Bytes(s) => {
+            ui.add(
+                egui::TextEdit::singleline(s)
+                    .desired_width(f32::INFINITY)
+                    .font(egui::TextStyle::Monospace),
+            )
+            .labelled_by(label.id);
+        }
+        Matcher::JsonPath { path, equals } => {
+            ui.horizontal(|ui| {
+                ui.add(egui::TextEdit::singleline(path).desired_width(100.0))
+                    .labelled_by(label.id);
+                ui.label("=");
+                ui.add(egui::TextEdit::singleline(equals).desired_width(120.0))
+                    .labelled_by(label.id);
+            });
+        }
+        Matcher::Close(code) => {
+            let mut text = code.map(|c| c.to_string()).unwrap_or_default();
+            if ui
+                .add(
+                    egui::TextEdit::singleline(&mut text)
+                        .hint_text("any code")
+                        .desired_width(60.0),
+                )
+                .labelled_by(label.id)
+                .changed()
+            {
+                *code = text.trim().parse().ok();
+            }
+        }
+    }
+}
