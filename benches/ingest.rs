@@ -8,7 +8,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::StreamExt;
-use sockscope::engine::echo::{Behaviour, EchoServer, Verbosity};
+use sockscope::engine::echo::EchoServer;
 use sockscope::engine::events::Item;
 use sockscope::engine::{EventKind, Overflow, events, spawn_connection};
 use sockscope::model::{ConnectRequest, Direction};
@@ -73,19 +73,9 @@ fn ingest(c: &mut Criterion) {
         .enable_all()
         .build()
         .expect("runtime");
-    let server = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        EchoServer::with_behaviour(
-            listener,
-            Behaviour::Flood {
-                count: COUNT,
-                size: SIZE,
-            },
-            Verbosity::Quiet,
-        )
-    });
+    let server = runtime
+        .block_on(EchoServer::flood(COUNT, SIZE))
+        .expect("flood server");
     let (addr, url) = (server.local_addr, server.url());
     let mut group = c.benchmark_group("ingest_20k_x_64B");
     group.throughput(Throughput::Elements(COUNT));

@@ -56,24 +56,17 @@ fn window(_url: Option<String>) -> i32 {
 /// One thread for `connect`: the reader, the connection task and the printer hand each message along without
 /// waking another thread, which is most of what a flood costs (measured by benches/ingest_cli.sh).
 fn single_thread_runtime() -> tokio::runtime::Runtime {
-    match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: could not start the async runtime: {e}");
-            std::process::exit(1);
-        }
-    }
+    build_runtime(tokio::runtime::Builder::new_current_thread())
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.worker_threads(2);
+    build_runtime(builder)
+}
+
+fn build_runtime(mut builder: tokio::runtime::Builder) -> tokio::runtime::Runtime {
+    match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: could not start the async runtime: {e}");

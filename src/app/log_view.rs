@@ -287,26 +287,15 @@ fn limits_ui(limits: &mut LogLimits, ui: &mut egui::Ui) {
         .unwrap_or(*limits);
     let mut apply = false;
     egui::Grid::new("log-limits").num_columns(2).show(ui, |ui| {
-        let label = ui.label("Keep messages");
-        let r = ui
-            .add(
-                egui::DragValue::new(&mut draft.max_entries)
-                    .range(1_000..=50_000_000)
-                    .speed(10_000.0),
-            )
-            .labelled_by(label.id);
-        apply |= r.drag_stopped() || (r.changed() && !r.dragged());
-        ui.end_row();
-        let label = ui.label("Keep payload MiB");
-        let r = ui
-            .add(
-                egui::DragValue::new(&mut draft.max_mib)
-                    .range(1..=65_536)
-                    .speed(8.0),
-            )
-            .labelled_by(label.id);
-        apply |= r.drag_stopped() || (r.changed() && !r.dragged());
-        ui.end_row();
+        apply |= limit_field(
+            ui,
+            "Keep messages",
+            &mut draft.max_entries,
+            1_000,
+            50_000_000,
+            10_000.0,
+        );
+        apply |= limit_field(ui, "Keep payload MiB", &mut draft.max_mib, 1, 65_536, 8.0);
     });
     if apply || draft == *limits {
         *limits = draft;
@@ -315,6 +304,23 @@ fn limits_ui(limits: &mut LogLimits, ui: &mut egui::Ui) {
         ui.data_mut(|d| d.insert_temp(draft_id, draft));
     }
     ui.weak("Beyond either limit the oldest messages are dropped and counted.");
+}
+
+/// One row of the limits grid. True when its value should apply now: a drag ended, or it was typed in.
+fn limit_field(
+    ui: &mut egui::Ui,
+    label: &str,
+    value: &mut usize,
+    min: usize,
+    max: usize,
+    speed: f64,
+) -> bool {
+    let label = ui.label(label);
+    let r = ui
+        .add(egui::DragValue::new(value).range(min..=max).speed(speed))
+        .labelled_by(label.id);
+    ui.end_row();
+    r.drag_stopped() || (r.changed() && !r.dragged())
 }
 
 fn filter_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {

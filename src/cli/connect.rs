@@ -120,44 +120,43 @@ pub async fn run(plan: ConnectPlan) -> i32 {
     let mut drained = 0u32;
 
     loop {
-        let queued = if drained < 1024 {
-            events.try_recv_item()
-        } else {
-            None
-        };
-        let item = if queued.is_some() {
-            drained += 1;
-            queued
-        } else {
-            drained = 0;
-            tokio::select! {
-            item = events.recv_item() => item,
-            () = &mut flush_timer, if flush_armed => {
-                flush_armed = false;
-                printer.flush();
-                continue;
+        let queued = (drained < 1024).then(|| events.try_recv_item()).flatten();
+        let item = match queued {
+            Some(item) => {
+                drained += 1;
+                Some(item)
             }
-            _ = sleep_until(wait_deadline) => {
-                wait_deadline = None;
-                if !close_requested {
-                    close_requested = true;
-                    handle.send(close.clone());
-                }
-                continue;
-            }
-            line = next_line(&mut stdin_lines), if opened && stdin_lines.is_some() => {
-                match line {
-                    Some(text) => { handle.send(Command::Text(text)); }
-                    None => {
-                        stdin_lines = None;
-                        if wait_deadline.is_none() && !close_requested {
+            None => {
+                drained = 0;
+                tokio::select! {
+                    item = events.recv_item() => item,
+                    () = &mut flush_timer, if flush_armed => {
+                        flush_armed = false;
+                        printer.flush();
+                        continue;
+                    }
+                    _ = sleep_until(wait_deadline) => {
+                        wait_deadline = None;
+                        if !close_requested {
                             close_requested = true;
                             handle.send(close.clone());
                         }
+                        continue;
+                    }
+                    line = next_line(&mut stdin_lines), if opened && stdin_lines.is_some() => {
+                        match line {
+                            Some(text) => { handle.send(Command::Text(text)); }
+                            None => {
+                                stdin_lines = None;
+                                if wait_deadline.is_none() && !close_requested {
+                                    close_requested = true;
+                                    handle.send(close.clone());
+                                }
+                            }
+                        }
+                        continue;
                     }
                 }
-                continue;
-            }
             }
         };
         let Some(item) = item else { break };

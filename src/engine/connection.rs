@@ -421,9 +421,8 @@ async fn run_attempt(
         })
         .await;
         if matches!(sent, Ok(Ok(()))) {
-            let mut entry = clock.entry(
+            let mut entry = clock.sent(
                 conn_id,
-                Direction::Sent,
                 MessageKind::Close,
                 reason.as_bytes().to_vec(),
                 Some(code),
@@ -550,8 +549,7 @@ fn to_frame(raw: &RawFrame) -> Frame {
 }
 
 fn outgoing(conn_id: ConnId, clock: &Clock, cmd: Command) -> Outgoing {
-    let entry =
-        |kind, payload: Vec<u8>, code| clock.entry(conn_id, Direction::Sent, kind, payload, code);
+    let entry = |kind, payload: Vec<u8>, code| clock.sent(conn_id, kind, payload, code);
     let control_limit = |what: &str, p: &[u8]| {
         (p.len() > 125).then(|| {
             StageError::new(

@@ -54,6 +54,17 @@ impl EchoServer {
         Ok(Self::from_listener(listener, Verbosity::Quiet))
     }
 
+    /// A flood server on a free loopback port: every client gets `count` text messages of `size` bytes, then a
+    /// close (for tests and benchmarks).
+    pub async fn flood(count: u64, size: usize) -> io::Result<Self> {
+        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        Ok(Self::with_behaviour(
+            listener,
+            Behaviour::Flood { count, size },
+            Verbosity::Quiet,
+        ))
+    }
+
     /// Serves on an already bound listener.
     pub fn from_listener(listener: TcpListener, verbosity: Verbosity) -> Self {
         Self::with_behaviour(listener, Behaviour::Echo, verbosity)

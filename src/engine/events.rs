@@ -19,7 +19,7 @@ use crate::model::{
 use bytes::Bytes;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Semaphore, SemaphorePermit, mpsc};
 
 /// Something a connection reports.
 #[derive(Clone, Debug)]
@@ -200,32 +200,14 @@ impl EventSink {
     pub async fn emit(&self, conn_id: ConnId, kind: EventKind) {
         let event = Event { conn_id, kind };
         let cost = cost(&event).min(self.shared.budget_bytes as u32);
-        let is_message = matches!(event.kind, EventKind::Message(_));
-        match self.shared.overflow {
-            Overflow::Wait => match self.shared.budget.acquire_many(cost).await {
-                Ok(permit) => permit.forget(),
-                Err(_) => return,
-            },
-            Overflow::DropMessages => match self.shared.budget.try_acquire_many(cost) {
-                Ok(permit) => permit.forget(),
-                Err(_) if is_message => {
-                    self.shared.dropped.fetch_add(1, Ordering::Relaxed);
-                    self.wake();
-                    return;
-                }
-                // Never lose a state change: it passes without charge.
-                Err(_) => {
-                    let _ = self.tx.send((Queued::One(event), 0));
-                    self.wake();
-                    return;
-                }
-            },
+        if self.charge(cost).await {
+            self.queue(Queued::One(event), cost);
+        } else if matches!(event.kind, EventKind::Message(_)) {
+            self.count_dropped(1);
+        } else {
+            // Never lose a state change: it passes without charge.
+            self.queue(Queued::One(event), 0);
         }
-        if self.tx.send((Queued::One(event), cost)).is_err() {
-            // The consumer is gone; refund so nobody waits forever.
-            self.shared.budget.add_permits(cost as usize);
-        }
-        self.wake();
     }
 
     /// Reports `kind` without waiting (from inside a poll: frame headers, and a sent message reported while the
@@ -234,21 +216,13 @@ impl EventSink {
     pub fn emit_now(&self, conn_id: ConnId, kind: EventKind) {
         let event = Event { conn_id, kind };
         let cost = cost(&event).min(self.shared.budget_bytes as u32);
-        match self.shared.budget.try_acquire_many(cost) {
-            Ok(permit) => {
-                permit.forget();
-                if self.tx.send((Queued::One(event), cost)).is_err() {
-                    self.shared.budget.add_permits(cost as usize);
-                }
-            }
-            Err(_) if self.shared.overflow == Overflow::DropMessages => {
-                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(_) => {
-                let _ = self.tx.send((Queued::One(event), 0));
-            }
+        if self.try_charge(cost) {
+            self.queue(Queued::One(event), cost);
+        } else if self.shared.overflow == Overflow::DropMessages {
+            self.count_dropped(1);
+        } else {
+            self.queue(Queued::One(event), 0);
         }
-        self.wake();
     }
 
     /// True when the reader should copy each payload off the socket's read buffer before queueing it. A consumer
@@ -277,25 +251,48 @@ impl EventSink {
             .map(|m| m.payload.len() + EVENT_OVERHEAD_BYTES)
             .sum();
         let cost = bytes.min(self.shared.budget_bytes) as u32;
-        match self.shared.overflow {
-            Overflow::Wait => match self.shared.budget.acquire_many(cost).await {
-                Ok(permit) => permit.forget(),
-                Err(_) => return,
-            },
-            Overflow::DropMessages => match self.shared.budget.try_acquire_many(cost) {
-                Ok(permit) => permit.forget(),
-                Err(_) => {
-                    self.shared
-                        .dropped
-                        .fetch_add(burst.len() as u64, Ordering::Relaxed);
-                    self.wake();
-                    return;
-                }
-            },
+        if self.charge(cost).await {
+            self.queue(Queued::Burst(conn_id, burst), cost);
+        } else {
+            self.count_dropped(burst.len() as u64);
         }
-        if self.tx.send((Queued::Burst(conn_id, burst), cost)).is_err() {
+    }
+
+    /// Takes `cost` from the budget as the overflow policy says: waits for it ([`Overflow::Wait`]), or takes it
+    /// only if it is free ([`Overflow::DropMessages`]). False when it was not taken.
+    async fn charge(&self, cost: u32) -> bool {
+        match self.shared.overflow {
+            Overflow::Wait => self
+                .shared
+                .budget
+                .acquire_many(cost)
+                .await
+                .map(SemaphorePermit::forget)
+                .is_ok(),
+            Overflow::DropMessages => self.try_charge(cost),
+        }
+    }
+
+    /// Takes `cost` from the budget if it is free, whatever the policy.
+    fn try_charge(&self, cost: u32) -> bool {
+        self.shared
+            .budget
+            .try_acquire_many(cost)
+            .map(SemaphorePermit::forget)
+            .is_ok()
+    }
+
+    /// Queues `queued`, charged `cost` (0: uncharged), and wakes the consumer.
+    fn queue(&self, queued: Queued, cost: u32) {
+        if self.tx.send((queued, cost)).is_err() {
+            // The consumer is gone; refund so nobody waits forever.
             self.shared.budget.add_permits(cost as usize);
         }
+        self.wake();
+    }
+
+    fn count_dropped(&self, messages: u64) {
+        self.shared.dropped.fetch_add(messages, Ordering::Relaxed);
         self.wake();
     }
 

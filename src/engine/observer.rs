@@ -107,7 +107,7 @@ impl Observer {
             return;
         }
         // The headers completed by these bytes arrived (or left) together.
-        let since_ns = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let since_ns = crate::model::saturating_nanos(self.started.elapsed());
         for f in &mut frames {
             f.direction = direction;
             f.since_ns = since_ns;
@@ -168,7 +168,7 @@ impl Arrivals {
 
     /// Records that bytes arrived now.
     pub fn stamp(&self) {
-        let ns = u64::try_from(self.base.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let ns = crate::model::saturating_nanos(self.base.elapsed());
         self.last_ns.store(ns, Ordering::Relaxed);
     }
 

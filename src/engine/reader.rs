@@ -7,7 +7,8 @@ use crate::engine::duplex::Reader;
 use crate::engine::events::{BURST_BYTES, BURST_MESSAGES, EventKind, EventSink, Incoming};
 use crate::engine::observer::Arrivals;
 use crate::model::{
-    ConnId, ConnState, Direction, LogEntry, MessageKind, Stage, StageError, unix_nanos,
+    ConnId, ConnState, Direction, LogEntry, MessageKind, Stage, StageError, saturating_nanos,
+    unix_nanos,
 };
 use futures_util::Stream;
 use std::collections::VecDeque;
@@ -43,17 +44,23 @@ impl Clock {
             .saturating_add(i64::try_from(since_ns).unwrap_or(i64::MAX))
     }
 
-    /// An entry dated now.
-    pub(super) fn entry(
+    /// An entry for a message we sent (or the library sent for us), dated now.
+    pub(super) fn sent(
         &self,
         conn_id: ConnId,
-        direction: Direction,
         kind: MessageKind,
         payload: impl Into<Box<[u8]>>,
         close_code: Option<u16>,
     ) -> LogEntry {
-        let since_ns = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        self.entry_at(conn_id, direction, kind, payload, close_code, since_ns)
+        let since_ns = saturating_nanos(self.started.elapsed());
+        self.entry(
+            conn_id,
+            Direction::Sent,
+            kind,
+            payload,
+            close_code,
+            since_ns,
+        )
     }
 
     /// An entry for a received message, dated by the read that completed it.
@@ -65,7 +72,7 @@ impl Clock {
         close_code: Option<u16>,
     ) -> LogEntry {
         let since_ns = self.arrivals.last_ns();
-        self.entry_at(
+        self.entry(
             conn_id,
             Direction::Received,
             kind,
@@ -75,7 +82,7 @@ impl Clock {
         )
     }
 
-    fn entry_at(
+    fn entry(
         &self,
         conn_id: ConnId,
         direction: Direction,
@@ -291,9 +298,8 @@ async fn report_control(
         shared.peer_first.store(true, Ordering::Release);
         // The peer closed first: the library answers with the same close frame.
         let reply = clock
-            .entry(
+            .sent(
                 conn_id,
-                Direction::Sent,
                 MessageKind::Close,
                 reply_payload.unwrap_or_default(),
                 code,

@@ -104,7 +104,8 @@ pub struct EntryExtra {
     pub automatic: bool,
 }
 
-fn saturating_nanos(d: Duration) -> u64 {
+/// `d` in nanoseconds, saturating (a u64 of nanoseconds lasts 584 years).
+pub fn saturating_nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 

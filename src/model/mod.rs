@@ -15,7 +15,7 @@ mod payload;
 pub mod session;
 pub mod template;
 
-pub use entry::{Direction, EntryExtra, LogEntry, MessageKind, unix_nanos};
+pub use entry::{Direction, EntryExtra, LogEntry, MessageKind, saturating_nanos, unix_nanos};
 pub use payload::{PayloadFormat, PayloadParseError, hex_dump, hex_string, parse_payload, preview};
 
 use serde::{Deserialize, Serialize};

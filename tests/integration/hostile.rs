@@ -155,19 +155,9 @@ async fn a_server_that_ignores_our_close_is_given_up_on_in_time() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_100k_messages_arrives_whole_or_is_counted_as_dropped() {
-    use sockscope::engine::echo::{Behaviour, EchoServer, Verbosity};
+    use sockscope::engine::echo::EchoServer;
     use sockscope::engine::{EventKind, Overflow, events};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let server = EchoServer::with_behaviour(
-        listener,
-        Behaviour::Flood {
-            count: 100_000,
-            size: 64,
-        },
-        Verbosity::Quiet,
-    );
+    let server = EchoServer::flood(100_000, 64).await.expect("flood server");
     // The GUI's policy with a small budget: a slow consumer loses messages (counted), never state or the close.
     let (sink, mut stream) = events::channel(256 << 10, Overflow::DropMessages, None);
     let (_handle, _task) =

@@ -922,21 +922,11 @@ fn log_limits_drop_the_oldest_and_say_how_many() {
 
 #[test]
 fn a_flood_of_100k_messages_lands_in_the_log_and_the_close_is_shown() {
-    use sockscope::engine::echo::{Behaviour, EchoServer, Verbosity};
+    use sockscope::engine::echo::EchoServer;
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let server = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        EchoServer::with_behaviour(
-            listener,
-            Behaviour::Flood {
-                count: 100_000,
-                size: 64,
-            },
-            Verbosity::Quiet,
-        )
-    });
+    let server = runtime
+        .block_on(EchoServer::flood(100_000, 64))
+        .expect("flood server");
     let mut harness = harness(Some(server.url()));
     wait_for(&mut harness, "the flood to end", |h| {
         h.state().tab().conn_state == ConnState::Closed
