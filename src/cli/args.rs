@@ -265,12 +265,8 @@ impl ConnectArgs {
         request.max_message_size_bytes = self.max_message_size;
         request.max_frame_size_bytes = self.max_frame_size;
         request.origin = self.origin.clone();
-        if !(self.connect_timeout.is_finite() && self.connect_timeout > 0.0) {
-            return Err(UsageError(
-                "--connect-timeout must be a positive number of seconds".into(),
-            ));
-        }
-        request.connect_timeout_millis = (self.connect_timeout * 1000.0).round().max(1.0) as u64;
+        request.connect_timeout_millis =
+            seconds_millis("--connect-timeout", self.connect_timeout, false)?;
 
         let mut indexed: Vec<(usize, Outgoing)> = Vec::new();
         let indices = |id: &str| -> Vec<usize> {
@@ -305,13 +301,7 @@ impl ConnectArgs {
         }
         indexed.sort_by_key(|(i, _)| *i);
         let seconds = |flag: &str, v: Option<f64>| -> Result<Option<u64>, UsageError> {
-            match v {
-                Some(s) if !(s.is_finite() && s > 0.0) => Err(UsageError(format!(
-                    "{flag} must be a positive number of seconds"
-                ))),
-                Some(s) => Ok(Some((s * 1000.0).round().max(1.0) as u64)),
-                None => Ok(None),
-            }
+            v.map(|s| seconds_millis(flag, s, false)).transpose()
         };
         request.keepalive.ping_interval_millis = seconds("--ping-interval", self.ping_interval)?;
         request.keepalive.pong_timeout_millis = seconds("--pong-timeout", self.pong_timeout)?;
@@ -322,15 +312,10 @@ impl ConnectArgs {
             request.reconnect.max_attempts = Some(max);
         }
 
-        let wait = match self.wait {
-            Some(w) if !(w.is_finite() && w >= 0.0) => {
-                return Err(UsageError(
-                    "--wait must be zero or a positive number of seconds".into(),
-                ));
-            }
-            Some(w) => Some(Duration::from_secs_f64(w)),
-            None => None,
-        };
+        let wait = self
+            .wait
+            .map(|w| seconds_millis("--wait", w, true).map(Duration::from_millis))
+            .transpose()?;
         let (close_code, close_reason) = parse_close(&self.close)?;
         Ok(ConnectPlan {
             request,
@@ -348,6 +333,34 @@ impl ConnectArgs {
                 .and_then(crate::model::copy_as::Tool::from_name),
         })
     }
+}
+
+/// The longest time a flag may give: a hundred years, far beyond any test, and far from the clock's limits.
+pub const MAX_FLAG_SECONDS: f64 = 100.0 * 365.0 * 86_400.0;
+
+/// A number of seconds given to `flag` as whole milliseconds (at least 1, unless zero is allowed and given);
+/// a value that is not a number, negative, zero where it may not be, or over [`MAX_FLAG_SECONDS`] is an error.
+fn seconds_millis(flag: &str, seconds: f64, zero_allowed: bool) -> Result<u64, UsageError> {
+    let least = if zero_allowed { 0.0 } else { f64::MIN_POSITIVE };
+    if !(seconds.is_finite() && seconds >= least) {
+        let what = if zero_allowed {
+            "zero or a positive number of seconds"
+        } else {
+            "a positive number of seconds"
+        };
+        return Err(UsageError(format!("{flag} must be {what} (got {seconds})")));
+    }
+    if seconds > MAX_FLAG_SECONDS {
+        return Err(UsageError(format!(
+            "{flag} {seconds} is too long: at most {MAX_FLAG_SECONDS} seconds (a hundred years)"
+        )));
+    }
+    let millis = (seconds * 1000.0).round() as u64;
+    Ok(if zero_allowed && seconds == 0.0 {
+        0
+    } else {
+        millis.max(1)
+    })
 }
 
 /// Parses `CODE` or `CODE:REASON`.
@@ -430,6 +443,24 @@ mod tests {
             vec!["sockscope", "connect", "ws://h/", "--close", "abc"],
             vec!["sockscope", "connect", "ws://h/", "-H", "novalue"],
             vec!["sockscope", "connect", "ws://h/", "--wait", "-1"],
+            vec!["sockscope", "connect", "ws://h/", "--wait", "1e20"],
+            vec!["sockscope", "connect", "ws://h/", "--wait", "inf"],
+            vec![
+                "sockscope",
+                "connect",
+                "ws://h/",
+                "--ping-interval",
+                "1e300",
+            ],
+            vec!["sockscope", "connect", "ws://h/", "--pong-timeout", "NaN"],
+            vec![
+                "sockscope",
+                "connect",
+                "ws://h/",
+                "--connect-timeout",
+                "1e20",
+            ],
+            vec!["sockscope", "connect", "ws://h/", "--connect-timeout", "0"],
         ] {
             assert!(plan(&bad).is_err(), "{bad:?}");
         }

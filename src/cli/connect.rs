@@ -25,6 +25,10 @@ const FLUSH_DELAY: std::time::Duration = std::time::Duration::from_millis(2);
 /// Memory the command line lets queued events hold before the connection waits for stdout.
 const CLI_EVENT_BUDGET_BYTES: usize = 64 << 20;
 
+/// The same for `--echo` and `--stdin`, which also queue what they send (at most
+/// [`engine::COMMAND_BUDGET_BYTES`]).
+const CLI_SENDING_EVENT_BUDGET_BYTES: usize = 16 << 20;
+
 struct Printer {
     json: bool,
     out: std::io::BufWriter<std::io::StdoutLock<'static>>,
@@ -86,7 +90,14 @@ pub async fn run(plan: ConnectPlan) -> i32 {
             }
         };
     }
-    let (sink, mut events) = events::channel(CLI_EVENT_BUDGET_BYTES, Overflow::Wait, None);
+    // Echo and --stdin send what they read, so their queue is kept smaller: with the command budget it bounds
+    // what a peer that floods and never reads can make us hold.
+    let budget = if plan.echo || plan.stdin {
+        CLI_SENDING_EVENT_BUDGET_BYTES
+    } else {
+        CLI_EVENT_BUDGET_BYTES
+    };
+    let (sink, mut events) = events::channel(budget, Overflow::Wait, None);
     let (handle, task) = engine::spawn_connection(plan.request.clone(), sink);
     let mut printer = Printer {
         json: plan.json,
@@ -145,7 +156,7 @@ pub async fn run(plan: ConnectPlan) -> i32 {
                     }
                     line = next_line(&mut stdin_lines), if opened && stdin_lines.is_some() => {
                         match line {
-                            Some(text) => { handle.send(Command::Text(text)); }
+                            Some(text) => { handle.send_within_budget(Command::Text(text)).await; }
                             None => {
                                 stdin_lines = None;
                                 if wait_deadline.is_none() && !close_requested {
@@ -163,13 +174,15 @@ pub async fn run(plan: ConnectPlan) -> i32 {
         let event = match item {
             // The common case under a flood, printed straight from the read buffer.
             Item::Data(_, first) if !printer.json && !plan.echo => {
-                // The rest of its burst follows in a tight loop.
+                // The rest of its burst follows in a tight loop; past --count the rest is not printed.
                 let mut next = Some(first);
                 while let Some(message) = next {
-                    print_received(&mut printer, message.text, &message.payload);
-                    if count_reached(&mut received_data, plan.count) && !close_requested {
-                        close_requested = true;
-                        handle.send(close.clone());
+                    if !count_done(received_data, plan.count) {
+                        print_received(&mut printer, message.text, &message.payload);
+                        if count_reached(&mut received_data, plan.count) && !close_requested {
+                            close_requested = true;
+                            handle.send(close.clone());
+                        }
                     }
                     next = events.next_in_burst();
                 }
@@ -219,25 +232,33 @@ pub async fn run(plan: ConnectPlan) -> i32 {
                     }
                 }
                 EventKind::Message(m) => {
+                    let data_in = m.direction == Direction::Received && m.kind.is_data();
+                    if data_in && count_done(received_data, plan.count) {
+                        // --count reached: what is still on its way is neither printed nor echoed.
+                        continue;
+                    }
                     if printer.json {
                         printer.json(&ndjson::message(&m));
                     } else {
                         print_plain(&mut printer, &m);
                     }
-                    if m.direction == Direction::Received && m.kind.is_data() {
+                    if data_in {
                         if count_reached(&mut received_data, plan.count) && !close_requested {
                             close_requested = true;
                             handle.send(close.clone());
                         }
                         if plan.echo && !close_requested {
-                            handle.send(if m.kind == MessageKind::Text {
+                            // Within the handle's budget: while the server does not read our echoes, this waits,
+                            // the event queue fills, and the reader stops taking data off the socket.
+                            let echo = if m.kind == MessageKind::Text {
                                 Command::Text(match std::str::from_utf8(&m.payload) {
                                     Ok(text) => text.to_owned(),
                                     Err(_) => String::from_utf8_lossy(&m.payload).into_owned(),
                                 })
                             } else {
                                 Command::Binary(m.payload.into_vec())
-                            });
+                            };
+                            handle.send_within_budget(echo).await;
                         }
                     }
                 }
@@ -338,6 +359,11 @@ fn print_received(printer: &mut Printer, text: bool, payload: &[u8]) {
     } else {
         printer.line(&hex_string(payload));
     }
+}
+
+/// True once `--count` data messages have been received (and printed): later ones are not.
+fn count_done(received: u64, count: Option<u64>) -> bool {
+    count.is_some_and(|n| received >= n)
 }
 
 /// Counts a received data message; true once `--count` messages have arrived.

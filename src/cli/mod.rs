@@ -10,9 +10,19 @@ use crate::engine::echo::{Behaviour, EchoServer, Verbosity};
 use args::ServeArgs;
 use std::net::SocketAddr;
 
+/// The largest `serve --flood --size`: the largest frame a client accepts by default.
+pub const MAX_FLOOD_MESSAGE_BYTES: usize = 16 << 20;
+
 /// Runs `sockscope serve` until interrupted; returns the exit status.
 pub async fn serve(args: ServeArgs) -> i32 {
     let port = args.port;
+    if args.size > MAX_FLOOD_MESSAGE_BYTES {
+        eprintln!(
+            "error: --size {} is too large: a flood message may be at most {MAX_FLOOD_MESSAGE_BYTES} bytes (16 MiB)",
+            args.size
+        );
+        return connect::EXIT_USAGE;
+    }
     let behaviour = match args.flood {
         Some(count) => Behaviour::Flood {
             count,

@@ -5,7 +5,8 @@
 
 use crate::engine::events::{EventKind, EventSink};
 use crate::engine::pipeline::{self, human_duration};
-use crate::engine::reader::{Clock, Shared, read_loop};
+use crate::engine::reader::{Clock, ReadOutcome, Shared, read_loop};
+use crate::engine::{deadline_after, timer_period};
 use crate::model::template::{self, Context};
 use crate::model::{
     CloseInfo, ConnId, ConnState, ConnectRequest, Direction, EntryExtra, Initiator, LogEntry,
@@ -59,6 +60,54 @@ pub enum Command {
     ReconnectNow,
 }
 
+impl Command {
+    /// The payload bytes this command carries (what it holds in memory while queued).
+    pub fn payload_len(&self) -> usize {
+        match self {
+            Self::Text(t) => t.len(),
+            Self::Binary(b) | Self::Ping(b) | Self::Pong(b) => b.len(),
+            Self::Fragmented { payload, .. } => payload.len(),
+            Self::Raw(raw) => raw.payload.len(),
+            Self::Close { reason, .. } => reason.len(),
+            Self::Abort | Self::ReconnectNow => 0,
+        }
+    }
+}
+
+/// A command in the queue, with its share of the handle's byte budget when it was sent within one (given
+/// back as the connection takes the command off the queue).
+#[derive(Debug)]
+pub struct Queued {
+    command: Command,
+    _budget: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl Queued {
+    /// A command outside any budget.
+    pub(crate) fn now(command: Command) -> Self {
+        Self {
+            command,
+            _budget: None,
+        }
+    }
+
+    /// A command holding `permit` until it is taken off the queue.
+    pub(crate) fn within(command: Command, permit: tokio::sync::OwnedSemaphorePermit) -> Self {
+        Self {
+            command,
+            _budget: Some(permit),
+        }
+    }
+}
+
+/// The commands of one connection, in order.
+pub type Commands = mpsc::UnboundedReceiver<Queued>;
+
+/// The next command; its budget is given back as it leaves the queue.
+async fn next(commands: &mut Commands) -> Option<Command> {
+    commands.recv().await.map(|queued| queued.command)
+}
+
 /// How an attempt ended, for the reconnect loop.
 struct AttemptEnd {
     /// The user ended it (close, abort, cancel, or every handle dropped): no reconnect.
@@ -70,12 +119,7 @@ struct AttemptEnd {
 }
 
 /// Runs one connection — with its reconnections, when enabled — to its end.
-pub async fn run(
-    conn_id: ConnId,
-    req: ConnectRequest,
-    mut commands: mpsc::UnboundedReceiver<Command>,
-    sink: EventSink,
-) {
+pub async fn run(conn_id: ConnId, req: ConnectRequest, mut commands: Commands, sink: EventSink) {
     let mut template_counter = 0u64;
     let mut reconnects = 0u32;
     let mut failures_in_a_row = 0u32;
@@ -114,11 +158,11 @@ pub async fn run(
             },
         )
         .await;
-        let wake_at = tokio::time::Instant::now() + delay;
+        let wake_at = deadline_after(delay);
         loop {
             tokio::select! {
                 _ = tokio::time::sleep_until(wake_at) => break,
-                cmd = commands.recv() => match cmd {
+                cmd = next(&mut commands) => match cmd {
                     Some(Command::ReconnectNow) => break,
                     Some(Command::Close { .. } | Command::Abort) | None => return,
                     Some(_) => {
@@ -136,7 +180,7 @@ pub async fn run(
 async fn run_attempt(
     conn_id: ConnId,
     req: &ConnectRequest,
-    commands: &mut mpsc::UnboundedReceiver<Command>,
+    commands: &mut Commands,
     sink: &EventSink,
     template_counter: &mut u64,
 ) -> AttemptEnd {
@@ -159,7 +203,7 @@ async fn run_attempt(
         loop {
             tokio::select! {
                 result = &mut connecting => break Some(result),
-                cmd = commands.recv() => match cmd {
+                cmd = next(commands) => match cmd {
                     Some(Command::Close { .. } | Command::Abort) | None => break None,
                     Some(Command::ReconnectNow) => {}
                     Some(other) => pending.push_back(other),
@@ -181,7 +225,7 @@ async fn run_attempt(
         Some(Err(failure)) => {
             if let Some(h) = failure
                 .handshake
-                .filter(|h| h.status != 0 || h.proxy.is_some())
+                .filter(|h| h.status != 0 || h.proxy.is_some() || h.tls.is_some())
             {
                 sink.emit(conn_id, EventKind::Handshake(h)).await;
             }
@@ -214,13 +258,13 @@ async fn run_attempt(
 
     let (mut writer, reader) = crate::engine::duplex::split(socket);
     let shared = Arc::new(Shared::default());
-    let mut reader_task = tokio::spawn(read_loop(
+    let mut reader_task = tokio::spawn(crate::engine::catch_panic(read_loop(
         conn_id,
         reader,
         sink.clone(),
         clock.clone(),
         shared.clone(),
-    ));
+    )));
     let mut close_deadline: Option<tokio::time::Instant> = None;
     let mut write_error: Option<StageError> = None;
     let mut aborted = false;
@@ -233,14 +277,14 @@ async fn run_attempt(
         .ping_interval_millis
         .filter(|&ms| ms > 0)
         .map(|ms| {
-            let period = Duration::from_millis(ms);
-            tokio::time::interval_at(tokio::time::Instant::now() + period, period)
+            let period = timer_period(ms);
+            tokio::time::interval_at(deadline_after(period), period)
         });
     let pong_timeout = req
         .keepalive
         .pong_timeout_millis
         .filter(|&ms| ms > 0)
-        .map(Duration::from_millis);
+        .map(timer_period);
     let mut watchdog = pong_timeout.map(|t| {
         let period = (t / 4).clamp(Duration::from_millis(10), Duration::from_millis(250));
         tokio::time::interval(period)
@@ -250,8 +294,8 @@ async fn run_attempt(
         .as_ref()
         .filter(|h| h.interval_millis > 0)
         .map(|h| {
-            let period = Duration::from_millis(h.interval_millis);
-            tokio::time::interval_at(tokio::time::Instant::now() + period, period)
+            let period = timer_period(h.interval_millis);
+            tokio::time::interval_at(deadline_after(period), period)
         });
     let mut ping_number = 0u64;
 
@@ -259,12 +303,12 @@ async fn run_attempt(
         let next_command = async {
             match pending.pop_front() {
                 Some(c) => Some(c),
-                None => commands.recv().await,
+                None => next(commands).await,
             }
         };
         let cmd = tokio::select! {
             biased;
-            joined = &mut reader_task => break joined.ok(),
+            joined = &mut reader_task => break Some(reader_outcome(joined)),
             _ = sleep_until(close_deadline) => {
                 reader_task.abort();
                 let msg = format!(
@@ -350,23 +394,14 @@ async fn run_attempt(
             shared.close_sent.store(true, Ordering::Release);
         }
         if entry.kind == MessageKind::Ping && entry.direction == Direction::Sent {
-            shared
-                .pings()
-                .push_back((entry.payload.to_vec(), Instant::now()));
+            shared.ping_sent(entry.payload.to_vec(), Instant::now());
         }
-        let mut result = Ok(());
-        for message in messages {
-            result = writer.feed(message).await;
-            if result.is_err() {
-                break;
-            }
-        }
-        if result.is_ok() {
-            // Reported before the socket is let go, so before any reply to it.
-            result = writer
-                .flush_then(|| sink.emit_now(conn_id, EventKind::Message(entry)))
-                .await;
-        }
+        // Reported before the socket is let go, so before any reply to it.
+        let result = writer
+            .send_then(messages, || {
+                sink.emit_now(conn_id, EventKind::Message(entry))
+            })
+            .await;
         match result {
             Ok(()) => {
                 if is_close {
@@ -469,6 +504,29 @@ async fn run_attempt(
     }
 }
 
+/// How the reader task ended, as the connection reports it: a panic in it is a bug reported as an internal
+/// error (the connection then ends unclean), never a silent end.
+fn reader_outcome(
+    joined: Result<Result<ReadOutcome, String>, tokio::task::JoinError>,
+) -> ReadOutcome {
+    let what = match joined {
+        Ok(Ok(outcome)) => return outcome,
+        Ok(Err(panic)) => panic,
+        Err(e) => e.to_string(),
+    };
+    tracing::error!("a connection's reader task failed: {what}");
+    ReadOutcome {
+        peer_close: None,
+        error: Some(StageError::new(
+            Stage::Internal,
+            format!(
+                "sockscope hit a bug while reading and ended this connection ({what}); other connections are unaffected"
+            ),
+        )),
+        fail_code: None,
+    }
+}
+
 fn expand_outgoing(
     message: &OutgoingMessage,
     counter: &mut u64,
@@ -551,7 +609,7 @@ fn to_frame(raw: &RawFrame) -> Frame {
 fn outgoing(conn_id: ConnId, clock: &Clock, cmd: Command) -> Outgoing {
     let entry = |kind, payload: Vec<u8>, code| clock.sent(conn_id, kind, payload, code);
     let control_limit = |what: &str, p: &[u8]| {
-        (p.len() > 125).then(|| {
+        (p.len() > crate::model::MAX_CONTROL_PAYLOAD).then(|| {
             StageError::new(
                 Stage::Write,
                 format!(
@@ -685,5 +743,33 @@ pub fn describe_ws_error(err: &tungstenite::Error) -> String {
             "the server sent a text message that is not valid UTF-8".into()
         }
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_in_the_reader_is_reported_as_an_internal_error() {
+        let task = tokio::spawn(crate::engine::catch_panic(async {
+            if std::hint::black_box(true) {
+                panic!("reader exploded");
+            }
+            ReadOutcome {
+                peer_close: None,
+                error: None,
+                fail_code: None,
+            }
+        }));
+        let outcome = reader_outcome(task.await);
+        let error = outcome.error.expect("an error, not a silent end");
+        assert_eq!(error.stage, Stage::Internal);
+        assert!(
+            error.message.contains("reader exploded"),
+            "{}",
+            error.message
+        );
+        assert!(outcome.peer_close.is_none(), "so the close is not clean");
     }
 }

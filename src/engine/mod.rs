@@ -23,10 +23,24 @@ pub use events::{Event, EventKind, EventSink, EventStream, Overflow, Waker};
 
 use crate::model::{CloseInfo, ConnId, ConnState, ConnectRequest, Initiator, Stage, StageError};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinHandle;
+
+/// `now + after`, or a time decades away when that would overflow the clock (a timer set from a session file
+/// or a flag may be absurdly long; it must never panic).
+pub(crate) fn deadline_after(after: Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    now.checked_add(after)
+        .unwrap_or_else(|| now + Duration::from_secs(30 * 365 * 86_400))
+}
+
+/// A timer period from milliseconds, capped at a hundred years so that adding it to a time cannot overflow.
+pub(crate) fn timer_period(millis: u64) -> Duration {
+    Duration::from_millis(millis.min(100 * 365 * 86_400_000))
+}
 
 static NEXT_CONN_ID: AtomicU32 = AtomicU32::new(1);
 
@@ -35,13 +49,32 @@ static NEXT_CONN_ID: AtomicU32 = AtomicU32::new(1);
 pub struct ConnectionHandle {
     /// The connection's id, as found in its events.
     pub conn_id: ConnId,
-    tx: mpsc::UnboundedSender<Command>,
+    tx: mpsc::UnboundedSender<connection::Queued>,
+    /// Bytes that [`ConnectionHandle::send_within_budget`] may have waiting in the command queue.
+    budget: Arc<Semaphore>,
 }
+
+/// How many payload bytes `send_within_budget` lets wait in a connection's command queue.
+pub const COMMAND_BUDGET_BYTES: usize = 8 << 20;
 
 impl ConnectionHandle {
     /// Queues a command; returns false when the connection has already ended. Never blocks.
     pub fn send(&self, command: Command) -> bool {
-        self.tx.send(command).is_ok()
+        self.tx.send(connection::Queued::now(command)).is_ok()
+    }
+
+    /// Queues a command once the commands already waiting hold fewer than [`COMMAND_BUDGET_BYTES`] of payload:
+    /// the caller waits while the connection cannot write (a peer that does not read). `connect --echo` and
+    /// `--stdin` send this way, so a peer that floods and never reads slows down instead of filling memory.
+    /// Returns false when the connection has already ended.
+    pub async fn send_within_budget(&self, command: Command) -> bool {
+        let bytes = command.payload_len().clamp(1, COMMAND_BUDGET_BYTES);
+        let Ok(permit) = self.budget.clone().acquire_many_owned(bytes as u32).await else {
+            return false;
+        };
+        self.tx
+            .send(connection::Queued::within(command, permit))
+            .is_ok()
     }
 
     /// True while the connection task is running.
@@ -59,7 +92,30 @@ pub fn spawn_connection(
     let (tx, rx) = mpsc::unbounded_channel();
     let run = connection::run(conn_id, req, rx, sink.clone());
     let task = tokio::spawn(contain_panics(conn_id, sink, run));
-    (ConnectionHandle { conn_id, tx }, task)
+    let budget = Arc::new(Semaphore::new(COMMAND_BUDGET_BYTES));
+    (
+        ConnectionHandle {
+            conn_id,
+            tx,
+            budget,
+        },
+        task,
+    )
+}
+
+/// Runs `run`; a panic inside it comes back as its message instead of unwinding further.
+pub(crate) async fn catch_panic<T>(run: impl std::future::Future<Output = T>) -> Result<T, String> {
+    use futures_util::FutureExt;
+    std::panic::AssertUnwindSafe(run)
+        .catch_unwind()
+        .await
+        .map_err(|panic| {
+            panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".into())
+        })
 }
 
 /// Runs a connection's future; if it panics, the connection alone ends, reported as an internal error and a
@@ -69,15 +125,9 @@ async fn contain_panics(
     sink: EventSink,
     run: impl std::future::Future<Output = ()>,
 ) {
-    use futures_util::FutureExt;
-    let Err(panic) = std::panic::AssertUnwindSafe(run).catch_unwind().await else {
+    let Err(what) = catch_panic(run).await else {
         return;
     };
-    let what = panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "no message".into());
     tracing::error!("connection {conn_id} panicked: {what}");
     let message = format!(
         "sockscope hit a bug and ended this connection ({what}); other connections are unaffected"

@@ -38,29 +38,119 @@ impl FrameParser {
             if self.header.len() < needed {
                 continue;
             }
-            let h = &self.header;
-            let masked = h[1] & 0x80 != 0;
-            let len7 = h[1] & 0x7f;
-            let payload_len = match len7 {
-                126 => u64::from(u16::from_be_bytes([h[2], h[3]])),
-                127 => u64::from_be_bytes([h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9]]),
-                n => u64::from(n),
-            };
-            frames.push(FrameInfo {
-                direction: Direction::Received,
-                fin: h[0] & 0x80 != 0,
-                rsv1: h[0] & 0x40 != 0,
-                rsv2: h[0] & 0x20 != 0,
-                rsv3: h[0] & 0x10 != 0,
-                opcode: h[0] & 0x0f,
-                masked,
-                payload_len,
-                since_ns: 0,
-            });
+            let info = parse_header(&self.header, 0);
             self.header.clear();
-            self.remaining = payload_len;
+            self.remaining = info.payload_len;
+            frames.push(info);
         }
         frames
+    }
+}
+
+/// How many payload bytes of each received frame [`RecentFrames`] keeps.
+pub const FIRST_BYTES: usize = 16;
+/// How many received frames [`RecentFrames`] keeps.
+const RECENT: usize = 8;
+
+/// A received frame's header and the first bytes of its payload (as on the wire: masked, if the server masked).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CapturedFrame {
+    /// The header (direction Received, dated by the read that brought it).
+    pub info: FrameInfo,
+    first: [u8; FIRST_BYTES],
+    first_len: u8,
+}
+
+impl CapturedFrame {
+    /// The first bytes of the payload that had arrived.
+    pub fn first_bytes(&self) -> &[u8] {
+        &self.first[..usize::from(self.first_len)]
+    }
+}
+
+/// The last few frames received, kept on every connection (not only when frames are observed) so that the frame
+/// behind a protocol violation can be shown. Cheap on the hot path: no allocation, work per frame not per byte.
+#[derive(Debug, Default)]
+pub struct RecentFrames {
+    header: [u8; 14],
+    header_len: usize,
+    remaining: u64,
+    capture_left: usize,
+    ring: std::collections::VecDeque<CapturedFrame>,
+}
+
+impl RecentFrames {
+    /// Feeds bytes read from the socket at `since_ns`.
+    pub fn feed(&mut self, mut bytes: &[u8], since_ns: u64) {
+        while !bytes.is_empty() {
+            if self.remaining > 0 {
+                let n = (self.remaining.min(bytes.len() as u64)) as usize;
+                if self.capture_left > 0
+                    && let Some(frame) = self.ring.back_mut()
+                {
+                    let take = self.capture_left.min(n);
+                    let at = usize::from(frame.first_len);
+                    frame.first[at..at + take].copy_from_slice(&bytes[..take]);
+                    frame.first_len += take as u8;
+                    self.capture_left -= take;
+                }
+                self.remaining -= n as u64;
+                bytes = &bytes[n..];
+                continue;
+            }
+            self.header[self.header_len] = bytes[0];
+            self.header_len += 1;
+            bytes = &bytes[1..];
+            let Some(needed) = header_len(&self.header[..self.header_len]) else {
+                continue;
+            };
+            if self.header_len < needed {
+                continue;
+            }
+            let info = parse_header(&self.header[..self.header_len], since_ns);
+            self.header_len = 0;
+            self.remaining = info.payload_len;
+            self.capture_left = (info.payload_len.min(FIRST_BYTES as u64)) as usize;
+            if self.ring.len() == RECENT {
+                self.ring.pop_front();
+            }
+            self.ring.push_back(CapturedFrame {
+                info,
+                first: [0; FIRST_BYTES],
+                first_len: 0,
+            });
+        }
+    }
+
+    /// The earliest kept frame for which `rule` holds (the library stops at the first that breaks a rule).
+    pub fn first_where(&self, rule: impl Fn(&FrameInfo) -> bool) -> Option<&CapturedFrame> {
+        self.ring.iter().find(|f| rule(&f.info))
+    }
+
+    /// The latest kept frame for which `rule` holds.
+    pub fn last_where(&self, rule: impl Fn(&FrameInfo) -> bool) -> Option<&CapturedFrame> {
+        self.ring.iter().rev().find(|f| rule(&f.info))
+    }
+}
+
+/// A complete header `h` as a received frame at `since_ns`.
+fn parse_header(h: &[u8], since_ns: u64) -> FrameInfo {
+    let masked = h[1] & 0x80 != 0;
+    let payload_len = match h[1] & 0x7f {
+        126 => u64::from(u16::from_be_bytes([h[2], h[3]])),
+        127 => u64::from_be_bytes([h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9]]),
+        n => u64::from(n),
+    };
+    FrameInfo {
+        direction: Direction::Received,
+        fin: h[0] & 0x80 != 0,
+        rsv1: h[0] & 0x40 != 0,
+        rsv2: h[0] & 0x20 != 0,
+        rsv3: h[0] & 0x10 != 0,
+        opcode: h[0] & 0x0f,
+        masked,
+        payload_len,
+        since_ns,
     }
 }
 
@@ -124,6 +214,7 @@ pub struct Observed<S> {
     /// Bytes read before the stream was wrapped (frames that came with the 101 response), served first.
     prefix: Vec<u8>,
     prefix_at: usize,
+    recent: RecentFrames,
 }
 
 impl<S> Observed<S> {
@@ -143,7 +234,13 @@ impl<S> Observed<S> {
             arrivals,
             prefix,
             prefix_at: 0,
+            recent: RecentFrames::default(),
         }
+    }
+
+    /// The last few frames received (for showing the one behind a protocol violation).
+    pub fn recent_frames(&self) -> &RecentFrames {
+        &self.recent
     }
 }
 
@@ -203,6 +300,8 @@ impl<S: AsyncRead + Unpin> AsyncRead for Observed<S> {
             && buf.filled().len() > before
         {
             this.arrivals.stamp();
+            this.recent
+                .feed(&buf.filled()[before..], this.arrivals.last_ns());
             if let Some(observer) = &this.observer {
                 observer.observe(Direction::Received, &buf.filled()[before..]);
             }
@@ -292,5 +391,47 @@ mod tests {
         let frames = p.feed(&header);
         assert_eq!(frames[0].payload_len, 1 << 40);
         assert!(p.feed(&[0; 4096]).is_empty());
+    }
+
+    #[test]
+    fn recent_frames_keep_headers_and_first_bytes_split_anywhere() {
+        // A text "hello, world! and more" (22 bytes), a masked binary, then a text with RSV1.
+        let mut wire = vec![0x81, 22];
+        wire.extend(b"hello, world! and more");
+        wire.extend([0x82, 0x80 | 3, 9, 9, 9, 9, 1, 2, 3]);
+        wire.extend([0xC1, 0x02, b'h', b'i']);
+        for split in [1, 2, 5, 13, 1000] {
+            let mut recent = RecentFrames::default();
+            for (n, chunk) in wire.chunks(split).enumerate() {
+                recent.feed(chunk, n as u64);
+            }
+            let first = recent.first_where(|_| true).expect("frames");
+            assert_eq!(first.first_bytes(), b"hello, world! an", "split {split}");
+            let masked = recent.first_where(|f| f.masked).expect("masked");
+            assert_eq!(
+                (masked.info.opcode, masked.first_bytes()),
+                (2, &[1u8, 2, 3][..])
+            );
+            let rsv = recent.first_where(|f| f.rsv1).expect("rsv");
+            assert_eq!(rsv.first_bytes(), b"hi");
+            assert_eq!(
+                rsv.info.violation(),
+                Some("RSV bits set without a negotiated extension")
+            );
+            assert_eq!(first.info.violation(), None);
+        }
+    }
+
+    #[test]
+    fn recent_frames_are_bounded() {
+        let mut recent = RecentFrames::default();
+        for n in 0..100u8 {
+            recent.feed(&[0x81, 1, n], 0);
+        }
+        assert_eq!(recent.ring.len(), RECENT);
+        assert_eq!(
+            recent.first_where(|_| true).map(|f| f.first_bytes()[0]),
+            Some(92)
+        );
     }
 }

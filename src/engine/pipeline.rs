@@ -8,7 +8,7 @@ use crate::engine::proxy::{
 use crate::engine::stream::Transport;
 use crate::engine::target::{Target, parse_target};
 use crate::engine::tls;
-use crate::model::{ConnectRequest, HandshakeInfo, ProxyExchange, Stage, StageError};
+use crate::model::{ConnectRequest, HandshakeInfo, ProxyExchange, Stage, StageError, TlsInfo};
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -222,7 +222,31 @@ async fn run_stages(
             );
         }
         let what = format!("TLS with {sni}");
-        let (tls, t) = timed(Stage::Tls, &what, limit, tls::handshake(config, &sni, tcp)).await?;
+        let mut refused = None;
+        let handshake = async {
+            tls::handshake(&config, &sni, tcp).await.map_err(|failure| {
+                refused = Some((failure.certificates, failure.certificate_refused));
+                failure.error
+            })
+        };
+        let shaken = timed(Stage::Tls, &what, limit, handshake).await;
+        if let Err(error) = &shaken {
+            // The inspector shows what the server sent, and the ways forward.
+            let (certificates, certificate_refused) = refused.unwrap_or_default();
+            info.tls = Some(TlsInfo {
+                version: "not negotiated".into(),
+                cipher: "-".into(),
+                key_exchange: None,
+                alpn: None,
+                sni: sni.clone(),
+                insecure: req.tls.insecure,
+                handshake_kind: "failed".into(),
+                certificates,
+                failure: Some(error.message.clone()),
+                certificate_refused,
+            });
+        }
+        let (tls, t) = shaken?;
         info.timings.tls_ms = Some(t);
         let session = tls::describe_session(tls.get_ref().1, &sni, req.tls.insecure);
         if let Some(leaf) = session.certificates.first() {
@@ -267,9 +291,7 @@ async fn run_upgrade(
     result.map(|(u, _)| u)
 }
 
-async fn tls_config(
-    options: &crate::model::TlsOptions,
-) -> Result<std::sync::Arc<rustls::ClientConfig>, StageError> {
+async fn tls_config(options: &crate::model::TlsOptions) -> Result<tls::TlsConfig, StageError> {
     // Loading the OS trust store and CA files reads files: keep it off the async workers.
     let options = options.clone();
     tokio::task::spawn_blocking(move || tls::config_for(&options))

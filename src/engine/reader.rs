@@ -7,8 +7,8 @@ use crate::engine::duplex::Reader;
 use crate::engine::events::{BURST_BYTES, BURST_MESSAGES, EventKind, EventSink, Incoming};
 use crate::engine::observer::Arrivals;
 use crate::model::{
-    ConnId, ConnState, Direction, LogEntry, MessageKind, Stage, StageError, saturating_nanos,
-    unix_nanos,
+    ConnId, ConnState, Direction, LogEntry, MAX_CONTROL_PAYLOAD, MessageKind, Stage, StageError,
+    saturating_nanos, unix_nanos,
 };
 use futures_util::Stream;
 use std::collections::VecDeque;
@@ -114,7 +114,20 @@ pub(super) struct Shared {
     pub(super) pending_pings: Mutex<VecDeque<(Vec<u8>, Instant)>>,
 }
 
+/// How many unanswered pings are remembered for their round trip: a peer that never answers (with no pong timeout
+/// set) would otherwise make the list grow with every interval ping.
+pub(super) const MAX_PENDING_PINGS: usize = 256;
+
 impl Shared {
+    /// Remembers a ping we sent, forgetting the oldest unanswered one past [`MAX_PENDING_PINGS`].
+    pub(super) fn ping_sent(&self, payload: Vec<u8>, at: Instant) {
+        let mut pings = self.pings();
+        if pings.len() >= MAX_PENDING_PINGS {
+            pings.pop_front();
+        }
+        pings.push_back((payload, at));
+    }
+
     pub(super) fn pings(&self) -> std::sync::MutexGuard<'_, VecDeque<(Vec<u8>, Instant)>> {
         // A panic while holding this lock cannot leave the queue inconsistent: take it anyway.
         self.pending_pings.lock().unwrap_or_else(|e| e.into_inner())
@@ -218,6 +231,12 @@ pub(super) async fn read_loop(
                 if outcome.peer_close.is_none() {
                     outcome.error = Some(StageError::new(Stage::Read, describe_ws_error(&e)));
                     outcome.fail_code = fail_code(&e);
+                    if outcome.fail_code.is_some() {
+                        let entry = offending_frame(conn_id, &clock, &reader, &e);
+                        if let Some(entry) = entry {
+                            sink.emit(conn_id, EventKind::Message(entry)).await;
+                        }
+                    }
                 }
                 break;
             }
@@ -225,6 +244,89 @@ pub(super) async fn read_loop(
         report_control(conn_id, message, &sink, &clock, &shared, &mut outcome).await;
     }
     outcome
+}
+
+/// The frame behind a protocol violation, as a red log row with its header and first bytes: the earliest kept
+/// frame that breaks the rule the library reported (it stops at the first), or the latest that can carry the
+/// fault (invalid UTF-8, a message too big).
+fn offending_frame(
+    conn_id: ConnId,
+    clock: &Clock,
+    reader: &Reader,
+    err: &tungstenite::Error,
+) -> Option<LogEntry> {
+    use tungstenite::error::ProtocolError as P;
+    let socket = reader.lock();
+    let recent = socket.get_ref().recent_frames();
+    let frame = match err {
+        tungstenite::Error::Protocol(P::NonZeroReservedBits) => {
+            recent.first_where(|f| f.rsv1 || f.rsv2 || f.rsv3)
+        }
+        tungstenite::Error::Protocol(P::MaskedFrameFromServer) => recent.first_where(|f| f.masked),
+        tungstenite::Error::Protocol(
+            P::InvalidOpcode(_) | P::UnknownControlFrameType(_) | P::UnknownDataFrameType(_),
+        ) => recent.first_where(|f| matches!(f.opcode, 3..=7 | 11..=15)),
+        tungstenite::Error::Protocol(P::FragmentedControlFrame) => {
+            recent.first_where(|f| f.opcode >= 8 && !f.fin)
+        }
+        tungstenite::Error::Protocol(P::ControlFrameTooBig) => {
+            recent.first_where(|f| f.opcode >= 8 && f.payload_len > MAX_CONTROL_PAYLOAD as u64)
+        }
+        tungstenite::Error::Protocol(P::UnexpectedContinueFrame) => {
+            recent.first_where(|f| f.opcode == 0)
+        }
+        tungstenite::Error::Protocol(P::InvalidCloseSequence) => {
+            recent.first_where(|f| f.opcode == 8)
+        }
+        tungstenite::Error::Utf8(_) => recent.last_where(|f| matches!(f.opcode, 0 | 1 | 8)),
+        _ => None,
+    }
+    .or_else(|| recent.last_where(|_| true))?;
+    let info = &frame.info;
+    let kind = match info.opcode {
+        1 => MessageKind::Text,
+        8 => MessageKind::Close,
+        9 => MessageKind::Ping,
+        10 => MessageKind::Pong,
+        _ => MessageKind::Binary,
+    };
+    let mut header = format!(
+        "opcode 0x{:x} ({}), FIN={}",
+        info.opcode,
+        info.opcode_name(),
+        u8::from(info.fin)
+    );
+    for (bit, on) in [
+        ("RSV1", info.rsv1),
+        ("RSV2", info.rsv2),
+        ("RSV3", info.rsv3),
+    ] {
+        if on {
+            header.push_str(", ");
+            header.push_str(bit);
+        }
+    }
+    if info.masked {
+        header.push_str(", masked");
+    }
+    let note = format!(
+        "the frame that broke the protocol ({}): {header}, payload length {}; showing its first {} bytes",
+        describe_ws_error(err),
+        info.payload_len,
+        frame.first_bytes().len()
+    );
+    let mut entry = LogEntry::from_nanos(
+        conn_id,
+        Direction::Received,
+        kind,
+        clock.unix_ns(info.since_ns),
+        info.since_ns,
+        frame.first_bytes(),
+    );
+    let extra = entry.extra_mut();
+    extra.note = Some(note);
+    extra.violation = true;
+    Some(entry)
 }
 
 /// How long the reader pauses before each burst while its consumer lags.
@@ -308,5 +410,27 @@ async fn report_control(
         sink.emit(conn_id, EventKind::State(ConnState::Closing))
             .await;
         sink.emit(conn_id, EventKind::Message(reply)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unanswered_pings_are_bounded_oldest_first() {
+        let shared = Shared::default();
+        let start = Instant::now();
+        for n in 0..(MAX_PENDING_PINGS + 10) {
+            shared.ping_sent(n.to_string().into_bytes(), start);
+        }
+        let pings = shared.pings();
+        assert_eq!(pings.len(), MAX_PENDING_PINGS);
+        assert_eq!(pings.front().map(|(p, _)| p.as_slice()), Some(&b"10"[..]));
+        let last = (MAX_PENDING_PINGS + 9).to_string();
+        assert_eq!(
+            pings.back().map(|(p, _)| p.clone()),
+            Some(last.into_bytes())
+        );
     }
 }

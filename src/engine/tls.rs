@@ -11,16 +11,50 @@ use std::sync::{Arc, OnceLock};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
-static DEFAULT_CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+static DEFAULT_CONFIG: OnceLock<TlsConfig> = OnceLock::new();
+
+/// A client configuration for `wss://` and the certificate verifier inside it. Each handshake wraps the verifier
+/// in a [`RecordingVerifier`], so the chain the server sent is known even when verification fails.
+#[derive(Clone, Debug)]
+pub struct TlsConfig {
+    config: Arc<rustls::ClientConfig>,
+    verifier: Arc<dyn ServerCertVerifier>,
+}
+
+impl TlsConfig {
+    /// The configuration as built (its verifier records nothing).
+    pub fn client_config(&self) -> Arc<rustls::ClientConfig> {
+        self.config.clone()
+    }
+
+    /// A configuration for one handshake, whose verifier records the chain the server presents.
+    fn recording(&self) -> (Arc<rustls::ClientConfig>, Arc<RecordingVerifier>) {
+        let recorder = Arc::new(RecordingVerifier {
+            inner: self.verifier.clone(),
+            chain: std::sync::Mutex::new(Vec::new()),
+        });
+        let mut config = (*self.config).clone();
+        config
+            .dangerous()
+            .set_certificate_verifier(recorder.clone());
+        (Arc::new(config), recorder)
+    }
+}
 
 /// The client configuration used for `wss://` connections, built once.
-pub fn default_config() -> Arc<rustls::ClientConfig> {
+pub fn default_config() -> TlsConfig {
     DEFAULT_CONFIG.get_or_init(build_default_config).clone()
 }
 
-fn build_default_config() -> Arc<rustls::ClientConfig> {
+fn build_default_config() -> TlsConfig {
     // With no CA file there is nothing that can fail.
-    build_config(&TlsOptions::default()).unwrap_or_else(|_| Arc::new(empty_config()))
+    build_config(&TlsOptions::default()).unwrap_or_else(|_| {
+        let verifier: Arc<dyn ServerCertVerifier> = Arc::new(AcceptAnyCertificate(provider()));
+        TlsConfig {
+            config: Arc::new(empty_config()),
+            verifier,
+        }
+    })
 }
 
 fn provider() -> Arc<CryptoProvider> {
@@ -37,7 +71,7 @@ fn empty_config() -> rustls::ClientConfig {
 }
 
 /// The configuration for `options`: the shared default, or one built for them (reads the CA file).
-pub fn config_for(options: &TlsOptions) -> Result<Arc<rustls::ClientConfig>, StageError> {
+pub fn config_for(options: &TlsOptions) -> Result<TlsConfig, StageError> {
     if options.is_default() {
         Ok(default_config())
     } else {
@@ -45,7 +79,7 @@ pub fn config_for(options: &TlsOptions) -> Result<Arc<rustls::ClientConfig>, Sta
     }
 }
 
-fn build_config(options: &TlsOptions) -> Result<Arc<rustls::ClientConfig>, StageError> {
+fn build_config(options: &TlsOptions) -> Result<TlsConfig, StageError> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     // The OS store may be missing or partly unreadable; the web PKI roots still apply then.
@@ -88,13 +122,16 @@ fn build_config(options: &TlsOptions) -> Result<Arc<rustls::ClientConfig>, Stage
     let builder = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .expect("ring supports TLS 1.2 and 1.3");
-    let builder = if options.insecure {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider())))
+    let verifier: Arc<dyn ServerCertVerifier> = if options.insecure {
+        Arc::new(AcceptAnyCertificate(provider()))
     } else {
-        builder.with_root_certificates(roots)
+        rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
+            .build()
+            .map_err(|e| StageError::new(Stage::Tls, format!("no usable trust store: {e}")))?
     };
+    let builder = builder
+        .dangerous()
+        .with_custom_certificate_verifier(verifier.clone());
     let mut config = match (&options.client_cert_file, &options.client_key_file) {
         (None, None) => builder.with_no_client_auth(),
         (Some(cert_path), Some(key_path)) => {
@@ -115,7 +152,10 @@ fn build_config(options: &TlsOptions) -> Result<Arc<rustls::ClientConfig>, Stage
     };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     config.key_log = Arc::new(rustls::KeyLogFile::new());
-    Ok(Arc::new(config))
+    Ok(TlsConfig {
+        config: Arc::new(config),
+        verifier,
+    })
 }
 
 fn load_client_identity(
@@ -194,6 +234,8 @@ pub fn describe_session(conn: &rustls::ClientConnection, sni: &str, insecure: bo
         insecure,
         handshake_kind,
         certificates,
+        failure: None,
+        certificate_refused: false,
     }
 }
 
@@ -300,22 +342,111 @@ impl ServerCertVerifier for AcceptAnyCertificate {
     }
 }
 
+/// Checks a server's chain with another verifier, and keeps the chain it was shown (leaf first): a failed
+/// handshake can then still show the certificates the server sent.
+#[derive(Debug)]
+struct RecordingVerifier {
+    inner: Arc<dyn ServerCertVerifier>,
+    chain: std::sync::Mutex<Vec<CertificateDer<'static>>>,
+}
+
+impl RecordingVerifier {
+    fn chain(&self) -> Vec<CertificateDer<'static>> {
+        self.chain.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+}
+
+impl ServerCertVerifier for RecordingVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if let Ok(mut chain) = self.chain.lock() {
+            *chain = std::iter::once(end_entity)
+                .chain(intermediates)
+                .map(|c| c.clone().into_owned())
+                .collect();
+        }
+        self.inner
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+
+    fn requires_raw_public_keys(&self) -> bool {
+        self.inner.requires_raw_public_keys()
+    }
+
+    fn root_hint_subjects(&self) -> Option<&[rustls::DistinguishedName]> {
+        self.inner.root_hint_subjects()
+    }
+}
+
+/// A failed TLS handshake: what went wrong, and the chain the server sent, when it sent one (leaf first).
+#[derive(Debug)]
+pub struct TlsFailure {
+    /// What failed, in plain words.
+    pub error: StageError,
+    /// The server's certificates.
+    pub certificates: Vec<CertInfo>,
+    /// True when the certificates were refused (a CA file or skipping verification may help).
+    pub certificate_refused: bool,
+}
+
 /// Runs the TLS handshake over `tcp` for `host`.
 pub async fn handshake(
-    config: Arc<rustls::ClientConfig>,
+    config: &TlsConfig,
     host: &str,
     tcp: TcpStream,
-) -> Result<TlsStream<TcpStream>, StageError> {
-    let server_name = ServerName::try_from(host.to_owned()).map_err(|_| {
-        StageError::new(
+) -> Result<TlsStream<TcpStream>, TlsFailure> {
+    let server_name = ServerName::try_from(host.to_owned()).map_err(|_| TlsFailure {
+        error: StageError::new(
             Stage::Tls,
             format!("'{host}' is not a valid TLS server name"),
-        )
+        ),
+        certificates: Vec::new(),
+        certificate_refused: false,
     })?;
+    let (config, recorder) = config.recording();
     tokio_rustls::TlsConnector::from(config)
         .connect(server_name, tcp)
         .await
-        .map_err(|e| StageError::new(Stage::Tls, describe_tls_error(&e, host)))
+        .map_err(|e| TlsFailure {
+            error: StageError::new(Stage::Tls, describe_tls_error(&e, host)),
+            certificates: recorder
+                .chain()
+                .iter()
+                .map(|c| describe_certificate(c.as_ref()))
+                .collect(),
+            certificate_refused: e
+                .get_ref()
+                .and_then(|e| e.downcast_ref::<rustls::Error>())
+                .is_some_and(|e| matches!(e, rustls::Error::InvalidCertificate(_))),
+        })
 }
 
 /// Plain words for a failed TLS handshake.

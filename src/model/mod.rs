@@ -103,7 +103,7 @@ impl RawFrame {
             if !self.fin {
                 problems.push("a control frame must not be fragmented (FIN=0)".to_owned());
             }
-            if self.payload.len() > 125 {
+            if self.payload.len() > MAX_CONTROL_PAYLOAD {
                 problems.push(format!(
                     "a control frame payload may be at most 125 bytes (this one is {})",
                     self.payload.len()
@@ -128,7 +128,7 @@ impl RawFrame {
         if self.opcode >= 8 && !self.fin {
             kinds.push("fragmented control frame");
         }
-        if self.opcode >= 8 && self.payload.len() > 125 {
+        if self.opcode >= 8 && self.payload.len() > MAX_CONTROL_PAYLOAD {
             kinds.push("oversized control frame");
         }
         if self.opcode == 0 {
@@ -543,8 +543,13 @@ pub struct TlsInfo {
     pub insecure: bool,
     /// "full" or "resumed".
     pub handshake_kind: String,
-    /// The server's certificate chain, leaf first.
+    /// The server's certificate chain, leaf first (also when the handshake failed, if the server sent one).
     pub certificates: Vec<CertInfo>,
+    /// Why the TLS handshake failed (`None`: it succeeded).
+    pub failure: Option<String>,
+    /// The handshake failed because the server's certificate was refused: trusting its CA, or skipping
+    /// verification, may get further.
+    pub certificate_refused: bool,
 }
 
 /// One certificate of the server's chain.
@@ -581,6 +586,9 @@ pub struct ProxyExchange {
     pub response: String,
 }
 
+/// The largest payload of a control frame (ping, pong, close), RFC 6455 §5.5.
+pub const MAX_CONTROL_PAYLOAD: usize = 125;
+
 /// One frame header as seen on the wire.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FrameInfo {
@@ -605,6 +613,27 @@ pub struct FrameInfo {
 }
 
 impl FrameInfo {
+    /// What RFC 6455 says is wrong with this header, if anything: reserved opcodes, RSV bits (no extension is
+    /// ever negotiated), a fragmented or oversized control frame, a masked frame from the server or an unmasked
+    /// one from us. The Wire view marks such frames.
+    pub fn violation(&self) -> Option<&'static str> {
+        if matches!(self.opcode, 3..=7 | 11..=15) {
+            Some("reserved opcode")
+        } else if self.rsv1 || self.rsv2 || self.rsv3 {
+            Some("RSV bits set without a negotiated extension")
+        } else if self.opcode >= 8 && !self.fin {
+            Some("fragmented control frame")
+        } else if self.opcode >= 8 && self.payload_len > MAX_CONTROL_PAYLOAD as u64 {
+            Some("control frame over 125 bytes")
+        } else if self.direction == Direction::Received && self.masked {
+            Some("masked frame from the server")
+        } else if self.direction == Direction::Sent && !self.masked {
+            Some("unmasked frame from the client")
+        } else {
+            None
+        }
+    }
+
     /// Time since the connection attempt started.
     pub fn since_connect(&self) -> Duration {
         Duration::from_nanos(self.since_ns)

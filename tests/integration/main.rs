@@ -7,6 +7,7 @@ mod hostile;
 mod inspect;
 mod interop;
 mod keepalive;
+mod regressions;
 mod servers;
 mod sessions;
 mod tls;
