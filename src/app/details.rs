@@ -294,7 +294,19 @@ fn frames_ui(tab: &ConnTab, ui: &mut egui::Ui) {
                     f.payload_len,
                     f.since_connect().as_secs_f64() * 1000.0
                 );
-                ui.label(RichText::new(line).monospace());
+                match f.violation() {
+                    Some(why) => {
+                        let red = ui.visuals().error_fg_color;
+                        ui.label(
+                            RichText::new(format!("{line}  !! {why}"))
+                                .monospace()
+                                .color(red),
+                        );
+                    }
+                    None => {
+                        ui.label(RichText::new(line).monospace());
+                    }
+                }
             }
         });
 }

@@ -30,12 +30,17 @@ pub(super) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>
         ui.horizontal(|ui| {
             let label = ui.label("Attempt");
             egui::ComboBox::from_id_salt("attempt")
-                .selected_text(format!("{} of {}", shown + 1, latest + 1))
+                .selected_text(format!(
+                    "{} of {}",
+                    tab.attempts_dropped + shown as u64 + 1,
+                    tab.attempts_dropped + latest as u64 + 1
+                ))
                 .show_ui(ui, |ui| {
                     for i in (0..=latest).rev() {
+                        let number = tab.attempts_dropped + i as u64 + 1;
                         let outcome = match &tab.attempts[i].error {
-                            Some(e) => format!("{}: failed at {}", i + 1, e.stage.title()),
-                            None => format!("{}: connected", i + 1),
+                            Some(e) => format!("{number}: failed at {}", e.stage.title()),
+                            None => format!("{number}: connected"),
                         };
                         let value = if i == latest { None } else { Some(i) };
                         ui.selectable_value(&mut tab.inspected_attempt, value, outcome);
@@ -102,7 +107,7 @@ pub(super) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>
         mono(ui, &p.response);
     }
     if let Some(tls) = &h.tls {
-        tls_ui(tls, ui);
+        tls_ui(tls, ui, actions);
     }
     section(ui, "Request");
     mono(ui, &String::from_utf8_lossy(&h.request_raw));
@@ -168,8 +173,42 @@ fn waterfall_ui(h: &HandshakeInfo, ui: &mut egui::Ui) {
     ui.label(RichText::new(format!("Total {:.2} ms", t.total_ms)).strong());
 }
 
-fn tls_ui(tls: &TlsInfo, ui: &mut egui::Ui) {
+fn tls_ui(tls: &TlsInfo, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
     section(ui, "TLS");
+    if let Some(why) = &tls.failure {
+        ui.label(RichText::new(format!("The TLS handshake failed: {why}")).color(FAIL));
+        if tls.certificates.is_empty() {
+            ui.label(RichText::new("The server sent no certificate.").weak());
+        } else {
+            ui.label(
+                RichText::new(format!(
+                    "The server sent {} certificate(s), shown below.",
+                    tls.certificates.len()
+                ))
+                .weak(),
+            );
+        }
+        if tls.certificate_refused {
+            ui.horizontal_wrapped(|ui| {
+                if ui
+                    .button("Use a CA file…")
+                    .on_hover_text("Trust the CA that issued this certificate (a PEM file), then connect again")
+                    .clicked()
+                {
+                    actions.push(Action::PickFile(super::state::FileField::CaFile));
+                }
+                if ui
+                    .button("Skip verification and connect")
+                    .on_hover_text(
+                        "Connect without checking the server's identity (this tab only; flagged in the bar while on)",
+                    )
+                    .clicked()
+                {
+                    actions.push(Action::ConnectInsecure);
+                }
+            });
+        }
+    }
     if tls.insecure {
         ui.label(RichText::new("Certificate verification was skipped (insecure)").color(WARN));
     }

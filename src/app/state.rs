@@ -33,6 +33,8 @@ const BACKLOG_BYTES: usize = 16 << 20;
 pub enum Action {
     /// Connect the active tab to its URL.
     Connect,
+    /// Turn off certificate verification for the active tab (flagged in the bar) and connect again.
+    ConnectInsecure,
     /// Close the active tab's connection normally (1000), cancel an attempt or a pending reconnection.
     Disconnect,
     /// Reconnect the active tab at once.
@@ -404,6 +406,10 @@ impl AppState {
     pub fn apply(&mut self, action: Action) {
         match action {
             Action::Connect => self.connect(),
+            Action::ConnectInsecure => {
+                self.tab_mut().session.endpoint.tls.insecure = true;
+                self.connect();
+            }
             Action::Disconnect => {
                 let tab = self.tab_mut();
                 tab.reconnect = None;

@@ -171,8 +171,10 @@ pub struct ConnTab {
     pub handshake: Option<Box<HandshakeInfo>>,
     /// How the current attempt ended.
     pub close_info: Option<CloseInfo>,
-    /// Every attempt of this tab, oldest first (the inspector can show any).
-    pub attempts: Vec<Attempt>,
+    /// The newest [`MAX_ATTEMPTS`] attempts of this tab, oldest first (the inspector can show any).
+    pub attempts: std::collections::VecDeque<Attempt>,
+    /// Older attempts no longer kept (a tab that reconnects without end would otherwise keep every handshake).
+    pub attempts_dropped: u64,
     /// The attempt the inspector shows (`None`: the latest).
     pub inspected_attempt: Option<usize>,
     /// A reconnection waiting for its delay.
@@ -198,6 +200,9 @@ pub struct ConnTab {
     /// Per-second traffic bins for the Traffic tab (recomputed when the log changes).
     pub traffic: super::traffic::TrafficBins,
 }
+
+/// How many connection attempts a tab keeps for the inspector (each holds its handshake's bytes).
+pub const MAX_ATTEMPTS: usize = 100;
 
 /// How many frame headers a tab keeps.
 pub const MAX_FRAMES: usize = 1_000_000;
@@ -230,7 +235,8 @@ impl ConnTab {
             error: None,
             handshake: None,
             close_info: None,
-            attempts: Vec::new(),
+            attempts: std::collections::VecDeque::new(),
+            attempts_dropped: 0,
             inspected_attempt: None,
             reconnect: None,
             log: LogStore::new(DEFAULT_LOG_CAP),
@@ -327,12 +333,12 @@ impl ConnTab {
                     self.error = None;
                     self.handshake = None;
                     self.close_info = None;
-                    self.attempts.push(Attempt::default());
+                    self.push_attempt();
                 }
                 self.conn_state = s;
             }
             EventKind::Handshake(h) => {
-                if let Some(a) = self.attempts.last_mut() {
+                if let Some(a) = self.attempts.back_mut() {
                     a.handshake = Some(h.clone());
                 }
                 self.handshake = Some(h);
@@ -342,14 +348,14 @@ impl ConnTab {
                 if self.conn_state == ConnState::Connecting && self.handshake.is_some() {
                     self.side_tab = SideTab::Handshake;
                 }
-                if let Some(a) = self.attempts.last_mut() {
+                if let Some(a) = self.attempts.back_mut() {
                     a.error = Some(e.clone());
                 }
                 self.error = Some(e);
             }
             EventKind::Closed(c) => {
                 self.conn_state = ConnState::Closed;
-                if let Some(a) = self.attempts.last_mut() {
+                if let Some(a) = self.attempts.back_mut() {
                     a.close = Some(c.clone());
                 }
                 self.close_info = Some(c);
@@ -357,7 +363,9 @@ impl ConnTab {
             EventKind::Reconnecting { attempt, delay } => {
                 self.reconnect = Some(PendingReconnect {
                     attempt,
-                    at: Instant::now() + delay,
+                    at: Instant::now()
+                        .checked_add(delay)
+                        .unwrap_or_else(Instant::now),
                 });
             }
             EventKind::GaveUp { attempts } => {
@@ -367,6 +375,16 @@ impl ConnTab {
             }
         }
         None
+    }
+
+    /// Starts a new attempt, dropping the oldest past [`MAX_ATTEMPTS`] (the inspector's choice follows it).
+    fn push_attempt(&mut self) {
+        if self.attempts.len() >= MAX_ATTEMPTS {
+            self.attempts.pop_front();
+            self.attempts_dropped += 1;
+            self.inspected_attempt = self.inspected_attempt.and_then(|i| i.checked_sub(1));
+        }
+        self.attempts.push_back(Attempt::default());
     }
 
     /// Forgets a connection whose task has ended (after its last events were applied).
@@ -419,6 +437,38 @@ mod tests {
         assert_eq!(
             tab.frames.back().map(|f| f.payload_len),
             Some(2_000_000 + MAX_FRAMES as u64 + 2)
+        );
+    }
+
+    #[test]
+    fn a_tab_keeps_the_newest_attempts_and_counts_the_rest() {
+        let mut tab = ConnTab::new("ws://127.0.0.1:9/");
+        tab.push_attempt();
+        tab.attempts[0].error = Some(StageError::new(crate::model::Stage::Tcp, "first"));
+        for _ in 1..MAX_ATTEMPTS {
+            tab.push_attempt();
+        }
+        assert_eq!(
+            (tab.attempts.len(), tab.attempts_dropped),
+            (MAX_ATTEMPTS, 0)
+        );
+        tab.inspected_attempt = Some(5);
+        for _ in 0..50 {
+            tab.push_attempt();
+        }
+        assert_eq!(tab.attempts.len(), MAX_ATTEMPTS, "bounded");
+        assert_eq!(tab.attempts_dropped, 50);
+        assert!(tab.attempts[0].error.is_none(), "the oldest went first");
+        assert_eq!(
+            tab.inspected_attempt, None,
+            "the inspected attempt was dropped: the latest is shown"
+        );
+        tab.inspected_attempt = Some(10);
+        tab.push_attempt();
+        assert_eq!(
+            tab.inspected_attempt,
+            Some(9),
+            "the choice follows its attempt"
         );
     }
 }

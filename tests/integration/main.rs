@@ -12,3 +12,4 @@ mod servers;
 mod sessions;
 mod tls;
 mod ui;
+mod ui_trust;
