@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Command-line ingest: 200,000 text messages of 64 bytes from `sockscope serve --flood`, printed to /dev/null by
+# Command-line ingest: 200,000 text messages of 64 bytes, printed to /dev/null by
 #   sockscope connect URL            (this project)
 #   bare_client URL                  (examples/bare_client.rs: a tokio-tungstenite read loop that prints each one)
 #   websocat -n URL                  (if installed: `cargo install websocat`)
+# from two senders: `sockscope serve --flood` (writes in large batches) and, when node and the interop peers are
+# installed (npm ci --prefix tests/peers), benches/node_flood.js — node `ws` sending one message at a time at its
+# own pace, so each socket read brings a few messages: there the cost per read decides.
 # hyperfine reports wall time; `user` and `system` are the CPU each spent. Needs hyperfine (apt install hyperfine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,3 +63,28 @@ for name in clients:
     print("interleaved %-12s median %.1f ms" % (name, median[name] * 1e3))
 print("interleaved ratio sockscope / bare_client: %.2f" % (median["sockscope"] / median["bare_client"]))
 PY
+
+# An independent sender at its own pace: node `ws`. Wall time is set by the sender; CPU is what counts.
+if command -v node >/dev/null && [[ -d tests/peers/node_modules/ws ]]; then
+    NODE_OUT=$(mktemp)
+    node benches/node_flood.js "$COUNT" "$SIZE" >"$NODE_OUT" &
+    NODE=$!
+    trap 'kill $SERVER $NODE 2>/dev/null || true; rm -f "$SERVER_OUT" "$NODE_OUT"' EXIT
+    for _ in $(seq 50); do [[ -s "$NODE_OUT" ]] && break; sleep 0.1; done
+    NODE_URL="ws://127.0.0.1:$(head -1 "$NODE_OUT")/"
+    echo "node ws flood: $COUNT x $SIZE bytes from $NODE_URL"
+    commands=("$BIN connect $NODE_URL")
+    if [[ -n "$WEBSOCAT" ]]; then
+        commands+=("$WEBSOCAT -n $NODE_URL")
+    fi
+    hyperfine --warmup 1 --runs "${RUNS:-15}" --output=null --export-json target/ingest_node.json "${commands[@]}"
+    python3 - <<'PY'
+import json
+for r in json.load(open("target/ingest_node.json"))["results"]:
+    print("node ws sender: %-12s wall median %.1f ms  cpu user %.1f + sys %.1f = %.1f ms" % (
+        r["command"].split(" ")[0].split("/")[-1], r["median"] * 1e3, r["user"] * 1e3, r["system"] * 1e3,
+        (r["user"] + r["system"]) * 1e3))
+PY
+else
+    echo "node ws flood skipped: node or tests/peers/node_modules missing (npm ci --prefix tests/peers)"
+fi

@@ -98,6 +98,7 @@ pub async fn establish(
         }
     };
     let config = WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(Some(req.max_message_size_bytes))
         .max_frame_size(Some(req.max_frame_size_bytes));
     // Frames that arrived with the 101 response are read (and observed) first.
@@ -105,6 +106,12 @@ pub async fn establish(
     let socket = WebSocketStream::from_raw_socket(stream, Role::Client, Some(config)).await;
     Ok((socket, info))
 }
+
+/// How much tungstenite reads from the socket at most per call. It zero-fills that much of its buffer before
+/// every read, whatever arrives: with its default of 128 KiB, a sender whose messages come a few hundred bytes per
+/// read (node `ws` at its own pace) made that zeroing 15 % of the client's CPU. 16 KiB still takes a batched flood
+/// in a few hundred reads (`benches/ingest_cli.sh`).
+const READ_BUFFER_BYTES: usize = 16 * 1024;
 
 /// The proxy to use for `target`: the explicit one, else the environment's (unless `NO_PROXY` excludes it).
 pub fn select_proxy(req: &ConnectRequest, target: &Target) -> Result<Option<Proxy>, StageError> {
