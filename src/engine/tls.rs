@@ -435,17 +435,34 @@ pub async fn handshake(
     tokio_rustls::TlsConnector::from(config)
         .connect(server_name, tcp)
         .await
-        .map_err(|e| TlsFailure {
-            error: StageError::new(Stage::Tls, describe_tls_error(&e, host)),
-            certificates: recorder
+        .map_err(|e| {
+            let certificates: Vec<CertInfo> = recorder
                 .chain()
                 .iter()
                 .map(|c| describe_certificate(c.as_ref()))
-                .collect(),
-            certificate_refused: e
+                .collect();
+            let certificate_refused = e
                 .get_ref()
                 .and_then(|e| e.downcast_ref::<rustls::Error>())
-                .is_some_and(|e| matches!(e, rustls::Error::InvalidCertificate(_))),
+                .is_some_and(|e| matches!(e, rustls::Error::InvalidCertificate(_)));
+            // webpki reports a lone self-signed certificate as a bad signature or an unknown issuer; say what it is.
+            let self_signed = match certificates.as_slice() {
+                [only] if certificate_refused && only.subject == only.issuer => Some(only),
+                _ => None,
+            };
+            let message = match self_signed {
+                Some(cert) => format!(
+                    "certificate not trusted: the server's certificate is self-signed ({}); trust it with a CA \
+                     file, or connect insecurely",
+                    cert.subject
+                ),
+                None => describe_tls_error(&e, host),
+            };
+            TlsFailure {
+                error: StageError::new(Stage::Tls, message),
+                certificates,
+                certificate_refused,
+            }
         })
 }
 

@@ -322,3 +322,40 @@ async fn a_stream_of_echo_messages_over_the_budget_still_arrives_whole() {
     }
     assert_eq!(received, 40);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_self_signed_certificate_is_called_self_signed_not_a_bad_signature() {
+    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "localhost");
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = params.self_signed(&key).expect("self-signed");
+    let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.der().clone()], key_der)
+        .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let _ = acceptor.accept(stream).await;
+        }
+    });
+    let (_h, mut events) = start(ConnectRequest::new(format!("wss://localhost:{port}/")));
+    let t = collect(&mut events, |_, _| {}).await;
+    let error = t.errors.first().expect("an error");
+    assert_eq!(error.stage, Stage::Tls);
+    assert!(error.message.contains("self-signed"), "{error}");
+    let tls = t.handshake.and_then(|h| h.tls).expect("TLS facts");
+    assert!(tls.certificate_refused);
+    assert_eq!(tls.certificates.len(), 1);
+}
