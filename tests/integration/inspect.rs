@@ -291,7 +291,7 @@ async fn proxy_from_the_environment_and_no_proxy() {
         let url = url.clone();
         let proxy = format!("http://{proxy}");
         tokio::task::spawn_blocking(move || {
-            std::process::Command::new(env!("CARGO_BIN_EXE_sockscope"))
+            servers::sockscope_command()
                 .args(["connect", &url, "--send", "x", "--count", "1"])
                 .args(extra)
                 .env("HTTP_PROXY", &proxy)

@@ -137,8 +137,10 @@ pub struct Transcript {
     pub opened: bool,
 }
 
-/// Starts a connection in the engine and returns its handle plus the event stream.
-pub fn start(req: ConnectRequest) -> (sockscope::engine::ConnectionHandle, EventStream) {
+/// Starts a connection in the engine and returns its handle plus the event stream. The request never takes a
+/// proxy from the environment (see [`ENVIRONMENT`]): a test that wants a proxy names it.
+pub fn start(mut req: ConnectRequest) -> (sockscope::engine::ConnectionHandle, EventStream) {
+    req.proxy_from_env = false;
     let (sink, stream) = events::channel(16 << 20, Overflow::Wait, None);
     let (handle, _task) = sockscope::engine::spawn_connection(req, sink);
     (handle, stream)
@@ -478,9 +480,32 @@ pub async fn echo_once_with(req: ConnectRequest, text: &'static str) -> Transcri
     .await
 }
 
+/// Variables of the developer's environment that change what sockscope does: the proxy settings (curl reads
+/// both cases, and so does sockscope) and the token the shipped chat session reads with `{{env.CHAT_TOKEN}}`.
+pub const ENVIRONMENT: &[&str] = &[
+    "http_proxy",
+    "HTTP_PROXY",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+    "CHAT_TOKEN",
+];
+
+/// The real binary, with none of the [`ENVIRONMENT`] variables: a test that wants one sets it.
+pub fn sockscope_command() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_sockscope"));
+    for name in ENVIRONMENT {
+        command.env_remove(name);
+    }
+    command
+}
+
 /// Runs the real binary with `args` and no stdin.
 pub fn cli(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_sockscope"))
+    sockscope_command()
         .args(args)
         .stdin(std::process::Stdio::null())
         .output()

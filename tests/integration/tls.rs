@@ -176,10 +176,9 @@ async fn cli_connects_over_wss_with_ca_and_fails_without() {
     let addr = wss_echo(&pki).await;
     let url = format!("wss://localhost:{}/", addr.port());
     let ca = pki.ca_file.display().to_string();
-    let bin = env!("CARGO_BIN_EXE_sockscope");
     let run = |args: Vec<String>| {
         tokio::task::spawn_blocking(move || {
-            std::process::Command::new(bin)
+            servers::sockscope_command()
                 .args(args)
                 .stdin(std::process::Stdio::null())
                 .output()
