@@ -9,5 +9,6 @@ mod interop;
 mod keepalive;
 mod servers;
 mod sessions;
+mod skips;
 mod tls;
 mod ui;
