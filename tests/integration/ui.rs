@@ -995,7 +995,7 @@ fn hostile_servers_end_in_plain_words_with_the_close_code_we_sent() {
         ),
         (
             &[0x81, 0x02, b'o', b'k', 0x82, 127, 0, 0, 1, 0, 0, 0, 0, 0],
-            "",
+            "the server sent a message of 1099511627776 bytes, over the limit of",
             1009,
         ),
     ];
