@@ -6,8 +6,17 @@
 #   PYTHON27=/path/to/python2.7 scripts/autobahn.sh
 #
 # The server listens on 127.0.0.1 only. Reports land in target/autobahn/reports/clients/ (index.html per case).
+#
+# Exit status: 0 when every case passed; 77 when the suite is unavailable here (no Python 2.7, or, outside CI,
+# autobahntestsuite could not be installed); 1 for anything else — a FAILED case, a fuzzing server that never
+# starts, a build that fails. No other status leaks out (`sockscope connect` itself exits 3 when it cannot
+# connect, which must not read as "unavailable").
 set -euo pipefail
+trap 'exit 1' ERR
 cd "$(dirname "$0")/.."
+UNAVAILABLE=77
+under_ci=false
+if [[ -n "${CI:-}" && "${CI,,}" != "false" ]]; then under_ci=true; fi
 
 find_python27() {
     local p
@@ -22,11 +31,15 @@ find_python27() {
 PY27=$(find_python27)
 if [[ -z "$PY27" ]]; then
     echo "autobahn: no Python 2.7 found (set PYTHON27); the Autobahn suite runs only on Python 2.7" >&2
-    exit 3
+    exit "$UNAVAILABLE"
 fi
 if ! "$PY27" -c 'import autobahntestsuite' 2>/dev/null; then
     echo "autobahn: installing autobahntestsuite into $PY27"
-    "$PY27" -m pip install --quiet --disable-pip-version-check autobahntestsuite
+    if ! "$PY27" -m pip install --quiet --disable-pip-version-check autobahntestsuite; then
+        echo "autobahn: autobahntestsuite could not be installed into $PY27" >&2
+        if $under_ci; then exit 1; fi
+        exit "$UNAVAILABLE"
+    fi
 fi
 
 cargo build --release --locked --quiet
@@ -47,17 +60,31 @@ SPEC
 (cd "$WORK" && exec "$PY27" "$OLDPWD/scripts/autobahn_server.py" "$WORK/spec.json" >"$WORK/server.log" 2>&1) &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then break; fi
+listening=false
+for _ in $(seq 300); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+        listening=true
+        break
+    fi
+    kill -0 "$SERVER" 2>/dev/null || break
     sleep 0.1
 done
+if ! $listening; then
+    echo "autobahn: the fuzzing server did not start listening on $URL; its log:" >&2
+    tail -n 20 "$WORK/server.log" >&2 || true
+    exit 1
+fi
 
-COUNT=$("$BIN" connect "$URL/getCaseCount" --count 1 --json | python3 -c '
+COUNT=$({ "$BIN" connect "$URL/getCaseCount" --count 1 --json || true; } | python3 -c '
 import json, sys
 for line in sys.stdin:
     event = json.loads(line)
     if event.get("event") == "message" and event.get("direction") == "received":
         print(int(event["text"])); break')
+if ! [[ "$COUNT" =~ ^[1-9][0-9]*$ ]]; then
+    echo "autobahn: could not read the case count from $URL/getCaseCount (got '$COUNT')" >&2
+    exit 1
+fi
 echo "autobahn: $COUNT cases against $URL"
 for i in $(seq 1 "$COUNT"); do
     # Each case ends with the server closing (or failing) the connection; the exit code is the case's business.

@@ -149,6 +149,19 @@ mod tests {
         total: usize,
         events: Vec<egui::Event>,
     ) -> Vec<usize> {
+        frame_rects(scroll, follow, total, events)
+            .into_iter()
+            .map(|(row, _)| row)
+            .collect()
+    }
+
+    /// One frame of a 400 x 220 view; returns each drawn row with the rect it was given.
+    fn frame_rects(
+        scroll: &mut RowScroll,
+        follow: &mut bool,
+        total: usize,
+        events: Vec<egui::Event>,
+    ) -> Vec<(usize, Rect)> {
         let ctx = egui::Context::default();
         let mut drawn = Vec::new();
         let input = egui::RawInput {
@@ -158,7 +171,9 @@ mod tests {
         };
         ctx.run_ui(input, |ui| {
             egui::CentralPanel::default().show(ui, |ui| {
-                scroll.show(ui, total, 20.0, follow, |_, row| drawn.push(row));
+                scroll.show(ui, total, 20.0, follow, |ui, row| {
+                    drawn.push((row, ui.max_rect()));
+                });
             });
         })
         .drop_without_applying_deltas();
@@ -167,16 +182,34 @@ mod tests {
 
     #[test]
     fn the_last_of_two_million_rows_is_drawn_in_place() {
-        let mut scroll = RowScroll::default();
-        let mut follow = true;
-        let drawn = frame(&mut scroll, &mut follow, 2_000_000, vec![]);
-        assert_eq!(drawn.last(), Some(&1_999_999));
+        // The tail of a 100-row list is where f32 pixels are exact: the tail of two million rows must be drawn at
+        // the same places, to the hundredth of a pixel.
+        let (mut short, mut long) = (RowScroll::default(), RowScroll::default());
+        let expected = frame_rects(&mut short, &mut true, 100, vec![]);
+        let drawn = frame_rects(&mut long, &mut true, 2_000_000, vec![]);
+        assert_eq!(drawn.last().map(|(row, _)| *row), Some(1_999_999));
         assert!(
             drawn.len() <= 12,
             "only the rows in view are laid out: {}",
             drawn.len()
         );
-        assert!(scroll.top > 1_999_980.0 && scroll.top.fract() >= 0.0);
+        assert_eq!(drawn.len(), expected.len());
+        for ((row, rect), (short_row, want)) in drawn.iter().zip(&expected) {
+            assert_eq!(row - 1_999_900, *short_row);
+            assert!(
+                (rect.min.y - want.min.y).abs() < 0.01 && (rect.max.y - want.max.y).abs() < 0.01,
+                "row {row} at {rect:?}, expected {want:?}"
+            );
+        }
+        // The view is scrolled to a fraction of a row (the view is not a whole number of rows high), and that
+        // fraction survives at two million.
+        assert!(short.top.fract() > 0.01, "{}", short.top);
+        assert!(
+            (long.top - 1_999_900.0 - short.top).abs() < 1e-6,
+            "{} vs {}",
+            long.top,
+            short.top
+        );
     }
 
     #[test]

@@ -452,21 +452,38 @@ mod tests {
         assert!(stream.try_recv().is_some());
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn wait_policy_loses_nothing() {
+        // 100 messages of 16 KiB through a budget of 64 KiB: the producer must wait for the consumer, and every
+        // message must come out, once, in order.
         let (sink, mut stream) = channel(64 * 1024, Overflow::Wait, None);
         let producer = tokio::spawn(async move {
-            for _ in 0..100 {
-                sink.emit(1, message(16 * 1024)).await;
+            for n in 0..100u32 {
+                sink.emit(n, message(16 * 1024)).await;
             }
         });
-        let mut got = 0;
-        while got < 100 {
-            if stream.recv().await.is_some() {
-                got += 1;
-            }
+        // Let the producer run until the budget stops it (paused time: this returns once every task is idle).
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(
+            !producer.is_finished(),
+            "the producer waits once the budget is spent"
+        );
+        assert!(
+            stream.queued_bytes() <= 64 * 1024,
+            "{}",
+            stream.queued_bytes()
+        );
+        let mut got = Vec::new();
+        // The stream ends when the producer drops its sink; a lost message cannot make this wait forever.
+        while let Some(event) = tokio::time::timeout(Duration::from_secs(10), stream.recv())
+            .await
+            .expect("the producer never stalls for good")
+        {
+            assert!(matches!(event.kind, EventKind::Message(_)));
+            got.push(event.conn_id);
         }
         producer.await.expect("producer finished");
+        assert_eq!(got, (0..100).collect::<Vec<_>>());
         assert_eq!(stream.dropped(), 0);
     }
 

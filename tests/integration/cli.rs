@@ -4,9 +4,7 @@
 use crate::servers;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Output, Stdio};
-
-const BIN: &str = env!("CARGO_BIN_EXE_sockscope");
+use std::process::{Output, Stdio};
 
 async fn run(args: Vec<String>) -> Output {
     crate::servers::cli_async(args).await
@@ -286,7 +284,7 @@ async fn a_failed_upgrade_prints_the_response_and_exits_3() {
 
 #[test]
 fn serve_prints_its_url_and_echoes() {
-    let mut child = Command::new(BIN)
+    let mut child = servers::sockscope_command()
         .args(["serve", "--port", "0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -299,7 +297,7 @@ fn serve_prints_its_url_and_echoes() {
         .expect("url line");
     let url = line.trim().to_owned();
     assert!(url.starts_with("ws://127.0.0.1:"), "{url}");
-    let out = Command::new(BIN)
+    let out = servers::sockscope_command()
         .args(["connect", &url, "--send", "via serve", "--count", "1"])
         .stdin(Stdio::null())
         .output()

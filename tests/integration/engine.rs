@@ -321,16 +321,20 @@ async fn a_burst_keeps_its_order_around_control_frames_and_its_times_agree() {
         0x88, 0x02, 0x03, 0xe8, // close 1000
     ];
     let (addr, _seen) = servers::raw_101_then(FRAMES).await;
+    let before = std::time::SystemTime::now();
     let (_h, mut events) = start(ConnectRequest::new(format!("ws://{addr}/")));
     let t = collect(&mut events, |_, _| {}).await;
+    let after = std::time::SystemTime::now();
     let received: Vec<_> = t
         .messages
         .iter()
         .filter(|m| m.direction == Direction::Received)
-        .map(|m| (m.kind, m.payload.to_vec()))
         .collect();
     assert_eq!(
-        received,
+        received
+            .iter()
+            .map(|m| (m.kind, m.payload.to_vec()))
+            .collect::<Vec<_>>(),
         vec![
             (MessageKind::Text, b"a".to_vec()),
             (MessageKind::Binary, vec![7]),
@@ -341,23 +345,22 @@ async fn a_burst_keeps_its_order_around_control_frames_and_its_times_agree() {
             (MessageKind::Close, Vec::new()),
         ]
     );
-    // Every entry is placed on the wall clock from the attempt's start: "at" minus "since connect" is the same
-    // instant for all of them, and received times never go backwards.
-    let start_of = |m: &sockscope::model::LogEntry| {
-        m.at()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("after 1970")
-            .saturating_sub(m.since_connect())
-    };
-    let first = start_of(&t.messages[0]);
-    assert!(t.messages.iter().all(|m| start_of(m) == first));
-    let since: Vec<_> = t
+    // A message is dated by the read that brought its last bytes: all of these came in one read (with the 101
+    // head), so they share one time, on the wall clock of this run.
+    let (at, since) = (received[0].at(), received[0].since_connect());
+    for m in &received {
+        assert_eq!((m.at(), m.since_connect()), (at, since), "{m:?}");
+    }
+    assert!(
+        before <= at && at <= after,
+        "{at:?} not in {before:?}..{after:?}"
+    );
+    let reply = t
         .messages
         .iter()
-        .filter(|m| m.direction == Direction::Received)
-        .map(|m| m.since_connect())
-        .collect();
-    assert!(since.windows(2).all(|w| w[0] <= w[1]), "{since:?}");
+        .find(|m| m.direction == Direction::Sent)
+        .expect("our close reply");
+    assert!(reply.since_connect() >= since && reply.at() >= at);
     assert!(t.closed.expect("closed").clean);
 }
 

@@ -4,11 +4,13 @@
 use crate::servers::{self, collect, start};
 use sockscope::model::{ConnectRequest, Direction, MessageKind, Stage};
 
+/// Connects to a server that sends `frames` after the 101; returns what the engine reported and the close frame
+/// the server received (see [`servers::client_close`]).
 async fn against(
     frames: &'static [u8],
     max_message: Option<usize>,
-) -> (servers::Transcript, Option<u16>) {
-    let (addr, seen) = servers::raw_101_then(frames).await;
+) -> (servers::Transcript, Option<Option<u16>>) {
+    let (addr, mut seen) = servers::raw_101_then(frames).await;
     let mut req = ConnectRequest::new(format!("ws://{addr}/"));
     if let Some(max) = max_message {
         req.max_message_size_bytes = max;
@@ -16,8 +18,7 @@ async fn against(
     }
     let (_h, mut events) = start(req);
     let t = collect(&mut events, |_, _| {}).await;
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let code = servers::client_close_code(&seen.lock().expect("seen"));
+    let code = servers::client_close(&servers::recorded(&mut seen).await);
     (t, code)
 }
 
@@ -44,7 +45,11 @@ async fn invalid_utf8_gets_1007_and_earlier_messages_are_kept() {
         t.errors[0].message
     );
     assert_eq!(our_close(&t), Some(1007));
-    assert_eq!(code, Some(1007), "the server received our close frame");
+    assert_eq!(
+        code,
+        Some(Some(1007)),
+        "the server received our close frame"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -55,9 +60,9 @@ async fn a_masked_server_frame_or_rsv_bits_get_1002() {
         "{}",
         t.errors[0].message
     );
-    assert_eq!((our_close(&t), code), (Some(1002), Some(1002)));
+    assert_eq!((our_close(&t), code), (Some(1002), Some(Some(1002))));
     let (t, code) = against(&[0xC1, 0x01, b'x'], None).await;
-    assert_eq!((our_close(&t), code), (Some(1002), Some(1002)));
+    assert_eq!((our_close(&t), code), (Some(1002), Some(Some(1002))));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -65,7 +70,7 @@ async fn an_absurd_length_gets_1009_without_allocating_it() {
     // A binary frame header claiming 2^40 bytes.
     let (t, code) = against(&[0x82, 127, 0, 0, 1, 0, 0, 0, 0, 0], Some(1 << 20)).await;
     assert_eq!(t.errors[0].stage, Stage::Read);
-    assert_eq!((our_close(&t), code), (Some(1009), Some(1009)));
+    assert_eq!((our_close(&t), code), (Some(1009), Some(Some(1009))));
     assert!(!t.closed.expect("closed").clean);
 }
 
@@ -84,7 +89,11 @@ async fn a_close_without_a_code_is_answered_and_ends_cleanly() {
         .find(|m| m.direction == Direction::Sent && m.kind == MessageKind::Close)
         .expect("our reply is logged");
     assert!(reply.automatic());
-    assert_eq!(code, None, "the reply echoes no code");
+    assert_eq!(
+        code,
+        Some(None),
+        "the server received our reply, a close frame without a code"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -97,7 +106,7 @@ async fn an_invalid_close_code_gets_1002() {
         "what came before is kept"
     );
     // tungstenite answers an unallowed code with 1002 and completes the closing handshake.
-    assert_eq!((our_close(&t), code), (Some(1002), Some(1002)));
+    assert_eq!((our_close(&t), code), (Some(1002), Some(Some(1002))));
     let closed = t.closed.expect("closed");
     assert_eq!(closed.code, Some(1002));
     assert_eq!(closed.initiated_by, sockscope::model::Initiator::Server);
@@ -154,17 +163,25 @@ async fn a_server_that_ignores_our_close_is_given_up_on_in_time() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_flood_of_100k_messages_arrives_whole_or_is_counted_as_dropped() {
+async fn a_consumer_slower_than_a_flood_loses_counted_messages_but_never_the_close() {
     use sockscope::engine::echo::EchoServer;
     use sockscope::engine::{EventKind, Overflow, events};
+    use std::time::{Duration, Instant};
+    // 100,000 messages of 64 B are ~19 MB charged against the GUI's policy with a budget of 256 KiB.
     let server = EchoServer::flood(100_000, 64).await.expect("flood server");
-    // The GUI's policy with a small budget: a slow consumer loses messages (counted), never state or the close.
     let (sink, mut stream) = events::channel(256 << 10, Overflow::DropMessages, None);
-    let (_handle, _task) =
-        sockscope::engine::spawn_connection(ConnectRequest::new(server.url()), sink);
-    let (mut received, mut logged) = (0u64, 0u64);
+    let mut req = ConnectRequest::new(server.url());
+    req.proxy_from_env = false;
+    let (_handle, _task) = sockscope::engine::spawn_connection(req, sink);
+    // The slowest consumer: it reads nothing until the budget has overflowed.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while stream.dropped() == 0 {
+        assert!(Instant::now() < deadline, "no message was dropped in 30 s");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let (mut opened, mut logged, mut numbers) = (false, 0u64, Vec::new());
     let closed = loop {
-        let event = tokio::time::timeout(std::time::Duration::from_secs(30), stream.recv())
+        let event = tokio::time::timeout(Duration::from_secs(30), stream.recv())
             .await
             .expect("the flood ends in time")
             .expect("a Closed event");
@@ -172,20 +189,33 @@ async fn a_flood_of_100k_messages_arrives_whole_or_is_counted_as_dropped() {
             logged += 1;
         }
         match event.kind {
+            EventKind::State(sockscope::model::ConnState::Open) => opened = true,
             EventKind::Message(m) if m.direction == Direction::Received && m.kind.is_data() => {
-                received += 1;
-                // A consumer slower than the flood.
-                if received % 1_000 == 0 {
-                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-                }
+                let digits: String = m
+                    .payload
+                    .iter()
+                    .take_while(|b| b.is_ascii_digit())
+                    .map(|b| char::from(*b))
+                    .collect();
+                numbers.push(digits.parse::<u64>().expect("a numbered message"));
             }
             EventKind::Closed(c) => break c,
             _ => {}
         }
     };
-    assert_eq!(closed.code, Some(1000));
+    assert!(opened, "state events are never dropped");
+    assert_eq!(closed.code, Some(1000), "the close is never dropped");
     assert!(closed.clean);
-    assert!(received <= 100_000);
+    let dropped = stream.dropped();
+    assert!(
+        numbers.len() < 100_000 && dropped > 0,
+        "{} arrived, {dropped} dropped",
+        numbers.len()
+    );
+    assert!(
+        numbers.windows(2).all(|w| w[0] < w[1]),
+        "what arrives keeps its order"
+    );
     // 100,000 data messages, the server's close and our reply: each is delivered or counted as dropped.
-    assert_eq!(logged + stream.dropped(), 100_002);
+    assert_eq!(logged + dropped, 100_002);
 }

@@ -46,7 +46,10 @@ async fn checks_mark_the_failure_and_the_warning() {
           Sec-WebSocket-Accept: bad\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
     )
     .await;
-    let t = echo_once(ConnectRequest::new(format!("ws://{addr}/"))).await;
+    // We offer a subprotocol and the server selects none: legal, and a warning.
+    let mut req = ConnectRequest::new(format!("ws://{addr}/"));
+    req.subprotocols = vec!["chat".into()];
+    let t = echo_once(req).await;
     let hs = t
         .handshake
         .expect("handshake is reported for a failed upgrade");
@@ -54,6 +57,24 @@ async fn checks_mark_the_failure_and_the_warning() {
     assert_eq!(outcome("Sec-WebSocket-Accept"), Some(CheckOutcome::Fail));
     assert_eq!(outcome("Extensions"), Some(CheckOutcome::Fail));
     assert_eq!(outcome("Upgrade"), Some(CheckOutcome::Pass));
+    assert_eq!(outcome("Subprotocol"), Some(CheckOutcome::Warn));
+    let subprotocol = hs
+        .checks
+        .iter()
+        .find(|c| c.name == "Subprotocol")
+        .expect("subprotocol check");
+    assert!(
+        subprotocol
+            .detail
+            .contains("selected none of the offered subprotocols (chat)"),
+        "{}",
+        subprotocol.detail
+    );
+    assert!(
+        hs.warnings.iter().any(|w| w == &subprotocol.detail),
+        "the warning is listed too: {:?}",
+        hs.warnings
+    );
     let ext = hs
         .checks
         .iter()
@@ -291,7 +312,7 @@ async fn proxy_from_the_environment_and_no_proxy() {
         let url = url.clone();
         let proxy = format!("http://{proxy}");
         tokio::task::spawn_blocking(move || {
-            std::process::Command::new(env!("CARGO_BIN_EXE_sockscope"))
+            servers::sockscope_command()
                 .args(["connect", &url, "--send", "x", "--count", "1"])
                 .args(extra)
                 .env("HTTP_PROXY", &proxy)

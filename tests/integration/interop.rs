@@ -1,11 +1,11 @@
-//! Interop with independent server implementations that `.ci/run` installs: Python `websockets`, aiohttp,
-//! uvicorn and node `ws`. Each test skips with a message when its peer is missing. Under CI it skips only when
-//! `.ci/run` reported that the peer could not be installed (`SOCKSCOPE_SKIP_PEERS`); a peer missing for any
-//! other reason fails, so a broken install step cannot hide.
+//! Interop with independent server implementations that `scripts/test.sh` installs: Python `websockets`,
+//! aiohttp, uvicorn (in the virtual environment `target/peers-venv`) and node `ws` (`tests/peers/node_modules`).
+//! A test whose peer is missing fails under CI and skips visibly elsewhere (see `skips.rs`).
 
 use crate::servers::{collect, start};
 use sockscope::engine::{Command, EventKind};
 use sockscope::model::{ConnState, ConnectRequest, Direction, Initiator, MessageKind};
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command as Process, Stdio};
@@ -26,20 +26,51 @@ fn peers_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers")
 }
 
-/// Starts `program script` and reads the port it prints; None (after saying why) when the peer is unavailable.
-fn start_peer(name: &str, program: &str, script: &str, probe: &[&str]) -> Option<Peer> {
-    start_peer_with(name, program, script, probe, &[])
+/// What runs a peer's script.
+#[derive(Clone, Copy)]
+enum Runtime {
+    Python,
+    Node,
+}
+
+impl Runtime {
+    /// The interpreter: for Python `SOCKSCOPE_PYTHON` if set (scripts/test.sh sets it), else the virtual
+    /// environment scripts/test.sh makes (so a plain `cargo test` after it finds the peers too), else `python3`.
+    fn program(self) -> OsString {
+        match self {
+            Self::Python => {
+                if let Some(python) = std::env::var_os("SOCKSCOPE_PYTHON") {
+                    return python;
+                }
+                let venv =
+                    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/peers-venv/bin/python");
+                if venv.exists() {
+                    venv.into_os_string()
+                } else {
+                    "python3".into()
+                }
+            }
+            Self::Node => "node".into(),
+        }
+    }
+}
+
+/// Starts `runtime script` and reads the port it prints; None (after recording the skip) when the peer is
+/// unavailable outside CI.
+fn start_peer(test: &str, runtime: Runtime, script: &str, probe: &[&str]) -> Option<Peer> {
+    start_peer_with(test, runtime, script, probe, &[])
 }
 
 /// As [`start_peer`], passing `args` after the script.
 fn start_peer_with(
-    name: &str,
-    program: &str,
+    test: &str,
+    runtime: Runtime,
     script: &str,
     probe: &[&str],
     args: &[&std::ffi::OsStr],
 ) -> Option<Peer> {
-    let available = Process::new(program)
+    let program = runtime.program();
+    let available = Process::new(&program)
         .args(probe)
         .current_dir(peers_dir())
         .stdout(Stdio::null())
@@ -47,29 +78,30 @@ fn start_peer_with(
         .status()
         .is_ok_and(|s| s.success());
     if !available {
-        // .ci/run names the peers it could not install; those skip. Any other missing peer under CI is a broken
-        // install step and fails.
-        let install_failed = std::env::var("SOCKSCOPE_SKIP_PEERS")
-            .is_ok_and(|skip| skip.split_whitespace().any(|p| p == program));
-        if install_failed {
-            eprintln!(
-                "SKIPPED: interop peer {name} could not be installed (see .ci/run's warning)"
-            );
-            return None;
-        }
-        let msg = format!("interop peer {name} is not installed (run .ci/run's install step)");
-        assert!(std::env::var_os("CI").is_none(), "{msg}");
-        eprintln!("SKIPPED: {msg}");
+        let reason = match runtime {
+            Runtime::Python => format!(
+                "the Python interop peers are not installed ({} {} failed; scripts/test.sh installs them \
+                 into target/peers-venv)",
+                program.to_string_lossy(),
+                probe.join(" ")
+            ),
+            Runtime::Node => {
+                "the node interop peer is not installed (node -e \"require('ws')\" failed; \
+                 scripts/test.sh runs npm ci --prefix tests/peers)"
+                    .to_owned()
+            }
+        };
+        crate::skips::skip(test, &reason);
         return None;
     }
-    let mut child = Process::new(program)
+    let mut child = Process::new(&program)
         .arg(script)
         .args(args)
         .current_dir(peers_dir())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap_or_else(|e| panic!("start {name}: {e}"));
+        .unwrap_or_else(|e| panic!("start {script}: {e}"));
     let mut line = String::new();
     let stdout = child.stdout.take().expect("stdout");
     BufReader::new(stdout)
@@ -78,7 +110,7 @@ fn start_peer_with(
     let port = line
         .trim()
         .parse()
-        .unwrap_or_else(|_| panic!("{name} printed '{line}' instead of a port"));
+        .unwrap_or_else(|_| panic!("{script} printed '{line}' instead of a port"));
     Some(Peer { child, port })
 }
 
@@ -143,8 +175,8 @@ async fn exercise(peer: Peer, path: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_websockets() {
     if let Some(peer) = start_peer(
-        "python websockets",
-        "python3",
+        "python_websockets",
+        Runtime::Python,
         "python_websockets_echo.py",
         &["-c", "import websockets"],
     ) {
@@ -155,8 +187,8 @@ async fn python_websockets() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_aiohttp() {
     if let Some(peer) = start_peer(
-        "aiohttp",
-        "python3",
+        "python_aiohttp",
+        Runtime::Python,
         "python_aiohttp_echo.py",
         &["-c", "import aiohttp"],
     ) {
@@ -167,8 +199,8 @@ async fn python_aiohttp() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_uvicorn() {
     if let Some(peer) = start_peer(
-        "uvicorn",
-        "python3",
+        "python_uvicorn",
+        Runtime::Python,
         "python_uvicorn_echo.py",
         &["-c", "import uvicorn, websockets"],
     ) {
@@ -179,8 +211,8 @@ async fn python_uvicorn() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_ws() {
     if let Some(peer) = start_peer(
-        "node ws",
-        "node",
+        "node_ws",
+        Runtime::Node,
         "node_ws_echo.js",
         &["-e", "require('ws')"],
     ) {
@@ -247,8 +279,8 @@ async fn fragmented(peer: Peer) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_websockets_reassembles_fragments() {
     if let Some(peer) = start_peer(
-        "python websockets",
-        "python3",
+        "python_websockets_reassembles_fragments",
+        Runtime::Python,
         "python_websockets_echo.py",
         &["-c", "import websockets"],
     ) {
@@ -259,8 +291,8 @@ async fn python_websockets_reassembles_fragments() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_ws_reassembles_fragments() {
     if let Some(peer) = start_peer(
-        "node ws",
-        "node",
+        "node_ws_reassembles_fragments",
+        Runtime::Node,
         "node_ws_echo.js",
         &["-e", "require('ws')"],
     ) {
@@ -337,13 +369,13 @@ async fn exercise_tls(peer: Peer, pki: &crate::tls::TestPki) {
 }
 
 /// Starts the peer with a certificate made here and runs [`exercise_tls`] against it.
-async fn over_wss(name: &str, program: &str, script: &str, probe: &[&str]) {
+async fn over_wss(test: &str, runtime: Runtime, script: &str, probe: &[&str]) {
     let pki = crate::tls::pki(&["localhost"]);
     let args = [
         pki.server_cert_file.as_os_str(),
         pki.server_key_file.as_os_str(),
     ];
-    if let Some(peer) = start_peer_with(name, program, script, probe, &args) {
+    if let Some(peer) = start_peer_with(test, runtime, script, probe, &args) {
         exercise_tls(peer, &pki).await;
     }
 }
@@ -351,8 +383,8 @@ async fn over_wss(name: &str, program: &str, script: &str, probe: &[&str]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_websockets_over_wss() {
     over_wss(
-        "python websockets",
-        "python3",
+        "python_websockets_over_wss",
+        Runtime::Python,
         "python_websockets_echo.py",
         &["-c", "import websockets"],
     )
@@ -362,8 +394,8 @@ async fn python_websockets_over_wss() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_ws_over_wss() {
     over_wss(
-        "node ws",
-        "node",
+        "node_ws_over_wss",
+        Runtime::Node,
         "node_ws_echo.js",
         &["-e", "require('ws')"],
     )

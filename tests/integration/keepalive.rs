@@ -102,7 +102,7 @@ async fn heartbeat_sends_templated_messages() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconnect_resends_on_connect_messages_and_gives_up_after_the_maximum() {
-    let (addr, seen) = servers::flaky(Duration::from_millis(60)).await;
+    let (addr, seen) = servers::drop_after_first_message().await;
     let mut req = ConnectRequest::new(format!("ws://{addr}/"));
     req.on_connect = vec![OutgoingMessage::Text(
         r#"{"action":"auth","n":{{counter}}}"#.into(),
@@ -198,7 +198,45 @@ async fn our_own_close_stops_reconnecting() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn raw_frames_and_reserved_close_codes_are_sent_and_marked() {
-    // RSV1 without an extension: the server must fail the connection with 1002.
+    // A text frame with RSV1 set and no extension: on the wire as asked (FIN + RSV1 + text, masked, "x"), and
+    // marked as a protocol violation in the log. The server records those 7 bytes and hangs up.
+    let (addr, mut recorded) = servers::raw_101_then_drop_after(7).await;
+    let (handle, mut events) = start(ConnectRequest::new(format!("ws://{addr}/")));
+    let t = collect(&mut events, move |event, _| {
+        if let EventKind::State(ConnState::Open) = event {
+            handle.send(Command::Raw(RawFrame {
+                opcode: 1,
+                fin: true,
+                rsv1: true,
+                payload: b"x".to_vec(),
+                ..RawFrame::default()
+            }));
+        }
+    })
+    .await;
+    assert_eq!(
+        servers::client_frames(&servers::recorded(&mut recorded).await),
+        [(0xC1, b"x".to_vec())],
+        "the frame went out with FIN, RSV1 and opcode 1"
+    );
+    let sent = t
+        .messages
+        .iter()
+        .find(|m| m.direction == Direction::Sent)
+        .expect("sent");
+    let extra = sent.extra.as_ref().expect("note");
+    assert!(extra.violation);
+    assert!(
+        extra
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains("RSV1=1") && n.contains("protocol violation")),
+        "{extra:?}"
+    );
+    let closed = t.closed.expect("closed");
+    assert!(!closed.clean && closed.code.is_none(), "{closed:?}");
+
+    // Our echo server (tungstenite) fails a connection whose frame has RSV1 set by dropping it.
     let server = servers::echo().await;
     let (handle, mut events) = start(ConnectRequest::new(server.url()));
     let t = collect(&mut events, move |event, _| {
@@ -213,24 +251,28 @@ async fn raw_frames_and_reserved_close_codes_are_sent_and_marked() {
         }
     })
     .await;
-    let sent = t
-        .messages
-        .iter()
-        .find(|m| m.direction == Direction::Sent)
-        .expect("sent");
-    let extra = sent.extra.as_ref().expect("note");
-    assert!(extra.violation);
-    assert!(
-        extra
-            .note
-            .as_deref()
-            .is_some_and(|n| n.contains("RSV1=1") && n.contains("protocol violation"))
-    );
-    // tungstenite's server fails the connection (dropping TCP); stricter servers send 1002 first.
     let closed = t.closed.expect("closed");
-    assert!(!closed.clean || closed.code == Some(1002), "{closed:?}");
+    assert!(!closed.clean && closed.code.is_none(), "{closed:?}");
+    assert_eq!(t.errors.len(), 1, "{:?}", t.errors);
+    assert_eq!(t.errors[0].stage, Stage::Read, "{:?}", t.errors);
 
-    // A reserved close code goes out as asked; the server answers with a protocol error.
+    // A reserved close code goes out as asked (8 bytes: header, mask, code)...
+    let (addr, mut recorded) = servers::raw_101_then_drop_after(8).await;
+    let (handle, mut events) = start(ConnectRequest::new(format!("ws://{addr}/")));
+    collect(&mut events, move |event, _| {
+        if let EventKind::State(ConnState::Open) = event {
+            handle.send(Command::Close {
+                code: 1005,
+                reason: String::new(),
+            });
+        }
+    })
+    .await;
+    assert_eq!(
+        servers::client_close(&servers::recorded(&mut recorded).await),
+        Some(Some(1005))
+    );
+    // ... is marked, and a server answers it with a protocol error.
     let (handle, mut events) = start(ConnectRequest::new(server.url()));
     let t = collect(&mut events, move |event, _| {
         if let EventKind::State(ConnState::Open) = event {
@@ -363,7 +405,7 @@ async fn cli_pings_reconnects_and_fragments() {
         "{text}"
     );
 
-    let (addr, seen) = servers::flaky(Duration::from_millis(50)).await;
+    let (addr, seen) = servers::drop_after_first_message().await;
     let out = tokio::task::spawn_blocking(move || {
         cli(&[
             "connect",

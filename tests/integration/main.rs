@@ -10,6 +10,7 @@ mod keepalive;
 mod regressions;
 mod servers;
 mod sessions;
+mod skips;
 mod tls;
 mod ui;
 mod ui_trust;

@@ -137,8 +137,10 @@ pub struct Transcript {
     pub opened: bool,
 }
 
-/// Starts a connection in the engine and returns its handle plus the event stream.
-pub fn start(req: ConnectRequest) -> (sockscope::engine::ConnectionHandle, EventStream) {
+/// Starts a connection in the engine and returns its handle plus the event stream. The request never takes a
+/// proxy from the environment (see [`ENVIRONMENT`]): a test that wants a proxy names it.
+pub fn start(mut req: ConnectRequest) -> (sockscope::engine::ConnectionHandle, EventStream) {
+    req.proxy_from_env = false;
     let (sink, stream) = events::channel(16 << 20, Overflow::Wait, None);
     let (handle, _task) = sockscope::engine::spawn_connection(req, sink);
     (handle, stream)
@@ -406,6 +408,30 @@ pub async fn flaky(keep: Duration) -> (SocketAddr, ProxyLog) {
     (addr, log)
 }
 
+/// A tokio-tungstenite server that records the first text message of each connection and then drops that
+/// connection (no close frame): a server that fails right after a client's first message, whatever the timing.
+pub async fn drop_after_first_message() -> (SocketAddr, ProxyLog) {
+    let log: ProxyLog = Default::default();
+    let seen = log.clone();
+    let addr = serve_each(move |stream| {
+        let seen = seen.clone();
+        async move {
+            let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+                return;
+            };
+            while let Some(Ok(m)) = ws.next().await {
+                if let Message::Text(t) = m {
+                    seen.lock().expect("log").push(t.to_string());
+                    break;
+                }
+            }
+            drop(ws);
+        }
+    })
+    .await;
+    (addr, log)
+}
+
 /// An API-Gateway-style chat server: JSON messages routed by "action" (join, sendmessage, leave). It refuses
 /// upgrades without `Authorization: Bearer <token>` (401).
 pub async fn chat(token: &'static str) -> SocketAddr {
@@ -478,9 +504,32 @@ pub async fn echo_once_with(req: ConnectRequest, text: &'static str) -> Transcri
     .await
 }
 
+/// Variables of the developer's environment that change what sockscope does: the proxy settings (curl reads
+/// both cases, and so does sockscope) and the token the shipped chat session reads with `{{env.CHAT_TOKEN}}`.
+pub const ENVIRONMENT: &[&str] = &[
+    "http_proxy",
+    "HTTP_PROXY",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+    "CHAT_TOKEN",
+];
+
+/// The real binary, with none of the [`ENVIRONMENT`] variables: a test that wants one sets it.
+pub fn sockscope_command() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_sockscope"));
+    for name in ENVIRONMENT {
+        command.env_remove(name);
+    }
+    command
+}
+
 /// Runs the real binary with `args` and no stdin.
 pub fn cli(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_sockscope"))
+    sockscope_command()
         .args(args)
         .stdin(std::process::Stdio::null())
         .output()
@@ -516,15 +565,25 @@ pub async fn read_upgrade_request(stream: &mut tokio::net::TcpStream) -> Option<
     Some(tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes()))
 }
 
+/// What a raw server recorded from each of its clients, handed over when that connection ends.
+pub type Recorded = tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>;
+
 /// A server that completes the upgrade, sends `frames` (raw bytes), then records what the client sends back
-/// for up to two seconds. Returns the address and the recorded bytes.
-pub async fn raw_101_then(
-    frames: &'static [u8],
-) -> (SocketAddr, std::sync::Arc<std::sync::Mutex<Vec<u8>>>) {
-    let seen: std::sync::Arc<std::sync::Mutex<Vec<u8>>> = Default::default();
-    let log = seen.clone();
+/// until the client hangs up, or for two seconds at most.
+pub async fn raw_101_then(frames: &'static [u8]) -> (SocketAddr, Recorded) {
+    raw_101_recording(frames, usize::MAX).await
+}
+
+/// A server that completes the upgrade, records the first `bytes` bytes the client sends, and then drops the
+/// connection (no close frame).
+pub async fn raw_101_then_drop_after(bytes: usize) -> (SocketAddr, Recorded) {
+    raw_101_recording(&[], bytes).await
+}
+
+async fn raw_101_recording(frames: &'static [u8], stop_after: usize) -> (SocketAddr, Recorded) {
+    let (tx, recorded) = tokio::sync::mpsc::unbounded_channel();
     let addr = serve_each(move |mut stream| {
-        let log = log.clone();
+        let tx = tx.clone();
         async move {
             let Some(accept) = read_upgrade_request(&mut stream).await else {
                 return;
@@ -532,18 +591,29 @@ pub async fn raw_101_then(
             let mut out = switching_protocols(&accept);
             out.extend_from_slice(frames);
             let _ = stream.write_all(&out).await;
+            let mut seen = Vec::new();
             let mut chunk = [0u8; 4096];
             let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-            while let Ok(Ok(n)) = tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
-                if n == 0 {
-                    break;
+            while seen.len() < stop_after {
+                match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
+                    Ok(Ok(n)) if n > 0 => seen.extend_from_slice(&chunk[..n]),
+                    _ => break,
                 }
-                log.lock().expect("log").extend_from_slice(&chunk[..n]);
             }
+            drop(stream);
+            let _ = tx.send(seen);
         }
     })
     .await;
-    (addr, seen)
+    (addr, recorded)
+}
+
+/// The next connection's recorded bytes, once it has ended.
+pub async fn recorded(recorded: &mut Recorded) -> Vec<u8> {
+    tokio::time::timeout(Duration::from_secs(10), recorded.recv())
+        .await
+        .expect("the server's connection ends within 10 s")
+        .expect("the server recorded the connection")
 }
 
 /// A plain `101 Switching Protocols` head accepting with `accept`.
@@ -555,25 +625,38 @@ fn switching_protocols(accept: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-/// The close code in the first (masked) close frame among `bytes` sent by a client.
-pub fn client_close_code(bytes: &[u8]) -> Option<u16> {
+/// The frames (opcode byte, unmasked payload) among `bytes` a client sent; a client's frames are masked. Stops at
+/// a frame that is cut short or has a 16- or 64-bit length (these tests send only short frames).
+pub fn client_frames(bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut frames = Vec::new();
     let mut i = 0;
     while i + 6 <= bytes.len() {
-        let opcode = bytes[i] & 0x0f;
-        let len = (bytes[i + 1] & 0x7f) as usize; // client control frames are short
+        let len = (bytes[i + 1] & 0x7f) as usize;
+        if len > 125 || bytes[i + 1] & 0x80 == 0 {
+            break;
+        }
         let mask = &bytes[i + 2..i + 6];
-        let payload: Vec<u8> = bytes
-            .get(i + 6..i + 6 + len)?
+        let Some(payload) = bytes.get(i + 6..i + 6 + len) else {
+            break;
+        };
+        let payload = payload
             .iter()
             .enumerate()
             .map(|(j, b)| b ^ mask[j % 4])
             .collect();
-        if opcode == 8 {
-            return (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
-        }
+        frames.push((bytes[i], payload));
         i += 6 + len;
     }
-    None
+    frames
+}
+
+/// The client's first close frame among `bytes`: None when it sent none; `Some(None)` for a close frame
+/// without a code; `Some(Some(code))` otherwise.
+pub fn client_close(bytes: &[u8]) -> Option<Option<u16>> {
+    let (_, payload) = client_frames(bytes)
+        .into_iter()
+        .find(|(first, _)| first & 0x0f == 8)?;
+    Some((payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]])))
 }
 
 /// A server that completes the upgrade, writes `frames`, and resets the connection (RST, not FIN) at once.

@@ -18,6 +18,9 @@ pub struct TestPki {
     pub server_cert_file: PathBuf,
     pub server_key_file: PathBuf,
     server: Arc<rustls::ServerConfig>,
+    /// The folder of those files: one per call, so tests running in parallel never read each other's (half
+    /// written) files. Removed on drop.
+    _dir: tempfile::TempDir,
 }
 
 /// Makes a CA and a server certificate for `names`.
@@ -173,10 +176,9 @@ async fn cli_connects_over_wss_with_ca_and_fails_without() {
     let addr = wss_echo(&pki).await;
     let url = format!("wss://localhost:{}/", addr.port());
     let ca = pki.ca_file.display().to_string();
-    let bin = env!("CARGO_BIN_EXE_sockscope");
     let run = |args: Vec<String>| {
         tokio::task::spawn_blocking(move || {
-            std::process::Command::new(bin)
+            servers::sockscope_command()
                 .args(args)
                 .stdin(std::process::Stdio::null())
                 .output()
@@ -249,12 +251,11 @@ fn pki_with(
     }
     let key = KeyPair::generate().expect("key");
     let cert = params.signed_by(&key, &issuer).expect("signed");
-    let dir = std::env::temp_dir().join(format!(
-        "sockscope-tls2-{}-{}-{expired}-{require_client_cert}",
-        std::process::id(),
-        names.join("_")
-    ));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let folder = tempfile::Builder::new()
+        .prefix("sockscope-tls-")
+        .tempdir()
+        .expect("temp dir");
+    let dir = folder.path();
     let ca_file = dir.join("ca.pem");
     std::fs::write(&ca_file, ca_cert.pem()).expect("write");
     let server_cert_file = dir.join("server.pem");
@@ -298,6 +299,7 @@ fn pki_with(
             server_cert_file,
             server_key_file,
             server: Arc::new(server),
+            _dir: folder,
         },
         client_files,
     )

@@ -5,10 +5,20 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use sockscope::app::AppState;
 use sockscope::model::ConnState;
+use sockscope::model::endpoint::ProxyMode;
 use std::time::{Duration, Instant};
 
+/// The app headless; with `url`, its first tab connects there at once (as `sockscope URL` does).
 fn harness(url: Option<String>) -> Harness<'static, AppState> {
-    let state = sockscope::app::headless_state(url).expect("engine starts");
+    let mut state = sockscope::app::headless_state(None).expect("engine starts");
+    direct(&mut state);
+    if let Some(url) = url {
+        let tab = state.tab_mut();
+        let mut session = tab.session.clone();
+        session.endpoint.url = url;
+        *tab = sockscope::app::ConnTab::with_session(session, None);
+        state.apply(sockscope::app::Action::Connect);
+    }
     Harness::builder()
         .with_size([1200.0, 760.0])
         .build_ui_state(
@@ -44,7 +54,26 @@ fn type_into(harness: &mut Harness<'static, AppState>, label: &str, text: &str) 
     harness.run_steps(2);
 }
 
+/// Makes the active tab connect without a proxy, whatever proxy the developer's environment names (the proxy
+/// modes have tests of their own), and leaves it unmodified (no `*`, no "unsaved" question on close).
+fn direct(state: &mut AppState) {
+    let tab = state.tab_mut();
+    if tab.session.endpoint.proxy_mode == ProxyMode::Direct {
+        return;
+    }
+    assert!(!tab.is_dirty(), "direct() runs before a test edits the tab");
+    let mut session = tab.session.clone();
+    session.endpoint.proxy_mode = ProxyMode::Direct;
+    let path = tab.session_path.clone();
+    *tab = sockscope::app::ConnTab::with_session(session, path);
+}
+
 fn connect(harness: &mut Harness<'static, AppState>) {
+    assert_eq!(
+        harness.state().tab().session.endpoint.proxy_mode,
+        ProxyMode::Direct,
+        "a test tab connects directly: call direct() on a new tab"
+    );
     harness.get_by_label("Connect").click();
     wait_for(harness, "the connection to open", |h| {
         h.state().tab().conn_state == ConnState::Open
@@ -345,6 +374,7 @@ fn tabs_open_switch_and_close_cleanly() {
     harness.run_steps(2);
     assert_eq!(harness.state().tabs.len(), 2);
     assert_eq!(harness.state().active, 1);
+    direct(harness.state_mut());
     harness.state_mut().tab_mut().session.endpoint.url = format!("ws://{addr}/second");
     harness.state_mut().tab_mut().composer.text = "to the second server".into();
     connect(&mut harness);
@@ -965,7 +995,7 @@ fn hostile_servers_end_in_plain_words_with_the_close_code_we_sent() {
         ),
         (
             &[0x81, 0x02, b'o', b'k', 0x82, 127, 0, 0, 1, 0, 0, 0, 0, 0],
-            "",
+            "the server sent a message of 1099511627776 bytes, over the limit of",
             1009,
         ),
     ];
