@@ -283,7 +283,9 @@ impl<S: AsyncRead + Unpin> AsyncRead for Observed<S> {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let before = buf.filled().len();
-        let result = if this.prefix_at < this.prefix.len() {
+        // Bytes that came with the 101 response were stamped when it was read (see `pipeline::establish`).
+        let from_prefix = this.prefix_at < this.prefix.len();
+        let result = if from_prefix {
             let rest = &this.prefix[this.prefix_at..];
             let n = rest.len().min(buf.remaining());
             buf.put_slice(&rest[..n]);
@@ -299,7 +301,9 @@ impl<S: AsyncRead + Unpin> AsyncRead for Observed<S> {
         if let Poll::Ready(Ok(())) = &result
             && buf.filled().len() > before
         {
-            this.arrivals.stamp();
+            if !from_prefix {
+                this.arrivals.stamp();
+            }
             this.recent
                 .feed(&buf.filled()[before..], this.arrivals.last_ns());
             if let Some(observer) = &this.observer {
@@ -350,6 +354,23 @@ mod tests {
         stream.read_to_end(&mut out).await.expect("read");
         assert_eq!(out, b"abcd");
         assert!(arrivals.last_ns() >= stamped + 2_000_000);
+    }
+
+    #[tokio::test]
+    async fn bytes_that_came_with_the_101_keep_the_time_they_arrived() {
+        use tokio::io::AsyncReadExt;
+        let arrivals = std::sync::Arc::new(Arrivals::new(Instant::now()));
+        let arrived = arrivals.last_ns();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let mut stream = Observed::new(&b""[..], b"ab".to_vec(), None, arrivals.clone());
+        let mut out = Vec::new();
+        stream.read_to_end(&mut out).await.expect("read");
+        assert_eq!(out, b"ab");
+        assert_eq!(
+            arrivals.last_ns(),
+            arrived,
+            "handing out the prefix is not an arrival"
+        );
     }
 
     #[test]

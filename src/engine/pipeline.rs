@@ -87,6 +87,8 @@ pub async fn establish(
 ) -> Result<(Socket, Box<HandshakeInfo>), Failure> {
     let mut info = Box::new(HandshakeInfo::default());
     let result = run_stages(req, &mut info).await;
+    // Frames that came in the same read as the 101 response arrived now, not when they are handed out.
+    arrivals.stamp();
     info.timings.total_ms = ms(started.elapsed());
     let (transport, upgraded) = match result {
         Ok(v) => v,

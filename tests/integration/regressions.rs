@@ -254,7 +254,7 @@ async fn flood_never_reading() -> (std::net::SocketAddr, tokio::sync::oneshot::R
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn echo_against_a_flood_that_never_reads_stays_bounded() {
     let (addr, written) = flood_never_reading().await;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sockscope"))
+    let mut child = servers::sockscope_command()
         .args(["connect", &format!("ws://{addr}/"), "--echo"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
