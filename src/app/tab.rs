@@ -197,6 +197,8 @@ pub struct ConnTab {
     pub frames: std::collections::VecDeque<crate::model::FrameInfo>,
     /// Per-second traffic bins for the Traffic tab (recomputed when the log changes).
     pub traffic: super::traffic::TrafficBins,
+    /// Work kept between frames (selected payload, latency points, unsaved marker).
+    pub caches: super::caches::TabCaches,
 }
 
 /// How many frame headers a tab keeps.
@@ -243,6 +245,7 @@ impl ConnTab {
             payload_view: None,
             frames: Default::default(),
             traffic: Default::default(),
+            caches: Default::default(),
         }
     }
 
@@ -265,7 +268,8 @@ impl ConnTab {
 
     /// True when the session differs from its file (or, untitled, from a new session).
     pub fn is_dirty(&self) -> bool {
-        self.session.to_ron() != self.saved_ron
+        // Serialises only when the session changed since the last frame asked.
+        self.caches.unsaved.is_dirty(&self.session, &self.saved_ron)
     }
 
     /// Marks the session as saved.

@@ -11,3 +11,4 @@ mod servers;
 mod sessions;
 mod tls;
 mod ui;
+mod ui_thread;
