@@ -1,13 +1,11 @@
 //! The side panel: the selected message in full (text or hex), and the handshake of the current connection.
 
 use super::log_view::{format_size, format_time};
+use super::payload_cache::MAX_SHOWN_BYTES;
 use super::state::Action;
 use super::tab::{ConnTab, PayloadView, SideTab};
-use crate::model::{MessageKind, close_code_name, hex_dump};
+use crate::model::{MessageKind, close_code_name};
 use egui::RichText;
-
-/// Payloads larger than this are shown truncated (Save writes them whole).
-const MAX_SHOWN_BYTES: usize = 256 * 1024;
 
 pub(super) fn ui(
     tab: &mut ConnTab,
@@ -48,7 +46,11 @@ pub(super) fn ui(
 }
 
 fn message_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
-    let Some(entry) = tab.selected.and_then(|s| tab.log.by_seq(s)) else {
+    let Some((seq, entry)) = tab
+        .selected
+        .and_then(|s| tab.log.by_seq(s).map(|entry| (s, entry)))
+    else {
+        tab.caches.payload.clear();
         ui.label(RichText::new("Click a row in the log to see its payload.").weak());
         return;
     };
@@ -66,20 +68,11 @@ fn message_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
             None => ui.label("close frame without a status code"),
         };
     }
-    let shown = &entry.payload[..entry.payload.len().min(MAX_SHOWN_BYTES)];
-    let is_text = entry.kind != MessageKind::Binary && std::str::from_utf8(&entry.payload).is_ok();
-    let json = is_text
-        .then(|| serde_json::from_slice::<serde_json::Value>(&entry.payload).ok())
-        .flatten()
-        .filter(|v| v.is_object() || v.is_array());
-    let auto = if json.is_some() {
-        PayloadView::Json
-    } else if is_text {
-        PayloadView::Text
-    } else {
-        PayloadView::Hex
-    };
-    let view = tab.payload_view.unwrap_or(auto);
+    // Analysed once per selection (UTF-8 check, JSON parse), not once per frame.
+    let cache = &mut tab.caches.payload;
+    let selected = cache.get(seq, entry);
+    let json = selected.json.clone();
+    let view = tab.payload_view.unwrap_or(selected.auto);
     ui.horizontal(|ui| {
         for (v, name) in [
             (PayloadView::Text, "Text"),
@@ -97,28 +90,23 @@ fn message_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
                 .on_hover_text("Show the JSON as pretty text instead of a foldable tree");
         }
     });
-    let mut body = match view {
-        PayloadView::Text => String::from_utf8_lossy(shown).into_owned(),
-        PayloadView::Json => match &json {
-            Some(v) => serde_json::to_string_pretty(v).unwrap_or_default(),
-            None => match serde_json::from_slice::<serde_json::Value>(&entry.payload) {
-                Ok(v) => serde_json::to_string_pretty(&v).unwrap_or_default(),
-                Err(e) => format!("(not JSON: {e})"),
-            },
-        },
-        PayloadView::Hex => hex_dump(shown),
-        PayloadView::Base64 => {
-            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, shown)
-        }
-    };
-    let text_view = view != PayloadView::Hex;
+    let tree_view = view == PayloadView::Json && !tab.json_as_text && json.is_some();
+    // The body is built once per selection and view (the tree needs none).
+    let body = (!tree_view).then(|| cache.body(seq, entry, view));
     ui.horizontal_wrapped(|ui| {
         if ui
             .button("Copy")
             .on_hover_text("Copy the payload as shown (text, pretty JSON, hex dump or base64)")
             .clicked()
         {
-            ui.ctx().copy_text(body.clone());
+            // Built on the click only: JSON is copied whole, the other views as shown.
+            let text = match (&json, view) {
+                (Some(v), PayloadView::Json) => {
+                    serde_json::to_string_pretty(&**v).unwrap_or_default()
+                }
+                _ => cache.body(seq, entry, view).to_string(),
+            };
+            ui.ctx().copy_text(text);
         }
         if ui
             .button("Save…")
@@ -127,15 +115,14 @@ fn message_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
         {
             actions.push(Action::SavePayload);
         }
-        if let Some(seq) = tab.selected
-            && ui
-                .button("Save to collection")
-                .on_hover_text("Add this message to the session's collection")
-                .clicked()
+        if ui
+            .button("Save to collection")
+            .on_hover_text("Add this message to the session's collection")
+            .clicked()
         {
             actions.push(Action::SaveToCollection(seq));
         }
-        if entry.payload.len() > MAX_SHOWN_BYTES {
+        if entry.payload.len() > MAX_SHOWN_BYTES && !tree_view {
             ui.label(
                 RichText::new(format!(
                     "showing the first {}",
@@ -154,47 +141,59 @@ fn message_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
         })
         .weak(),
     );
-    let edit = egui::TextEdit::multiline(&mut body)
+    let max_height = (ui.clip_rect().bottom() - ui.cursor().top()).max(200.0);
+    let (Some(body), false) = (body, tree_view) else {
+        if let Some(value) = &json {
+            let selected = cache.get(seq, entry);
+            super::json_tree::show(ui, &mut selected.tree, value, max_height);
+        }
+        return;
+    };
+    let mut shown: &str = &body;
+    let edit = egui::TextEdit::multiline(&mut shown)
         .font(egui::TextStyle::Monospace)
         .desired_width(f32::INFINITY)
         .desired_rows(6);
-    if view == PayloadView::Json
-        && !tab.json_as_text
-        && let Some(value) = &json
-    {
-        egui::ScrollArea::vertical()
-            .id_salt("json-tree")
-            .auto_shrink([false, true])
-            .show(ui, |ui| {
-                super::json_tree::show(ui, ui.scope_id().with(("json", tab.selected)), value);
-            });
-    } else if view == PayloadView::Json {
-        let mut colourise = |ui: &egui::Ui, text: &dyn egui::TextBuffer, wrap_width: f32| {
+    // Laying out up to a megabyte of text is the costly part: do it once per body, width, scale and theme.
+    let selected = cache.get(seq, entry);
+    let hex = view == PayloadView::Hex;
+    let mut cached_layout = |ui: &egui::Ui, text: &dyn egui::TextBuffer, wrap_width: f32| {
+        let key = (
+            wrap_width.to_bits(),
+            ui.ctx().pixels_per_point().to_bits(),
+            ui.visuals().dark_mode,
+        );
+        if let Some((k, galley)) = &selected.galley
+            && *k == key
+        {
+            return galley.clone();
+        }
+        let job = if view == PayloadView::Json {
             let mut job = json_job(text.as_str(), ui);
             job.wrap.max_width = wrap_width;
-            ui.fonts_mut(|f| f.layout_job(job))
-        };
-        ui.add(edit.layouter(&mut colourise)).labelled_by(label.id);
-    } else if text_view {
-        ui.add(edit).labelled_by(label.id);
-    } else {
-        // A hex dump reads only unwrapped: lay it out without wrapping and scroll sideways.
-        let colour = ui.visuals().text_color();
-        let mut no_wrap = |ui: &egui::Ui, text: &dyn egui::TextBuffer, _wrap_width: f32| {
+            job
+        } else {
             let font = egui::TextStyle::Monospace.resolve(ui.style());
-            let job = egui::text::LayoutJob::simple(
+            // A hex dump reads only unwrapped: lay it out without wrapping and scroll sideways.
+            let width = if hex { f32::INFINITY } else { wrap_width };
+            egui::text::LayoutJob::simple(
                 text.as_str().to_owned(),
                 font,
-                colour,
-                f32::INFINITY,
-            );
-            ui.fonts_mut(|f| f.layout_job(job))
+                ui.visuals().text_color(),
+                width,
+            )
         };
+        let galley = ui.fonts_mut(|f| f.layout_job(job));
+        selected.galley = Some((key, galley.clone()));
+        galley
+    };
+    let edit = edit.layouter(&mut cached_layout);
+    if hex {
         egui::ScrollArea::horizontal()
             .id_salt("hex-scroll")
-            .show(ui, |ui| {
-                ui.add(edit.layouter(&mut no_wrap)).labelled_by(label.id)
-            });
+            .show(ui, |ui| ui.add(edit).labelled_by(label.id));
+    } else {
+        ui.add(edit).labelled_by(label.id);
     }
 }
 

@@ -7,6 +7,8 @@ use crate::model::{Direction, LogEntry, MessageKind};
 
 /// Entries examined per frame at most; the rest continue next frame.
 const SCAN_BUDGET: usize = 200_000;
+/// Payload bytes searched per frame at most (the entry that crosses it is finished); the rest continue next frame.
+pub const SCAN_BUDGET_BYTES: usize = 16 << 20;
 
 /// The kinds, in toggle order.
 pub const KINDS: [MessageKind; 5] = [
@@ -33,7 +35,9 @@ pub struct LogFilter {
     matches: Vec<u64>,
     next_seq: u64,
     key: Option<(Option<Direction>, [bool; 5], String, bool)>,
-    compiled: Option<regex::Regex>,
+    /// The search, compiled once per query: the regex, or the plain text escaped and case-insensitive, run on
+    /// the payload bytes (no copy, no lowercasing per entry).
+    compiled: Option<regex::bytes::Regex>,
 }
 
 impl Default for LogFilter {
@@ -75,12 +79,9 @@ impl LogFilter {
         if query.is_empty() {
             return true;
         }
-        let text = String::from_utf8_lossy(&entry.payload);
-        match &self.compiled {
-            Some(re) => re.is_match(&text),
-            None if self.regex => false,
-            None => text.to_lowercase().contains(&query.to_lowercase()),
-        }
+        self.compiled
+            .as_ref()
+            .is_some_and(|re| re.is_match(&entry.payload))
     }
 
     /// Brings the matches up to date with `log` (a bounded amount of work per call).
@@ -92,13 +93,20 @@ impl LogFilter {
             self.next_seq = log.seq_of(0);
             self.error = None;
             self.compiled = None;
-            if self.regex && !self.query.trim().is_empty() {
-                match regex::RegexBuilder::new(self.query.trim())
+            let query = self.query.trim();
+            if !query.is_empty() {
+                let pattern = if self.regex {
+                    query.to_owned()
+                } else {
+                    regex::escape(query)
+                };
+                match regex::bytes::RegexBuilder::new(&pattern)
                     .case_insensitive(true)
                     .build()
                 {
                     Ok(re) => self.compiled = Some(re),
-                    Err(e) => self.error = Some(format!("invalid regex: {e}")),
+                    Err(e) if self.regex => self.error = Some(format!("invalid regex: {e}")),
+                    Err(e) => self.error = Some(format!("cannot search for this: {e}")),
                 }
             }
         }
@@ -112,12 +120,14 @@ impl LogFilter {
         self.next_seq = self.next_seq.max(first);
         let end = log.seq_of(log.len());
         let mut budget = SCAN_BUDGET;
-        while self.next_seq < end && budget > 0 {
+        let mut bytes_left = SCAN_BUDGET_BYTES;
+        while self.next_seq < end && budget > 0 && bytes_left > 0 {
             let index = (self.next_seq - first) as usize;
-            if let Some(entry) = log.get(index)
-                && self.accepts(entry)
-            {
-                self.matches.push(self.next_seq);
+            if let Some(entry) = log.get(index) {
+                if self.accepts(entry) {
+                    self.matches.push(self.next_seq);
+                }
+                bytes_left = bytes_left.saturating_sub(entry.payload.len());
             }
             self.next_seq += 1;
             budget -= 1;
@@ -194,10 +204,41 @@ mod tests {
         f.query = "(".into();
         f.refresh(&log);
         assert!(f.error.is_some());
+        f.query = "ü".into();
+        f.regex = false;
+        log.push(entry(Direction::Sent, MessageKind::Text, "GRÜN"));
+        f.refresh(&log);
+        assert_eq!(f.len(&log), 1, "plain search ignores case beyond ASCII");
+        f.query = "a.c".into();
+        log.push(entry(Direction::Sent, MessageKind::Text, "abc"));
+        f.refresh(&log);
+        assert_eq!(f.len(&log), 0, "plain search is not a regex");
         log.clear();
         f.query = "x".into();
         f.regex = false;
         f.refresh(&log);
         assert_eq!(f.len(&log), 0);
+    }
+
+    #[test]
+    fn the_search_budget_counts_payload_bytes_not_only_entries() {
+        let mut log = LogStore::new(100);
+        let big = "needle ".repeat((SCAN_BUDGET_BYTES / 2) / 7 + 1);
+        for _ in 0..8 {
+            log.push(entry(Direction::Received, MessageKind::Text, &big));
+        }
+        let mut f = LogFilter {
+            query: "NEEDLE".into(),
+            ..LogFilter::default()
+        };
+        f.refresh(&log);
+        // 8 entries of just over half the budget: two per frame.
+        assert_eq!(f.len(&log), 2);
+        assert!(f.is_scanning(&log));
+        for _ in 0..3 {
+            f.refresh(&log);
+        }
+        assert_eq!(f.len(&log), 8);
+        assert!(!f.is_scanning(&log));
     }
 }

@@ -1,9 +1,11 @@
 //! The egui/eframe GUI. It never awaits or blocks: user actions become engine commands, and engine events are
 //! drained at the start of every frame (`App::logic`), which also runs while the window is hidden.
 
+mod caches;
 mod composer;
 mod connection_panel;
 mod details;
+mod files;
 mod inspector;
 mod json_tree;
 mod latency;
@@ -11,6 +13,8 @@ mod log_filter;
 mod log_store;
 mod log_view;
 mod options;
+mod payload_cache;
+mod replay_feed;
 mod sessions_panel;
 mod state;
 mod step_editor;
@@ -20,6 +24,7 @@ mod traffic;
 mod virtual_list;
 mod workspace;
 
+pub use files::{FileDialogs, FileTarget};
 pub use log_store::{DEFAULT_LOG_CAP, LogLimits, LogStore};
 pub use state::{Action, AppState, FileField};
 pub use tab::{Attempt, Composer, ConnTab, OptionsTab, PayloadView, SideTab};
@@ -84,6 +89,8 @@ impl eframe::App for SockscopeApp {
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        // Let saves still queued finish before the workspace is written and the process ends.
+        self.state.finish_file_work(Duration::from_secs(5));
         self.state.save_workspace();
         if let Some(engine) = self.state.take_engine() {
             engine.shutdown(SHUTDOWN_TIMEOUT);

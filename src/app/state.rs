@@ -3,6 +3,7 @@
 
 use super::log_store::LogLimits;
 use super::tab::{ConnTab, ItemPath};
+use crate::engine::GUI_EVENT_BUDGET_BYTES;
 use crate::engine::replay::{Control, Progress};
 use crate::engine::{Command, Engine, EventStream, Waker};
 use crate::model::copy_as::Tool;
@@ -14,8 +15,11 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 mod dialogs;
+mod file_ops;
 
-use dialogs::{confirm_ui, delete_ui, unsaved_ui};
+use super::files::{ExportRun, FileDialogs, FileEvent, FileWorker, PathPrompt};
+use super::replay_feed::{FeedReceiver, FeedSender, ReplayUpdate};
+use dialogs::{confirm_ui, delete_ui, path_prompt_ui, unsaved_ui};
 
 /// The longest a frame spends draining engine events before it draws (then it asks for another frame).
 const DRAIN_BUDGET: Duration = Duration::from_millis(8);
@@ -113,6 +117,10 @@ pub enum Action {
     DiscardAndClose,
     /// Keep the window open.
     CancelClose,
+    /// Use the path typed in place of a file dialog.
+    TypedPathOk,
+    /// Drop the typed-path prompt.
+    TypedPathCancel,
 }
 
 /// Which file field a file dialog fills.
@@ -156,8 +164,16 @@ pub struct AppState {
     pub confirmed_violations: HashSet<&'static str>,
     /// A violation waiting for confirmation.
     pub confirming: Option<Confirmation>,
-    file_results: Channel<String>,
-    picked_files: Channel<(usize, FileField, PathBuf)>,
+    /// How paths are asked for: the desktop's dialog, or typed (when there is no dialog backend).
+    pub file_dialogs: FileDialogs,
+    /// A typed path being asked for, in place of a dialog.
+    pub path_prompt: Option<PathPrompt>,
+    files: Option<FileWorker>,
+    file_events: Channel<FileEvent>,
+    file_jobs_pending: usize,
+    export: Option<ExportRun>,
+    /// Tabs whose saves must finish before the window closes (Save on the unsaved-changes question).
+    closing_saves: Option<Vec<u64>>,
     /// Text waiting to be put on the clipboard by the next frame.
     pub clipboard: Option<String>,
     /// Recently used session files, newest first.
@@ -172,24 +188,7 @@ pub struct AppState {
     pub close_confirmed: bool,
     /// How much each tab's message log keeps (Log limits in the log's header).
     pub log_limits: LogLimits,
-    session_results: Channel<SessionResult>,
-    replay_updates: Channel<(u64, ReplayUpdate)>,
-}
-
-/// What a file-dialog thread found.
-enum SessionResult {
-    /// A session was opened (or failed to open: the file is left as it was).
-    Opened(Result<(Box<Session>, PathBuf), String>),
-    /// Save As chose this path for tab `id`.
-    SaveTo(u64, PathBuf),
-    /// A HAR capture was imported (unsaved, untitled).
-    Imported(Result<Box<Session>, String>),
-}
-
-/// What a replay reports to its tab.
-enum ReplayUpdate {
-    Progress(Progress),
-    Done(Result<(), String>),
+    replay_feed: (FeedSender, FeedReceiver),
 }
 
 impl AppState {
@@ -207,6 +206,12 @@ impl AppState {
         let first = url
             .or_else(|| echo_url.clone())
             .unwrap_or_else(|| "ws://".into());
+        let file_events = mpsc::channel();
+        let (files, files_error) = match FileWorker::start(file_events.0.clone(), wake.clone()) {
+            Ok(w) => (Some(w), None),
+            Err(e) => (None, Some(format!("file operations are unavailable: {e}"))),
+        };
+        let replay_feed = super::replay_feed::feed(GUI_EVENT_BUDGET_BYTES, wake.clone());
         let mut state = Self {
             engine: Some(engine),
             events,
@@ -214,11 +219,16 @@ impl AppState {
             echo_url,
             tabs: vec![ConnTab::new(first)],
             active: 0,
-            notice: echo_error,
+            notice: echo_error.or(files_error),
             confirmed_violations: HashSet::new(),
             confirming: None,
-            file_results: mpsc::channel(),
-            picked_files: mpsc::channel(),
+            file_dialogs: FileDialogs::detect(),
+            path_prompt: None,
+            files,
+            file_events,
+            file_jobs_pending: 0,
+            export: None,
+            closing_saves: None,
             clipboard: None,
             recent: Vec::new(),
             workspace_path: None,
@@ -226,8 +236,7 @@ impl AppState {
             closing_with_unsaved: None,
             close_confirmed: false,
             log_limits: LogLimits::default(),
-            session_results: mpsc::channel(),
-            replay_updates: mpsc::channel(),
+            replay_feed,
         };
         if connect_now {
             state.apply(Action::Connect);
@@ -257,53 +266,25 @@ impl AppState {
     /// Applies queued engine events, for at most one frame's budget. Returns true if more remain.
     pub fn drain_events(&mut self) -> bool {
         self.events.rearm_wake();
-        while let Ok(note) = self.file_results.1.try_recv() {
-            self.notice = Some(note);
-        }
-        while let Ok((tab, field, path)) = self.picked_files.1.try_recv() {
-            let Some(tab) = self.tabs.get_mut(tab) else {
-                continue;
-            };
-            let tls = &mut tab.session.endpoint.tls;
-            let slot = match field {
-                FileField::CaFile => &mut tls.ca_file,
-                FileField::ClientCert => &mut tls.client_cert_file,
-                FileField::ClientKey => &mut tls.client_key_file,
-            };
-            *slot = Some(path);
-        }
-        while let Ok(result) = self.session_results.1.try_recv() {
-            self.apply_session_result(result);
-        }
-        while let Ok((tab_id, update)) = self.replay_updates.1.try_recv() {
-            let Some(tab) = self.tabs.iter_mut().find(|t| t.id == tab_id) else {
-                continue;
-            };
-            let Some(run) = tab.replay.as_mut() else {
-                continue;
-            };
-            match update {
-                ReplayUpdate::Progress(Progress::Connection(
-                    crate::engine::EventKind::Message(m),
-                )) => tab.log.push(m),
-                ReplayUpdate::Progress(Progress::Connection(_)) => {}
-                ReplayUpdate::Progress(Progress::StepStarted { index, .. }) => {
-                    run.current = Some(index)
-                }
-                ReplayUpdate::Progress(Progress::StepFinished(report)) => run.reports.push(report),
-                ReplayUpdate::Done(result) => {
-                    run.finished = true;
-                    run.current = None;
-                    run.error = result.err();
-                }
-            }
-        }
         let started = Instant::now();
         let budget = if self.events.queued_bytes() > BACKLOG_BYTES {
             BACKLOG_DRAIN_BUDGET
         } else {
             DRAIN_BUDGET
         };
+        while let Ok(event) = self.file_events.1.try_recv() {
+            self.apply_file_event(event);
+        }
+        let exporting = self.export_step();
+        // Replay progress shares the frame's budget with the engine's events.
+        let mut handled = 0u32;
+        while let Some((tab_id, update)) = self.replay_feed.1.try_recv() {
+            self.apply_replay_update(tab_id, update);
+            handled += 1;
+            if handled.is_multiple_of(256) && started.elapsed() > budget {
+                return true;
+            }
+        }
         let mut handled = 0u32;
         while let Some(event) = self.events.try_recv() {
             if let Some(tab) = self.tabs.iter_mut().find(|t| t.owns(event.conn_id))
@@ -313,18 +294,42 @@ impl AppState {
             }
             handled += 1;
             if handled.is_multiple_of(256) && started.elapsed() > budget {
-                return !self.events.is_empty();
+                return exporting || !self.events.is_empty();
             }
         }
         for tab in &mut self.tabs {
             tab.reap();
         }
-        false
+        exporting
     }
 
-    /// Message events the engine dropped because the UI fell behind.
+    fn apply_replay_update(&mut self, tab_id: u64, update: ReplayUpdate) {
+        let Some(tab) = self.tabs.iter_mut().find(|t| t.id == tab_id) else {
+            return;
+        };
+        let Some(run) = tab.replay.as_mut() else {
+            return;
+        };
+        match update {
+            ReplayUpdate::Progress(Progress::Connection(crate::engine::EventKind::Message(m))) => {
+                tab.log.push(m)
+            }
+            ReplayUpdate::Progress(Progress::Connection(_)) => {}
+            ReplayUpdate::Progress(Progress::StepStarted { index, .. }) => {
+                run.current = Some(index)
+            }
+            ReplayUpdate::Progress(Progress::StepFinished(report)) => run.reports.push(report),
+            ReplayUpdate::Done(result) => {
+                run.finished = true;
+                run.current = None;
+                run.error = result.err();
+            }
+        }
+    }
+
+    /// Message events dropped because the UI fell behind (the engine's, and replays' display feed).
     pub fn dropped_in_transit(&self) -> u64 {
-        self.events.dropped()
+        self.events.dropped() + self.replay_feed.1.dropped()
     }
 
     /// Draws the whole window and then carries out what the user asked for.
@@ -347,6 +352,9 @@ impl AppState {
             actions.push(Action::SendStep(path));
         }
         egui::Panel::top("tabs").show(ui, |ui| super::tabs_bar::ui(self, ui, &mut actions));
+        if let Some(prompt) = &mut self.path_prompt {
+            egui::Panel::top("path-prompt").show(ui, |ui| path_prompt_ui(prompt, ui, &mut actions));
+        }
         let recent = self.recent.clone();
         let echo_url = self.echo_url.clone();
         let dropped = self.dropped_in_transit();
@@ -484,13 +492,8 @@ impl AppState {
                 self.tabs.push(ConnTab::new(url));
                 self.active = self.tabs.len() - 1;
             }
-            Action::OpenSession => self.open_dialog(),
-            Action::OpenRecent(path) => {
-                let result = Session::load(&path)
-                    .map(|s| (Box::new(s), path.clone()))
-                    .map_err(|e| e.to_string());
-                self.apply_session_result(SessionResult::Opened(result));
-            }
+            Action::OpenSession => self.choose_path(super::files::FileTarget::OpenSession),
+            Action::OpenRecent(path) => self.open_session_file(path),
             Action::SaveSession => match self.tab().session_path.clone() {
                 Some(path) => self.save_tab_to(self.active, path),
                 None => self.save_as_dialog(),
@@ -510,21 +513,7 @@ impl AppState {
             },
             Action::ConfirmDelete => {
                 if let Some(path) = self.deleting.take() {
-                    match std::fs::remove_file(&path) {
-                        Ok(()) => {
-                            self.recent.retain(|p| p != &path);
-                            for tab in &mut self.tabs {
-                                if tab.session_path.as_ref() == Some(&path) {
-                                    tab.session_path = None;
-                                    tab.saved_ron.clear();
-                                }
-                            }
-                            self.notice = Some(format!("deleted {}", path.display()));
-                        }
-                        Err(e) => {
-                            self.notice = Some(format!("could not delete {}: {e}", path.display()))
-                        }
-                    }
+                    self.delete_session_file(path);
                 }
             }
             Action::AddStep => {
@@ -590,7 +579,7 @@ impl AppState {
                         Some(format!("added {count} recorded messages to the collection"));
                 }
             }
-            Action::ImportHar => self.import_har_dialog(),
+            Action::ImportHar => self.choose_path(super::files::FileTarget::ImportHar),
             Action::RunReplay(selection) => self.run_replay(selection),
             Action::ReplayControl(control) => {
                 if let Some(run) = &self.tab().replay {
@@ -598,15 +587,22 @@ impl AppState {
                 }
             }
             Action::SaveAllAndClose => {
+                // The window closes once every save is written (and stays open if one fails).
+                let mut waiting = Vec::new();
                 for i in 0..self.tabs.len() {
                     if let Some(path) = self.tabs[i].session_path.clone()
                         && self.tabs[i].is_dirty()
                     {
+                        waiting.push(self.tabs[i].id);
                         self.save_tab_to(i, path);
                     }
                 }
                 self.closing_with_unsaved = None;
-                self.close_confirmed = true;
+                if waiting.is_empty() {
+                    self.close_confirmed = true;
+                } else {
+                    self.closing_saves = Some(waiting);
+                }
             }
             Action::DiscardAndClose => {
                 for tab in &mut self.tabs {
@@ -621,6 +617,8 @@ impl AppState {
                 self.close_confirmed = true;
             }
             Action::CancelClose => self.closing_with_unsaved = None,
+            Action::TypedPathOk => self.typed_path_ok(),
+            Action::TypedPathCancel => self.path_prompt = None,
         }
     }
 

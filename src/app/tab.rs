@@ -199,6 +199,8 @@ pub struct ConnTab {
     pub frames: std::collections::VecDeque<crate::model::FrameInfo>,
     /// Per-second traffic bins for the Traffic tab (recomputed when the log changes).
     pub traffic: super::traffic::TrafficBins,
+    /// Work kept between frames (selected payload, latency points, unsaved marker).
+    pub caches: super::caches::TabCaches,
 }
 
 /// How many connection attempts a tab keeps for the inspector (each holds its handshake's bytes).
@@ -249,6 +251,7 @@ impl ConnTab {
             payload_view: None,
             frames: Default::default(),
             traffic: Default::default(),
+            caches: Default::default(),
         }
     }
 
@@ -271,7 +274,8 @@ impl ConnTab {
 
     /// True when the session differs from its file (or, untitled, from a new session).
     pub fn is_dirty(&self) -> bool {
-        self.session.to_ron() != self.saved_ron
+        // Serialises only when the session changed since the last frame asked.
+        self.caches.unsaved.is_dirty(&self.session, &self.saved_ron)
     }
 
     /// Marks the session as saved.

@@ -76,11 +76,103 @@ impl ReplayResult {
     }
 }
 
-/// What the runner has seen since the current step began.
+/// Data messages kept since the last send for expectations that start watching later (a step that only waits):
+/// at most this many, oldest forgotten first.
+pub const INBOX_MAX_MESSAGES: usize = 1_024;
+/// ... and at most this many payload bytes.
+pub const INBOX_MAX_BYTES: usize = 16 << 20;
+/// Bytes of the last unmatched message kept for the report.
+const LAST_KEPT_BYTES: usize = 1024;
+
+/// What the runner has seen since the current step was sent. Each arriving message is checked once against each
+/// expectation still waiting (no rescans); only a bounded tail of recent messages is kept.
 #[derive(Default)]
 struct Inbox {
-    messages: Vec<Vec<u8>>,
+    /// Recent data messages (bounded by [`INBOX_MAX_MESSAGES`] and [`INBOX_MAX_BYTES`]).
+    recent: std::collections::VecDeque<Box<[u8]>>,
+    recent_bytes: usize,
+    /// Data messages received since the last send, counted.
+    received: usize,
+    /// The last one, cut to [`LAST_KEPT_BYTES`], and whether it was valid UTF-8 whole.
+    last: Option<(Box<[u8]>, bool)>,
     closed: Option<Option<u16>>,
+    /// The current step's expectations (`None`: did not compile) and whether a message matched each yet.
+    watching: Vec<(Option<expect::Compiled>, bool)>,
+    /// Matcher runs so far (for tests: one per message and waiting expectation).
+    evaluations: u64,
+}
+
+impl Inbox {
+    /// A message was sent: what came before no longer counts.
+    fn sent(&mut self) {
+        self.recent.clear();
+        self.recent_bytes = 0;
+        self.received = 0;
+        self.last = None;
+        self.watching.clear();
+    }
+
+    /// Starts watching for `matchers`, checking the recent messages once.
+    fn watch(&mut self, matchers: Vec<Option<expect::Compiled>>) {
+        self.watching = matchers.into_iter().map(|m| (m, false)).collect();
+        for message in &self.recent {
+            for (matcher, matched) in &mut self.watching {
+                if let Some(m) = matcher
+                    && !*matched
+                {
+                    self.evaluations += 1;
+                    *matched = m.matches(Received::Data(message));
+                }
+            }
+        }
+    }
+
+    /// A data message arrived.
+    fn file(&mut self, payload: &[u8]) {
+        self.received += 1;
+        for (matcher, matched) in &mut self.watching {
+            if let Some(m) = matcher
+                && !*matched
+            {
+                self.evaluations += 1;
+                *matched = m.matches(Received::Data(payload));
+            }
+        }
+        let cut = &payload[..payload.len().min(LAST_KEPT_BYTES)];
+        self.last = Some((cut.into(), std::str::from_utf8(payload).is_ok()));
+        if payload.len() <= INBOX_MAX_BYTES {
+            self.recent.push_back(payload.into());
+            self.recent_bytes += payload.len();
+        }
+        while self.recent.len() > INBOX_MAX_MESSAGES || self.recent_bytes > INBOX_MAX_BYTES {
+            let Some(old) = self.recent.pop_front() else {
+                break;
+            };
+            self.recent_bytes -= old.len();
+        }
+    }
+
+    /// True when expectation `i` of the current step was matched by a message.
+    fn matched(&self, i: usize) -> bool {
+        self.watching.get(i).is_some_and(|(_, m)| *m)
+    }
+
+    /// True when expectation `i` waits for a close with this code.
+    fn close_matches(&self, i: usize, code: Option<u16>) -> bool {
+        self.watching
+            .get(i)
+            .and_then(|(m, _)| m.as_ref())
+            .is_some_and(|m| m.matches(Received::Close(code)))
+    }
+
+    /// Expectation `i` in words.
+    fn describe(&self, i: usize) -> String {
+        self.watching
+            .get(i)
+            .and_then(|(m, _)| m.as_ref())
+            .map(|m| m.describe())
+            .unwrap_or_default()
+    }
 }
 
 /// Runs `session`. `progress` sees every connection event and step outcome as they happen.
@@ -184,39 +276,49 @@ pub async fn run(
             }
             Ok(Prepared::Nothing) => Some(false),
             Ok(Prepared::Text(t)) => {
-                inbox.messages.clear();
+                inbox.sent();
                 handle.send(Command::Text(t));
                 Some(true)
             }
             Ok(Prepared::Binary(b)) => {
-                inbox.messages.clear();
+                inbox.sent();
                 handle.send(Command::Binary(b));
                 Some(true)
             }
         };
         if sent.is_some() {
-            // Every expectation looks at all messages received since the step was sent.
-            for e in step.expect.iter().filter(|e| e.enabled) {
-                let compiled = match expect::compile(&e.matcher, &ctx) {
-                    Ok(c) => c,
-                    Err(why) => {
-                        report.outcome = Outcome::Fail;
-                        report.expected = format!("{:?}", e.matcher);
-                        report.got = why;
-                        break;
+            // Every expectation looks at all messages received since the step was sent: each message is checked
+            // against every expectation as it arrives, so a later expectation has already seen earlier messages.
+            let enabled: Vec<_> = step.expect.iter().filter(|e| e.enabled).collect();
+            let mut matchers = Vec::with_capacity(enabled.len());
+            let mut errors = Vec::with_capacity(enabled.len());
+            for e in &enabled {
+                match expect::compile(&e.matcher, &ctx) {
+                    Ok(c) => {
+                        matchers.push(Some(c));
+                        errors.push(None);
                     }
-                };
+                    Err(why) => {
+                        matchers.push(None);
+                        errors.push(Some(why));
+                    }
+                }
+            }
+            inbox.watch(matchers);
+            for (i, (e, error)) in enabled.iter().zip(errors).enumerate() {
+                if let Some(why) = error {
+                    report.outcome = Outcome::Fail;
+                    report.expected = format!("{:?}", e.matcher);
+                    report.got = why;
+                    break;
+                }
                 let deadline = tokio::time::Instant::now() + Duration::from_millis(e.timeout_ms);
                 let found = loop {
-                    if inbox
-                        .messages
-                        .iter()
-                        .any(|m| compiled.matches(Received::Data(m)))
-                    {
+                    if inbox.matched(i) {
                         break true;
                     }
                     if let Some(code) = inbox.closed
-                        && compiled.matches(Received::Close(code))
+                        && inbox.close_matches(i, code)
                     {
                         break true;
                     }
@@ -227,7 +329,7 @@ pub async fn run(
                 };
                 if !found {
                     report.outcome = Outcome::Fail;
-                    report.expected = compiled.describe();
+                    report.expected = inbox.describe(i);
                     report.got = describe_got(&inbox, e.timeout_ms);
                     break;
                 }
@@ -261,13 +363,12 @@ pub async fn run(
 }
 
 fn describe_got(inbox: &Inbox, timeout_ms: u64) -> String {
-    let unmatched = &inbox.messages;
-    let mut got = match unmatched.last() {
+    let mut got = match &inbox.last {
         None => format!("no message within {timeout_ms} ms"),
-        Some(last) => format!(
+        Some((last, is_text)) => format!(
             "{} message(s) that did not match; the last: {}",
-            unmatched.len(),
-            preview(last, std::str::from_utf8(last).is_ok(), 200)
+            inbox.received,
+            preview(last, *is_text, 200)
         ),
     };
     if let Some(code) = inbox.closed {
@@ -297,7 +398,7 @@ async fn pump_until(
     };
     match &event.kind {
         EventKind::Message(m) if m.direction == Direction::Received && m.kind.is_data() => {
-            inbox.messages.push(m.payload.to_vec());
+            inbox.file(&m.payload);
         }
         EventKind::Message(m)
             if m.direction == Direction::Received && m.kind == MessageKind::Close =>
@@ -310,4 +411,88 @@ async fn pump_until(
         _ => {}
     }
     progress(Progress::Connection(event.kind));
+}
+
+/// Runs `future`, turning a panic into an error that says so, so a bug in a replay ends that replay only (the
+/// connection task inside it is already contained the same way, see `engine::spawn_connection`).
+pub async fn contain_panics<T>(future: impl std::future::Future<Output = T>) -> Result<T, String> {
+    use futures_util::FutureExt;
+    std::panic::AssertUnwindSafe(future)
+        .catch_unwind()
+        .await
+        .map_err(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".into());
+            tracing::error!("a replay panicked: {what}");
+            format!("sockscope hit a bug and stopped this replay ({what})")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::session::Matcher;
+
+    fn contains(s: &str) -> Option<expect::Compiled> {
+        expect::compile(&Matcher::Contains(s.into()), &Default::default()).ok()
+    }
+
+    #[test]
+    fn the_inbox_checks_each_message_once_and_keeps_a_bounded_tail() {
+        let mut inbox = Inbox::default();
+        inbox.sent();
+        inbox.watch(vec![contains("never"), contains("needle")]);
+        let filler = vec![b'x'; 100];
+        let n = 10 * INBOX_MAX_MESSAGES;
+        for _ in 0..n {
+            inbox.file(&filler);
+        }
+        // Linear: one run per message and waiting expectation (the old inbox rescanned every message on each one).
+        assert_eq!(inbox.evaluations, 2 * n as u64);
+        assert_eq!(inbox.recent.len(), INBOX_MAX_MESSAGES, "at the bound");
+        assert_eq!(inbox.received, n);
+        inbox.file(b"the needle");
+        assert!(inbox.matched(1) && !inbox.matched(0));
+        // A matched expectation is not run again.
+        inbox.file(&filler);
+        assert_eq!(inbox.evaluations, 2 * n as u64 + 2 + 1);
+        // A step that only waits sees the recent tail.
+        inbox.watch(vec![contains("needle")]);
+        assert!(inbox.matched(0));
+        let got = describe_got(&inbox, 10);
+        assert!(got.starts_with(&format!("{} message(s)", n + 2)), "{got}");
+    }
+
+    #[test]
+    fn the_inbox_bounds_its_bytes() {
+        let mut inbox = Inbox::default();
+        let big = vec![b'y'; INBOX_MAX_BYTES / 4 + 1];
+        for _ in 0..10 {
+            inbox.file(&big);
+        }
+        assert!(inbox.recent_bytes <= INBOX_MAX_BYTES);
+        assert_eq!(inbox.recent.len(), 3);
+        inbox.file(&vec![b'z'; INBOX_MAX_BYTES + 1]);
+        assert!(
+            inbox.recent_bytes <= INBOX_MAX_BYTES,
+            "a huge one is counted, not kept"
+        );
+        assert_eq!(
+            inbox.last.as_ref().map(|(l, _)| l.len()),
+            Some(LAST_KEPT_BYTES)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_panicking_replay_is_reported_not_propagated() {
+        let result: Result<(), String> = contain_panics(async { panic!("boom in replay") }).await;
+        let Err(why) = result else {
+            panic!("the panic is caught")
+        };
+        assert!(why.contains("boom in replay"), "{why}");
+        assert_eq!(contain_panics(async { 7 }).await, Ok(7));
+    }
 }

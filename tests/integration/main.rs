@@ -13,4 +13,5 @@ mod sessions;
 mod skips;
 mod tls;
 mod ui;
+mod ui_thread;
 mod ui_trust;

@@ -570,6 +570,10 @@ fn a_collection_is_built_saved_reopened_and_replayed() {
     );
     let active = harness.state().active;
     harness.state_mut().save_tab_to(active, path.clone());
+    // The save runs on the file worker.
+    harness
+        .state_mut()
+        .finish_file_work(Duration::from_secs(10));
     harness.run_steps(2);
     assert!(harness.query_by_label("*").is_none(), "saved");
     assert!(
@@ -586,6 +590,10 @@ fn a_collection_is_built_saved_reopened_and_replayed() {
     harness.get_by_label("Recent").click();
     harness.run_steps(2);
     harness.get_by_label("built.ron").click();
+    harness.run_steps(1);
+    harness
+        .state_mut()
+        .finish_file_work(Duration::from_secs(10));
     harness.run_steps(2);
     assert_eq!(harness.state().tab().session.name, "Built in the UI");
     let echo = harness.state().echo_url.clone().expect("echo");

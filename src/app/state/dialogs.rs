@@ -1,13 +1,16 @@
-//! The side effects of the GUI that go through files and helper threads: file dialogs (sessions, HAR, payloads,
-//! TLS files, log export), saving and opening sessions, the workspace, replays, and the confirmation dialogs.
+//! The GUI's side effects beyond one tab: the workspace, asking for paths (payloads, the log, TLS files, Save
+//! As), sending collection steps, replays (fed back through a bounded display feed, panics contained), and the
+//! modal questions and the typed-path prompt. File work itself is in `file_ops.rs`.
 
+use super::super::files::{FileDone, FileTarget, PathPrompt};
+use super::super::replay_feed::{FeedSender, ReplayUpdate};
 use super::super::tab::{ConnTab, ItemPath, ReplayRun};
-use super::{Action, AppState, Confirmation, FileField, ReplayUpdate, SessionResult};
+use super::{Action, AppState, Confirmation, FileField};
 use crate::engine::Command;
 use crate::engine::replay::{self, Control, ReplayOptions};
 use crate::model::MessageKind;
 use crate::model::copy_as::Tool;
-use crate::model::session::{Item, Session};
+use crate::model::session::{Item, Payload};
 use std::path::PathBuf;
 
 impl AppState {
@@ -74,158 +77,20 @@ impl AppState {
         }
     }
 
-    pub(super) fn apply_session_result(&mut self, result: SessionResult) {
-        match result {
-            SessionResult::Opened(Ok((session, path))) => {
-                self.remember(&path);
-                if let Some(i) = self
-                    .tabs
-                    .iter()
-                    .position(|t| t.session_path.as_ref() == Some(&path))
-                {
-                    self.active = i;
-                    return;
-                }
-                let tab = ConnTab::with_session(*session, Some(path.clone()));
-                // Replace an untouched untitled tab rather than piling up tabs.
-                let current = self.tab();
-                if current.session_path.is_none()
-                    && !current.is_dirty()
-                    && !current.is_active()
-                    && current.log.is_empty()
-                {
-                    let i = self.active.min(self.tabs.len() - 1);
-                    self.tabs[i] = tab;
-                } else {
-                    self.tabs.push(tab);
-                    self.active = self.tabs.len() - 1;
-                }
-                self.notice = Some(format!("opened {}", path.display()));
-            }
-            SessionResult::Opened(Err(e)) => {
-                self.notice = Some(format!("could not open the session: {e}"))
-            }
-            SessionResult::Imported(Ok(session)) => {
-                let mut tab = ConnTab::with_session(*session, None);
-                tab.saved_ron.clear();
-                self.tabs.push(tab);
-                self.active = self.tabs.len() - 1;
-                self.notice = Some("imported the capture: review it, then Save As…".into());
-            }
-            SessionResult::Imported(Err(e)) => self.notice = Some(format!("could not import: {e}")),
-            SessionResult::SaveTo(tab_id, path) => {
-                if let Some(i) = self.tabs.iter().position(|t| t.id == tab_id) {
-                    self.save_tab_to(i, path);
-                }
-            }
-        }
-    }
-
     pub(super) fn remember(&mut self, path: &std::path::Path) {
         self.recent.retain(|p| p != path);
         self.recent.insert(0, path.to_path_buf());
         self.recent.truncate(10);
     }
 
-    /// Saves tab `i`'s session to `path` (atomically) and remembers it.
-    pub fn save_tab_to(&mut self, i: usize, path: PathBuf) {
-        let Some(tab) = self.tabs.get_mut(i) else {
-            return;
-        };
-        match tab.session.save(&path) {
-            Ok(()) => {
-                tab.session_path = Some(path.clone());
-                tab.mark_saved();
-                self.notice = Some(format!("saved {}", path.display()));
-                self.remember(&path);
-                self.save_workspace();
-            }
-            Err(e) => {
-                self.notice = Some(format!(
-                    "could not save the session: {e} ({})",
-                    path.display()
-                ))
-            }
-        }
-    }
-
-    pub(super) fn open_dialog(&mut self) {
-        let tx = self.session_results.0.clone();
-        let wake = self.wake.clone();
-        let spawned = std::thread::Builder::new()
-            .name("sockscope-open-session".into())
-            .spawn(move || {
-                let Some(path) = rfd::FileDialog::new()
-                    .add_filter("sockscope session", &["ron"])
-                    .add_filter("All files", &["*"])
-                    .pick_file()
-                else {
-                    return;
-                };
-                let result = Session::load(&path)
-                    .map(|s| (Box::new(s), path))
-                    .map_err(|e| e.to_string());
-                let _ = tx.send(SessionResult::Opened(result));
-                if let Some(w) = wake {
-                    w();
-                }
-            });
-        if let Err(e) = spawned {
-            self.notice = Some(format!("could not open the file dialog: {e}"));
-        }
-    }
-
-    pub(super) fn import_har_dialog(&mut self) {
-        let tx = self.session_results.0.clone();
-        let wake = self.wake.clone();
-        let spawned = std::thread::Builder::new()
-            .name("sockscope-import-har".into())
-            .spawn(move || {
-                let Some(path) = rfd::FileDialog::new()
-                    .add_filter("HAR capture", &["har", "json"])
-                    .add_filter("All files", &["*"])
-                    .pick_file()
-                else {
-                    return;
-                };
-                let result = std::fs::read_to_string(&path)
-                    .map_err(|e| format!("could not read {}: {e}", path.display()))
-                    .and_then(|text| {
-                        crate::model::har::import(&text)
-                            .map_err(|e| format!("{}: {e}", path.display()))
-                    });
-                let _ = tx.send(SessionResult::Imported(result.map(Box::new)));
-                if let Some(w) = wake {
-                    w();
-                }
-            });
-        if let Err(e) = spawned {
-            self.notice = Some(format!("could not open the file dialog: {e}"));
-        }
-    }
-
+    /// Save As for the active tab.
     pub(super) fn save_as_dialog(&mut self) {
-        let tx = self.session_results.0.clone();
-        let wake = self.wake.clone();
-        let tab_id = self.tab().id;
-        let suggested = format!("{}.ron", self.tab().session.name.replace(['/', '\\'], "-"));
-        let spawned = std::thread::Builder::new()
-            .name("sockscope-save-session".into())
-            .spawn(move || {
-                if let Some(path) = rfd::FileDialog::new()
-                    .add_filter("sockscope session", &["ron"])
-                    .set_file_name(suggested)
-                    .save_file()
-                {
-                    let _ = tx.send(SessionResult::SaveTo(tab_id, path));
-                    if let Some(w) = wake {
-                        w();
-                    }
-                }
-            });
-        if let Err(e) = spawned {
-            self.notice = Some(format!("could not open the file dialog: {e}"));
-        }
+        let tab = self.tab();
+        let target = FileTarget::SaveSessionAs {
+            tab_id: tab.id,
+            suggested: format!("{}.ron", tab.session.name.replace(['/', '\\'], "-")),
+        };
+        self.choose_path(target);
     }
 
     pub(super) fn send_step(&mut self, path: &[usize]) {
@@ -242,6 +107,17 @@ impl AppState {
             .as_deref()
             .and_then(|p| p.parent())
             .map(|p| p.to_path_buf());
+        if matches!(step.payload, Payload::File(_)) {
+            // Reading the file is file work: the worker reads it, then the step is sent.
+            let (tab_id, payload) = (tab.id, step.payload.clone());
+            self.submit(Box::new(move || FileDone::StepPrepared {
+                tab_id,
+                result: payload
+                    .prepare(&ctx, base.as_deref())
+                    .map_err(|e| e.to_string()),
+            }));
+            return;
+        }
         match step.payload.prepare(&ctx, base.as_deref()) {
             Ok(crate::model::session::Prepared::Text(t)) => self.command(Command::Text(t)),
             Ok(crate::model::session::Prepared::Binary(b)) => self.command(Command::Binary(b)),
@@ -254,8 +130,7 @@ impl AppState {
     }
 
     pub(super) fn run_replay(&mut self, selection: Option<ItemPath>) {
-        let tx = self.replay_updates.0.clone();
-        let wake = self.wake.clone();
+        let feed = self.replay_feed.0.clone();
         let tab = self.tab();
         let tab_id = tab.id;
         let mut session = tab.session.clone();
@@ -279,21 +154,14 @@ impl AppState {
         let Some(engine) = self.engine.as_ref() else {
             return;
         };
-        engine.spawn(async move {
-            let send = |update: ReplayUpdate| {
-                let _ = tx.send((tab_id, update));
-                if let Some(w) = &wake {
-                    w();
-                }
-            };
-            let result = replay::run(&session, &options, control_rx, |p| {
-                send(ReplayUpdate::Progress(p))
+        let progress = feed.clone();
+        let run = async move {
+            replay::run(&session, &options, control_rx, |p| {
+                progress.send(tab_id, ReplayUpdate::Progress(p))
             })
-            .await;
-            send(ReplayUpdate::Done(
-                result.map(|_| ()).map_err(|e| e.to_string()),
-            ));
-        });
+            .await
+        };
+        engine.spawn(replay_task(tab_id, feed, run));
         self.tab_mut().replay = Some(ReplayRun {
             control,
             total,
@@ -306,99 +174,39 @@ impl AppState {
 
     pub(super) fn save_selected_payload(&mut self) {
         let tab = self.tab();
-        let Some(entry) = tab.selected.and_then(|s| tab.log.by_seq(s)) else {
+        let Some((seq, entry)) = tab.selected.and_then(|s| tab.log.by_seq(s).map(|e| (s, e)))
+        else {
             return;
         };
-        let payload = entry.payload.clone();
         let suggested = match entry.kind {
             MessageKind::Text => "message.txt",
             _ => "message.bin",
         };
-        let tx = self.file_results.0.clone();
-        let wake = self.wake.clone();
-        // The native dialog blocks its thread; it must never be the UI thread.
-        let spawned = std::thread::Builder::new()
-            .name("sockscope-save-dialog".into())
-            .spawn(move || {
-                let chosen: Option<PathBuf> =
-                    rfd::FileDialog::new().set_file_name(suggested).save_file();
-                let note = match chosen {
-                    None => return,
-                    Some(path) => match crate::model::fsutil::write_atomic(&path, &payload) {
-                        Ok(()) => format!("saved {} bytes to {}", payload.len(), path.display()),
-                        Err(e) => format!("could not save the payload: {e} ({})", path.display()),
-                    },
-                };
-                let _ = tx.send(note);
-                if let Some(w) = wake {
-                    w();
-                }
-            });
-        if let Err(e) = spawned {
-            self.notice = Some(format!("could not open the save dialog: {e}"));
-        }
+        let target = FileTarget::SavePayload {
+            tab_id: tab.id,
+            seq,
+            suggested,
+        };
+        self.choose_path(target);
     }
 
     pub(super) fn export_log(&mut self) {
-        let tab = self.tab();
-        let entries: Vec<crate::model::LogEntry> = tab.log.iter().cloned().collect();
-        if entries.is_empty() {
+        if self.tab().log.is_empty() {
             self.notice = Some("the log is empty: nothing to export".into());
             return;
         }
-        let tx = self.file_results.0.clone();
-        let wake = self.wake.clone();
-        let spawned = std::thread::Builder::new()
-            .name("sockscope-export-log".into())
-            .spawn(move || {
-                let Some(path) = rfd::FileDialog::new()
-                    .add_filter("NDJSON", &["ndjson", "jsonl"])
-                    .add_filter("JSON", &["json"])
-                    .set_file_name("sockscope-log.ndjson")
-                    .save_file()
-                else {
-                    return;
-                };
-                let as_array = path.extension().is_some_and(|e| e == "json");
-                let written = crate::model::fsutil::write_atomic_with(&path, |out| {
-                    crate::model::ndjson::export(out, &entries, as_array)
-                });
-                let note = match written {
-                    Ok(()) => format!("exported {} messages to {}", entries.len(), path.display()),
-                    Err(e) => format!("could not export the log: {e} ({})", path.display()),
-                };
-                let _ = tx.send(note);
-                if let Some(w) = wake {
-                    w();
-                }
-            });
-        if let Err(e) = spawned {
-            self.notice = Some(format!("could not open the save dialog: {e}"));
+        if self.export.is_some() {
+            self.notice = Some("an export is already under way".into());
+            return;
         }
+        let tab_id = self.tab().id;
+        self.choose_path(FileTarget::ExportLog { tab_id });
     }
 
     pub(super) fn pick_file(&mut self, field: FileField) {
-        let tx = self.picked_files.0.clone();
-        let wake = self.wake.clone();
-        let tab = self.active;
-        // The native dialog blocks its thread; it must never be the UI thread.
-        let spawned = std::thread::Builder::new()
-            .name("sockscope-open-dialog".into())
-            .spawn(move || {
-                if let Some(path) = rfd::FileDialog::new()
-                    .add_filter("PEM", &["pem", "crt", "cer", "key"])
-                    .add_filter("All files", &["*"])
-                    .pick_file()
-                {
-                    let _ = tx.send((tab, field, path));
-                    if let Some(w) = wake {
-                        w();
-                    }
-                }
-            });
-        if let Err(e) = spawned {
-            self.notice = Some(format!("could not open the file dialog: {e}"));
-        }
+        // The tab by id, not index: tabs may close while the dialog is open.
+        let tab_id = self.tab().id;
+        self.choose_path(FileTarget::TlsFile { tab_id, field });
     }
 
     pub(super) fn copy_as(&mut self, tool: Tool) {
@@ -488,4 +296,120 @@ pub(super) fn unsaved_ui(names: &[String], ctx: &egui::Context, actions: &mut Ve
             }
         });
     });
+}
+
+/// The GUI's replay task: runs `run` with panics contained, and always ends with `Done` on `feed`.
+pub(super) async fn replay_task<T, E: std::fmt::Display>(
+    tab_id: u64,
+    feed: FeedSender,
+    run: impl std::future::Future<Output = Result<T, E>>,
+) {
+    let result = match replay::contain_panics(run).await {
+        Ok(result) => result.map(|_| ()).map_err(|e| e.to_string()),
+        Err(bug) => Err(bug),
+    };
+    feed.send(tab_id, ReplayUpdate::Done(result));
+}
+
+/// The typed-path prompt shown when no file dialog can be: why, the path, OK and Cancel.
+pub(super) fn path_prompt_ui(
+    prompt: &mut PathPrompt,
+    ui: &mut egui::Ui,
+    actions: &mut Vec<Action>,
+) {
+    ui.add_space(2.0);
+    ui.label(
+        egui::RichText::new(format!("{} Type the path instead.", prompt.why))
+            .color(ui.visuals().warn_fg_color),
+    );
+    ui.horizontal(|ui| {
+        let label = ui.label(format!("{}:", prompt.target.title()));
+        let edit = ui
+            .add(
+                egui::TextEdit::singleline(&mut prompt.text)
+                    .hint_text("/path/to/file (~/ for home)")
+                    .desired_width(420.0),
+            )
+            .labelled_by(label.id);
+        let entered = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if ui.button("OK").clicked() || entered {
+            actions.push(Action::TypedPathOk);
+        }
+        if ui.button("Cancel").clicked() {
+            actions.push(Action::TypedPathCancel);
+        }
+    });
+    ui.add_space(2.0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::replay_feed;
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_gui_replay_still_reports_its_end() {
+        let (feed, inbox) = replay_feed::feed(1 << 20, None);
+        replay_task(3, feed, async {
+            if std::hint::black_box(true) {
+                panic!("replay bug");
+            }
+            Ok::<(), String>(())
+        })
+        .await;
+        let Some((3, ReplayUpdate::Done(Err(why)))) = inbox.try_recv() else {
+            panic!("a Done with the error");
+        };
+        assert!(
+            why.contains("replay bug") && why.contains("sockscope hit a bug"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn replay_updates_are_drained_within_the_frame_budget() {
+        use crate::engine::EventKind;
+        use crate::engine::replay::Progress;
+        use crate::model::{Direction, LogEntry, MessageKind};
+        let mut state = AppState::start(None, None).expect("engine");
+        let tab_id = state.tab().id;
+        let (control, _control_rx) = tokio::sync::watch::channel(Control::Run);
+        state.tab_mut().replay = Some(ReplayRun {
+            control,
+            total: 1,
+            current: None,
+            reports: Vec::new(),
+            finished: false,
+            error: None,
+        });
+        let feed = state.replay_feed.0.clone();
+        let n = 500_000;
+        for i in 0..n {
+            let entry = LogEntry::new(
+                1,
+                Direction::Received,
+                MessageKind::Text,
+                std::time::SystemTime::now(),
+                std::time::Duration::ZERO,
+                format!("{i}").into_bytes(),
+            );
+            feed.send(
+                tab_id,
+                ReplayUpdate::Progress(Progress::Connection(EventKind::Message(entry))),
+            );
+        }
+        // One frame stops at its budget (the old drain took every update at once).
+        assert!(state.drain_events(), "more remain after one frame");
+        let first_frame = state.tab().log.len();
+        assert!(first_frame < n, "{first_frame} of {n} in one frame");
+        let mut frames = 1;
+        while state.drain_events() {
+            frames += 1;
+        }
+        assert_eq!(
+            state.tab().log.len(),
+            n,
+            "all of them, over {frames} frames"
+        );
+    }
 }

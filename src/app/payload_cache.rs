@@ -1,0 +1,242 @@
+//! The selected message, analysed once per selection instead of once per frame: whether it is text, its JSON
+//! (parsed once), the body shown for each view (bounded to [`MAX_SHOWN_BYTES`], pretty-printed once) and the
+//! JSON tree's rows. A 32 MiB JSON payload costs its parse when it is selected, then only what is drawn.
+
+use super::json_tree::JsonTree;
+use super::tab::PayloadView;
+use crate::model::{LogEntry, MessageKind, hex_dump};
+use serde_json::Value;
+use std::io::Write;
+use std::sync::Arc;
+
+/// Payload bytes shown at most (Save writes them whole; Copy of JSON gives the whole document).
+pub const MAX_SHOWN_BYTES: usize = 256 * 1024;
+
+/// What the details panel knows about the selected payload.
+pub struct SelectedPayload {
+    seq: u64,
+    /// Valid UTF-8 and not a binary message.
+    pub is_text: bool,
+    /// The payload as JSON, when it is a JSON object or array.
+    pub json: Option<Arc<Value>>,
+    /// The view picked by content.
+    pub auto: PayloadView,
+    /// The JSON tree's open nodes and rows.
+    pub tree: JsonTree,
+    body: Option<(PayloadView, Arc<str>)>,
+    /// The laid-out pretty JSON text, kept while the width, scale and theme stay the same.
+    pub galley: Option<(GalleyKey, Arc<egui::Galley>)>,
+}
+
+/// What a cached galley was laid out for.
+pub type GalleyKey = (u32, u32, bool);
+
+/// The cache of one tab's selected payload.
+#[derive(Default)]
+pub struct PayloadCache {
+    current: Option<SelectedPayload>,
+    /// Payload analyses (UTF-8 check, JSON parse) made so far: one per selection.
+    pub analyses: u64,
+    /// Bodies built (pretty-print, hex dump, base64, text) so far: one per selection and view.
+    pub renders: u64,
+}
+
+impl PayloadCache {
+    /// The analysis of `entry` (sequence number `seq`), made now if the selection changed.
+    pub fn get(&mut self, seq: u64, entry: &LogEntry) -> &mut SelectedPayload {
+        if self.current.as_ref().is_some_and(|c| c.seq != seq) {
+            self.current = None;
+        }
+        let analyses = &mut self.analyses;
+        self.current.get_or_insert_with(|| {
+            *analyses += 1;
+            SelectedPayload::analyse(seq, entry)
+        })
+    }
+
+    /// The body of `view` for the selected payload (built once per view).
+    pub fn body(&mut self, seq: u64, entry: &LogEntry, view: PayloadView) -> Arc<str> {
+        let selected = self.get(seq, entry);
+        if let Some((v, body)) = &selected.body
+            && *v == view
+        {
+            return body.clone();
+        }
+        let body: Arc<str> = render(entry, view, selected.json.as_deref()).into();
+        selected.body = Some((view, body.clone()));
+        selected.galley = None;
+        self.renders += 1;
+        body
+    }
+
+    /// Forgets the selection (the log was cleared, or nothing is selected).
+    pub fn clear(&mut self) {
+        self.current = None;
+    }
+}
+
+impl SelectedPayload {
+    fn analyse(seq: u64, entry: &LogEntry) -> Self {
+        let is_text =
+            entry.kind != MessageKind::Binary && std::str::from_utf8(&entry.payload).is_ok();
+        let looks_like_json = entry
+            .payload
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| *b == b'{' || *b == b'[');
+        let json = (is_text && looks_like_json)
+            .then(|| serde_json::from_slice::<Value>(&entry.payload).ok())
+            .flatten()
+            .filter(|v| v.is_object() || v.is_array())
+            .map(Arc::new);
+        let auto = if json.is_some() {
+            PayloadView::Json
+        } else if is_text {
+            PayloadView::Text
+        } else {
+            PayloadView::Hex
+        };
+        Self {
+            seq,
+            is_text,
+            json,
+            auto,
+            tree: JsonTree::default(),
+            body: None,
+            galley: None,
+        }
+    }
+}
+
+/// The text of `view`, at most about [`MAX_SHOWN_BYTES`] of payload.
+fn render(entry: &LogEntry, view: PayloadView, json: Option<&Value>) -> String {
+    let shown = &entry.payload[..entry.payload.len().min(MAX_SHOWN_BYTES)];
+    match view {
+        PayloadView::Text => String::from_utf8_lossy(shown).into_owned(),
+        PayloadView::Json => match json {
+            Some(v) => pretty_capped(v, MAX_SHOWN_BYTES),
+            None => match serde_json::from_slice::<Value>(&entry.payload) {
+                Ok(v) => pretty_capped(&v, MAX_SHOWN_BYTES),
+                Err(e) => format!("(not JSON: {e})"),
+            },
+        },
+        PayloadView::Hex => hex_dump(shown),
+        PayloadView::Base64 => {
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, shown)
+        }
+    }
+}
+
+/// Pretty JSON, stopped after about `cap` bytes (the rest is never produced) and marked as cut.
+pub fn pretty_capped(value: &Value, cap: usize) -> String {
+    /// A writer that takes `cap` bytes and then refuses.
+    struct Capped {
+        out: Vec<u8>,
+        cap: usize,
+    }
+    impl Write for Capped {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let room = self.cap - self.out.len();
+            if room == 0 {
+                return Err(std::io::Error::other("enough"));
+            }
+            let n = room.min(buf.len());
+            self.out.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut capped = Capped {
+        out: Vec::new(),
+        cap,
+    };
+    let complete = serde_json::to_writer_pretty(&mut capped, value).is_ok();
+    let mut out = capped.out;
+    // Cut at a character boundary.
+    let valid = match std::str::from_utf8(&out) {
+        Ok(_) => out.len(),
+        Err(e) => e.valid_up_to(),
+    };
+    out.truncate(valid);
+    let mut text = String::from_utf8(out).unwrap_or_default();
+    if !complete {
+        text.push_str("\n… (cut: Copy gives the whole document)");
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Direction;
+    use std::time::{Duration, SystemTime};
+
+    fn entry(payload: &[u8], kind: MessageKind) -> LogEntry {
+        LogEntry::new(
+            1,
+            Direction::Received,
+            kind,
+            SystemTime::now(),
+            Duration::ZERO,
+            payload.to_vec(),
+        )
+    }
+
+    #[test]
+    fn a_selection_is_parsed_and_rendered_once_however_many_frames_draw_it() {
+        let json = entry(br#"{"a":[1,2,3],"b":"x"}"#, MessageKind::Text);
+        let mut cache = PayloadCache::default();
+        for _ in 0..10 {
+            assert!(cache.get(5, &json).json.is_some());
+            let body = cache.body(5, &json, PayloadView::Json);
+            assert!(body.starts_with("{\n  \"a\""), "{body}");
+        }
+        assert_eq!((cache.analyses, cache.renders), (1, 1));
+        // Another view renders once more; another selection analyses once more.
+        cache.body(5, &json, PayloadView::Hex);
+        cache.body(5, &json, PayloadView::Hex);
+        assert_eq!(cache.renders, 2);
+        let binary = entry(&[0xff, 0, 1], MessageKind::Binary);
+        assert_eq!(cache.get(6, &binary).auto, PayloadView::Hex);
+        assert_eq!(cache.analyses, 2);
+    }
+
+    #[test]
+    fn pretty_json_is_cut_at_the_cap_on_a_character_boundary() {
+        let value = serde_json::json!({"k": "ééééééééééééééééééééé", "n": [1, 2, 3, 4, 5, 6]});
+        let full = serde_json::to_string_pretty(&value).unwrap_or_default();
+        assert_eq!(pretty_capped(&value, 1 << 20), full);
+        for cap in 0..full.len() {
+            let cut = pretty_capped(&value, cap);
+            assert!(
+                cut.ends_with("(cut: Copy gives the whole document)"),
+                "{cap}"
+            );
+            let body = cut.split("\n… (cut").next().unwrap_or_default();
+            assert!(full.starts_with(body));
+            assert!(body.len() <= cap);
+        }
+    }
+
+    #[test]
+    fn bad_payloads_do_not_panic() {
+        let mut cache = PayloadCache::default();
+        for (i, bytes) in [&b"{"[..], b"[1,", b"\xff\xfe", b"", b"   "]
+            .iter()
+            .enumerate()
+        {
+            let e = entry(bytes, MessageKind::Text);
+            assert!(cache.get(i as u64, &e).json.is_none());
+            for view in [
+                PayloadView::Text,
+                PayloadView::Json,
+                PayloadView::Hex,
+                PayloadView::Base64,
+            ] {
+                cache.body(i as u64, &e, view);
+            }
+        }
+    }
+}
