@@ -231,6 +231,19 @@ mod tests {
     use super::*;
 
     #[tokio::test]
+    async fn absurd_timer_lengths_saturate_instead_of_panicking() {
+        // Steps' delays, expectation timeouts and keepalive intervals come from session files as any u64.
+        let far = deadline_after(Duration::from_millis(u64::MAX));
+        assert!(far > tokio::time::Instant::now() + Duration::from_secs(86_400 * 365));
+        let period = timer_period(u64::MAX);
+        let mut interval = tokio::time::interval_at(deadline_after(period), period);
+        tokio::select! {
+            _ = interval.tick() => panic!("a hundred years did not pass"),
+            () = tokio::time::sleep(Duration::from_millis(5)) => {}
+        }
+    }
+
+    #[tokio::test]
     async fn a_panicking_connection_is_reported_and_ends_alone() {
         let (sink, mut events) = events::channel(1 << 20, Overflow::Wait, None);
         let doomed = tokio::spawn(contain_panics(7, sink.clone(), async {

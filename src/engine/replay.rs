@@ -262,7 +262,7 @@ pub async fn run(
         });
         let step_started = Instant::now();
         if step.delay_ms > 0 {
-            let until = tokio::time::Instant::now() + Duration::from_millis(step.delay_ms);
+            let until = crate::engine::deadline_after(Duration::from_millis(step.delay_ms));
             pump_until(&mut events, &mut inbox, &mut progress, until).await;
         }
         ctx.counter = index as u64;
@@ -312,7 +312,7 @@ pub async fn run(
                     report.got = why;
                     break;
                 }
-                let deadline = tokio::time::Instant::now() + Duration::from_millis(e.timeout_ms);
+                let deadline = crate::engine::deadline_after(Duration::from_millis(e.timeout_ms));
                 let found = loop {
                     if inbox.matched(i) {
                         break true;
