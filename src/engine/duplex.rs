@@ -67,7 +67,10 @@ impl Writer {
                 }
             }
             let flushed = Pin::new(&mut *socket).poll_flush(cx);
-            if let (Poll::Ready(Ok(())), Some(then)) = (&flushed, then.take()) {
+            // Taken only once flushed: a flush that has to wait must not lose the report.
+            if let Poll::Ready(Ok(())) = &flushed
+                && let Some(then) = then.take()
+            {
                 then();
             }
             flushed

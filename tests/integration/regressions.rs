@@ -359,3 +359,31 @@ async fn a_self_signed_certificate_is_called_self_signed_not_a_bad_signature() {
     assert!(tls.certificate_refused);
     assert_eq!(tls.certificates.len(), 1);
 }
+
+/// A message too big to leave in one poll (the flush waits for the peer to read) used to be sent but never logged:
+/// the report was taken, and dropped, by the first flush that had to wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_whose_flush_waits_is_still_logged() {
+    let server = servers::echo().await;
+    let (handle, mut events) = start(ConnectRequest::new(server.url()));
+    let t = collect(&mut events, |kind, _| match kind {
+        sockscope::engine::EventKind::State(sockscope::model::ConnState::Open) => {
+            handle.send(Command::Binary(vec![1; 16 << 20]));
+        }
+        sockscope::engine::EventKind::Message(m) if m.direction == Direction::Received => {
+            handle.send(Command::Close {
+                code: 1000,
+                reason: String::new(),
+            });
+        }
+        _ => {}
+    })
+    .await;
+    let sent: Vec<usize> = t
+        .messages
+        .iter()
+        .filter(|m| m.direction == Direction::Sent && m.kind == MessageKind::Binary)
+        .map(|m| m.payload.len())
+        .collect();
+    assert_eq!(sent, [16 << 20], "the 16 MiB message is in the log");
+}
