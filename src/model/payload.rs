@@ -138,17 +138,31 @@ pub fn hex_dump(bytes: &[u8]) -> String {
 pub fn preview(bytes: &[u8], is_text: bool, max_chars: usize) -> String {
     let mut out = String::new();
     if is_text {
-        let text = String::from_utf8_lossy(&bytes[..bytes.len().min(max_chars * 4)]);
-        for (n, ch) in text.chars().enumerate() {
-            if n >= max_chars {
-                out.push('…');
-                return out;
+        // Bytes that are not UTF-8 (a frame that broke the protocol, a preview cut inside a character) show as
+        // \xNN: a replacement character would hide them, and not every font has one.
+        let head = &bytes[..bytes.len().min(max_chars * 4)];
+        let mut shown = 0;
+        for chunk in head.utf8_chunks() {
+            for ch in chunk.valid().chars() {
+                if shown >= max_chars {
+                    out.push('…');
+                    return out;
+                }
+                match ch {
+                    '\n' => out.push_str("\\n"),
+                    '\r' | '\t' => out.push(' '),
+                    c if c.is_control() => out.push('·'),
+                    c => out.push(c),
+                }
+                shown += 1;
             }
-            match ch {
-                '\n' => out.push_str("\\n"),
-                '\r' | '\t' => out.push(' '),
-                c if c.is_control() => out.push('·'),
-                c => out.push(c),
+            for b in chunk.invalid() {
+                if shown >= max_chars {
+                    out.push('…');
+                    return out;
+                }
+                let _ = write!(out, "\\x{b:02x}");
+                shown += 1;
             }
         }
         if bytes.len() > max_chars * 4 {
@@ -172,6 +186,15 @@ pub fn preview(bytes: &[u8], is_text: bool, max_chars: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_text_preview_shows_bytes_that_are_not_utf8_as_escapes() {
+        assert_eq!(preview(&[b'o', 0xff, 0xfe, b'k'], true, 80), "o\\xff\\xfek");
+        // Cut inside a character: the lone lead byte is shown, not replaced.
+        assert_eq!(preview("é".as_bytes()[..1].as_ref(), true, 80), "\\xc3");
+        assert_eq!(preview("héllo\n".as_bytes(), true, 3), "hél…");
+        assert!(!preview(&[0xff; 40], true, 10).contains('\u{fffd}'));
+    }
 
     #[test]
     fn hex_accepts_common_spellings() {
