@@ -9,7 +9,7 @@ use sockscope::model::endpoint::ProxyMode;
 use std::time::{Duration, Instant};
 
 /// The app headless; with `url`, its first tab connects there at once (as `sockscope URL` does).
-fn harness(url: Option<String>) -> Harness<'static, AppState> {
+pub(crate) fn harness(url: Option<String>) -> Harness<'static, AppState> {
     let mut state = sockscope::app::headless_state(None).expect("engine starts");
     direct(&mut state);
     if let Some(url) = url {
@@ -31,7 +31,7 @@ fn harness(url: Option<String>) -> Harness<'static, AppState> {
 }
 
 /// Steps frames until `done` holds (the engine works on its own threads meanwhile).
-fn wait_for(
+pub(crate) fn wait_for(
     harness: &mut Harness<'static, AppState>,
     what: &str,
     done: impl Fn(&Harness<'static, AppState>) -> bool,

@@ -2,13 +2,14 @@
 //! the file worker; with no file-dialog backend the app says so and takes a typed path; a path chosen for a tab
 //! goes to that tab even when tabs close meanwhile; the log export streams over several frames.
 
+use crate::ui::wait_for;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use sockscope::app::{Action, AppState, FileDialogs, FileField};
 use sockscope::model::session::Session;
 use sockscope::model::{Direction, LogEntry, MessageKind};
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 const NO_DIALOG: &str = "No file dialog is available: (test) no portal, no zenity.";
 
@@ -31,22 +32,6 @@ fn temp_dir(name: &str) -> PathBuf {
         std::env::temp_dir().join(format!("sockscope-ui-thread-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     dir
-}
-
-fn wait_for(
-    harness: &mut Harness<'static, AppState>,
-    what: &str,
-    done: impl Fn(&Harness<'static, AppState>) -> bool,
-) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        harness.step();
-        if done(harness) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 fn type_path(harness: &mut Harness<'static, AppState>, label: &str, path: &std::path::Path) {

@@ -1,40 +1,9 @@
 //! The GUI side of issue 12's regressions, headless through egui_kittest: a refused certificate in the handshake
 //! inspector with its ways forward, and the frame behind a protocol violation marked in the log and the Wire tab.
 
-use egui_kittest::Harness;
+use crate::ui::{harness, wait_for};
 use egui_kittest::kittest::Queryable;
-use sockscope::app::AppState;
 use sockscope::model::ConnState;
-use std::time::{Duration, Instant};
-
-fn harness(url: Option<String>) -> Harness<'static, AppState> {
-    let state = sockscope::app::headless_state(url).expect("engine starts");
-    Harness::builder()
-        .with_size([1280.0, 800.0])
-        .build_ui_state(
-            |ui, state: &mut AppState| {
-                state.drain_events();
-                state.ui(ui);
-            },
-            state,
-        )
-}
-
-fn wait_for(
-    harness: &mut Harness<'static, AppState>,
-    what: &str,
-    done: impl Fn(&Harness<'static, AppState>) -> bool,
-) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        harness.step();
-        if done(harness) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
 
 #[test]
 fn a_refused_certificate_shows_its_chain_and_skip_verification_connects() {
