@@ -61,20 +61,7 @@ async fn huge_keepalive_intervals_from_a_session_do_not_panic() {
     let mut req = ConnectRequest::new(server.url());
     req.keepalive.ping_interval_millis = Some(u64::MAX);
     req.keepalive.pong_timeout_millis = Some(u64::MAX);
-    let (handle, mut events) = start(req);
-    let t = collect(&mut events, |kind, _| match kind {
-        sockscope::engine::EventKind::State(sockscope::model::ConnState::Open) => {
-            handle.send(Command::Text("still here".into()));
-        }
-        sockscope::engine::EventKind::Message(m) if m.direction == Direction::Received => {
-            handle.send(Command::Close {
-                code: 1000,
-                reason: String::new(),
-            });
-        }
-        _ => {}
-    })
-    .await;
+    let t = servers::echo_once_with(req, "still here").await;
     assert!(
         t.errors.iter().all(|e| e.stage != Stage::Internal),
         "{:?}",
@@ -365,20 +352,8 @@ async fn a_self_signed_certificate_is_called_self_signed_not_a_bad_signature() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_whose_flush_waits_is_still_logged() {
     let server = servers::echo().await;
-    let (handle, mut events) = start(ConnectRequest::new(server.url()));
-    let t = collect(&mut events, |kind, _| match kind {
-        sockscope::engine::EventKind::State(sockscope::model::ConnState::Open) => {
-            handle.send(Command::Binary(vec![1; 16 << 20]));
-        }
-        sockscope::engine::EventKind::Message(m) if m.direction == Direction::Received => {
-            handle.send(Command::Close {
-                code: 1000,
-                reason: String::new(),
-            });
-        }
-        _ => {}
-    })
-    .await;
+    let req = ConnectRequest::new(server.url());
+    let t = servers::send_once_with(req, Command::Binary(vec![1; 16 << 20])).await;
     let sent: Vec<usize> = t
         .messages
         .iter()

@@ -486,12 +486,23 @@ pub async fn chat(token: &'static str) -> SocketAddr {
 
 /// Connects, sends "through" (inspect) or "over tls" when open, closes after the first data reply.
 pub async fn echo_once_with(req: ConnectRequest, text: &'static str) -> Transcript {
+    send_once_with(req, sockscope::engine::Command::Text(text.into())).await
+}
+
+/// Connects, sends `command` once open, closes (1000) after the first data message back, and collects it all.
+pub async fn send_once_with(
+    req: ConnectRequest,
+    command: sockscope::engine::Command,
+) -> Transcript {
     use sockscope::engine::Command;
     use sockscope::model::{ConnState, Direction};
     let (handle, mut events) = start(req);
+    let mut command = Some(command);
     collect(&mut events, move |event, _| match event {
         EventKind::State(ConnState::Open) => {
-            handle.send(Command::Text(text.into()));
+            if let Some(c) = command.take() {
+                handle.send(c);
+            }
         }
         EventKind::Message(m) if m.direction == Direction::Received && m.kind.is_data() => {
             handle.send(Command::Close {
