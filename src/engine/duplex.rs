@@ -118,7 +118,7 @@ mod tests {
             .expect("connect");
         let (mut server, _) = listener.accept().await.expect("accept");
         let arrivals = Arc::new(Arrivals::new(std::time::Instant::now()));
-        let stream = Observed::new(Transport::Plain(client), Vec::new(), None, arrivals);
+        let stream = Observed::new(Transport::plain(client), Vec::new(), None, arrivals);
         let socket = WebSocketStream::from_raw_socket(stream, Role::Client, None).await;
         let (mut writer, reader) = split(socket);
         let mut reader_locked_out = None;
@@ -164,7 +164,7 @@ mod tests {
             let observer = Arc::new(Observer::new(1, sink, started));
             let arrivals = Arc::new(Arrivals::new(started));
             let stream = Observed::new(
-                Transport::Plain(client),
+                Transport::plain(client),
                 Vec::new(),
                 Some(observer),
                 arrivals,

@@ -272,9 +272,9 @@ async fn run_stages(
             }
         }
         info.tls = Some(session);
-        Transport::Tls(Box::new(tls))
+        Transport::tls(tls)
     } else {
-        Transport::Plain(tcp)
+        Transport::plain(tcp)
     };
 
     let upgraded = run_upgrade(&mut transport, &upgrade_request, info, limit).await?;

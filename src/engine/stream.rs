@@ -1,19 +1,84 @@
-//! The byte stream under a WebSocket: plain TCP or TLS over TCP.
+//! The byte stream under a WebSocket: plain TCP or TLS over TCP, with reads batched during a flood
+//! (see [`super::pace`]).
 
+use super::pace::{self, Change, Pacer};
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
-/// A connected transport: `ws://` runs over `Plain`, `wss://` over `Tls`.
+/// A connected transport: `ws://` runs over plain TCP, `wss://` over TLS.
 #[derive(Debug)]
-pub enum Transport {
-    /// Plain TCP.
+pub struct Transport {
+    io: Io,
+    pacer: Pacer,
+    /// Runs while the pacer has raised the socket's low-water mark.
+    fallback: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// The mark was lifted by the fallback timer; the next read decides whether it comes back.
+    lifted: bool,
+}
+
+#[derive(Debug)]
+enum Io {
     Plain(TcpStream),
-    /// TLS over TCP.
     Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Transport {
+    /// Plain TCP (`ws://`).
+    pub fn plain(tcp: TcpStream) -> Self {
+        Self::new(Io::Plain(tcp))
+    }
+
+    /// TLS over TCP (`wss://`).
+    pub fn tls(tls: TlsStream<TcpStream>) -> Self {
+        Self::new(Io::Tls(Box::new(tls)))
+    }
+
+    fn new(io: Io) -> Self {
+        Self {
+            io,
+            pacer: Pacer::default(),
+            fallback: None,
+            lifted: false,
+        }
+    }
+
+    /// The TCP socket underneath.
+    pub fn tcp(&self) -> &TcpStream {
+        match &self.io {
+            Io::Plain(s) => s,
+            Io::Tls(s) => s.get_ref().0,
+        }
+    }
+
+    /// Tells the socket what the pacer decided. A socket that refuses (not Linux, or an old kernel) simply
+    /// stays eager: pacing saves CPU, it is never needed for correctness.
+    fn apply(&mut self, change: Option<Change>) {
+        let Some(Change::LowWater(bytes)) = change else {
+            return;
+        };
+        if super::sockopt::set_recv_low_water(self.tcp(), bytes).is_err() {
+            self.pacer = Pacer::disabled();
+            self.fallback = None;
+            return;
+        }
+        if bytes > 1 {
+            self.arm_fallback();
+        }
+    }
+
+    fn arm_fallback(&mut self) {
+        let at = tokio::time::Instant::now() + pace::FALLBACK;
+        match &mut self.fallback {
+            Some(sleep) => sleep.as_mut().reset(at),
+            None => self.fallback = Some(Box::pin(tokio::time::sleep_until(at))),
+        }
+    }
 }
 
 impl AsyncRead for Transport {
@@ -22,10 +87,40 @@ impl AsyncRead for Transport {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Self::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Self::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let result = match &mut this.io {
+            Io::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        };
+        let read = buf.filled().len() - before;
+        match result {
+            Poll::Ready(Ok(())) if read > 0 && this.pacer.enabled() => {
+                let change = this.pacer.on_read(Instant::now(), read);
+                this.apply(change);
+                if std::mem::take(&mut this.lifted) {
+                    let change = this.pacer.resume();
+                    this.apply(change);
+                }
+                if this.pacer.batching() {
+                    this.arm_fallback();
+                }
+            }
+            Poll::Pending if this.pacer.batching() => {
+                if let Some(sleep) = &mut this.fallback
+                    && sleep.as_mut().poll(cx).is_ready()
+                {
+                    // Lifting the mark makes the kernel signal what is queued; the read above has registered
+                    // this task's waker, so the reader comes straight back.
+                    this.fallback = None;
+                    this.lifted = true;
+                    let change = this.pacer.on_fallback();
+                    this.apply(change);
+                }
+            }
+            _ => {}
         }
+        result
     }
 }
 
@@ -35,23 +130,23 @@ impl AsyncWrite for Transport {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Self::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Self::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        match &mut self.get_mut().io {
+            Io::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Self::Plain(s) => Pin::new(s).poll_flush(cx),
-            Self::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        match &mut self.get_mut().io {
+            Io::Plain(s) => Pin::new(s).poll_flush(cx),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Self::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Self::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        match &mut self.get_mut().io {
+            Io::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 
@@ -60,16 +155,68 @@ impl AsyncWrite for Transport {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Self::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-            Self::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        match &mut self.get_mut().io {
+            Io::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
         }
     }
 
     fn is_write_vectored(&self) -> bool {
-        match self {
-            Self::Plain(s) => s.is_write_vectored(),
-            Self::Tls(s) => s.is_write_vectored(),
+        match &self.io {
+            Io::Plain(s) => s.is_write_vectored(),
+            Io::Tls(s) => s.is_write_vectored(),
         }
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// Many small reads raise the low-water mark; a few bytes that then arrive under the mark are still read,
+    /// by the fallback timer (without it this read would wait forever).
+    #[tokio::test]
+    async fn a_flood_raises_the_mark_and_what_follows_it_still_arrives() {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("loopback socket");
+        let addr = listener.local_addr().expect("loopback socket");
+        let (client, accepted) = tokio::join!(TcpStream::connect(addr), listener.accept());
+        let mut transport = Transport::plain(client.expect("loopback socket"));
+        let (mut server, _) = accepted.expect("loopback socket");
+
+        server
+            .write_all(&[1u8; 6400])
+            .await
+            .expect("loopback socket");
+        let mut chunk = [0u8; 100];
+        let mut got = 0;
+        while got < 6400 {
+            got += transport.read(&mut chunk).await.expect("loopback socket");
+        }
+        assert!(
+            transport.pacer.batching(),
+            "64 back-to-back reads mark a flood"
+        );
+        // Drain the socket, so that the reader waits on epoll (under the mark) when the next bytes come.
+        let drained = tokio::time::timeout(Duration::ZERO, transport.read(&mut chunk)).await;
+        assert!(drained.is_err(), "nothing more was queued");
+
+        server
+            .write_all(b"after the flood")
+            .await
+            .expect("loopback socket");
+        let mut tail = Vec::new();
+        while tail.len() < 15 {
+            let n = tokio::time::timeout(Duration::from_secs(5), transport.read(&mut chunk))
+                .await
+                .expect("bytes under the mark are released by the fallback timer")
+                .expect("loopback socket");
+            tail.extend_from_slice(&chunk[..n]);
+        }
+        assert_eq!(tail, b"after the flood");
     }
 }
