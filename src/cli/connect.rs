@@ -2,6 +2,7 @@
 
 use crate::cli::args::{ConnectPlan, Outgoing};
 use crate::engine::events::Item;
+use crate::engine::task::sleep_until;
 use crate::engine::{self, Command, Event, EventKind, Overflow, events};
 use crate::model::{
     CloseInfo, ConnState, Direction, HandshakeInfo, Initiator, LogEntry, MessageKind, ndjson,
@@ -335,13 +336,6 @@ async fn next_line(
 ) -> Option<String> {
     match lines {
         Some(l) => l.next_line().await.ok().flatten(),
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
     }
 }

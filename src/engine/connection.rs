@@ -6,7 +6,7 @@
 use crate::engine::events::{EventKind, EventSink};
 use crate::engine::pipeline::{self, human_duration};
 use crate::engine::reader::{Clock, ReadOutcome, Shared, read_loop};
-use crate::engine::{deadline_after, timer_period};
+use crate::engine::task::{deadline_after, sleep_until, tick, timer_period};
 use crate::model::template::{self, Context};
 use crate::model::{
     CloseInfo, ConnId, ConnState, ConnectRequest, Direction, EntryExtra, Initiator, LogEntry,
@@ -258,7 +258,7 @@ async fn run_attempt(
 
     let (mut writer, reader) = crate::engine::duplex::split(socket);
     let shared = Arc::new(Shared::default());
-    let mut reader_task = tokio::spawn(crate::engine::catch_panic(read_loop(
+    let mut reader_task = tokio::spawn(crate::engine::task::catch_panic(read_loop(
         conn_id,
         reader,
         sink.clone(),
@@ -544,22 +544,6 @@ fn expand_outgoing(
     }
 }
 
-async fn tick(timer: &mut Option<tokio::time::Interval>) {
-    match timer {
-        Some(t) => {
-            t.tick().await;
-        }
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
-    }
-}
-
 async fn finish(
     sink: &EventSink,
     conn_id: ConnId,
@@ -752,7 +736,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_panic_in_the_reader_is_reported_as_an_internal_error() {
-        let task = tokio::spawn(crate::engine::catch_panic(async {
+        let task = tokio::spawn(crate::engine::task::catch_panic(async {
             if std::hint::black_box(true) {
                 panic!("reader exploded");
             }

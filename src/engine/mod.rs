@@ -18,7 +18,10 @@ pub mod replay;
 mod sockopt;
 pub mod stream;
 pub mod target;
+pub(crate) mod task;
 pub mod tls;
+
+use task::catch_panic;
 
 pub use connection::Command;
 pub use events::{Event, EventKind, EventSink, EventStream, Overflow, Waker};
@@ -30,19 +33,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinHandle;
-
-/// `now + after`, or a time decades away when that would overflow the clock (a timer set from a session file
-/// or a flag may be absurdly long; it must never panic).
-pub(crate) fn deadline_after(after: Duration) -> tokio::time::Instant {
-    let now = tokio::time::Instant::now();
-    now.checked_add(after)
-        .unwrap_or_else(|| now + Duration::from_secs(30 * 365 * 86_400))
-}
-
-/// A timer period from milliseconds, capped at a hundred years so that adding it to a time cannot overflow.
-pub(crate) fn timer_period(millis: u64) -> Duration {
-    Duration::from_millis(millis.min(100 * 365 * 86_400_000))
-}
 
 static NEXT_CONN_ID: AtomicU32 = AtomicU32::new(1);
 
@@ -103,21 +93,6 @@ pub fn spawn_connection(
         },
         task,
     )
-}
-
-/// Runs `run`; a panic inside it comes back as its message instead of unwinding further.
-pub(crate) async fn catch_panic<T>(run: impl std::future::Future<Output = T>) -> Result<T, String> {
-    use futures_util::FutureExt;
-    std::panic::AssertUnwindSafe(run)
-        .catch_unwind()
-        .await
-        .map_err(|panic| {
-            panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "no message".into())
-        })
 }
 
 /// Runs a connection's future; if it panics, the connection alone ends, reported as an internal error and a
@@ -231,19 +206,6 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[tokio::test]
-    async fn absurd_timer_lengths_saturate_instead_of_panicking() {
-        // Steps' delays, expectation timeouts and keepalive intervals come from session files as any u64.
-        let far = deadline_after(Duration::from_millis(u64::MAX));
-        assert!(far > tokio::time::Instant::now() + Duration::from_secs(86_400 * 365));
-        let period = timer_period(u64::MAX);
-        let mut interval = tokio::time::interval_at(deadline_after(period), period);
-        tokio::select! {
-            _ = interval.tick() => panic!("a hundred years did not pass"),
-            () = tokio::time::sleep(Duration::from_millis(5)) => {}
-        }
-    }
 
     #[tokio::test]
     async fn a_panicking_connection_is_reported_and_ends_alone() {

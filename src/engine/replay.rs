@@ -262,7 +262,7 @@ pub async fn run(
         });
         let step_started = Instant::now();
         if step.delay_ms > 0 {
-            let until = crate::engine::deadline_after(Duration::from_millis(step.delay_ms));
+            let until = crate::engine::task::deadline_after(Duration::from_millis(step.delay_ms));
             pump_until(&mut events, &mut inbox, &mut progress, until).await;
         }
         ctx.counter = index as u64;
@@ -312,7 +312,8 @@ pub async fn run(
                     report.got = why;
                     break;
                 }
-                let deadline = crate::engine::deadline_after(Duration::from_millis(e.timeout_ms));
+                let deadline =
+                    crate::engine::task::deadline_after(Duration::from_millis(e.timeout_ms));
                 let found = loop {
                     if inbox.matched(i) {
                         break true;
@@ -416,19 +417,10 @@ async fn pump_until(
 /// Runs `future`, turning a panic into an error that says so, so a bug in a replay ends that replay only (the
 /// connection task inside it is already contained the same way, see `engine::spawn_connection`).
 pub async fn contain_panics<T>(future: impl std::future::Future<Output = T>) -> Result<T, String> {
-    use futures_util::FutureExt;
-    std::panic::AssertUnwindSafe(future)
-        .catch_unwind()
-        .await
-        .map_err(|panic| {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "no message".into());
-            tracing::error!("a replay panicked: {what}");
-            format!("sockscope hit a bug and stopped this replay ({what})")
-        })
+    super::task::catch_panic(future).await.map_err(|what| {
+        tracing::error!("a replay panicked: {what}");
+        format!("sockscope hit a bug and stopped this replay ({what})")
+    })
 }
 
 #[cfg(test)]
