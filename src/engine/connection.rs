@@ -3,6 +3,7 @@
 //! flow even while a write is pending. Around the attempts sits the reconnect loop; within an attempt run the
 //! interval pings, the pong watchdog and the heartbeat.
 
+use crate::engine::errors::describe_ws_error;
 use crate::engine::events::{EventKind, EventSink};
 use crate::engine::pipeline::{self, human_duration};
 use crate::engine::reader::{Clock, ReadOutcome, Shared, read_loop};
@@ -699,34 +700,6 @@ fn outgoing(conn_id: ConnId, clock: &Clock, cmd: Command) -> Outgoing {
         }
         Command::Abort => Outgoing::Abort,
         Command::ReconnectNow => Outgoing::Reconnect,
-    }
-}
-
-/// Plain words for an error on an open connection.
-pub fn describe_ws_error(err: &tungstenite::Error) -> String {
-    use std::io::ErrorKind;
-    use tungstenite::error::{CapacityError, ProtocolError};
-    match err {
-        tungstenite::Error::Io(e) => match e.kind() {
-            ErrorKind::ConnectionReset => "the server reset the connection".into(),
-            ErrorKind::UnexpectedEof => {
-                "the server closed the TCP connection without a close frame".into()
-            }
-            ErrorKind::BrokenPipe => "the connection is broken (the server went away)".into(),
-            _ => format!("I/O error: {e}"),
-        },
-        tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
-            "the server closed the TCP connection without a close frame".into()
-        }
-        tungstenite::Error::Protocol(p) => format!("protocol violation by the server: {p}"),
-        tungstenite::Error::Capacity(CapacityError::MessageTooLong { size, max_size }) => {
-            format!("the server sent a message of {size} bytes, over the limit of {max_size} bytes")
-        }
-        tungstenite::Error::Capacity(c) => format!("limit exceeded: {c}"),
-        tungstenite::Error::Utf8(_) => {
-            "the server sent a text message that is not valid UTF-8".into()
-        }
-        other => other.to_string(),
     }
 }
 

@@ -7,6 +7,7 @@
 pub mod connection;
 mod duplex;
 pub mod echo;
+pub mod errors;
 pub mod events;
 pub mod handshake;
 pub mod observer;

@@ -2,8 +2,8 @@
 //! while a write waits), dates each message by the socket read that completed it, gathers the data messages that
 //! are ready into bursts, and reports control frames — with the round-trip time of a pong that answers our ping.
 
-use crate::engine::connection::describe_ws_error;
 use crate::engine::duplex::Reader;
+use crate::engine::errors::{describe_ws_error, fail_code};
 use crate::engine::events::{BURST_BYTES, BURST_MESSAGES, EventKind, EventSink, Incoming};
 use crate::engine::observer::Arrivals;
 use crate::model::{
@@ -140,19 +140,6 @@ pub(super) struct ReadOutcome {
     pub(super) error: Option<StageError>,
     /// The close code RFC 6455 asks us to send for what the server did wrong (1002, 1007, 1009).
     pub(super) fail_code: Option<u16>,
-}
-
-/// The close code for a server's protocol error, when there is one to send.
-fn fail_code(err: &tungstenite::Error) -> Option<u16> {
-    match err {
-        tungstenite::Error::Protocol(
-            tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
-        ) => None,
-        tungstenite::Error::Protocol(_) => Some(1002),
-        tungstenite::Error::Utf8(_) => Some(1007),
-        tungstenite::Error::Capacity(_) => Some(1009),
-        _ => None,
-    }
 }
 
 /// The reader task: takes messages off the socket until it ends, reporting data messages in bursts and control

@@ -1,12 +1,12 @@
 //! TLS for `wss://`: rustls with the ring provider, trusting the web PKI roots plus the operating system's roots.
 
+use crate::engine::errors::describe_tls_error;
 use crate::model::{CertInfo, Stage, StageError, TlsInfo, TlsOptions};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
-use std::io;
 use std::sync::{Arc, OnceLock};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
@@ -464,60 +464,4 @@ pub async fn handshake(
                 certificate_refused,
             }
         })
-}
-
-/// Plain words for a failed TLS handshake.
-pub fn describe_tls_error(err: &io::Error, host: &str) -> String {
-    use rustls::CertificateError as C;
-    let Some(tls) = err
-        .get_ref()
-        .and_then(|e| e.downcast_ref::<rustls::Error>())
-    else {
-        return match err.kind() {
-            io::ErrorKind::UnexpectedEof => {
-                "the server closed the connection during the TLS handshake (is this a plain ws:// endpoint?)"
-                    .to_owned()
-            }
-            io::ErrorKind::ConnectionReset => "the server reset the connection during the TLS handshake".to_owned(),
-            _ => format!("TLS handshake failed: {err}"),
-        };
-    };
-    match tls {
-        rustls::Error::InvalidCertificate(cert) => match cert {
-            C::UnknownIssuer => "certificate not trusted: its issuer is not in the trust store \
-                 (add the CA with a CA file, or connect insecurely)"
-                .to_owned(),
-            C::Expired | C::ExpiredContext { .. } => {
-                "the server's certificate has expired".to_owned()
-            }
-            C::NotValidYet | C::NotValidYetContext { .. } => {
-                "the server's certificate is not valid yet".to_owned()
-            }
-            C::NotValidForName | C::NotValidForNameContext { .. } => {
-                format!("the server's certificate is not valid for the host name '{host}'")
-            }
-            C::Revoked => "the server's certificate has been revoked".to_owned(),
-            C::BadSignature => "the server's certificate has a bad signature".to_owned(),
-            other => {
-                let text = format!("{other:?}");
-                if text.contains("CaUsedAsEndEntity") {
-                    "the server presents a CA certificate as its own (a self-signed certificate needs \
-                     basicConstraints=critical,CA:FALSE)"
-                        .to_owned()
-                } else {
-                    format!("the server's certificate was rejected: {other}")
-                }
-            }
-        },
-        rustls::Error::AlertReceived(alert) => {
-            format!("the server refused the TLS handshake (alert: {alert:?})")
-        }
-        rustls::Error::InvalidMessage(_) => {
-            "the server did not answer with TLS (is this a plain ws:// endpoint?)".to_owned()
-        }
-        rustls::Error::NoApplicationProtocol => {
-            "the server supports no ALPN protocol we offered (http/1.1)".to_owned()
-        }
-        other => format!("TLS handshake failed: {other}"),
-    }
 }
