@@ -9,20 +9,13 @@ mod duplex;
 pub mod echo;
 pub mod errors;
 pub mod events;
-pub mod handshake;
-pub mod observer;
-pub mod pace;
-pub mod pipeline;
-pub mod proxy;
 mod reader;
 pub mod replay;
-mod sockopt;
-pub mod stream;
-pub mod target;
 pub(crate) mod task;
-pub mod tls;
+pub mod transport;
 
 use task::catch_panic;
+pub use transport::{handshake, observer, pace, pipeline, proxy, stream, target, tls};
 
 pub use connection::Command;
 pub use events::{Event, EventKind, EventSink, EventStream, Overflow, Waker};
