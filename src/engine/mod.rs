@@ -6,14 +6,15 @@
 
 pub mod connection;
 mod duplex;
-pub mod echo;
 pub mod errors;
 pub mod events;
 mod reader;
 pub mod replay;
+pub mod server;
 pub(crate) mod task;
 pub mod transport;
 
+pub use server::echo;
 use task::catch_panic;
 pub use transport::{handshake, observer, pace, pipeline, proxy, stream, target, tls};
 
