@@ -5,10 +5,8 @@
 //! out through an [`events::EventStream`].
 
 pub mod connection;
-mod duplex;
 pub mod errors;
 pub mod events;
-mod reader;
 pub mod replay;
 pub mod server;
 pub(crate) mod task;

@@ -2,7 +2,7 @@
 //! while a write waits), dates each message by the socket read that completed it, gathers the data messages that
 //! are ready into bursts, and reports control frames — with the round-trip time of a pong that answers our ping.
 
-use crate::engine::duplex::Reader;
+use super::duplex::Reader;
 use crate::engine::errors::{describe_ws_error, fail_code};
 use crate::engine::events::{BURST_BYTES, BURST_MESSAGES, EventKind, EventSink, Incoming};
 use crate::engine::observer::Arrivals;
@@ -400,6 +400,29 @@ async fn report_control(
     }
 }
 
+/// How the reader task ended, as the connection reports it: a panic in it is a bug reported as an internal
+/// error (the connection then ends unclean), never a silent end.
+pub(super) fn reader_outcome(
+    joined: Result<Result<ReadOutcome, String>, tokio::task::JoinError>,
+) -> ReadOutcome {
+    let what = match joined {
+        Ok(Ok(outcome)) => return outcome,
+        Ok(Err(panic)) => panic,
+        Err(e) => e.to_string(),
+    };
+    tracing::error!("a connection's reader task failed: {what}");
+    ReadOutcome {
+        peer_close: None,
+        error: Some(StageError::new(
+            Stage::Internal,
+            format!(
+                "sockscope hit a bug while reading and ended this connection ({what}); other connections are unaffected"
+            ),
+        )),
+        fail_code: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -419,5 +442,28 @@ mod tests {
             pings.back().map(|(p, _)| p.clone()),
             Some(last.into_bytes())
         );
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_the_reader_is_reported_as_an_internal_error() {
+        let task = tokio::spawn(crate::engine::task::catch_panic(async {
+            if std::hint::black_box(true) {
+                panic!("reader exploded");
+            }
+            ReadOutcome {
+                peer_close: None,
+                error: None,
+                fail_code: None,
+            }
+        }));
+        let outcome = reader_outcome(task.await);
+        let error = outcome.error.expect("an error, not a silent end");
+        assert_eq!(error.stage, Stage::Internal);
+        assert!(
+            error.message.contains("reader exploded"),
+            "{}",
+            error.message
+        );
+        assert!(outcome.peer_close.is_none(), "so the close is not clean");
     }
 }

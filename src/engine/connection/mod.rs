@@ -1,0 +1,92 @@
+//! One task owns each connection: it connects, relays commands to the socket and reports everything that
+//! happens. A separate reader task keeps polling the socket at all times, so automatic pongs and close replies
+//! flow even while a write is pending. Around the attempts sits the reconnect loop; within an attempt run the
+//! interval pings, the pong watchdog and the heartbeat.
+
+mod attempt;
+mod command;
+pub(super) mod duplex;
+mod outgoing;
+pub(super) mod reader;
+
+pub use command::{Command, Commands, Queued};
+
+use crate::engine::events::{EventKind, EventSink};
+use crate::engine::task::deadline_after;
+use crate::model::template;
+use crate::model::{ConnId, ConnectRequest, Stage, StageError};
+use attempt::run_attempt;
+use command::next;
+use std::time::Duration;
+
+/// How long we wait for the peer's reply after sending a close frame.
+pub const CLOSE_REPLY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How an attempt ended, for the reconnect loop.
+struct AttemptEnd {
+    /// The user ended it (close, abort, cancel, or every handle dropped): no reconnect.
+    by_user: bool,
+    /// The handshake completed.
+    opened: bool,
+    /// "Reconnect now": skip the delay.
+    immediately: bool,
+}
+
+/// Runs one connection — with its reconnections, when enabled — to its end.
+pub async fn run(conn_id: ConnId, req: ConnectRequest, mut commands: Commands, sink: EventSink) {
+    let mut template_counter = 0u64;
+    let mut reconnects = 0u32;
+    let mut failures_in_a_row = 0u32;
+    loop {
+        let end = run_attempt(conn_id, &req, &mut commands, &sink, &mut template_counter).await;
+        if end.by_user || !req.reconnect.enabled {
+            return;
+        }
+        failures_in_a_row = if end.opened { 1 } else { failures_in_a_row + 1 };
+        reconnects += 1;
+        if req
+            .reconnect
+            .max_attempts
+            .is_some_and(|max| reconnects > max)
+        {
+            sink.emit(
+                conn_id,
+                EventKind::GaveUp {
+                    attempts: reconnects - 1,
+                },
+            )
+            .await;
+            return;
+        }
+        let delay = if end.immediately {
+            Duration::ZERO
+        } else {
+            req.reconnect
+                .delay(failures_in_a_row, template::random_unit())
+        };
+        sink.emit(
+            conn_id,
+            EventKind::Reconnecting {
+                attempt: reconnects,
+                delay,
+            },
+        )
+        .await;
+        let wake_at = deadline_after(delay);
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(wake_at) => break,
+                cmd = next(&mut commands) => match cmd {
+                    Some(Command::ReconnectNow) => break,
+                    Some(Command::Close { .. } | Command::Abort) | None => return,
+                    Some(_) => {
+                        sink.emit(conn_id, EventKind::Error(StageError::new(
+                            Stage::Write,
+                            "not connected (waiting to reconnect): message not sent",
+                        ))).await;
+                    }
+                },
+            }
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! Commands turned into frames: templates expanded, control-frame and close-reason limits checked, raw frames
+//! built bit by bit, and the log entry each send produces.
+
+use super::Command;
+use super::reader::Clock;
+use crate::model::template::{self, Context};
+use crate::model::{
+    ConnId, EntryExtra, LogEntry, MessageKind, OutgoingMessage, RawFrame, Stage, StageError,
+    close_code_sendable, fragment,
+};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::{Frame, Utf8Bytes};
+use tokio_tungstenite::tungstenite::{Message, protocol::CloseFrame};
+
+pub(super) fn expand_outgoing(
+    message: &OutgoingMessage,
+    counter: &mut u64,
+) -> Result<Command, template::TemplateError> {
+    match message {
+        OutgoingMessage::Text(text) => {
+            *counter += 1;
+            let ctx = Context {
+                counter: *counter,
+                ..Context::default()
+            };
+            template::expand(text, &ctx, |name| std::env::var(name).ok()).map(Command::Text)
+        }
+        OutgoingMessage::Binary(bytes) => Ok(Command::Binary(bytes.clone())),
+    }
+}
+
+pub(super) enum Outgoing {
+    Send(Vec<Message>, LogEntry),
+    Abort,
+    Reconnect,
+    Invalid(StageError),
+}
+
+pub(super) fn with_note(mut entry: LogEntry, note: String, violation: bool) -> LogEntry {
+    let extra = entry.extra_mut();
+    extra.note = Some(note);
+    extra.violation = violation;
+    entry
+}
+
+pub(super) fn to_frame(raw: &RawFrame) -> Frame {
+    let mut frame = Frame::message(
+        raw.payload.clone(),
+        OpCode::from(raw.opcode & 0x0f),
+        raw.fin,
+    );
+    let header = frame.header_mut();
+    header.rsv1 = raw.rsv1;
+    header.rsv2 = raw.rsv2;
+    header.rsv3 = raw.rsv3;
+    frame
+}
+
+pub(super) fn outgoing(conn_id: ConnId, clock: &Clock, cmd: Command) -> Outgoing {
+    let entry = |kind, payload: Vec<u8>, code| clock.sent(conn_id, kind, payload, code);
+    let control_limit = |what: &str, p: &[u8]| {
+        (p.len() > crate::model::MAX_CONTROL_PAYLOAD).then(|| {
+            StageError::new(
+                Stage::Write,
+                format!(
+                    "a {what} payload may be at most 125 bytes (this one is {}); send a raw frame to break the rule on purpose",
+                    p.len()
+                ),
+            )
+        })
+    };
+    match cmd {
+        Command::Text(t) => {
+            let e = entry(MessageKind::Text, t.clone().into_bytes(), None);
+            Outgoing::Send(vec![Message::text(t)], e)
+        }
+        Command::Binary(b) => {
+            let e = entry(MessageKind::Binary, b.clone(), None);
+            Outgoing::Send(vec![Message::binary(b)], e)
+        }
+        Command::Ping(p) => match control_limit("ping", &p) {
+            Some(err) => Outgoing::Invalid(err),
+            None => Outgoing::Send(
+                vec![Message::Ping(p.clone().into())],
+                entry(MessageKind::Ping, p, None),
+            ),
+        },
+        Command::Pong(p) => match control_limit("pong", &p) {
+            Some(err) => Outgoing::Invalid(err),
+            None => Outgoing::Send(
+                vec![Message::Pong(p.clone().into())],
+                entry(MessageKind::Pong, p, None),
+            ),
+        },
+        Command::Fragmented {
+            payload,
+            text,
+            fragment_size,
+        } => {
+            if text && std::str::from_utf8(&payload).is_err() {
+                return Outgoing::Invalid(StageError::new(
+                    Stage::Write,
+                    "a text message must be valid UTF-8",
+                ));
+            }
+            let frames = fragment(&payload, text, fragment_size);
+            let note = format!(
+                "sent as {} frames of at most {} bytes",
+                frames.len(),
+                fragment_size.max(1)
+            );
+            let kind = if text {
+                MessageKind::Text
+            } else {
+                MessageKind::Binary
+            };
+            let messages = frames.iter().map(|f| Message::Frame(to_frame(f))).collect();
+            Outgoing::Send(messages, with_note(entry(kind, payload, None), note, false))
+        }
+        Command::Raw(raw) => {
+            let kind = match raw.opcode {
+                1 => MessageKind::Text,
+                8 => MessageKind::Close,
+                9 => MessageKind::Ping,
+                10 => MessageKind::Pong,
+                _ => MessageKind::Binary,
+            };
+            let (note, violation) = match raw.violation() {
+                Some(v) => (format!("{}; protocol violation: {v}", raw.describe()), true),
+                None => (raw.describe(), false),
+            };
+            let e = with_note(entry(kind, raw.payload.clone(), None), note, violation);
+            Outgoing::Send(vec![Message::Frame(to_frame(&raw))], e)
+        }
+        Command::Close { code, reason } => {
+            if reason.len() > 123 {
+                return Outgoing::Invalid(StageError::new(
+                    Stage::Write,
+                    format!(
+                        "a close reason may be at most 123 bytes (this one is {})",
+                        reason.len()
+                    ),
+                ));
+            }
+            let mut e = entry(MessageKind::Close, reason.clone().into_bytes(), Some(code));
+            if !close_code_sendable(code) {
+                let note = format!("close code {code} is reserved: RFC 6455 forbids sending it");
+                e.extra = Some(Box::new(EntryExtra {
+                    note: Some(note),
+                    violation: true,
+                    ..EntryExtra::default()
+                }));
+                let frame = Frame::close(Some(CloseFrame {
+                    code: CloseCode::from(code),
+                    reason: Utf8Bytes::from(reason),
+                }));
+                // A reserved code is sent as a raw frame: tungstenite would otherwise refuse or rewrite it.
+                return Outgoing::Send(vec![Message::Frame(frame)], e);
+            }
+            let frame = CloseFrame {
+                code: CloseCode::from(code),
+                reason: reason.into(),
+            };
+            Outgoing::Send(vec![Message::Close(Some(frame))], e)
+        }
+        Command::Abort => Outgoing::Abort,
+        Command::ReconnectNow => Outgoing::Reconnect,
+    }
+}
