@@ -1,14 +1,19 @@
-//! One connection attempt: connect through the pipeline, then relay commands, run the timers (interval pings,
-//! pong watchdog, heartbeat) and close.
+//! One connection attempt, in steps: [`Attempt::connect`] runs the pipeline (commands that arrive meanwhile wait;
+//! a close cancels), [`Open::run`] relays commands to the socket and runs the timers (interval pings, the pong
+//! watchdog, the heartbeat) until the socket, the user or a timer ends it, and [`Open::close`] reports how it
+//! ended — the errors, our close frame for a server that broke the protocol, and who closed.
 
+use super::duplex::Writer;
 use super::outgoing::{Outgoing, expand_outgoing, outgoing};
 use super::reader::reader_outcome;
-use super::reader::{Clock, Shared, read_loop};
+use super::reader::{Clock, ReadOutcome, Shared, read_loop};
 use super::{AttemptEnd, CLOSE_REPLY_TIMEOUT, Command, Commands, next};
 use crate::engine::errors::describe_ws_error;
 use crate::engine::events::{EventKind, EventSink};
 use crate::engine::pipeline::{self, human_duration};
+use crate::engine::pipeline::{Failure, Socket};
 use crate::engine::task::{deadline_after, sleep_until, tick, timer_period};
+use crate::model::HandshakeInfo;
 use crate::model::{
     CloseInfo, ConnId, ConnState, ConnectRequest, Direction, EntryExtra, Initiator, MessageKind,
     OutgoingMessage, Stage, StageError,
@@ -18,10 +23,13 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+use tokio::task::JoinHandle;
+use tokio::time::Interval;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::frame::{Frame, Utf8Bytes};
 use tokio_tungstenite::tungstenite::{self, Message, protocol::CloseFrame};
 
+/// Runs one attempt to its end and says how it ended.
 pub(super) async fn run_attempt(
     conn_id: ConnId,
     req: &ConnectRequest,
@@ -29,184 +37,360 @@ pub(super) async fn run_attempt(
     sink: &EventSink,
     template_counter: &mut u64,
 ) -> AttemptEnd {
-    let clock = Clock::start();
-    sink.emit(conn_id, EventKind::State(ConnState::Connecting))
-        .await;
+    let attempt = Attempt {
+        conn_id,
+        req,
+        commands,
+        sink,
+        template_counter,
+        clock: Clock::start(),
+        pending: VecDeque::new(),
+    };
+    match attempt.connect().await {
+        Err(end) => end,
+        Ok(mut open) => {
+            let ending = open.run().await;
+            open.close(ending).await
+        }
+    }
+}
 
-    // Commands that arrive while connecting wait for the socket; a close or abort cancels the attempt.
-    let mut pending = VecDeque::new();
-    let established = {
-        let observer = req.observe_frames.then(|| {
+/// What an attempt was given, and the commands waiting for its socket.
+struct Attempt<'a> {
+    conn_id: ConnId,
+    req: &'a ConnectRequest,
+    commands: &'a mut Commands,
+    sink: &'a EventSink,
+    template_counter: &'a mut u64,
+    clock: Clock,
+    /// Commands that arrived while connecting (after the on-connect messages, once open).
+    pending: VecDeque<Command>,
+}
+
+/// The interval ping, the pong watchdog and the heartbeat of an open connection.
+struct Timers {
+    ping: Option<Interval>,
+    ping_number: u64,
+    pong_timeout: Option<Duration>,
+    watchdog: Option<Interval>,
+    /// The watchdog already said the connection looks dead (it says so once).
+    dead: bool,
+    heartbeat: Option<Interval>,
+}
+
+/// An open connection: the attempt plus its socket, reader task and timers.
+struct Open<'a> {
+    a: Attempt<'a>,
+    writer: Writer,
+    reader_task: JoinHandle<Result<ReadOutcome, String>>,
+    shared: Arc<Shared>,
+    timers: Timers,
+    /// When our close frame's reply is due.
+    close_deadline: Option<tokio::time::Instant>,
+    /// The user ended it (close, abort, or every handle dropped): no reconnect.
+    by_user: bool,
+}
+
+/// How an open connection's loop ended; each ending has its own report in [`Open::close`].
+enum Ending {
+    /// The reader task ended: the socket closed or failed.
+    Read(ReadOutcome),
+    /// A timer ended it and has said why already (no close reply in time, a dead connection).
+    TimedOut,
+    /// The user dropped the connection without a close handshake.
+    Aborted,
+    /// "Reconnect now".
+    ReconnectNow,
+    /// A write failed.
+    WriteFailed(StageError),
+}
+
+/// Which branch of the open connection's wait fired.
+enum Fired {
+    Reader(Result<Result<ReadOutcome, String>, tokio::task::JoinError>),
+    CloseReplyDue,
+    Watchdog,
+    Ping,
+    Heartbeat,
+    Command(Option<Command>),
+}
+
+impl<'a> Attempt<'a> {
+    /// Connecting: the pipeline, then the handshake report and the on-connect messages.
+    async fn connect(mut self) -> Result<Open<'a>, AttemptEnd> {
+        let (conn_id, sink) = (self.conn_id, self.sink);
+        sink.emit(conn_id, EventKind::State(ConnState::Connecting))
+            .await;
+        let (socket, handshake) = match self.establish().await {
+            Some(Ok(v)) => v,
+            Some(Err(failure)) => return Err(self.failed(Some(failure)).await),
+            None => return Err(self.failed(None).await),
+        };
+        sink.emit(conn_id, EventKind::Handshake(handshake)).await;
+        sink.emit(conn_id, EventKind::State(ConnState::Open)).await;
+        self.queue_on_connect().await;
+        Ok(Open::start(self, socket))
+    }
+
+    /// Runs the pipeline while taking commands: `None` when a close or abort (or the last handle going) cancels.
+    async fn establish(&mut self) -> Option<Result<(Socket, Box<HandshakeInfo>), Failure>> {
+        let observer = self.req.observe_frames.then(|| {
             Arc::new(crate::engine::observer::Observer::new(
-                conn_id,
-                sink.clone(),
-                clock.started,
+                self.conn_id,
+                self.sink.clone(),
+                self.clock.started,
             ))
         });
-        let connecting = pipeline::establish(req, clock.started, observer, clock.arrivals.clone());
+        let connecting = pipeline::establish(
+            self.req,
+            self.clock.started,
+            observer,
+            self.clock.arrivals.clone(),
+        );
         tokio::pin!(connecting);
         loop {
             tokio::select! {
                 result = &mut connecting => break Some(result),
-                cmd = next(commands) => match cmd {
+                cmd = next(self.commands) => match cmd {
                     Some(Command::Close { .. } | Command::Abort) | None => break None,
                     Some(Command::ReconnectNow) => {}
-                    Some(other) => pending.push_back(other),
+                    Some(other) => self.pending.push_back(other),
                 },
-            }
-        }
-    };
-    let (socket, handshake) = match established {
-        None => {
-            let cancelled = StageError::new(Stage::Tcp, "connection attempt cancelled");
-            sink.emit(conn_id, EventKind::Error(cancelled)).await;
-            finish(sink, conn_id, None, String::new(), false, Initiator::None).await;
-            return AttemptEnd {
-                by_user: true,
-                opened: false,
-                immediately: false,
-            };
-        }
-        Some(Err(failure)) => {
-            if let Some(h) = failure
-                .handshake
-                .filter(|h| h.status != 0 || h.proxy.is_some() || h.tls.is_some())
-            {
-                sink.emit(conn_id, EventKind::Handshake(h)).await;
-            }
-            sink.emit(conn_id, EventKind::Error(failure.error)).await;
-            finish(sink, conn_id, None, String::new(), false, Initiator::None).await;
-            return AttemptEnd {
-                by_user: false,
-                opened: false,
-                immediately: false,
-            };
-        }
-        Some(Ok(v)) => v,
-    };
-    sink.emit(conn_id, EventKind::Handshake(handshake)).await;
-    sink.emit(conn_id, EventKind::State(ConnState::Open)).await;
-
-    // On-connect messages go first, before anything queued while connecting.
-    for (i, message) in req.on_connect.iter().enumerate() {
-        match expand_outgoing(message, template_counter) {
-            Ok(cmd) => pending.insert(i, cmd),
-            Err(e) => {
-                let err = StageError::new(
-                    Stage::Write,
-                    format!("on-connect message {} not sent: {e}", i + 1),
-                );
-                sink.emit(conn_id, EventKind::Error(err)).await;
             }
         }
     }
 
-    let (mut writer, reader) = super::duplex::split(socket);
-    let shared = Arc::new(Shared::default());
-    let mut reader_task = tokio::spawn(crate::engine::task::catch_panic(read_loop(
-        conn_id,
-        reader,
-        sink.clone(),
-        clock.clone(),
-        shared.clone(),
-    )));
-    let mut close_deadline: Option<tokio::time::Instant> = None;
-    let mut write_error: Option<StageError> = None;
-    let mut aborted = false;
-    let mut by_user = false;
-    let mut immediately = false;
-    let mut dead = false;
+    /// Reports a failed attempt, or a cancelled one (`None`).
+    async fn failed(&self, failure: Option<Failure>) -> AttemptEnd {
+        let (conn_id, sink) = (self.conn_id, self.sink);
+        let by_user = match failure {
+            None => {
+                let cancelled = StageError::new(Stage::Tcp, "connection attempt cancelled");
+                sink.emit(conn_id, EventKind::Error(cancelled)).await;
+                true
+            }
+            Some(failure) => {
+                if let Some(h) = failure
+                    .handshake
+                    .filter(|h| h.status != 0 || h.proxy.is_some() || h.tls.is_some())
+                {
+                    sink.emit(conn_id, EventKind::Handshake(h)).await;
+                }
+                sink.emit(conn_id, EventKind::Error(failure.error)).await;
+                false
+            }
+        };
+        finish(sink, conn_id, None, String::new(), false, Initiator::None).await;
+        AttemptEnd {
+            by_user,
+            opened: false,
+            immediately: false,
+        }
+    }
 
-    let mut ping_timer = req
-        .keepalive
-        .ping_interval_millis
-        .filter(|&ms| ms > 0)
-        .map(|ms| {
-            let period = timer_period(ms);
-            tokio::time::interval_at(deadline_after(period), period)
-        });
-    let pong_timeout = req
-        .keepalive
-        .pong_timeout_millis
-        .filter(|&ms| ms > 0)
-        .map(timer_period);
-    let mut watchdog = pong_timeout.map(|t| {
-        let period = (t / 4).clamp(Duration::from_millis(10), Duration::from_millis(250));
-        tokio::time::interval(period)
-    });
-    let mut heartbeat_timer = req
-        .heartbeat
-        .as_ref()
-        .filter(|h| h.interval_millis > 0)
-        .map(|h| {
-            let period = timer_period(h.interval_millis);
-            tokio::time::interval_at(deadline_after(period), period)
-        });
-    let mut ping_number = 0u64;
+    /// On-connect messages go first, before anything queued while connecting.
+    async fn queue_on_connect(&mut self) {
+        for (i, message) in self.req.on_connect.iter().enumerate() {
+            match expand_outgoing(message, self.template_counter) {
+                Ok(cmd) => self.pending.insert(i, cmd),
+                Err(e) => {
+                    let err = StageError::new(
+                        Stage::Write,
+                        format!("on-connect message {} not sent: {e}", i + 1),
+                    );
+                    self.sink.emit(self.conn_id, EventKind::Error(err)).await;
+                }
+            }
+        }
+    }
+}
 
-    let outcome = loop {
-        let next_command = async {
+impl Timers {
+    fn new(req: &ConnectRequest) -> Self {
+        let ping = req
+            .keepalive
+            .ping_interval_millis
+            .filter(|&ms| ms > 0)
+            .map(|ms| {
+                let period = timer_period(ms);
+                tokio::time::interval_at(deadline_after(period), period)
+            });
+        let pong_timeout = req
+            .keepalive
+            .pong_timeout_millis
+            .filter(|&ms| ms > 0)
+            .map(timer_period);
+        let watchdog = pong_timeout.map(|t| {
+            let period = (t / 4).clamp(Duration::from_millis(10), Duration::from_millis(250));
+            tokio::time::interval(period)
+        });
+        let heartbeat = req
+            .heartbeat
+            .as_ref()
+            .filter(|h| h.interval_millis > 0)
+            .map(|h| {
+                let period = timer_period(h.interval_millis);
+                tokio::time::interval_at(deadline_after(period), period)
+            });
+        Self {
+            ping,
+            ping_number: 0,
+            pong_timeout,
+            watchdog,
+            dead: false,
+            heartbeat,
+        }
+    }
+}
+
+impl<'a> Open<'a> {
+    /// Splits the socket and starts the reader task.
+    fn start(a: Attempt<'a>, socket: Socket) -> Self {
+        let (writer, reader) = super::duplex::split(socket);
+        let shared = Arc::new(Shared::default());
+        let reader_task = tokio::spawn(crate::engine::task::catch_panic(read_loop(
+            a.conn_id,
+            reader,
+            a.sink.clone(),
+            a.clock.clone(),
+            shared.clone(),
+        )));
+        let timers = Timers::new(a.req);
+        Self {
+            a,
+            writer,
+            reader_task,
+            shared,
+            timers,
+            close_deadline: None,
+            by_user: false,
+        }
+    }
+
+    /// Relays commands and timer messages to the socket until something ends the connection.
+    async fn run(&mut self) -> Ending {
+        loop {
+            let cmd = match self.wait().await {
+                Fired::Reader(joined) => return Ending::Read(reader_outcome(joined)),
+                Fired::CloseReplyDue => return self.close_reply_timed_out().await,
+                Fired::Watchdog => match self.watchdog().await {
+                    Some(ending) => return ending,
+                    None => continue,
+                },
+                Fired::Ping => {
+                    self.timers.ping_number += 1;
+                    Command::Ping(format!("sockscope-{}", self.timers.ping_number).into_bytes())
+                }
+                Fired::Heartbeat => match self.heartbeat().await {
+                    Some(cmd) => cmd,
+                    None => continue,
+                },
+                Fired::Command(Some(cmd)) => cmd,
+                // Every handle is gone (the app is closing): leave politely.
+                Fired::Command(None) => Command::Close {
+                    code: 1001,
+                    reason: "going away".into(),
+                },
+            };
+            if let Some(ending) = self.send(cmd).await {
+                return ending;
+            }
+        }
+    }
+
+    /// Waits for the first of: the reader ending, our close's reply being due, a timer, a command (first those
+    /// that waited for the socket). The reader goes first, so what the socket did is seen before what we do.
+    async fn wait(&mut self) -> Fired {
+        let pending = &mut self.a.pending;
+        let commands = &mut *self.a.commands;
+        let next_command = async move {
             match pending.pop_front() {
                 Some(c) => Some(c),
                 None => next(commands).await,
             }
         };
-        let cmd = tokio::select! {
+        tokio::select! {
             biased;
-            joined = &mut reader_task => break Some(reader_outcome(joined)),
-            _ = sleep_until(close_deadline) => {
-                reader_task.abort();
-                let msg = format!(
-                    "the server did not answer our close frame within {}",
-                    human_duration(CLOSE_REPLY_TIMEOUT)
-                );
-                sink.emit(conn_id, EventKind::Error(StageError::new(Stage::Timeout, msg))).await;
-                break None;
-            }
-            _ = tick(&mut watchdog) => {
-                let Some(limit) = pong_timeout else { continue };
-                let oldest = shared.pings().front().map(|(_, sent)| sent.elapsed());
-                if dead || oldest.is_none_or(|age| age <= limit) {
-                    continue;
-                }
-                dead = true;
-                let msg = format!(
-                    "no pong within {} of our ping: the connection looks dead{}",
-                    human_duration(limit),
-                    if req.keepalive.close_when_dead { " (dropping it)" } else { "" }
-                );
-                sink.emit(conn_id, EventKind::Error(StageError::new(Stage::Timeout, msg))).await;
-                if req.keepalive.close_when_dead {
-                    reader_task.abort();
-                    break None;
-                }
-                continue;
-            }
-            _ = tick(&mut ping_timer) => {
-                ping_number += 1;
-                Command::Ping(format!("sockscope-{ping_number}").into_bytes())
-            }
-            _ = tick(&mut heartbeat_timer) => {
-                let Some(h) = &req.heartbeat else { continue };
-                match expand_outgoing(&OutgoingMessage::Text(h.text.clone()), template_counter) {
-                    Ok(cmd) => cmd,
-                    Err(e) => {
-                        let err = StageError::new(Stage::Write, format!("heartbeat not sent: {e}"));
-                        sink.emit(conn_id, EventKind::Error(err)).await;
-                        continue;
-                    }
-                }
-            }
-            cmd = next_command => match cmd {
-                Some(c) => c,
-                // Every handle is gone (the app is closing): leave politely.
-                None => Command::Close { code: 1001, reason: "going away".into() },
-            },
-        };
-        if matches!(cmd, Command::Close { .. } | Command::Abort) {
-            by_user = true;
+            joined = &mut self.reader_task => Fired::Reader(joined),
+            _ = sleep_until(self.close_deadline) => Fired::CloseReplyDue,
+            _ = tick(&mut self.timers.watchdog) => Fired::Watchdog,
+            _ = tick(&mut self.timers.ping) => Fired::Ping,
+            _ = tick(&mut self.timers.heartbeat) => Fired::Heartbeat,
+            cmd = next_command => Fired::Command(cmd),
         }
-        if shared.close_sent.load(Ordering::Acquire)
+    }
+
+    async fn close_reply_timed_out(&mut self) -> Ending {
+        self.reader_task.abort();
+        let msg = format!(
+            "the server did not answer our close frame within {}",
+            human_duration(CLOSE_REPLY_TIMEOUT)
+        );
+        let err = StageError::new(Stage::Timeout, msg);
+        self.a
+            .sink
+            .emit(self.a.conn_id, EventKind::Error(err))
+            .await;
+        Ending::TimedOut
+    }
+
+    /// The oldest unanswered ping is older than the pong timeout: say so once, and drop the connection when
+    /// asked to.
+    async fn watchdog(&mut self) -> Option<Ending> {
+        let limit = self.timers.pong_timeout?;
+        let oldest = self.shared.pings().front().map(|(_, sent)| sent.elapsed());
+        if self.timers.dead || oldest.is_none_or(|age| age <= limit) {
+            return None;
+        }
+        self.timers.dead = true;
+        let close_when_dead = self.a.req.keepalive.close_when_dead;
+        let msg = format!(
+            "no pong within {} of our ping: the connection looks dead{}",
+            human_duration(limit),
+            if close_when_dead {
+                " (dropping it)"
+            } else {
+                ""
+            }
+        );
+        let err = StageError::new(Stage::Timeout, msg);
+        self.a
+            .sink
+            .emit(self.a.conn_id, EventKind::Error(err))
+            .await;
+        if close_when_dead {
+            self.reader_task.abort();
+            return Some(Ending::TimedOut);
+        }
+        None
+    }
+
+    /// The heartbeat's message, its template expanded.
+    async fn heartbeat(&mut self) -> Option<Command> {
+        let h = self.a.req.heartbeat.as_ref()?;
+        match expand_outgoing(
+            &OutgoingMessage::Text(h.text.clone()),
+            self.a.template_counter,
+        ) {
+            Ok(cmd) => Some(cmd),
+            Err(e) => {
+                let err = StageError::new(Stage::Write, format!("heartbeat not sent: {e}"));
+                self.a
+                    .sink
+                    .emit(self.a.conn_id, EventKind::Error(err))
+                    .await;
+                None
+            }
+        }
+    }
+
+    /// Sends one command, reporting it before the socket is let go (so before any reply to it).
+    async fn send(&mut self, cmd: Command) -> Option<Ending> {
+        let (conn_id, sink) = (self.a.conn_id, self.a.sink);
+        if matches!(cmd, Command::Close { .. } | Command::Abort) {
+            self.by_user = true;
+        }
+        if self.shared.close_sent.load(Ordering::Acquire)
             && !matches!(cmd, Command::Abort | Command::ReconnectNow)
         {
             if !matches!(cmd, Command::Close { .. }) {
@@ -214,35 +398,34 @@ pub(super) async fn run_attempt(
                     StageError::new(Stage::Write, "the connection is closing: message not sent");
                 sink.emit(conn_id, EventKind::Error(err)).await;
             }
-            continue;
+            return None;
         }
-        let (messages, entry) = match outgoing(conn_id, &clock, cmd) {
+        let (messages, entry) = match outgoing(conn_id, &self.a.clock, cmd) {
             Outgoing::Send(m, e) => (m, e),
             Outgoing::Abort => {
-                aborted = true;
-                reader_task.abort();
-                break None;
+                self.reader_task.abort();
+                return Some(Ending::Aborted);
             }
             Outgoing::Reconnect => {
-                immediately = true;
-                reader_task.abort();
-                break None;
+                self.reader_task.abort();
+                return Some(Ending::ReconnectNow);
             }
             Outgoing::Invalid(err) => {
                 sink.emit(conn_id, EventKind::Error(err)).await;
-                continue;
+                return None;
             }
         };
         // Our close handshake (a raw close frame, which has no parsed code here, is just a frame).
         let is_close = entry.kind == MessageKind::Close && entry.close_code().is_some();
         if is_close {
-            shared.close_sent.store(true, Ordering::Release);
+            self.shared.close_sent.store(true, Ordering::Release);
         }
         if entry.kind == MessageKind::Ping && entry.direction == Direction::Sent {
-            shared.ping_sent(entry.payload.to_vec(), Instant::now());
+            self.shared
+                .ping_sent(entry.payload.to_vec(), Instant::now());
         }
-        // Reported before the socket is let go, so before any reply to it.
-        let result = writer
+        let result = self
+            .writer
             .send_then(messages, || {
                 sink.emit_now(conn_id, EventKind::Message(entry))
             })
@@ -252,8 +435,9 @@ pub(super) async fn run_attempt(
                 if is_close {
                     sink.emit(conn_id, EventKind::State(ConnState::Closing))
                         .await;
-                    close_deadline = Some(tokio::time::Instant::now() + CLOSE_REPLY_TIMEOUT);
+                    self.close_deadline = Some(tokio::time::Instant::now() + CLOSE_REPLY_TIMEOUT);
                 }
+                None
             }
             Err(
                 tungstenite::Error::ConnectionClosed
@@ -263,29 +447,60 @@ pub(super) async fn run_attempt(
                 let err =
                     StageError::new(Stage::Write, "the connection is closing: message not sent");
                 sink.emit(conn_id, EventKind::Error(err)).await;
+                None
             }
             Err(e) => {
-                write_error = Some(StageError::new(Stage::Write, describe_ws_error(&e)));
-                reader_task.abort();
-                break None;
+                self.reader_task.abort();
+                Some(Ending::WriteFailed(StageError::new(
+                    Stage::Write,
+                    describe_ws_error(&e),
+                )))
             }
         }
-    };
+    }
 
-    if let Some(err) = write_error {
-        sink.emit(conn_id, EventKind::Error(err)).await;
+    /// Reports how the connection ended: the write error, the read error, our close for a server that broke
+    /// the protocol, the abort, and the close itself.
+    async fn close(mut self, ending: Ending) -> AttemptEnd {
+        let (conn_id, sink) = (self.a.conn_id, self.a.sink);
+        let (mut aborted, mut immediately, mut outcome) = (false, false, None);
+        match ending {
+            Ending::WriteFailed(err) => sink.emit(conn_id, EventKind::Error(err)).await,
+            Ending::Read(o) => outcome = Some(o),
+            Ending::Aborted => aborted = true,
+            Ending::ReconnectNow => immediately = true,
+            Ending::TimedOut => {}
+        }
+        let close_sent = self.shared.close_sent.load(Ordering::Acquire);
+        let (peer_close, read_error, fail) = match outcome {
+            Some(o) => (o.peer_close, o.error, o.fail_code),
+            None => (None, None, None),
+        };
+        if let Some(err) = read_error {
+            sink.emit(conn_id, EventKind::Error(err)).await;
+        }
+        if let Some(code) = fail.filter(|_| !self.shared.close_sent.load(Ordering::Acquire)) {
+            self.tell_protocol_error(code).await;
+        }
+        if aborted {
+            let err = StageError::new(
+                Stage::Write,
+                "connection dropped without a close handshake (abort)",
+            );
+            sink.emit(conn_id, EventKind::Error(err)).await;
+        }
+        let (code, reason, clean, initiated_by) = self.close_info(peer_close, close_sent);
+        finish(sink, conn_id, code, reason, clean, initiated_by).await;
+        AttemptEnd {
+            by_user: self.by_user,
+            opened: true,
+            immediately,
+        }
     }
-    let close_sent = shared.close_sent.load(Ordering::Acquire);
-    let (peer_close, read_error, fail) = match outcome {
-        Some(o) => (o.peer_close, o.error, o.fail_code),
-        None => (None, None, None),
-    };
-    if let Some(err) = read_error {
-        sink.emit(conn_id, EventKind::Error(err)).await;
-    }
-    // The server broke the protocol: tell it why before dropping the connection (RFC 6455 §7.1.7). The
-    // library's state is already failed, so the close goes out as a raw frame.
-    if let Some(code) = fail.filter(|_| !shared.close_sent.load(Ordering::Acquire)) {
+
+    /// The server broke the protocol: tell it why before dropping the connection (RFC 6455 §7.1.7). The
+    /// library's state is already failed, so the close goes out as a raw frame.
+    async fn tell_protocol_error(&mut self, code: u16) {
         let reason = match code {
             1007 => "invalid UTF-8",
             1009 => "message too big",
@@ -295,14 +510,15 @@ pub(super) async fn run_attempt(
             code: CloseCode::from(code),
             reason: Utf8Bytes::from(reason),
         }));
+        let writer = &mut self.writer;
         let sent = tokio::time::timeout(Duration::from_secs(1), async {
             writer.feed(Message::Frame(frame)).await?;
             writer.flush().await
         })
         .await;
         if matches!(sent, Ok(Ok(()))) {
-            let mut entry = clock.sent(
-                conn_id,
+            let mut entry = self.a.clock.sent(
+                self.a.conn_id,
                 MessageKind::Close,
                 reason.as_bytes().to_vec(),
                 Some(code),
@@ -313,39 +529,37 @@ pub(super) async fn run_attempt(
                 )),
                 ..EntryExtra::default()
             }));
-            sink.emit(conn_id, EventKind::Message(entry)).await;
+            self.a
+                .sink
+                .emit(self.a.conn_id, EventKind::Message(entry))
+                .await;
         }
     }
-    if aborted {
-        let err = StageError::new(
-            Stage::Write,
-            "connection dropped without a close handshake (abort)",
-        );
-        sink.emit(conn_id, EventKind::Error(err)).await;
-    }
-    let (code, reason, clean, initiated_by) = match peer_close {
-        Some((code, reason)) => {
-            let initiated_by = if shared.peer_first.load(Ordering::Acquire) {
-                Initiator::Server
-            } else {
-                Initiator::Client
-            };
-            (code, reason, true, initiated_by)
+
+    /// Code, reason, cleanliness and initiator of the close.
+    fn close_info(
+        &self,
+        peer_close: Option<(Option<u16>, String)>,
+        close_sent: bool,
+    ) -> (Option<u16>, String, bool, Initiator) {
+        match peer_close {
+            Some((code, reason)) => {
+                let initiated_by = if self.shared.peer_first.load(Ordering::Acquire) {
+                    Initiator::Server
+                } else {
+                    Initiator::Client
+                };
+                (code, reason, true, initiated_by)
+            }
+            None => {
+                let initiated_by = if close_sent {
+                    Initiator::Client
+                } else {
+                    Initiator::None
+                };
+                (None, String::new(), false, initiated_by)
+            }
         }
-        None => {
-            let initiated_by = if close_sent {
-                Initiator::Client
-            } else {
-                Initiator::None
-            };
-            (None, String::new(), false, initiated_by)
-        }
-    };
-    finish(sink, conn_id, code, reason, clean, initiated_by).await;
-    AttemptEnd {
-        by_user,
-        opened: true,
-        immediately,
     }
 }
 
