@@ -1,7 +1,7 @@
 //! Checking received messages against a step's expectations.
 
-use super::session::Matcher;
-use super::template::{self, Context};
+use crate::model::session::Matcher;
+use crate::model::template::{self, Context};
 use serde_json::Value;
 
 /// A received message, as the matcher sees it.
@@ -62,7 +62,7 @@ pub fn compile(matcher: &Matcher, ctx: &Context) -> Result<Compiled, String> {
             })?,
         ),
         Matcher::Bytes(hex) => Compiled::Bytes(
-            super::parse_payload(hex, super::PayloadFormat::Hex)
+            crate::model::parse_payload(hex, crate::model::PayloadFormat::Hex)
                 .map_err(|e| format!("expected bytes: {e}"))?,
         ),
         Matcher::Close(code) => Compiled::Close(*code),
@@ -158,7 +158,9 @@ impl Compiled {
                     .collect();
                 format!("JSON at ${} equal to {v}", p.concat())
             }
-            Compiled::Bytes(b) => format!("a message with the bytes {}", super::hex_string(b)),
+            Compiled::Bytes(b) => {
+                format!("a message with the bytes {}", crate::model::hex_string(b))
+            }
             Compiled::Close(Some(code)) => format!("the server to close with code {code}"),
             Compiled::Close(None) => "the server to close".to_owned(),
         }

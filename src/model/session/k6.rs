@@ -9,8 +9,8 @@
 //! payloads read from files are not exported (the step is skipped with a comment); TLS, proxy and keepalive
 //! options are left to k6's own settings.
 
-use super::session::{Matcher, Payload, Session};
-use super::template::Context;
+use crate::model::session::{Matcher, Payload, Session};
+use crate::model::template::Context;
 use serde_json::{Value, json};
 
 /// Turns a template into a JavaScript expression: variables inlined, env and generators evaluated at run time.
@@ -86,7 +86,8 @@ pub fn export(session: &Session) -> String {
             Payload::None => "null".to_owned(),
             Payload::Text(t) | Payload::Json(t) => format!("() => {}", js_template(t, &ctx)),
             Payload::Hex(h) => {
-                let bytes = super::parse_payload(h, super::PayloadFormat::Hex).unwrap_or_default();
+                let bytes = crate::model::parse_payload(h, crate::model::PayloadFormat::Hex)
+                    .unwrap_or_default();
                 let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes);
                 format!("() => encoding.b64decode({})", json!(b64))
             }
@@ -116,8 +117,9 @@ pub fn export(session: &Session) -> String {
                         js_template(equals, &ctx),
                     ),
                     Matcher::Bytes(hex) => {
-                        let bytes = super::parse_payload(hex, super::PayloadFormat::Hex)
-                            .unwrap_or_default();
+                        let bytes =
+                            crate::model::parse_payload(hex, crate::model::PayloadFormat::Hex)
+                                .unwrap_or_default();
                         let b64 = base64::Engine::encode(
                             &base64::engine::general_purpose::STANDARD,
                             bytes,

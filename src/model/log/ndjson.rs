@@ -1,6 +1,8 @@
 //! The NDJSON event schema shared by `connect --json` and log exports. Fields are only ever added, never renamed.
 
-use super::{CloseInfo, HandshakeInfo, LogEntry, MessageKind, StageError, StageTimings, TlsInfo};
+use crate::model::{
+    CloseInfo, HandshakeInfo, LogEntry, MessageKind, StageError, StageTimings, TlsInfo,
+};
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 use std::time::UNIX_EPOCH;
@@ -190,7 +192,7 @@ pub fn export<'a>(
 }
 
 /// `{"event":"frame",…}`
-pub fn frame(f: &super::FrameInfo) -> Value {
+pub fn frame(f: &crate::model::FrameInfo) -> Value {
     json!({
         "event": "frame",
         "direction": f.direction.as_str(),

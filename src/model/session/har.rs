@@ -2,8 +2,8 @@
 //! The first WebSocket connection becomes a session: URL, the headers that matter, sent messages as steps with
 //! their recorded delays, and received messages as expectations (switched on; switch off what varies).
 
-use super::endpoint::{Endpoint, HeaderRow};
-use super::session::{Expectation, Item, Matcher, Payload, Session, Step};
+use crate::model::endpoint::{Endpoint, HeaderRow};
+use crate::model::session::{Expectation, Item, Matcher, Payload, Session, Step};
 use serde_json::Value;
 
 /// Request headers a replay must not copy (the upgrade makes its own) or that say nothing about the API.

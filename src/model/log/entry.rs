@@ -4,7 +4,7 @@
 //! nanosecond integers, the payload as a boxed slice, and what few entries have (a round-trip time, a note, the
 //! automatic-reply flag) sits behind one optional box.
 
-use super::ConnId;
+use crate::model::ConnId;
 use serde::{Deserialize, Serialize};
 use std::num::NonZeroU16;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

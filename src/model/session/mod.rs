@@ -2,9 +2,15 @@
 //! with a format version. Every field has a default, so files written before a field existed still load.
 //! Secret values (variables and headers marked secret) are never written.
 
-use super::endpoint::Endpoint;
-use super::template::{self, Context, TemplateError};
-use super::{ConnectRequest, PayloadFormat, PayloadParseError, parse_payload};
+pub mod expect;
+pub mod har;
+pub mod junit;
+pub mod k6;
+pub mod template;
+
+use crate::model::endpoint::Endpoint;
+use template::{Context, TemplateError};
+use crate::model::{ConnectRequest, PayloadFormat, PayloadParseError, parse_payload};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -266,12 +272,12 @@ impl Session {
                 h.value.clear();
             }
         }
-        if let super::endpoint::Auth::Bearer { token } = &mut copy.endpoint.auth
+        if let crate::model::endpoint::Auth::Bearer { token } = &mut copy.endpoint.auth
             && !token.contains("{{")
         {
             token.clear();
         }
-        if let super::endpoint::Auth::Basic { password, .. } = &mut copy.endpoint.auth
+        if let crate::model::endpoint::Auth::Basic { password, .. } = &mut copy.endpoint.auth
             && !password.contains("{{")
         {
             password.clear();
@@ -306,7 +312,7 @@ impl Session {
                 })?;
             }
         }
-        super::fsutil::write_atomic(path, text.as_bytes())
+        crate::model::fsutil::write_atomic(path, text.as_bytes())
     }
 
     /// The steps in order, folders flattened, with their folder path ("Folder / Sub").
@@ -357,12 +363,14 @@ impl Session {
         }
         endpoint.origin = template::expand(&endpoint.origin, ctx, env)?;
         match &mut endpoint.auth {
-            super::endpoint::Auth::Bearer { token } => *token = template::expand(token, ctx, env)?,
-            super::endpoint::Auth::Basic { user, password } => {
+            crate::model::endpoint::Auth::Bearer { token } => {
+                *token = template::expand(token, ctx, env)?
+            }
+            crate::model::endpoint::Auth::Basic { user, password } => {
                 *user = template::expand(user, ctx, env)?;
                 *password = template::expand(password, ctx, env)?;
             }
-            super::endpoint::Auth::None => {}
+            crate::model::endpoint::Auth::None => {}
         }
         Ok(endpoint.to_request())
     }
