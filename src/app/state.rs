@@ -784,10 +784,11 @@ impl AppState {
                 return;
             }
         };
-        if composer.close_reason.len() > 123 {
+        if composer.close_reason.len() > crate::model::MAX_CLOSE_REASON {
             composer.error = Some(format!(
-                "the close reason is {} bytes; at most 123 fit in a close frame",
-                composer.close_reason.len()
+                "the close reason is {} bytes; at most {} fit in a close frame",
+                composer.close_reason.len(),
+                crate::model::MAX_CLOSE_REASON
             ));
             return;
         }

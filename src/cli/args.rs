@@ -371,10 +371,11 @@ pub fn parse_close(spec: &str) -> Result<(u16, String), UsageError> {
             "--close '{spec}': the code must be a number from 0 to 65535"
         ))
     })?;
-    if reason.len() > 123 {
+    if reason.len() > crate::model::MAX_CLOSE_REASON {
         return Err(UsageError(format!(
-            "--close: the reason is {} bytes; a close reason may be at most 123",
-            reason.len()
+            "--close: the reason is {} bytes; a close reason may be at most {}",
+            reason.len(),
+            crate::model::MAX_CLOSE_REASON
         )));
     }
     Ok((code, reason.to_owned()))

@@ -289,8 +289,7 @@ pub async fn run(plan: ConnectPlan) -> i32 {
                 }
                 EventKind::Reconnecting { attempt, delay } => {
                     if printer.json {
-                        let ms = (delay.as_secs_f64() * 1e6).round() / 1e3;
-                        printer.json(&serde_json::json!({"event": "reconnecting", "attempt": attempt, "delay_ms": ms}));
+                        printer.json(&ndjson::reconnecting(attempt, delay));
                     } else {
                         printer.flush();
                         eprintln!(
@@ -302,8 +301,7 @@ pub async fn run(plan: ConnectPlan) -> i32 {
                 EventKind::GaveUp { attempts } => {
                     gave_up = true;
                     if printer.json {
-                        printer
-                            .json(&serde_json::json!({"event": "gave_up", "attempts": attempts}));
+                        printer.json(&ndjson::gave_up(attempts));
                     } else {
                         printer.flush();
                         eprintln!("gave up after {attempts} reconnection attempts");

@@ -6,7 +6,6 @@ use crate::engine::replay::{self, Control, Progress, ReplayError, ReplayOptions}
 use crate::model::junit::{self, Outcome};
 use crate::model::session::Session;
 use crate::model::{fsutil, ndjson};
-use serde_json::json;
 use std::collections::HashMap;
 use std::io::Write;
 
@@ -61,12 +60,7 @@ pub async fn run(args: RunArgs) -> i32 {
             Progress::Connection(_) | Progress::StepStarted { .. } => {}
             Progress::StepFinished(r) => {
                 if json_mode {
-                    let v = json!({
-                        "event": "step", "index": r.index, "folder": r.folder, "name": r.name,
-                        "outcome": r.outcome.as_str(), "expected": r.expected, "got": r.got,
-                        "ms": (r.seconds * 1e6).round() / 1e3,
-                    });
-                    let _ = writeln!(out, "{v}");
+                    let _ = writeln!(out, "{}", ndjson::step(&r));
                 } else {
                     let word = match r.outcome {
                         Outcome::Pass => "PASS",
@@ -115,8 +109,7 @@ pub async fn run(args: RunArgs) -> i32 {
     if json_mode {
         println!(
             "{}",
-            json!({"event": "summary", "passed": passed, "failed": failed, "skipped": skipped,
-                   "ms": (result.elapsed.as_secs_f64() * 1e6).round() / 1e3})
+            ndjson::summary(passed, failed, skipped, result.elapsed)
         );
     } else {
         println!(

@@ -2,6 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The longest close reason, in bytes: a close frame's payload is at most 125 bytes, two of them the code.
+pub const MAX_CLOSE_REASON: usize = super::MAX_CONTROL_PAYLOAD - 2;
+
 /// Who started the close handshake.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

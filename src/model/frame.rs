@@ -41,7 +41,7 @@ impl RawFrame {
             }
             if self.payload.len() > MAX_CONTROL_PAYLOAD {
                 problems.push(format!(
-                    "a control frame payload may be at most 125 bytes (this one is {})",
+                    "a control frame payload may be at most {MAX_CONTROL_PAYLOAD} bytes (this one is {})",
                     self.payload.len()
                 ));
             }
@@ -75,15 +75,7 @@ impl RawFrame {
 
     /// "opcode 0x1 (text) FIN RSV1 …" for the log.
     pub fn describe(&self) -> String {
-        let name = match self.opcode {
-            0 => "continuation",
-            1 => "text",
-            2 => "binary",
-            8 => "close",
-            9 => "ping",
-            10 => "pong",
-            _ => "reserved",
-        };
+        let name = opcode_name(self.opcode);
         let mut s = format!(
             "raw frame: opcode 0x{:x} ({name}), FIN={}",
             self.opcode,
@@ -101,6 +93,22 @@ impl RawFrame {
         s
     }
 }
+
+/// An opcode's name, as in the log and the NDJSON output.
+pub fn opcode_name(opcode: u8) -> &'static str {
+    match opcode {
+        0 => "continuation",
+        1 => "text",
+        2 => "binary",
+        8 => "close",
+        9 => "ping",
+        10 => "pong",
+        _ => "reserved",
+    }
+}
+
+/// The rule a control frame over [`MAX_CONTROL_PAYLOAD`] breaks, as the Wire view names it.
+const OVERSIZED_CONTROL: &str = "control frame over 125 bytes";
 
 /// Splits `payload` into frames of at most `size` bytes: the first carries the opcode, the rest are
 /// continuations, the last has FIN set. An empty payload is one empty final frame.
@@ -168,7 +176,7 @@ impl FrameInfo {
         } else if self.opcode >= 8 && !self.fin {
             Some("fragmented control frame")
         } else if self.opcode >= 8 && self.payload_len > MAX_CONTROL_PAYLOAD as u64 {
-            Some("control frame over 125 bytes")
+            Some(OVERSIZED_CONTROL)
         } else if self.direction == Direction::Received && self.masked {
             Some("masked frame from the server")
         } else if self.direction == Direction::Sent && !self.masked {
@@ -184,14 +192,16 @@ impl FrameInfo {
     }
     /// The opcode's name, as in the NDJSON output.
     pub fn opcode_name(&self) -> &'static str {
-        match self.opcode {
-            0 => "continuation",
-            1 => "text",
-            2 => "binary",
-            8 => "close",
-            9 => "ping",
-            10 => "pong",
-            _ => "reserved",
-        }
+        opcode_name(self.opcode)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_oversized_control_rule_names_the_limit() {
+        assert!(OVERSIZED_CONTROL.contains(&MAX_CONTROL_PAYLOAD.to_string()));
     }
 }

@@ -13,7 +13,7 @@ mod request;
 pub mod session;
 mod stage;
 
-pub use close::{CloseInfo, Initiator, close_code_name, close_code_sendable};
+pub use close::{CloseInfo, Initiator, MAX_CLOSE_REASON, close_code_name, close_code_sendable};
 pub use frame::{FrameInfo, MAX_CONTROL_PAYLOAD, RawFrame, fragment};
 pub use handshake::{
     CertInfo, Check, CheckOutcome, HandshakeInfo, HttpHead, ProxyExchange, TlsInfo,
@@ -27,4 +27,4 @@ pub use request::{
     ConnId, ConnectRequest, Heartbeat, Keepalive, OutgoingMessage, ReconnectPolicy, TlsOptions,
 };
 pub use session::{expect, har, junit, k6, template};
-pub use stage::{ConnState, Stage, StageError, StageTimings};
+pub use stage::{ConnState, Stage, StageError, StageTimings, millis};

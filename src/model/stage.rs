@@ -126,3 +126,9 @@ pub struct StageTimings {
     /// From start to open (or failure).
     pub total_ms: f64,
 }
+
+/// Seconds as milliseconds rounded to the microsecond: how every duration is written in NDJSON and the log
+/// (`connect_ms`, `at_ms`, `rtt_ms`, `ms`).
+pub fn millis(seconds: f64) -> f64 {
+    (seconds * 1e6).round() / 1e3
+}

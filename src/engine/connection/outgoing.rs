@@ -5,8 +5,8 @@ use super::Command;
 use super::reader::Clock;
 use crate::model::template::{self, Context};
 use crate::model::{
-    ConnId, EntryExtra, LogEntry, MessageKind, OutgoingMessage, RawFrame, Stage, StageError,
-    close_code_sendable, fragment,
+    ConnId, EntryExtra, LogEntry, MAX_CLOSE_REASON, MAX_CONTROL_PAYLOAD, MessageKind,
+    OutgoingMessage, RawFrame, Stage, StageError, close_code_sendable, fragment,
 };
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::{Frame, Utf8Bytes};
@@ -59,11 +59,11 @@ pub(super) fn to_frame(raw: &RawFrame) -> Frame {
 pub(super) fn outgoing(conn_id: ConnId, clock: &Clock, cmd: Command) -> Outgoing {
     let entry = |kind, payload: Vec<u8>, code| clock.sent(conn_id, kind, payload, code);
     let control_limit = |what: &str, p: &[u8]| {
-        (p.len() > crate::model::MAX_CONTROL_PAYLOAD).then(|| {
+        (p.len() > MAX_CONTROL_PAYLOAD).then(|| {
             StageError::new(
                 Stage::Write,
                 format!(
-                    "a {what} payload may be at most 125 bytes (this one is {}); send a raw frame to break the rule on purpose",
+                    "a {what} payload may be at most {MAX_CONTROL_PAYLOAD} bytes (this one is {}); send a raw frame to break the rule on purpose",
                     p.len()
                 ),
             )
@@ -133,11 +133,11 @@ pub(super) fn outgoing(conn_id: ConnId, clock: &Clock, cmd: Command) -> Outgoing
             Outgoing::Send(vec![Message::Frame(to_frame(&raw))], e)
         }
         Command::Close { code, reason } => {
-            if reason.len() > 123 {
+            if reason.len() > MAX_CLOSE_REASON {
                 return Outgoing::Invalid(StageError::new(
                     Stage::Write,
                     format!(
-                        "a close reason may be at most 123 bytes (this one is {})",
+                        "a close reason may be at most {MAX_CLOSE_REASON} bytes (this one is {})",
                         reason.len()
                     ),
                 ));

@@ -39,7 +39,7 @@ impl From<StageError> for Failure {
 }
 
 fn ms(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1e6).round() / 1e3
+    crate::model::millis(d.as_secs_f64())
 }
 
 async fn timed<T, F>(

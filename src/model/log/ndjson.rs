@@ -1,7 +1,7 @@
 //! The NDJSON event schema shared by `connect --json` and log exports. Fields are only ever added, never renamed.
 
 use crate::model::{
-    CloseInfo, HandshakeInfo, LogEntry, MessageKind, StageError, StageTimings, TlsInfo,
+    CloseInfo, HandshakeInfo, LogEntry, MessageKind, StageError, StageTimings, TlsInfo, millis,
 };
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
@@ -114,13 +114,10 @@ pub fn message(m: &LogEntry) -> Value {
     obj.insert("size".into(), m.payload.len().into());
     obj.insert(
         "at_ms".into(),
-        json!((m.since_connect().as_secs_f64() * 1e6).round() / 1e3),
+        json!(millis(m.since_connect().as_secs_f64())),
     );
     if let Ok(d) = m.at().duration_since(UNIX_EPOCH) {
-        obj.insert(
-            "unix_ms".into(),
-            json!((d.as_secs_f64() * 1e6).round() / 1e3),
-        );
+        obj.insert("unix_ms".into(), json!(millis(d.as_secs_f64())));
     }
     match m.kind {
         MessageKind::Text => {
@@ -151,10 +148,7 @@ pub fn message(m: &LogEntry) -> Value {
     }
     if let Some(extra) = &m.extra {
         if let Some(rtt) = extra.rtt {
-            obj.insert(
-                "rtt_ms".into(),
-                json!((rtt.as_secs_f64() * 1e6).round() / 1e3),
-            );
+            obj.insert("rtt_ms".into(), json!(millis(rtt.as_secs_f64())));
         }
         if let Some(note) = &extra.note {
             obj.insert("note".into(), note.clone().into());
@@ -203,7 +197,7 @@ pub fn frame(f: &crate::model::FrameInfo) -> Value {
         "rsv3": f.rsv3,
         "masked": f.masked,
         "payload_len": f.payload_len,
-        "at_ms": (f.since_connect().as_secs_f64() * 1e6).round() / 1e3,
+        "at_ms": millis(f.since_connect().as_secs_f64()),
     })
 }
 
@@ -225,6 +219,36 @@ pub fn error(e: &StageError) -> Value {
         "stage": e.stage.as_str(),
         "message": e.message,
     })
+}
+
+/// `{"event":"reconnecting",…}`: the attempt about to be made and the wait before it.
+pub fn reconnecting(attempt: u32, delay: std::time::Duration) -> Value {
+    json!({"event": "reconnecting", "attempt": attempt, "delay_ms": millis(delay.as_secs_f64())})
+}
+
+/// `{"event":"gave_up",…}`: reconnecting stopped after this many attempts.
+pub fn gave_up(attempts: u32) -> Value {
+    json!({"event": "gave_up", "attempts": attempts})
+}
+
+/// `{"event":"step",…}`: one step of `sockscope run`.
+pub fn step(r: &crate::model::junit::StepReport) -> Value {
+    json!({
+        "event": "step", "index": r.index, "folder": r.folder, "name": r.name,
+        "outcome": r.outcome.as_str(), "expected": r.expected, "got": r.got,
+        "ms": millis(r.seconds),
+    })
+}
+
+/// `{"event":"summary",…}`: the end of `sockscope run`.
+pub fn summary(
+    passed: usize,
+    failed: usize,
+    skipped: usize,
+    elapsed: std::time::Duration,
+) -> Value {
+    json!({"event": "summary", "passed": passed, "failed": failed, "skipped": skipped,
+           "ms": millis(elapsed.as_secs_f64())})
 }
 
 #[cfg(test)]

@@ -9,11 +9,11 @@ pub mod k6;
 pub mod template;
 
 use crate::model::endpoint::Endpoint;
-use template::{Context, TemplateError};
 use crate::model::{ConnectRequest, PayloadFormat, PayloadParseError, parse_payload};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use template::{Context, TemplateError};
 
 /// The session file format this build writes.
 pub const FORMAT_VERSION: u32 = 1;
