@@ -1,6 +1,6 @@
 //! The composer: write a text or binary message and send it; ping; close with a code and reason.
 
-use super::state::Action;
+use super::action::Action;
 use super::tab::ConnTab;
 use crate::model::{ConnState, PayloadFormat, close_code_name, close_code_sendable};
 use egui::RichText;

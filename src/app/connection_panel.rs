@@ -1,6 +1,6 @@
 //! The connection bar: URL, Connect / Disconnect, state, and the outcome of the last attempt.
 
-use super::state::Action;
+use super::action::Action;
 use super::tab::ConnTab;
 use crate::model::{ConnState, Initiator, close_code_name};
 use egui::{Color32, RichText};

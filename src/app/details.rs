@@ -1,8 +1,8 @@
 //! The side panel: the selected message in full (text or hex), and the handshake of the current connection.
 
+use super::action::Action;
 use super::log_view::{format_size, format_time};
 use super::payload_cache::MAX_SHOWN_BYTES;
-use super::state::Action;
 use super::tab::{ConnTab, PayloadView, SideTab};
 use crate::model::{MessageKind, close_code_name};
 use egui::RichText;

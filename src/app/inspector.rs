@@ -1,7 +1,7 @@
 //! The handshake inspector: checks, a timing waterfall, TLS details, the proxy exchange, the exact request and
 //! response, and "copy as" commands.
 
-use super::state::Action;
+use super::action::Action;
 use super::tab::ConnTab;
 use crate::model::copy_as::Tool;
 use crate::model::{CheckOutcome, HandshakeInfo, TlsInfo};
@@ -195,7 +195,7 @@ fn tls_ui(tls: &TlsInfo, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
                     .on_hover_text("Trust the CA that issued this certificate (a PEM file), then connect again")
                     .clicked()
                 {
-                    actions.push(Action::PickFile(super::state::FileField::CaFile));
+                    actions.push(Action::PickFile(super::action::FileField::CaFile));
                 }
                 if ui
                     .button("Skip verification and connect")

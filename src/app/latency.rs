@@ -1,6 +1,6 @@
 //! Round-trip times of our pings: min, median, p95 and max, and a plot over time.
 
-use super::state::Action;
+use super::action::Action;
 use super::tab::ConnTab;
 use crate::model::MessageKind;
 use egui::RichText;

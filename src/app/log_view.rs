@@ -1,8 +1,8 @@
 //! The message log: one row per message, drawn only for the visible rows so a million entries cost no more
 //! per frame than forty.
 
+use super::action::Action;
 use super::log_store::LogLimits;
-use super::state::Action;
 use super::tab::ConnTab;
 use crate::model::{Direction, LogEntry, MessageKind, preview};
 use egui::{Align2, Color32, FontId, Sense};

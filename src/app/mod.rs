@@ -1,6 +1,7 @@
 //! The egui/eframe GUI. It never awaits or blocks: user actions become engine commands, and engine events are
 //! drained at the start of every frame (`App::logic`), which also runs while the window is hidden.
 
+mod action;
 mod caches;
 mod composer;
 mod connection_panel;
@@ -24,9 +25,10 @@ mod traffic;
 mod virtual_list;
 mod workspace;
 
+pub use action::{Action, FileField};
 pub use files::{FileDialogs, FileTarget};
 pub use log_store::{DEFAULT_LOG_CAP, LogLimits, LogStore};
-pub use state::{Action, AppState, FileField};
+pub use state::AppState;
 pub use tab::{Attempt, Composer, ConnTab, OptionsTab, PayloadView, SideTab};
 
 use crate::engine::Waker;

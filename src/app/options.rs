@@ -1,7 +1,7 @@
 //! Connection options: query parameters kept in sync with the URL, header rows, subprotocols, Origin, auth
 //! helpers, TLS, proxy and limits.
 
-use super::state::{Action, FileField};
+use super::action::{Action, FileField};
 use super::tab::{ConnTab, OptionsTab};
 use crate::model::endpoint::{Auth, HeaderRow, ProxyMode, query_params, with_query_params};
 use egui::RichText;

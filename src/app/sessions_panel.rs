@@ -2,7 +2,7 @@
 //! its variables, and its collection — folders and messages that can be sent with a click, reordered by
 //! dragging, edited, and replayed with per-step pass/fail.
 
-use super::state::Action;
+use super::action::Action;
 use super::tab::{ConnTab, ItemPath};
 use crate::model::junit::Outcome;
 use crate::model::session::{Expectation, Folder, Item, Matcher, Payload, Step, Variable};

@@ -1,8 +1,8 @@
 //! The editor for the selected collection item: a folder's name, or a step's name, note, payload (text, JSON,
 //! hex, base64 or a file), delay and expectations.
 
+use super::action::Action;
 use super::sessions_panel::item_at_mut;
-use super::state::Action;
 use super::tab::{ConnTab, ItemPath};
 use crate::model::session::{Expectation, Folder, Item, Matcher, Payload, Step};
 use egui::RichText;

@@ -1,7 +1,8 @@
 //! The tab strip: one tab per connection with a state badge, a close button each, New and Disconnect all.
 
+use super::action::Action;
 use super::connection_panel::state_colour;
-use super::state::{Action, AppState};
+use super::state::AppState;
 
 pub(super) fn ui(state: &AppState, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
     ui.horizontal(|ui| {
