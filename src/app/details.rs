@@ -145,7 +145,7 @@ fn message_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
     let (Some(body), false) = (body, tree_view) else {
         if let Some(value) = &json {
             let selected = cache.get(seq, entry);
-            super::json_tree::show(ui, &mut selected.tree, value, max_height);
+            super::widgets::json_tree::show(ui, &mut selected.tree, value, max_height);
         }
         return;
     };

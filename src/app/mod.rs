@@ -8,7 +8,6 @@ mod connection_panel;
 mod details;
 mod files;
 mod inspector;
-mod json_tree;
 mod latency;
 mod log_filter;
 mod log_store;
@@ -22,7 +21,7 @@ mod step_editor;
 mod tab;
 mod tabs_bar;
 mod traffic;
-mod virtual_list;
+mod widgets;
 mod workspace;
 
 pub use action::{Action, FileField};

@@ -2,8 +2,8 @@
 //! (parsed once), the body shown for each view (bounded to [`MAX_SHOWN_BYTES`], pretty-printed once) and the
 //! JSON tree's rows. A 32 MiB JSON payload costs its parse when it is selected, then only what is drawn.
 
-use super::json_tree::JsonTree;
 use super::tab::PayloadView;
+use super::widgets::json_tree::JsonTree;
 use crate::model::{LogEntry, MessageKind, hex_dump};
 use serde_json::Value;
 use std::io::Write;

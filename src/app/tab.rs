@@ -190,7 +190,7 @@ pub struct ConnTab {
     /// Show JSON payloads as pretty text instead of a foldable tree.
     pub json_as_text: bool,
     /// Where the message log is scrolled to.
-    pub log_scroll: super::virtual_list::RowScroll,
+    pub log_scroll: super::widgets::virtual_list::RowScroll,
     /// The log's filter and search.
     pub filter: super::log_filter::LogFilter,
     /// The payload view chosen by the user (`None`: pick by content).
