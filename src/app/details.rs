@@ -2,7 +2,7 @@
 
 use super::action::Action;
 use super::log_view::{format_size, format_time};
-use super::payload_cache::MAX_SHOWN_BYTES;
+use super::tab::payload_cache::MAX_SHOWN_BYTES;
 use super::tab::{ConnTab, PayloadView, SideTab};
 use crate::model::{MessageKind, close_code_name};
 use egui::RichText;
@@ -33,9 +33,9 @@ pub(super) fn ui(
         .show(ui, |ui| {
             match tab.side_tab {
                 SideTab::Message => message_ui(tab, ui, actions),
-                SideTab::Latency => super::latency::ui(tab, ui, actions),
+                SideTab::Latency => super::panels::latency::ui(tab, ui, actions),
                 SideTab::Frames => frames_ui(tab, ui),
-                SideTab::Traffic => super::traffic::ui(tab, ui),
+                SideTab::Traffic => super::panels::traffic::ui(tab, ui),
                 SideTab::Handshake => super::inspector::ui(tab, ui, actions),
             }
             if let Some(note) = notice {

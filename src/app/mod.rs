@@ -2,33 +2,30 @@
 //! drained at the start of every frame (`App::logic`), which also runs while the window is hidden.
 
 mod action;
-mod caches;
 mod composer;
 mod connection_panel;
 mod details;
 mod files;
 mod inspector;
-mod latency;
-mod log_filter;
-mod log_store;
 mod log_view;
 mod options;
-mod payload_cache;
+mod panels;
 mod replay_feed;
 mod sessions_panel;
 mod state;
 mod step_editor;
 mod tab;
 mod tabs_bar;
-mod traffic;
 mod widgets;
 mod workspace;
 
 pub use action::{Action, FileField};
 pub use files::{FileDialogs, FileTarget};
-pub use log_store::{DEFAULT_LOG_CAP, LogLimits, LogStore};
 pub use state::AppState;
-pub use tab::{Attempt, Composer, ConnTab, OptionsTab, PayloadView, SideTab};
+pub use tab::{
+    Attempt, Composer, ConnTab, DEFAULT_LOG_CAP, LogLimits, LogStore, OptionsTab, PayloadView,
+    SideTab,
+};
 
 use crate::engine::Waker;
 use std::sync::Arc;

@@ -1,8 +1,7 @@
 //! The GUI's state: connection tabs, the engine they share, the actions panels ask for, and the helper
 //! threads for file dialogs. Panels only collect [`Action`]s while drawing; [`AppState::apply`] carries them out.
 
-use super::log_store::LogLimits;
-use super::tab::ConnTab;
+use super::tab::{ConnTab, LogLimits};
 use crate::engine::GUI_EVENT_BUDGET_BYTES;
 use crate::engine::replay::Progress;
 use crate::engine::{Command, Engine, EventStream, Waker};
