@@ -423,12 +423,12 @@ impl AppState {
                 });
                 let into = tab.selected_item.clone().filter(|p| {
                     matches!(
-                        super::sessions_panel::item_at(&tab.session.collection, p),
+                        super::tab::collection::item_at(&tab.session.collection, p),
                         Some(Item::Folder(_))
                     )
                 });
                 match into.and_then(|p| {
-                    super::sessions_panel::item_at_mut(&mut tab.session.collection, &p)
+                    super::tab::collection::item_at_mut(&mut tab.session.collection, &p)
                 }) {
                     Some(Item::Folder(f)) => f.items.push(step),
                     _ => tab.session.collection.push(step),
@@ -445,7 +445,7 @@ impl AppState {
             Action::RemoveItem(path) => {
                 let tab = self.tab_mut();
                 if let (Some(list), Some(&i)) = (
-                    super::sessions_panel::parent_list_mut(&mut tab.session.collection, &path),
+                    super::tab::collection::parent_list_mut(&mut tab.session.collection, &path),
                     path.last(),
                 ) && i < list.len()
                 {
@@ -457,7 +457,7 @@ impl AppState {
             Action::SaveToCollection(seq) => {
                 let tab = self.tab_mut();
                 if let Some(entry) = tab.log.by_seq(seq) {
-                    let step = super::sessions_panel::step_from_entry(entry, seq + 1);
+                    let step = super::tab::collection::step_from_entry(entry, seq + 1);
                     tab.session.collection.push(Item::Step(step));
                     self.notice = Some("added the message to the collection".into());
                 }
@@ -466,7 +466,7 @@ impl AppState {
                 let tab = self.tab_mut();
                 let entries: Vec<&crate::model::LogEntry> = tab.log.iter().collect();
                 let name = format!("Recorded {}", chrono::Local::now().format("%H:%M:%S"));
-                let folder = super::sessions_panel::folder_from_log(&entries, name);
+                let folder = super::tab::collection::folder_from_log(&entries, name);
                 let count = folder.items.len();
                 if count == 0 {
                     self.notice = Some("the log has no sent messages to record".into());

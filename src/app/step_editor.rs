@@ -2,7 +2,7 @@
 //! hex, base64 or a file), delay and expectations.
 
 use super::action::Action;
-use super::sessions_panel::item_at_mut;
+use super::tab::collection::item_at_mut;
 use super::tab::{ConnTab, ItemPath};
 use crate::model::session::{Expectation, Folder, Item, Matcher, Payload, Step};
 use egui::RichText;

@@ -96,7 +96,7 @@ impl AppState {
     pub(super) fn send_step(&mut self, path: &[usize]) {
         let tab = self.tab_mut();
         let Some(Item::Step(step)) =
-            super::super::sessions_panel::item_at(&tab.session.collection, path)
+            super::super::tab::collection::item_at(&tab.session.collection, path)
         else {
             return;
         };
@@ -135,7 +135,7 @@ impl AppState {
         let tab_id = tab.id;
         let mut session = tab.session.clone();
         if let Some(path) = &selection {
-            match super::super::sessions_panel::item_at(&session.collection, path) {
+            match super::super::tab::collection::item_at(&session.collection, path) {
                 Some(item) => session.collection = vec![item.clone()],
                 None => return,
             }

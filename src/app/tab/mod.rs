@@ -2,6 +2,7 @@
 //! app routes each engine event to the tab that owns its connection.
 
 pub(crate) mod caches;
+pub(crate) mod collection;
 pub(crate) mod latency;
 pub(crate) mod log_filter;
 pub(crate) mod log_store;
@@ -13,6 +14,7 @@ use crate::engine::{ConnectionHandle, EventKind};
 use crate::model::junit::StepReport;
 use crate::model::session::Session;
 use crate::model::{CloseInfo, ConnId, ConnState, HandshakeInfo, PayloadFormat, StageError};
+pub use collection::ItemPath;
 pub use log_store::{DEFAULT_LOG_CAP, LogLimits, LogStore};
 pub use payload_cache::PayloadView;
 use std::time::{Duration, Instant};
@@ -131,9 +133,6 @@ pub struct ReplayRun {
     /// Why it could not run, if so.
     pub error: Option<String>,
 }
-
-/// Where a collection item sits: indexes from the top level down.
-pub type ItemPath = Vec<usize>;
 
 /// Everything one tab shows and edits.
 pub struct ConnTab {
