@@ -19,7 +19,6 @@ pub use super::action::{Action, FileField};
 
 use super::files::{ExportRun, FileDialogs, FileEvent, FileWorker, PathPrompt};
 use super::replay_feed::{FeedReceiver, FeedSender, ReplayUpdate};
-use dialogs::{confirm_ui, delete_ui, path_prompt_ui, unsaved_ui};
 
 /// The longest a frame spends draining engine events before it draws (then it asks for another frame).
 const DRAIN_BUDGET: Duration = Duration::from_millis(8);
@@ -227,84 +226,6 @@ impl AppState {
     /// Message events dropped because the UI fell behind (the engine's, and replays' display feed).
     pub fn dropped_in_transit(&self) -> u64 {
         self.events.dropped() + self.replay_feed.1.dropped()
-    }
-
-    /// Draws the whole window and then carries out what the user asked for.
-    pub fn ui(&mut self, ui: &mut egui::Ui) {
-        if let Some(text) = self.clipboard.take() {
-            ui.ctx().copy_text(text);
-        }
-        let mut actions = Vec::new();
-        let save = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::S);
-        if ui.input_mut(|i| i.consume_shortcut(&save)) {
-            actions.push(Action::SaveSession);
-        }
-        let send_step = egui::KeyboardShortcut::new(
-            egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
-            egui::Key::Enter,
-        );
-        if ui.input_mut(|i| i.consume_shortcut(&send_step))
-            && let Some(path) = self.tab().selected_item.clone()
-        {
-            actions.push(Action::SendStep(path));
-        }
-        egui::Panel::top("tabs").show(ui, |ui| super::tabs_bar::ui(self, ui, &mut actions));
-        if let Some(prompt) = &mut self.path_prompt {
-            egui::Panel::top("path-prompt").show(ui, |ui| path_prompt_ui(prompt, ui, &mut actions));
-        }
-        let recent = self.recent.clone();
-        let echo_url = self.echo_url.clone();
-        let dropped = self.dropped_in_transit();
-        let notice = self.notice.clone();
-        for tab in &mut self.tabs {
-            if tab.log.limits() != self.log_limits {
-                tab.log.set_limits(self.log_limits);
-            }
-        }
-        let mut limits = self.log_limits;
-        let tab = self.tab_mut();
-        if tab.reconnect.is_some() {
-            ui.ctx().request_repaint_after(Duration::from_millis(100));
-        }
-        egui::Panel::left("sessions")
-            .resizable(true)
-            .default_size(290.0)
-            .min_size(200.0)
-            .max_size(420.0)
-            .show(ui, |ui| {
-                super::sessions_panel::ui(tab, &recent, ui, &mut actions)
-            });
-        egui::Panel::top("connection").show(ui, |ui| {
-            super::connection_panel::ui(tab, echo_url.as_deref(), ui, &mut actions);
-        });
-        egui::Panel::bottom("composer")
-            .resizable(true)
-            .default_size(150.0)
-            .min_size(110.0)
-            .show(ui, |ui| super::composer::ui(tab, ui, &mut actions));
-        egui::Panel::right("details")
-            .resizable(true)
-            .default_size(400.0)
-            .min_size(240.0)
-            .show(ui, |ui| {
-                super::details::ui(tab, notice.as_deref(), ui, &mut actions)
-            });
-        egui::CentralPanel::default().show(ui, |ui| {
-            super::log_view::ui(tab, dropped, &mut limits, ui, &mut actions)
-        });
-        self.log_limits = limits;
-        if let Some(confirmation) = &self.confirming {
-            confirm_ui(confirmation, ui.ctx(), &mut actions);
-        }
-        if let Some(path) = &self.deleting {
-            delete_ui(path, ui.ctx(), &mut actions);
-        }
-        if let Some(names) = &self.closing_with_unsaved {
-            unsaved_ui(names, ui.ctx(), &mut actions);
-        }
-        for action in actions {
-            self.apply(action);
-        }
     }
 
     /// Carries out one action.

@@ -1,11 +1,11 @@
 //! The GUI's side effects beyond one tab: the workspace, asking for paths (payloads, the log, TLS files, Save
-//! As), sending collection steps, replays (fed back through a bounded display feed, panics contained), and the
-//! modal questions and the typed-path prompt. File work itself is in `file_ops.rs`.
+//! As), sending collection steps, replays (fed back through a bounded display feed, panics contained). File work itself is
+//! in `file_ops.rs`; the modal questions and the typed-path prompt are drawn by `panels/modals.rs`.
 
-use super::super::files::{FileDone, FileTarget, PathPrompt};
+use super::super::files::{FileDone, FileTarget};
 use super::super::replay_feed::{FeedSender, ReplayUpdate};
 use super::super::tab::{ConnTab, ItemPath, ReplayRun};
-use super::{Action, AppState, Confirmation, FileField};
+use super::{AppState, FileField};
 use crate::engine::Command;
 use crate::engine::replay::{self, Control, ReplayOptions};
 use crate::model::MessageKind;
@@ -224,80 +224,6 @@ impl AppState {
     }
 }
 
-pub(super) fn confirm_ui(
-    confirmation: &Confirmation,
-    ctx: &egui::Context,
-    actions: &mut Vec<Action>,
-) {
-    let response =
-        egui::Modal::new(egui::Id::unique("sockscope-confirm-violation")).show(ctx, |ui| {
-            ui.set_max_width(420.0);
-            ui.heading("Send a frame that breaks the protocol?");
-            ui.label(&confirmation.message);
-            ui.label(
-                egui::RichText::new(
-                    "You are asked once per kind of violation; the log marks every such frame.",
-                )
-                .weak(),
-            );
-            ui.horizontal(|ui| {
-                if ui.button("Send anyway").clicked() {
-                    actions.push(Action::Confirm);
-                }
-                if ui.button("Cancel").clicked() {
-                    actions.push(Action::CancelConfirm);
-                }
-            });
-        });
-    if response.should_close() && !actions.contains(&Action::Confirm) {
-        actions.push(Action::CancelConfirm);
-    }
-}
-
-pub(super) fn delete_ui(path: &std::path::Path, ctx: &egui::Context, actions: &mut Vec<Action>) {
-    let response = egui::Modal::new(egui::Id::unique("sockscope-confirm-delete")).show(ctx, |ui| {
-        ui.set_max_width(420.0);
-        ui.heading("Delete this session file?");
-        ui.label(path.display().to_string());
-        ui.label(
-            egui::RichText::new(
-                "The file is removed from disk; the open tab keeps an unsaved copy.",
-            )
-            .weak(),
-        );
-        ui.horizontal(|ui| {
-            if ui.button("Delete").clicked() {
-                actions.push(Action::ConfirmDelete);
-            }
-            if ui.button("Keep it").clicked() {
-                actions.push(Action::CancelConfirm);
-            }
-        });
-    });
-    if response.should_close() && !actions.contains(&Action::ConfirmDelete) {
-        actions.push(Action::CancelConfirm);
-    }
-}
-
-pub(super) fn unsaved_ui(names: &[String], ctx: &egui::Context, actions: &mut Vec<Action>) {
-    egui::Modal::new(egui::Id::unique("sockscope-unsaved")).show(ctx, |ui| {
-        ui.set_max_width(440.0);
-        ui.heading("Save changes before closing?");
-        ui.label(format!("Unsaved: {}", names.join(", ")));
-        ui.horizontal(|ui| {
-            if ui.button("Save").clicked() {
-                actions.push(Action::SaveAllAndClose);
-            }
-            if ui.button("Don't save").clicked() {
-                actions.push(Action::DiscardAndClose);
-            }
-            if ui.button("Cancel").clicked() {
-                actions.push(Action::CancelClose);
-            }
-        });
-    });
-}
-
 /// The GUI's replay task: runs `run` with panics contained, and always ends with `Done` on `feed`.
 pub(super) async fn replay_task<T, E: std::fmt::Display>(
     tab_id: u64,
@@ -309,37 +235,6 @@ pub(super) async fn replay_task<T, E: std::fmt::Display>(
         Err(bug) => Err(bug),
     };
     feed.send(tab_id, ReplayUpdate::Done(result));
-}
-
-/// The typed-path prompt shown when no file dialog can be: why, the path, OK and Cancel.
-pub(super) fn path_prompt_ui(
-    prompt: &mut PathPrompt,
-    ui: &mut egui::Ui,
-    actions: &mut Vec<Action>,
-) {
-    ui.add_space(2.0);
-    ui.label(
-        egui::RichText::new(format!("{} Type the path instead.", prompt.why))
-            .color(ui.visuals().warn_fg_color),
-    );
-    ui.horizontal(|ui| {
-        let label = ui.label(format!("{}:", prompt.target.title()));
-        let edit = ui
-            .add(
-                egui::TextEdit::singleline(&mut prompt.text)
-                    .hint_text("/path/to/file (~/ for home)")
-                    .desired_width(420.0),
-            )
-            .labelled_by(label.id);
-        let entered = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-        if ui.button("OK").clicked() || entered {
-            actions.push(Action::TypedPathOk);
-        }
-        if ui.button("Cancel").clicked() {
-            actions.push(Action::TypedPathCancel);
-        }
-    });
-    ui.add_space(2.0);
 }
 
 #[cfg(test)]

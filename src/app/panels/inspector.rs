@@ -1,8 +1,8 @@
 //! The handshake inspector: checks, a timing waterfall, TLS details, the proxy exchange, the exact request and
 //! response, and "copy as" commands.
 
-use super::action::Action;
-use super::tab::ConnTab;
+use crate::app::action::Action;
+use crate::app::tab::ConnTab;
 use crate::model::copy_as::Tool;
 use crate::model::{CheckOutcome, HandshakeInfo, TlsInfo};
 use egui::{Color32, RichText};
@@ -11,7 +11,7 @@ const PASS: Color32 = Color32::from_rgb(0x3f, 0xb9, 0x50);
 const WARN: Color32 = Color32::from_rgb(0xd2, 0x99, 0x22);
 const FAIL: Color32 = Color32::from_rgb(0xf8, 0x51, 0x49);
 
-pub(super) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+pub(crate) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
     ui.horizontal(|ui| {
         ui.label("Copy as");
         for tool in [Tool::Curl, Tool::Wscat, Tool::Websocat] {
@@ -195,7 +195,7 @@ fn tls_ui(tls: &TlsInfo, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
                     .on_hover_text("Trust the CA that issued this certificate (a PEM file), then connect again")
                     .clicked()
                 {
-                    actions.push(Action::PickFile(super::action::FileField::CaFile));
+                    actions.push(Action::PickFile(crate::app::action::FileField::CaFile));
                 }
                 if ui
                     .button("Skip verification and connect")

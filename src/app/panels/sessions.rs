@@ -2,9 +2,9 @@
 //! its variables, and its collection — folders and messages that can be sent with a click, reordered by
 //! dragging, edited, and replayed with per-step pass/fail.
 
-use super::action::Action;
-use super::tab::collection::move_item;
-use super::tab::{ConnTab, ItemPath};
+use crate::app::action::Action;
+use crate::app::tab::collection::move_item;
+use crate::app::tab::{ConnTab, ItemPath};
 use crate::model::junit::Outcome;
 use crate::model::session::{Item, Variable};
 use egui::{Color32, RichText};
@@ -13,7 +13,7 @@ use std::path::PathBuf;
 const PASS: Color32 = Color32::from_rgb(0x3f, 0xb9, 0x50);
 const FAIL: Color32 = Color32::from_rgb(0xf8, 0x51, 0x49);
 
-pub(super) fn ui(
+pub(crate) fn ui(
     tab: &mut ConnTab,
     recent: &[PathBuf],
     ui: &mut egui::Ui,

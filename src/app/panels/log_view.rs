@@ -1,9 +1,9 @@
 //! The message log: one row per message, drawn only for the visible rows so a million entries cost no more
 //! per frame than forty.
 
-use super::action::Action;
-use super::tab::ConnTab;
-use super::tab::LogLimits;
+use crate::app::action::Action;
+use crate::app::tab::ConnTab;
+use crate::app::tab::LogLimits;
 use crate::model::{Direction, LogEntry, MessageKind, preview};
 use egui::{Align2, Color32, FontId, Sense};
 
@@ -26,7 +26,7 @@ const COLUMNS: [(&str, f32); 9] = [
 const REPLY_LOOKBACK: usize = 1_000;
 
 /// Milliseconds since the previous entry of the same connection.
-fn since_previous(log: &super::tab::LogStore, index: usize) -> Option<f64> {
+fn since_previous(log: &crate::app::tab::LogStore, index: usize) -> Option<f64> {
     let entry = log.get(index)?;
     let prev = log.get(index.checked_sub(1)?)?;
     (prev.conn_id == entry.conn_id).then(|| {
@@ -39,7 +39,7 @@ fn since_previous(log: &super::tab::LogStore, index: usize) -> Option<f64> {
 }
 
 /// For a received data message: milliseconds since our last sent data message (request → reply latency).
-fn reply_time(log: &super::tab::LogStore, index: usize) -> Option<f64> {
+fn reply_time(log: &crate::app::tab::LogStore, index: usize) -> Option<f64> {
     let entry = log.get(index)?;
     if entry.direction != Direction::Received || !entry.kind.is_data() {
         return None;
@@ -143,7 +143,7 @@ fn kind_colour(entry: &LogEntry, visuals: &egui::Visuals) -> Color32 {
     }
 }
 
-pub(super) fn ui(
+pub(crate) fn ui(
     tab: &mut ConnTab,
     dropped_in_transit: u64,
     limits: &mut LogLimits,
@@ -352,7 +352,7 @@ fn filter_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
             })
             .response
             .labelled_by(direction_label.id);
-        for (i, kind) in super::tab::log_filter::KINDS.iter().enumerate() {
+        for (i, kind) in crate::app::tab::log_filter::KINDS.iter().enumerate() {
             ui.toggle_value(&mut filter.kinds[i], kind.as_str());
         }
         if let Some(err) = &filter.error {

@@ -1,13 +1,13 @@
 //! The side panel: the selected message in full (text or hex), and the handshake of the current connection.
 
-use super::action::Action;
 use super::log_view::{format_size, format_time};
-use super::tab::payload_cache::MAX_SHOWN_BYTES;
-use super::tab::{ConnTab, PayloadView, SideTab};
+use crate::app::action::Action;
+use crate::app::tab::payload_cache::MAX_SHOWN_BYTES;
+use crate::app::tab::{ConnTab, PayloadView, SideTab};
 use crate::model::{MessageKind, close_code_name};
 use egui::RichText;
 
-pub(super) fn ui(
+pub(crate) fn ui(
     tab: &mut ConnTab,
     notice: Option<&str>,
     ui: &mut egui::Ui,
@@ -33,9 +33,9 @@ pub(super) fn ui(
         .show(ui, |ui| {
             match tab.side_tab {
                 SideTab::Message => message_ui(tab, ui, actions),
-                SideTab::Latency => super::panels::latency::ui(tab, ui, actions),
+                SideTab::Latency => super::latency::ui(tab, ui, actions),
                 SideTab::Frames => frames_ui(tab, ui),
-                SideTab::Traffic => super::panels::traffic::ui(tab, ui),
+                SideTab::Traffic => super::traffic::ui(tab, ui),
                 SideTab::Handshake => super::inspector::ui(tab, ui, actions),
             }
             if let Some(note) = notice {
@@ -145,7 +145,7 @@ fn message_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
     let (Some(body), false) = (body, tree_view) else {
         if let Some(value) = &json {
             let selected = cache.get(seq, entry);
-            super::widgets::json_tree::show(ui, &mut selected.tree, value, max_height);
+            crate::app::widgets::json_tree::show(ui, &mut selected.tree, value, max_height);
         }
         return;
     };
