@@ -10,7 +10,6 @@
 mod action;
 mod files;
 mod panels;
-mod replay_feed;
 mod state;
 mod tab;
 mod widgets;
