@@ -187,7 +187,7 @@ impl AppState {
         });
         self.log_limits = limits;
         if let Some(confirmation) = &self.confirming {
-            panels::modals::confirm_ui(confirmation, ui.ctx(), &mut actions);
+            panels::modals::confirm_ui(&confirmation.message, ui.ctx(), &mut actions);
         }
         if let Some(path) = &self.deleting {
             panels::modals::delete_ui(path, ui.ctx(), &mut actions);

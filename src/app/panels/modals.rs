@@ -3,80 +3,108 @@
 
 use crate::app::action::Action;
 use crate::app::files::PathPrompt;
-use crate::app::state::Confirmation;
 
-pub(crate) fn confirm_ui(
-    confirmation: &Confirmation,
-    ctx: &egui::Context,
-    actions: &mut Vec<Action>,
-) {
-    let response =
-        egui::Modal::new(egui::Id::unique("sockscope-confirm-violation")).show(ctx, |ui| {
-            ui.set_max_width(420.0);
-            ui.heading("Send a frame that breaks the protocol?");
-            ui.label(&confirmation.message);
-            ui.label(
-                egui::RichText::new(
-                    "You are asked once per kind of violation; the log marks every such frame.",
-                )
-                .weak(),
-            );
+/// A modal question: `heading`, then each line of `body`, then a row of buttons, each answering its action.
+/// Dismissing it (Escape, a click outside) answers `on_dismiss`, unless the first button was just pressed.
+struct Question<'a> {
+    /// The modal's id (unique in the app).
+    id: &'a str,
+    width: f32,
+    heading: &'a str,
+    body: Vec<egui::WidgetText>,
+    buttons: &'a [(&'a str, Action)],
+    on_dismiss: Option<Action>,
+}
+
+impl Question<'_> {
+    fn show(self, ctx: &egui::Context, actions: &mut Vec<Action>) {
+        let response = egui::Modal::new(egui::Id::unique(self.id)).show(ctx, |ui| {
+            ui.set_max_width(self.width);
+            ui.heading(self.heading);
+            for line in self.body {
+                ui.label(line);
+            }
             ui.horizontal(|ui| {
-                if ui.button("Send anyway").clicked() {
-                    actions.push(Action::Confirm);
-                }
-                if ui.button("Cancel").clicked() {
-                    actions.push(Action::CancelConfirm);
+                for (label, action) in self.buttons {
+                    if ui.button(*label).clicked() {
+                        actions.push(action.clone());
+                    }
                 }
             });
         });
-    if response.should_close() && !actions.contains(&Action::Confirm) {
-        actions.push(Action::CancelConfirm);
+        if let Some(dismissed) = self.on_dismiss
+            && response.should_close()
+            && !self
+                .buttons
+                .first()
+                .is_some_and(|(_, yes)| actions.contains(yes))
+        {
+            actions.push(dismissed);
+        }
     }
 }
 
+/// Send a frame that breaks the protocol? `message` says which rule it breaks.
+pub(crate) fn confirm_ui(message: &str, ctx: &egui::Context, actions: &mut Vec<Action>) {
+    Question {
+        id: "sockscope-confirm-violation",
+        width: 420.0,
+        heading: "Send a frame that breaks the protocol?",
+        body: vec![
+            message.into(),
+            egui::RichText::new(
+                "You are asked once per kind of violation; the log marks every such frame.",
+            )
+            .weak()
+            .into(),
+        ],
+        buttons: &[
+            ("Send anyway", Action::Confirm),
+            ("Cancel", Action::CancelConfirm),
+        ],
+        on_dismiss: Some(Action::CancelConfirm),
+    }
+    .show(ctx, actions);
+}
+
+/// Delete the session file at `path`?
 pub(crate) fn delete_ui(path: &std::path::Path, ctx: &egui::Context, actions: &mut Vec<Action>) {
-    let response = egui::Modal::new(egui::Id::unique("sockscope-confirm-delete")).show(ctx, |ui| {
-        ui.set_max_width(420.0);
-        ui.heading("Delete this session file?");
-        ui.label(path.display().to_string());
-        ui.label(
+    Question {
+        id: "sockscope-confirm-delete",
+        width: 420.0,
+        heading: "Delete this session file?",
+        body: vec![
+            path.display().to_string().into(),
             egui::RichText::new(
                 "The file is removed from disk; the open tab keeps an unsaved copy.",
             )
-            .weak(),
-        );
-        ui.horizontal(|ui| {
-            if ui.button("Delete").clicked() {
-                actions.push(Action::ConfirmDelete);
-            }
-            if ui.button("Keep it").clicked() {
-                actions.push(Action::CancelConfirm);
-            }
-        });
-    });
-    if response.should_close() && !actions.contains(&Action::ConfirmDelete) {
-        actions.push(Action::CancelConfirm);
+            .weak()
+            .into(),
+        ],
+        buttons: &[
+            ("Delete", Action::ConfirmDelete),
+            ("Keep it", Action::CancelConfirm),
+        ],
+        on_dismiss: Some(Action::CancelConfirm),
     }
+    .show(ctx, actions);
 }
 
+/// Save changes before closing? `names`: the unsaved sessions.
 pub(crate) fn unsaved_ui(names: &[String], ctx: &egui::Context, actions: &mut Vec<Action>) {
-    egui::Modal::new(egui::Id::unique("sockscope-unsaved")).show(ctx, |ui| {
-        ui.set_max_width(440.0);
-        ui.heading("Save changes before closing?");
-        ui.label(format!("Unsaved: {}", names.join(", ")));
-        ui.horizontal(|ui| {
-            if ui.button("Save").clicked() {
-                actions.push(Action::SaveAllAndClose);
-            }
-            if ui.button("Don't save").clicked() {
-                actions.push(Action::DiscardAndClose);
-            }
-            if ui.button("Cancel").clicked() {
-                actions.push(Action::CancelClose);
-            }
-        });
-    });
+    Question {
+        id: "sockscope-unsaved",
+        width: 440.0,
+        heading: "Save changes before closing?",
+        body: vec![format!("Unsaved: {}", names.join(", ")).into()],
+        buttons: &[
+            ("Save", Action::SaveAllAndClose),
+            ("Don't save", Action::DiscardAndClose),
+            ("Cancel", Action::CancelClose),
+        ],
+        on_dismiss: None,
+    }
+    .show(ctx, actions);
 }
 
 /// The typed-path prompt shown when no file dialog can be: why, the path, OK and Cancel.
