@@ -4,7 +4,7 @@
 use crate::app::action::Action;
 use crate::app::tab::ConnTab;
 use crate::model::copy_as::Tool;
-use crate::model::{CheckOutcome, HandshakeInfo, TlsInfo};
+use crate::model::{CertInfo, CheckOutcome, HandshakeInfo, TlsInfo};
 use egui::{Color32, RichText};
 
 const PASS: Color32 = Color32::from_rgb(0x3f, 0xb9, 0x50);
@@ -12,44 +12,8 @@ const WARN: Color32 = Color32::from_rgb(0xd2, 0x99, 0x22);
 const FAIL: Color32 = Color32::from_rgb(0xf8, 0x51, 0x49);
 
 pub(crate) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
-    ui.horizontal(|ui| {
-        ui.label("Copy as");
-        for tool in [Tool::Curl, Tool::Wscat, Tool::Websocat] {
-            if ui
-                .button(tool.name())
-                .on_hover_text(format!("Copy an equivalent {} command line", tool.name()))
-                .clicked()
-            {
-                actions.push(Action::CopyAs(tool));
-            }
-        }
-    });
-    if tab.attempts.len() > 1 {
-        let latest = tab.attempts.len() - 1;
-        let shown = tab.inspected_attempt.unwrap_or(latest).min(latest);
-        ui.horizontal(|ui| {
-            let label = ui.label("Attempt");
-            egui::ComboBox::from_id_salt("attempt")
-                .selected_text(format!(
-                    "{} of {}",
-                    tab.attempts_dropped + shown as u64 + 1,
-                    tab.attempts_dropped + latest as u64 + 1
-                ))
-                .show_ui(ui, |ui| {
-                    for i in (0..=latest).rev() {
-                        let number = tab.attempts_dropped + i as u64 + 1;
-                        let outcome = match &tab.attempts[i].error {
-                            Some(e) => format!("{number}: failed at {}", e.stage.title()),
-                            None => format!("{number}: connected"),
-                        };
-                        let value = if i == latest { None } else { Some(i) };
-                        ui.selectable_value(&mut tab.inspected_attempt, value, outcome);
-                    }
-                })
-                .response
-                .labelled_by(label.id);
-        });
-    }
+    copy_as_ui(ui, actions);
+    attempt_picker_ui(tab, ui);
     let latest = tab.attempts.len().saturating_sub(1);
     let (error, handshake) = match tab.inspected_attempt.filter(|&i| i < latest) {
         Some(i) => (
@@ -77,25 +41,7 @@ pub(crate) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>
     for w in &h.warnings {
         ui.label(RichText::new(format!("Warning: {w}")).color(WARN));
     }
-    if !h.checks.is_empty() {
-        section(ui, "Checks");
-        egui::Grid::new("checks")
-            .num_columns(3)
-            .spacing([8.0, 2.0])
-            .show(ui, |ui| {
-                for c in &h.checks {
-                    let (word, colour) = match c.outcome {
-                        CheckOutcome::Pass => ("PASS", PASS),
-                        CheckOutcome::Warn => ("WARN", WARN),
-                        CheckOutcome::Fail => ("FAIL", FAIL),
-                    };
-                    ui.label(RichText::new(word).monospace().strong().color(colour));
-                    ui.label(&c.name);
-                    ui.add(egui::Label::new(RichText::new(&c.detail).weak()).wrap());
-                    ui.end_row();
-                }
-            });
-    }
+    checks_ui(h, ui);
     section(ui, "Timing");
     waterfall_ui(h, ui);
     if let Some(p) = &h.proxy {
@@ -175,6 +121,112 @@ fn waterfall_ui(h: &HandshakeInfo, ui: &mut egui::Ui) {
 
 fn tls_ui(tls: &TlsInfo, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
     section(ui, "TLS");
+    tls_failure_ui(tls, ui, actions);
+    if tls.insecure {
+        ui.label(RichText::new("Certificate verification was skipped (insecure)").color(WARN));
+    }
+    egui::Grid::new("tls")
+        .num_columns(2)
+        .spacing([8.0, 2.0])
+        .show(ui, |ui| {
+            let rows = [
+                ("Version", tls.version.clone()),
+                ("Cipher", tls.cipher.clone()),
+                (
+                    "Key exchange",
+                    tls.key_exchange.clone().unwrap_or_else(|| "-".into()),
+                ),
+                ("ALPN", tls.alpn.clone().unwrap_or_else(|| "none".into())),
+                ("SNI", tls.sni.clone()),
+                ("Handshake", tls.handshake_kind.clone()),
+            ];
+            for (k, v) in rows {
+                ui.label(RichText::new(k).weak());
+                ui.label(RichText::new(v).monospace());
+                ui.end_row();
+            }
+        });
+    for (i, cert) in tls.certificates.iter().enumerate() {
+        let title = if i == 0 {
+            format!("Server certificate: {}", cert.subject)
+        } else {
+            format!("Chain #{i}: {}", cert.subject)
+        };
+        certificate_ui(i, cert, title, ui);
+    }
+}
+
+/// Copy as curl, wscat or websocat.
+fn copy_as_ui(ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    ui.horizontal(|ui| {
+        ui.label("Copy as");
+        for tool in [Tool::Curl, Tool::Wscat, Tool::Websocat] {
+            if ui
+                .button(tool.name())
+                .on_hover_text(format!("Copy an equivalent {} command line", tool.name()))
+                .clicked()
+            {
+                actions.push(Action::CopyAs(tool));
+            }
+        }
+    });
+}
+
+/// The attempt chooser, when the tab has made more than one.
+fn attempt_picker_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
+    if tab.attempts.len() > 1 {
+        let latest = tab.attempts.len() - 1;
+        let shown = tab.inspected_attempt.unwrap_or(latest).min(latest);
+        ui.horizontal(|ui| {
+            let label = ui.label("Attempt");
+            egui::ComboBox::from_id_salt("attempt")
+                .selected_text(format!(
+                    "{} of {}",
+                    tab.attempts_dropped + shown as u64 + 1,
+                    tab.attempts_dropped + latest as u64 + 1
+                ))
+                .show_ui(ui, |ui| {
+                    for i in (0..=latest).rev() {
+                        let number = tab.attempts_dropped + i as u64 + 1;
+                        let outcome = match &tab.attempts[i].error {
+                            Some(e) => format!("{number}: failed at {}", e.stage.title()),
+                            None => format!("{number}: connected"),
+                        };
+                        let value = if i == latest { None } else { Some(i) };
+                        ui.selectable_value(&mut tab.inspected_attempt, value, outcome);
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+        });
+    }
+}
+
+/// The upgrade's checks: PASS, WARN or FAIL, the name and the detail.
+fn checks_ui(h: &HandshakeInfo, ui: &mut egui::Ui) {
+    if !h.checks.is_empty() {
+        section(ui, "Checks");
+        egui::Grid::new("checks")
+            .num_columns(3)
+            .spacing([8.0, 2.0])
+            .show(ui, |ui| {
+                for c in &h.checks {
+                    let (word, colour) = match c.outcome {
+                        CheckOutcome::Pass => ("PASS", PASS),
+                        CheckOutcome::Warn => ("WARN", WARN),
+                        CheckOutcome::Fail => ("FAIL", FAIL),
+                    };
+                    ui.label(RichText::new(word).monospace().strong().color(colour));
+                    ui.label(&c.name);
+                    ui.add(egui::Label::new(RichText::new(&c.detail).weak()).wrap());
+                    ui.end_row();
+                }
+            });
+    }
+}
+
+/// Why the TLS handshake failed, and for a refused certificate: use a CA file, or skip verification.
+fn tls_failure_ui(tls: &TlsInfo, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
     if let Some(why) = &tls.failure {
         ui.label(RichText::new(format!("The TLS handshake failed: {why}")).color(FAIL));
         if tls.certificates.is_empty() {
@@ -209,81 +261,47 @@ fn tls_ui(tls: &TlsInfo, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
             });
         }
     }
-    if tls.insecure {
-        ui.label(RichText::new("Certificate verification was skipped (insecure)").color(WARN));
-    }
-    egui::Grid::new("tls")
-        .num_columns(2)
-        .spacing([8.0, 2.0])
+}
+
+/// Certificate `i` of the chain (0: the server's), folded under `title`.
+fn certificate_ui(i: usize, cert: &CertInfo, title: String, ui: &mut egui::Ui) {
+    egui::CollapsingHeader::new(title)
+        .id_salt(("cert", i))
+        .default_open(i == 0)
         .show(ui, |ui| {
-            let rows = [
-                ("Version", tls.version.clone()),
-                ("Cipher", tls.cipher.clone()),
-                (
-                    "Key exchange",
-                    tls.key_exchange.clone().unwrap_or_else(|| "-".into()),
-                ),
-                ("ALPN", tls.alpn.clone().unwrap_or_else(|| "none".into())),
-                ("SNI", tls.sni.clone()),
-                ("Handshake", tls.handshake_kind.clone()),
-            ];
-            for (k, v) in rows {
-                ui.label(RichText::new(k).weak());
-                ui.label(RichText::new(v).monospace());
-                ui.end_row();
-            }
-        });
-    for (i, cert) in tls.certificates.iter().enumerate() {
-        let title = if i == 0 {
-            format!("Server certificate: {}", cert.subject)
-        } else {
-            format!("Chain #{i}: {}", cert.subject)
-        };
-        egui::CollapsingHeader::new(title)
-            .id_salt(("cert", i))
-            .default_open(i == 0)
-            .show(ui, |ui| {
-                egui::Grid::new(("cert-grid", i))
-                    .num_columns(2)
-                    .spacing([8.0, 2.0])
-                    .show(ui, |ui| {
-                        let expiry = if cert.days_left < 0 {
-                            RichText::new(format!(
-                                "{} (expired {} days ago)",
-                                cert.not_after, -cert.days_left
-                            ))
-                            .color(FAIL)
-                        } else if cert.days_left < 14 {
-                            RichText::new(format!(
-                                "{} (in {} days)",
-                                cert.not_after, cert.days_left
-                            ))
+            egui::Grid::new(("cert-grid", i))
+                .num_columns(2)
+                .spacing([8.0, 2.0])
+                .show(ui, |ui| {
+                    let expiry = if cert.days_left < 0 {
+                        RichText::new(format!(
+                            "{} (expired {} days ago)",
+                            cert.not_after, -cert.days_left
+                        ))
+                        .color(FAIL)
+                    } else if cert.days_left < 14 {
+                        RichText::new(format!("{} (in {} days)", cert.not_after, cert.days_left))
                             .color(WARN)
-                        } else {
-                            RichText::new(format!(
-                                "{} (in {} days)",
-                                cert.not_after, cert.days_left
-                            ))
-                        };
-                        ui.label(RichText::new("Issuer").weak());
-                        ui.add(egui::Label::new(&cert.issuer).wrap());
-                        ui.end_row();
-                        ui.label(RichText::new("Valid from").weak());
-                        ui.label(&cert.not_before);
-                        ui.end_row();
-                        ui.label(RichText::new("Valid until").weak());
-                        ui.label(expiry);
-                        ui.end_row();
-                        ui.label(RichText::new("Names").weak());
-                        ui.add(egui::Label::new(cert.sans.join(", ")).wrap());
-                        ui.end_row();
-                        ui.label(RichText::new("SHA-256").weak());
-                        ui.add(
-                            egui::Label::new(RichText::new(&cert.sha256).monospace().small())
-                                .wrap(),
-                        );
-                        ui.end_row();
-                    });
-            });
-    }
+                    } else {
+                        RichText::new(format!("{} (in {} days)", cert.not_after, cert.days_left))
+                    };
+                    ui.label(RichText::new("Issuer").weak());
+                    ui.add(egui::Label::new(&cert.issuer).wrap());
+                    ui.end_row();
+                    ui.label(RichText::new("Valid from").weak());
+                    ui.label(&cert.not_before);
+                    ui.end_row();
+                    ui.label(RichText::new("Valid until").weak());
+                    ui.label(expiry);
+                    ui.end_row();
+                    ui.label(RichText::new("Names").weak());
+                    ui.add(egui::Label::new(cert.sans.join(", ")).wrap());
+                    ui.end_row();
+                    ui.label(RichText::new("SHA-256").weak());
+                    ui.add(
+                        egui::Label::new(RichText::new(&cert.sha256).monospace().small()).wrap(),
+                    );
+                    ui.end_row();
+                });
+        });
 }

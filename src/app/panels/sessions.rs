@@ -6,7 +6,7 @@ use crate::app::action::Action;
 use crate::app::tab::collection::move_item;
 use crate::app::tab::{ConnTab, ItemPath};
 use crate::model::junit::Outcome;
-use crate::model::session::{Item, Variable};
+use crate::model::session::{Folder, Item, Variable};
 use egui::{Color32, RichText};
 use std::path::PathBuf;
 
@@ -261,23 +261,7 @@ fn items_ui(
                     true,
                 )
                 .show_header(ui, |ui| {
-                    let handle = drag_handle(ui, &path);
-                    let label = ui.selectable_label(
-                        selected,
-                        RichText::new(format!("[{}]", folder.name)).strong(),
-                    );
-                    if label.clicked() {
-                        tab.selected_item = Some(path.clone());
-                    }
-                    // The handle paints on another layer while dragged: never combine the two responses.
-                    let _ = handle;
-                    let response = egui::InnerResponse::new(label.clone(), label);
-                    if response.inner.clicked() {
-                        tab.selected_item = Some(path.clone());
-                    }
-                    if let Some(payload) = response.response.dnd_release_payload::<DragPayload>() {
-                        *moved = Some((payload.0.clone(), path.clone(), true));
-                    }
+                    folder_header_ui(folder, &path, selected, tab, moved, ui)
                 });
                 header.body(|ui| {
                     items_ui(
@@ -296,18 +280,7 @@ fn items_ui(
                 *counter += 1;
                 let number = *counter;
                 ui.horizontal(|ui| {
-                    let status = results.iter().find(|(n, _)| *n == number).map(|(_, o)| *o);
-                    let running = tab
-                        .replay
-                        .as_ref()
-                        .is_some_and(|r| !r.finished && r.current == Some(number));
-                    let (mark, colour) = match (status, running) {
-                        (_, true) => ("..", ui.visuals().warn_fg_color),
-                        (Some(Outcome::Pass), _) => ("ok", PASS),
-                        (Some(Outcome::Fail), _) => ("!!", FAIL),
-                        (Some(Outcome::Skip), _) => ("--", ui.visuals().weak_text_color()),
-                        (None, _) => ("  ", ui.visuals().weak_text_color()),
-                    };
+                    let (mark, colour) = step_mark(tab, results, number, ui);
                     ui.label(RichText::new(mark).monospace().color(colour));
                     if ui
                         .small_button("Send")
@@ -341,6 +314,55 @@ fn items_ui(
             }
         }
         prefix.pop();
+    }
+}
+
+/// A folder's header row: its drag handle and its name, selectable and a drop target (into the folder).
+fn folder_header_ui(
+    folder: &Folder,
+    path: &ItemPath,
+    selected: bool,
+    tab: &mut ConnTab,
+    moved: &mut Option<(ItemPath, ItemPath, bool)>,
+    ui: &mut egui::Ui,
+) {
+    let handle = drag_handle(ui, path);
+    let label = ui.selectable_label(
+        selected,
+        RichText::new(format!("[{}]", folder.name)).strong(),
+    );
+    if label.clicked() {
+        tab.selected_item = Some(path.clone());
+    }
+    // The handle paints on another layer while dragged: never combine the two responses.
+    let _ = handle;
+    let response = egui::InnerResponse::new(label.clone(), label);
+    if response.inner.clicked() {
+        tab.selected_item = Some(path.clone());
+    }
+    if let Some(payload) = response.response.dnd_release_payload::<DragPayload>() {
+        *moved = Some((payload.0.clone(), path.clone(), true));
+    }
+}
+
+/// The replay mark of step `number`: running, passed, failed, skipped or not run.
+fn step_mark(
+    tab: &ConnTab,
+    results: &[(usize, Outcome)],
+    number: usize,
+    ui: &egui::Ui,
+) -> (&'static str, Color32) {
+    let status = results.iter().find(|(n, _)| *n == number).map(|(_, o)| *o);
+    let running = tab
+        .replay
+        .as_ref()
+        .is_some_and(|r| !r.finished && r.current == Some(number));
+    match (status, running) {
+        (_, true) => ("..", ui.visuals().warn_fg_color),
+        (Some(Outcome::Pass), _) => ("ok", PASS),
+        (Some(Outcome::Fail), _) => ("!!", FAIL),
+        (Some(Outcome::Skip), _) => ("--", ui.visuals().weak_text_color()),
+        (None, _) => ("  ", ui.visuals().weak_text_color()),
     }
 }
 
