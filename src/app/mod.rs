@@ -1,33 +1,27 @@
 //! The egui/eframe GUI. It never awaits or blocks: user actions become engine commands, and engine events are
 //! drained at the start of every frame (`App::logic`), which also runs while the window is hidden.
+//!
+//! A frame has three phases: drain the engine's events into the state (`App::logic`), draw the panels, which only
+//! collect [`Action`]s (`AppState::ui`, here), then apply those actions (`state/apply.rs`). Rooms: `action.rs`
+//! (what panels may ask for), `state/` (the app's state, split by job), `tab/` (one connection tab's state),
+//! `panels/` (one file per panel), `widgets/` (reusable widgets), `files.rs` (the file worker and dialogs),
+//! `workspace.rs` (what is kept between runs).
 
-mod caches;
-mod composer;
-mod connection_panel;
-mod details;
+mod action;
 mod files;
-mod inspector;
-mod json_tree;
-mod latency;
-mod log_filter;
-mod log_store;
-mod log_view;
-mod options;
-mod payload_cache;
-mod replay_feed;
-mod sessions_panel;
+mod panels;
 mod state;
-mod step_editor;
 mod tab;
-mod tabs_bar;
-mod traffic;
-mod virtual_list;
+mod widgets;
 mod workspace;
 
+pub use action::{Action, FileField};
 pub use files::{FileDialogs, FileTarget};
-pub use log_store::{DEFAULT_LOG_CAP, LogLimits, LogStore};
-pub use state::{Action, AppState, FileField};
-pub use tab::{Attempt, Composer, ConnTab, OptionsTab, PayloadView, SideTab};
+pub use state::AppState;
+pub use tab::{
+    Attempt, Composer, ConnTab, DEFAULT_LOG_CAP, LogLimits, LogStore, OptionsTab, PayloadView,
+    SideTab,
+};
 
 use crate::engine::Waker;
 use std::sync::Arc;
@@ -121,6 +115,90 @@ pub fn run(url: Option<String>) -> anyhow::Result<()> {
         }),
     )
     .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+impl AppState {
+    /// Draws the whole window and then carries out what the user asked for.
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        if let Some(text) = self.clipboard.take() {
+            ui.ctx().copy_text(text);
+        }
+        let mut actions = Vec::new();
+        let save = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::S);
+        if ui.input_mut(|i| i.consume_shortcut(&save)) {
+            actions.push(Action::SaveSession);
+        }
+        let send_step = egui::KeyboardShortcut::new(
+            egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+            egui::Key::Enter,
+        );
+        if ui.input_mut(|i| i.consume_shortcut(&send_step))
+            && let Some(path) = self.tab().selected_item.clone()
+        {
+            actions.push(Action::SendStep(path));
+        }
+        egui::Panel::top("tabs").show(ui, |ui| {
+            panels::tabs_bar::ui(&self.tabs, self.active, ui, &mut actions)
+        });
+        if let Some(prompt) = &mut self.path_prompt {
+            egui::Panel::top("path-prompt").show(ui, |ui| {
+                panels::modals::path_prompt_ui(prompt, ui, &mut actions)
+            });
+        }
+        let recent = self.recent.clone();
+        let echo_url = self.echo_url.clone();
+        let dropped = self.dropped_in_transit();
+        let notice = self.notice.clone();
+        for tab in &mut self.tabs {
+            if tab.log.limits() != self.log_limits {
+                tab.log.set_limits(self.log_limits);
+            }
+        }
+        let mut limits = self.log_limits;
+        let tab = self.tab_mut();
+        if tab.reconnect.is_some() {
+            ui.ctx().request_repaint_after(Duration::from_millis(100));
+        }
+        egui::Panel::left("sessions")
+            .resizable(true)
+            .default_size(290.0)
+            .min_size(200.0)
+            .max_size(420.0)
+            .show(ui, |ui| {
+                panels::sessions::ui(tab, &recent, ui, &mut actions)
+            });
+        egui::Panel::top("connection").show(ui, |ui| {
+            panels::connection::ui(tab, echo_url.as_deref(), ui, &mut actions);
+        });
+        egui::Panel::bottom("composer")
+            .resizable(true)
+            .default_size(150.0)
+            .min_size(110.0)
+            .show(ui, |ui| panels::composer::ui(tab, ui, &mut actions));
+        egui::Panel::right("details")
+            .resizable(true)
+            .default_size(400.0)
+            .min_size(240.0)
+            .show(ui, |ui| {
+                panels::details::ui(tab, notice.as_deref(), ui, &mut actions)
+            });
+        egui::CentralPanel::default().show(ui, |ui| {
+            panels::log_view::ui(tab, dropped, &mut limits, ui, &mut actions)
+        });
+        self.log_limits = limits;
+        if let Some(confirmation) = &self.confirming {
+            panels::modals::confirm_ui(&confirmation.message, ui.ctx(), &mut actions);
+        }
+        if let Some(path) = &self.deleting {
+            panels::modals::delete_ui(path, ui.ctx(), &mut actions);
+        }
+        if let Some(names) = &self.closing_with_unsaved {
+            panels::modals::unsaved_ui(names, ui.ctx(), &mut actions);
+        }
+        for action in actions {
+            self.apply(action);
+        }
+    }
 }
 
 /// For tests and benchmarks: an engine with no waker.

@@ -13,5 +13,3 @@ mod sessions;
 mod skips;
 mod tls;
 mod ui;
-mod ui_thread;
-mod ui_trust;

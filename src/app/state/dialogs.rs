@@ -1,26 +1,24 @@
 //! The GUI's side effects beyond one tab: the workspace, asking for paths (payloads, the log, TLS files, Save
-//! As), sending collection steps, replays (fed back through a bounded display feed, panics contained), and the
-//! modal questions and the typed-path prompt. File work itself is in `file_ops.rs`.
+//! As), copying a command line, and replays (fed back through a bounded display feed, panics contained). File
+//! work itself is in `file_ops.rs`; the modal questions and the typed-path prompt are drawn by `panels/modals.rs`.
 
-use super::super::files::{FileDone, FileTarget, PathPrompt};
-use super::super::replay_feed::{FeedSender, ReplayUpdate};
-use super::super::tab::{ConnTab, ItemPath, ReplayRun};
-use super::{Action, AppState, Confirmation, FileField};
-use crate::engine::Command;
+use super::replay_feed::{FeedSender, ReplayUpdate};
+use super::{AppState, FileField};
+use crate::app::files::FileTarget;
+use crate::app::tab::{ConnTab, ItemPath, ReplayRun};
 use crate::engine::replay::{self, Control, ReplayOptions};
 use crate::model::MessageKind;
 use crate::model::copy_as::Tool;
-use crate::model::session::{Item, Payload};
 use std::path::PathBuf;
 
 impl AppState {
     /// Restores the tabs, recent files and composer texts kept at `path`; later saves go there.
     pub fn restore_workspace(&mut self, path: PathBuf) {
-        match super::super::workspace::load(&path) {
+        match crate::app::workspace::load(&path) {
             Ok(Some(ws)) => {
                 let mut tabs = Vec::new();
                 for t in &ws.tabs {
-                    let (session, saved_ron) = super::super::workspace::tab_session(t);
+                    let (session, saved_ron) = crate::app::workspace::tab_session(t);
                     let mut tab = ConnTab::with_session(session, t.path.clone());
                     tab.saved_ron = saved_ron;
                     tab.composer.text = t.composer_text.clone();
@@ -56,12 +54,12 @@ impl AppState {
         let Some(path) = &self.workspace_path else {
             return;
         };
-        let ws = super::super::workspace::Workspace {
+        let ws = crate::app::workspace::Workspace {
             version: 1,
             tabs: self
                 .tabs
                 .iter()
-                .map(|t| super::super::workspace::TabState {
+                .map(|t| crate::app::workspace::TabState {
                     path: t.session_path.clone(),
                     session_ron: t.session.to_ron(),
                     dirty: t.is_dirty(),
@@ -72,7 +70,7 @@ impl AppState {
             recent: self.recent.clone(),
             log_limits: self.log_limits,
         };
-        if let Err(e) = super::super::workspace::save(path, &ws) {
+        if let Err(e) = crate::app::workspace::save(path, &ws) {
             tracing::warn!("could not save the workspace: {e}");
         }
     }
@@ -93,49 +91,13 @@ impl AppState {
         self.choose_path(target);
     }
 
-    pub(super) fn send_step(&mut self, path: &[usize]) {
-        let tab = self.tab_mut();
-        let Some(Item::Step(step)) =
-            super::super::sessions_panel::item_at(&tab.session.collection, path)
-        else {
-            return;
-        };
-        let mut ctx = tab.session.context(&Default::default());
-        ctx.counter = tab.log.len() as u64 + 1;
-        let base = tab
-            .session_path
-            .as_deref()
-            .and_then(|p| p.parent())
-            .map(|p| p.to_path_buf());
-        if matches!(step.payload, Payload::File(_)) {
-            // Reading the file is file work: the worker reads it, then the step is sent.
-            let (tab_id, payload) = (tab.id, step.payload.clone());
-            self.submit(Box::new(move || FileDone::StepPrepared {
-                tab_id,
-                result: payload
-                    .prepare(&ctx, base.as_deref())
-                    .map_err(|e| e.to_string()),
-            }));
-            return;
-        }
-        match step.payload.prepare(&ctx, base.as_deref()) {
-            Ok(crate::model::session::Prepared::Text(t)) => self.command(Command::Text(t)),
-            Ok(crate::model::session::Prepared::Binary(b)) => self.command(Command::Binary(b)),
-            Ok(crate::model::session::Prepared::Nothing) => {
-                self.tab_mut().composer.error =
-                    Some("this step sends nothing (it only waits)".into());
-            }
-            Err(e) => self.tab_mut().composer.error = Some(format!("not sent: {e}")),
-        }
-    }
-
     pub(super) fn run_replay(&mut self, selection: Option<ItemPath>) {
         let feed = self.replay_feed.0.clone();
         let tab = self.tab();
         let tab_id = tab.id;
         let mut session = tab.session.clone();
         if let Some(path) = &selection {
-            match super::super::sessions_panel::item_at(&session.collection, path) {
+            match crate::app::tab::collection::item_at(&session.collection, path) {
                 Some(item) => session.collection = vec![item.clone()],
                 None => return,
             }
@@ -224,80 +186,6 @@ impl AppState {
     }
 }
 
-pub(super) fn confirm_ui(
-    confirmation: &Confirmation,
-    ctx: &egui::Context,
-    actions: &mut Vec<Action>,
-) {
-    let response =
-        egui::Modal::new(egui::Id::unique("sockscope-confirm-violation")).show(ctx, |ui| {
-            ui.set_max_width(420.0);
-            ui.heading("Send a frame that breaks the protocol?");
-            ui.label(&confirmation.message);
-            ui.label(
-                egui::RichText::new(
-                    "You are asked once per kind of violation; the log marks every such frame.",
-                )
-                .weak(),
-            );
-            ui.horizontal(|ui| {
-                if ui.button("Send anyway").clicked() {
-                    actions.push(Action::Confirm);
-                }
-                if ui.button("Cancel").clicked() {
-                    actions.push(Action::CancelConfirm);
-                }
-            });
-        });
-    if response.should_close() && !actions.contains(&Action::Confirm) {
-        actions.push(Action::CancelConfirm);
-    }
-}
-
-pub(super) fn delete_ui(path: &std::path::Path, ctx: &egui::Context, actions: &mut Vec<Action>) {
-    let response = egui::Modal::new(egui::Id::unique("sockscope-confirm-delete")).show(ctx, |ui| {
-        ui.set_max_width(420.0);
-        ui.heading("Delete this session file?");
-        ui.label(path.display().to_string());
-        ui.label(
-            egui::RichText::new(
-                "The file is removed from disk; the open tab keeps an unsaved copy.",
-            )
-            .weak(),
-        );
-        ui.horizontal(|ui| {
-            if ui.button("Delete").clicked() {
-                actions.push(Action::ConfirmDelete);
-            }
-            if ui.button("Keep it").clicked() {
-                actions.push(Action::CancelConfirm);
-            }
-        });
-    });
-    if response.should_close() && !actions.contains(&Action::ConfirmDelete) {
-        actions.push(Action::CancelConfirm);
-    }
-}
-
-pub(super) fn unsaved_ui(names: &[String], ctx: &egui::Context, actions: &mut Vec<Action>) {
-    egui::Modal::new(egui::Id::unique("sockscope-unsaved")).show(ctx, |ui| {
-        ui.set_max_width(440.0);
-        ui.heading("Save changes before closing?");
-        ui.label(format!("Unsaved: {}", names.join(", ")));
-        ui.horizontal(|ui| {
-            if ui.button("Save").clicked() {
-                actions.push(Action::SaveAllAndClose);
-            }
-            if ui.button("Don't save").clicked() {
-                actions.push(Action::DiscardAndClose);
-            }
-            if ui.button("Cancel").clicked() {
-                actions.push(Action::CancelClose);
-            }
-        });
-    });
-}
-
 /// The GUI's replay task: runs `run` with panics contained, and always ends with `Done` on `feed`.
 pub(super) async fn replay_task<T, E: std::fmt::Display>(
     tab_id: u64,
@@ -311,40 +199,9 @@ pub(super) async fn replay_task<T, E: std::fmt::Display>(
     feed.send(tab_id, ReplayUpdate::Done(result));
 }
 
-/// The typed-path prompt shown when no file dialog can be: why, the path, OK and Cancel.
-pub(super) fn path_prompt_ui(
-    prompt: &mut PathPrompt,
-    ui: &mut egui::Ui,
-    actions: &mut Vec<Action>,
-) {
-    ui.add_space(2.0);
-    ui.label(
-        egui::RichText::new(format!("{} Type the path instead.", prompt.why))
-            .color(ui.visuals().warn_fg_color),
-    );
-    ui.horizontal(|ui| {
-        let label = ui.label(format!("{}:", prompt.target.title()));
-        let edit = ui
-            .add(
-                egui::TextEdit::singleline(&mut prompt.text)
-                    .hint_text("/path/to/file (~/ for home)")
-                    .desired_width(420.0),
-            )
-            .labelled_by(label.id);
-        let entered = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-        if ui.button("OK").clicked() || entered {
-            actions.push(Action::TypedPathOk);
-        }
-        if ui.button("Cancel").clicked() {
-            actions.push(Action::TypedPathCancel);
-        }
-    });
-    ui.add_space(2.0);
-}
-
 #[cfg(test)]
 mod tests {
-    use super::super::super::replay_feed;
+    use super::super::replay_feed;
     use super::*;
 
     #[tokio::test]

@@ -3,12 +3,12 @@
 //! payloads, the workspace, and the log export (copied a bounded amount per frame). Outcomes come back as
 //! [`FileDone`] and are applied here.
 
-use super::super::files::{
+use super::{AppState, FileField};
+use crate::app::files::{
     self, EXPORT_CHUNK_BYTES, EXPORT_CHUNK_ENTRIES, ExportChunk, ExportRun, FileDialogs, FileDone,
     FileEvent, FileTarget, Job, PathPrompt,
 };
-use super::super::tab::ConnTab;
-use super::{AppState, FileField};
+use crate::app::tab::ConnTab;
 use crate::engine::Command;
 use crate::model::session::{Prepared, Session};
 use std::path::PathBuf;
@@ -202,24 +202,24 @@ impl AppState {
             .collect();
         let (active, recent, log_limits) = (self.active, self.recent.clone(), self.log_limits);
         self.submit(Box::new(move || {
-            let ws = super::super::workspace::Workspace {
+            let ws = crate::app::workspace::Workspace {
                 version: 1,
                 tabs: tabs
                     .into_iter()
-                    .map(|(path, session, dirty, composer_text)| {
-                        super::super::workspace::TabState {
+                    .map(
+                        |(path, session, dirty, composer_text)| crate::app::workspace::TabState {
                             path,
                             session_ron: session.to_ron(),
                             dirty,
                             composer_text,
-                        }
-                    })
+                        },
+                    )
                     .collect(),
                 active,
                 recent,
                 log_limits,
             };
-            if let Err(e) = super::super::workspace::save(&path, &ws) {
+            if let Err(e) = crate::app::workspace::save(&path, &ws) {
                 tracing::warn!("could not save the workspace: {e}");
             }
             FileDone::WorkspaceSaved

@@ -2,12 +2,24 @@
 //! (parsed once), the body shown for each view (bounded to [`MAX_SHOWN_BYTES`], pretty-printed once) and the
 //! JSON tree's rows. A 32 MiB JSON payload costs its parse when it is selected, then only what is drawn.
 
-use super::json_tree::JsonTree;
-use super::tab::PayloadView;
+use crate::app::widgets::json_tree::JsonTree;
 use crate::model::{LogEntry, MessageKind, hex_dump};
 use serde_json::Value;
 use std::io::Write;
 use std::sync::Arc;
+
+/// How the selected payload is shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PayloadView {
+    /// UTF-8 text.
+    Text,
+    /// Pretty, coloured JSON.
+    Json,
+    /// Hex dump with offsets and ASCII.
+    Hex,
+    /// Base64.
+    Base64,
+}
 
 /// Payload bytes shown at most (Save writes them whole; Copy of JSON gives the whole document).
 pub const MAX_SHOWN_BYTES: usize = 256 * 1024;

@@ -1,14 +1,14 @@
 //! The editor for the selected collection item: a folder's name, or a step's name, note, payload (text, JSON,
 //! hex, base64 or a file), delay and expectations.
 
-use super::sessions_panel::item_at_mut;
-use super::state::Action;
-use super::tab::{ConnTab, ItemPath};
+use crate::app::action::Action;
+use crate::app::tab::collection::item_at_mut;
+use crate::app::tab::{ConnTab, ItemPath};
 use crate::model::session::{Expectation, Folder, Item, Matcher, Payload, Step};
 use egui::RichText;
 use std::path::PathBuf;
 
-pub(super) fn editor_ui(
+pub(crate) fn editor_ui(
     tab: &mut ConnTab,
     path: &ItemPath,
     ui: &mut egui::Ui,

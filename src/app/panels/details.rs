@@ -1,13 +1,15 @@
 //! The side panel: the selected message in full (text or hex), and the handshake of the current connection.
 
 use super::log_view::{format_size, format_time};
-use super::payload_cache::MAX_SHOWN_BYTES;
-use super::state::Action;
-use super::tab::{ConnTab, PayloadView, SideTab};
-use crate::model::{MessageKind, close_code_name};
+use crate::app::action::Action;
+use crate::app::tab::payload_cache::{MAX_SHOWN_BYTES, PayloadCache};
+use crate::app::tab::{ConnTab, PayloadView, SideTab};
+use crate::model::{LogEntry, MessageKind, close_code_name};
 use egui::RichText;
+use serde_json::Value;
+use std::sync::Arc;
 
-pub(super) fn ui(
+pub(crate) fn ui(
     tab: &mut ConnTab,
     notice: Option<&str>,
     ui: &mut egui::Ui,
@@ -54,6 +56,45 @@ fn message_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
         ui.label(RichText::new("Click a row in the log to see its payload.").weak());
         return;
     };
+    header_ui(entry, ui);
+    // Analysed once per selection (UTF-8 check, JSON parse), not once per frame.
+    let cache = &mut tab.caches.payload;
+    let selected = cache.get(seq, entry);
+    let json = selected.json.clone();
+    let view = tab.payload_view.unwrap_or(selected.auto);
+    view_bar_ui(
+        view,
+        json.is_some(),
+        &mut tab.payload_view,
+        &mut tab.json_as_text,
+        ui,
+    );
+    let tree_view = view == PayloadView::Json && !tab.json_as_text && json.is_some();
+    // The body is built once per selection and view (the tree needs none).
+    let body = (!tree_view).then(|| cache.body(seq, entry, view));
+    let shown = Shown {
+        seq,
+        entry,
+        view,
+        json,
+        tree_view,
+    };
+    buttons_ui(&shown, cache, ui, actions);
+    body_ui(&shown, body, cache, ui);
+}
+
+/// The selected message as the panel shows it.
+struct Shown<'a> {
+    seq: u64,
+    entry: &'a LogEntry,
+    view: PayloadView,
+    json: Option<Arc<Value>>,
+    /// The JSON is shown as a foldable tree (no text body).
+    tree_view: bool,
+}
+
+/// Direction, kind, size, time and (for a close) its code.
+fn header_ui(entry: &LogEntry, ui: &mut egui::Ui) {
     ui.label(format!(
         "{} {} · {} · {} · {:.3} ms after connect",
         entry.direction.as_str(),
@@ -68,11 +109,16 @@ fn message_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
             None => ui.label("close frame without a status code"),
         };
     }
-    // Analysed once per selection (UTF-8 check, JSON parse), not once per frame.
-    let cache = &mut tab.caches.payload;
-    let selected = cache.get(seq, entry);
-    let json = selected.json.clone();
-    let view = tab.payload_view.unwrap_or(selected.auto);
+}
+
+/// The view chooser (Text, JSON, Hex, Base64) and, for JSON, "As text".
+fn view_bar_ui(
+    view: PayloadView,
+    has_json: bool,
+    payload_view: &mut Option<PayloadView>,
+    json_as_text: &mut bool,
+    ui: &mut egui::Ui,
+) {
     ui.horizontal(|ui| {
         for (v, name) in [
             (PayloadView::Text, "Text"),
@@ -81,18 +127,27 @@ fn message_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
             (PayloadView::Base64, "Base64"),
         ] {
             if ui.selectable_label(view == v, name).clicked() {
-                tab.payload_view = Some(v);
+                *payload_view = Some(v);
             }
         }
-        if view == PayloadView::Json && json.is_some() {
+        if view == PayloadView::Json && has_json {
             ui.separator();
-            ui.checkbox(&mut tab.json_as_text, "As text")
+            ui.checkbox(json_as_text, "As text")
                 .on_hover_text("Show the JSON as pretty text instead of a foldable tree");
         }
     });
-    let tree_view = view == PayloadView::Json && !tab.json_as_text && json.is_some();
-    // The body is built once per selection and view (the tree needs none).
-    let body = (!tree_view).then(|| cache.body(seq, entry, view));
+}
+
+/// Copy, Save…, Save to collection, and a note when only the start is shown.
+fn buttons_ui(sel: &Shown, cache: &mut PayloadCache, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    let Shown {
+        seq,
+        entry,
+        view,
+        tree_view,
+        ..
+    } = *sel;
+    let json = &sel.json;
     ui.horizontal_wrapped(|ui| {
         if ui
             .button("Copy")
@@ -100,7 +155,7 @@ fn message_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
             .clicked()
         {
             // Built on the click only: JSON is copied whole, the other views as shown.
-            let text = match (&json, view) {
+            let text = match (json, view) {
                 (Some(v), PayloadView::Json) => {
                     serde_json::to_string_pretty(&**v).unwrap_or_default()
                 }
@@ -132,6 +187,18 @@ fn message_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
             );
         }
     });
+}
+
+/// The payload: the JSON tree, or the body laid out once per body, width, scale and theme.
+fn body_ui(sel: &Shown, body: Option<Arc<str>>, cache: &mut PayloadCache, ui: &mut egui::Ui) {
+    let Shown {
+        seq,
+        entry,
+        view,
+        tree_view,
+        ..
+    } = *sel;
+    let json = &sel.json;
     let label = ui.label(
         RichText::new(match view {
             PayloadView::Text => "Payload (text)",
@@ -143,9 +210,9 @@ fn message_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
     );
     let max_height = (ui.clip_rect().bottom() - ui.cursor().top()).max(200.0);
     let (Some(body), false) = (body, tree_view) else {
-        if let Some(value) = &json {
+        if let Some(value) = json {
             let selected = cache.get(seq, entry);
-            super::json_tree::show(ui, &mut selected.tree, value, max_height);
+            crate::app::widgets::json_tree::show(ui, &mut selected.tree, value, max_height);
         }
         return;
     };

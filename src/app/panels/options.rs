@@ -1,8 +1,8 @@
 //! Connection options: query parameters kept in sync with the URL, header rows, subprotocols, Origin, auth
 //! helpers, TLS, proxy and limits.
 
-use super::state::{Action, FileField};
-use super::tab::{ConnTab, OptionsTab};
+use crate::app::action::{Action, FileField};
+use crate::app::tab::{ConnTab, OptionsTab};
 use crate::model::endpoint::{Auth, HeaderRow, ProxyMode, query_params, with_query_params};
 use egui::RichText;
 use std::path::PathBuf;
@@ -17,7 +17,7 @@ const TABS: [(OptionsTab, &str); 7] = [
     (OptionsTab::Limits, "Limits"),
 ];
 
-pub(super) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+pub(crate) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
     ui.horizontal(|ui| {
         for (option, name) in TABS {
             ui.selectable_value(&mut tab.options_tab, option, name);

@@ -1,9 +1,7 @@
-//! Round-trip times of our pings: min, median, p95 and max, and a plot over time.
+//! Round-trip times of our pings: min, median, p95 and max, and the points to plot, kept between frames
+//! (the plot itself is `panels/latency.rs`).
 
-use super::state::Action;
-use super::tab::ConnTab;
 use crate::model::MessageKind;
-use egui::RichText;
 
 /// Min, median, p95 and max of `samples` (milliseconds); `None` when empty.
 pub fn rtt_stats(samples: &[f64]) -> Option<[f64; 4]> {
@@ -19,7 +17,7 @@ pub fn rtt_stats(samples: &[f64]) -> Option<[f64; 4]> {
 /// Log entries examined per frame at most; a longer log is caught up over the next frames.
 const SCAN_BUDGET: usize = 200_000;
 /// Points plotted at most (the newest); the statistics cover every pong held.
-const MAX_PLOTTED: usize = 20_000;
+pub(crate) const MAX_PLOTTED: usize = 20_000;
 
 /// The round-trip times found in a tab's log so far, brought up to date incrementally.
 #[derive(Default)]
@@ -29,8 +27,9 @@ pub struct LatencyCache {
     /// Time of the first entry seen (the plot's zero).
     origin: Option<std::time::SystemTime>,
     /// (sequence number, [seconds since origin, rtt ms]) per pong, oldest first.
-    points: std::collections::VecDeque<(u64, [f64; 2])>,
-    stats: Option<[f64; 4]>,
+    pub(crate) points: std::collections::VecDeque<(u64, [f64; 2])>,
+    /// [min, median, p95, max] of the points, in ms.
+    pub(crate) stats: Option<[f64; 4]>,
     stale_stats: bool,
     /// Log entries examined so far (for tests: each entry once).
     pub examined: u64,
@@ -98,50 +97,6 @@ impl LatencyCache {
     pub fn is_empty(&self) -> bool {
         self.points.is_empty()
     }
-}
-
-pub(super) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
-    let cache = &mut tab.caches.latency;
-    cache.refresh(&tab.log);
-    ui.horizontal(|ui| {
-        ui.strong("Ping round-trip times");
-        if ui
-            .button("Ping now")
-            .on_hover_text("Send a ping and time its pong")
-            .clicked()
-        {
-            actions.push(Action::Ping);
-        }
-    });
-    match cache.stats {
-        None => {
-            ui.label(
-                RichText::new("No pongs yet: press Ping now, or set a ping interval under Options > Keepalive.")
-                    .weak(),
-            );
-            return;
-        }
-        Some([min, median, p95, max]) => {
-            ui.label(format!(
-                "{} pongs · min {min:.2} ms · median {median:.2} ms · p95 {p95:.2} ms · max {max:.2} ms",
-                cache.points.len()
-            ));
-        }
-    }
-    let skip = cache.points.len().saturating_sub(MAX_PLOTTED);
-    let points: Vec<[f64; 2]> = cache.points.iter().skip(skip).map(|(_, p)| *p).collect();
-    if skip > 0 {
-        ui.label(RichText::new(format!("plotting the newest {MAX_PLOTTED}")).weak());
-    }
-    egui_plot::Plot::new("rtt-plot")
-        .height(220.0)
-        .x_axis_label("seconds")
-        .y_axis_label("RTT (ms)")
-        .allow_scroll(false)
-        .show(ui, |plot| {
-            plot.line(egui_plot::Line::new("RTT", points.clone()));
-            plot.points(egui_plot::Points::new("pongs", points).radius(2.5));
-        });
 }
 
 #[cfg(test)]

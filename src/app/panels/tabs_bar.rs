@@ -1,13 +1,15 @@
 //! The tab strip: one tab per connection with a state badge, a close button each, New and Disconnect all.
 
-use super::connection_panel::state_colour;
-use super::state::{Action, AppState};
+use super::connection::state_colour;
+use crate::app::action::Action;
+use crate::app::tab::ConnTab;
 
-pub(super) fn ui(state: &AppState, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+/// The strip over `tabs`, with tab `active` shown as selected.
+pub(crate) fn ui(tabs: &[ConnTab], active: usize, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
     ui.horizontal(|ui| {
-        for (i, tab) in state.tabs.iter().enumerate() {
+        for (i, tab) in tabs.iter().enumerate() {
             let colour = state_colour(tab.conn_state, ui.visuals());
-            let selected = i == state.active;
+            let selected = i == active;
             let title = tab.title();
             let badge = if tab.reconnect.is_some() {
                 "reconnecting"
@@ -48,7 +50,7 @@ pub(super) fn ui(state: &AppState, ui: &mut egui::Ui, actions: &mut Vec<Action>)
             actions.push(Action::NewTab);
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            let any = state.tabs.iter().any(|t| t.is_active());
+            let any = tabs.iter().any(|t| t.is_active());
             if ui
                 .add_enabled(any, egui::Button::new("Disconnect all"))
                 .clicked()

@@ -1,12 +1,22 @@
 //! One connection tab: its form, connection, log, inspector history and composer. Tabs are independent; the
 //! app routes each engine event to the tab that owns its connection.
 
-use super::log_store::{DEFAULT_LOG_CAP, LogStore};
+pub(crate) mod caches;
+pub(crate) mod collection;
+pub(crate) mod latency;
+pub(crate) mod log_filter;
+pub(crate) mod log_store;
+pub(crate) mod payload_cache;
+pub(crate) mod traffic;
+
 use crate::engine::replay::Control;
 use crate::engine::{ConnectionHandle, EventKind};
 use crate::model::junit::StepReport;
 use crate::model::session::Session;
 use crate::model::{CloseInfo, ConnId, ConnState, HandshakeInfo, PayloadFormat, StageError};
+pub use collection::ItemPath;
+pub use log_store::{DEFAULT_LOG_CAP, LogLimits, LogStore};
+pub use payload_cache::PayloadView;
 use std::time::{Duration, Instant};
 
 /// The tabs of the connection options.
@@ -41,19 +51,6 @@ pub enum SideTab {
     Frames,
     /// Messages and bytes per second.
     Traffic,
-}
-
-/// How the selected payload is shown.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PayloadView {
-    /// UTF-8 text.
-    Text,
-    /// Pretty, coloured JSON.
-    Json,
-    /// Hex dump with offsets and ASCII.
-    Hex,
-    /// Base64.
-    Base64,
 }
 
 /// The composer's inputs.
@@ -137,9 +134,6 @@ pub struct ReplayRun {
     pub error: Option<String>,
 }
 
-/// Where a collection item sits: indexes from the top level down.
-pub type ItemPath = Vec<usize>;
-
 /// Everything one tab shows and edits.
 pub struct ConnTab {
     /// Stable identity (for results that arrive from helper threads).
@@ -190,17 +184,17 @@ pub struct ConnTab {
     /// Show JSON payloads as pretty text instead of a foldable tree.
     pub json_as_text: bool,
     /// Where the message log is scrolled to.
-    pub log_scroll: super::virtual_list::RowScroll,
+    pub log_scroll: crate::app::widgets::virtual_list::RowScroll,
     /// The log's filter and search.
-    pub filter: super::log_filter::LogFilter,
+    pub filter: log_filter::LogFilter,
     /// The payload view chosen by the user (`None`: pick by content).
     pub payload_view: Option<PayloadView>,
     /// Frame headers seen on the wire, newest last (bounded).
     pub frames: std::collections::VecDeque<crate::model::FrameInfo>,
     /// Per-second traffic bins for the Traffic tab (recomputed when the log changes).
-    pub traffic: super::traffic::TrafficBins,
+    pub traffic: traffic::TrafficBins,
     /// Work kept between frames (selected payload, latency points, unsaved marker).
-    pub caches: super::caches::TabCaches,
+    pub caches: caches::TabCaches,
 }
 
 /// How many connection attempts a tab keeps for the inspector (each holds its handshake's bytes).

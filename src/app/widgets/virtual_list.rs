@@ -39,38 +39,8 @@ impl RowScroll {
         let in_view = f64::from(list.height() / row_height).max(1.0);
         let max_top = (total as f64 - in_view).max(0.0);
 
-        let mut moved_by_user = false;
-        if ui.rect_contains_pointer(outer) {
-            let wheel = ui.input(|i| i.smooth_scroll_delta.y);
-            if wheel != 0.0 {
-                self.top -= f64::from(wheel / row_height);
-                moved_by_user = true;
-                ui.ctx().input_mut(|i| i.smooth_scroll_delta.y = 0.0);
-            }
-            let typing = ui.memory(|m| m.focused().is_some());
-            if !typing {
-                let (page_up, page_down, home, end) = ui.input(|i| {
-                    (
-                        i.key_pressed(egui::Key::PageUp),
-                        i.key_pressed(egui::Key::PageDown),
-                        i.key_pressed(egui::Key::Home),
-                        i.key_pressed(egui::Key::End),
-                    )
-                });
-                let page = (in_view - 1.0).max(1.0);
-                for (pressed, to) in [
-                    (page_up, self.top - page),
-                    (page_down, self.top + page),
-                    (home, 0.0),
-                    (end, max_top),
-                ] {
-                    if pressed {
-                        self.top = to;
-                        moved_by_user = true;
-                    }
-                }
-            }
-        }
+        let mut moved_by_user =
+            self.scroll_by_keys_and_wheel(ui, outer, row_height, in_view, max_top);
 
         let thumb_height = if total == 0 {
             bar.height()
@@ -122,20 +92,78 @@ impl RowScroll {
         }
 
         if max_top > 0.0 {
-            let visuals = ui.visuals();
-            let thumb_top = bar.min.y + (self.top / max_top) as f32 * track;
-            let thumb =
-                Rect::from_min_size(pos2(bar.min.x, thumb_top), vec2(bar.width(), thumb_height));
-            let style = if bar_response.dragged() {
-                &visuals.widgets.active
-            } else if bar_response.hovered() {
-                &visuals.widgets.hovered
-            } else {
-                &visuals.widgets.inactive
-            };
-            ui.painter().rect_filled(bar, 4.0, visuals.extreme_bg_color);
-            ui.painter().rect_filled(thumb, 4.0, style.bg_fill);
+            self.paint_thumb(ui, bar, thumb_height, track, max_top, &bar_response);
         }
+    }
+
+    /// Scrolls by the mouse wheel, and by Page Up/Down, Home and End unless a text field has the focus, while the
+    /// pointer is over `outer`. True when that moved the list.
+    fn scroll_by_keys_and_wheel(
+        &mut self,
+        ui: &mut egui::Ui,
+        outer: Rect,
+        row_height: f32,
+        in_view: f64,
+        max_top: f64,
+    ) -> bool {
+        let mut moved_by_user = false;
+        if ui.rect_contains_pointer(outer) {
+            let wheel = ui.input(|i| i.smooth_scroll_delta.y);
+            if wheel != 0.0 {
+                self.top -= f64::from(wheel / row_height);
+                moved_by_user = true;
+                ui.ctx().input_mut(|i| i.smooth_scroll_delta.y = 0.0);
+            }
+            let typing = ui.memory(|m| m.focused().is_some());
+            if !typing {
+                let (page_up, page_down, home, end) = ui.input(|i| {
+                    (
+                        i.key_pressed(egui::Key::PageUp),
+                        i.key_pressed(egui::Key::PageDown),
+                        i.key_pressed(egui::Key::Home),
+                        i.key_pressed(egui::Key::End),
+                    )
+                });
+                let page = (in_view - 1.0).max(1.0);
+                for (pressed, to) in [
+                    (page_up, self.top - page),
+                    (page_down, self.top + page),
+                    (home, 0.0),
+                    (end, max_top),
+                ] {
+                    if pressed {
+                        self.top = to;
+                        moved_by_user = true;
+                    }
+                }
+            }
+        }
+        moved_by_user
+    }
+
+    /// Paints the scrollbar's track and its thumb, shaded by how the bar is being used.
+    fn paint_thumb(
+        &self,
+        ui: &egui::Ui,
+        bar: Rect,
+        thumb_height: f32,
+        track: f32,
+        max_top: f64,
+        bar_response: &egui::Response,
+    ) {
+        let visuals = ui.visuals();
+        let thumb_top = bar.min.y + (self.top / max_top) as f32 * track;
+        let thumb =
+            Rect::from_min_size(pos2(bar.min.x, thumb_top), vec2(bar.width(), thumb_height));
+        let style = if bar_response.dragged() {
+            &visuals.widgets.active
+        } else if bar_response.hovered() {
+            &visuals.widgets.hovered
+        } else {
+            &visuals.widgets.inactive
+        };
+        ui.painter().rect_filled(bar, 4.0, visuals.extreme_bg_color);
+        ui.painter().rect_filled(thumb, 4.0, style.bg_fill);
     }
 }
 

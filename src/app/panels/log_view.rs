@@ -1,9 +1,9 @@
 //! The message log: one row per message, drawn only for the visible rows so a million entries cost no more
 //! per frame than forty.
 
-use super::log_store::LogLimits;
-use super::state::Action;
-use super::tab::ConnTab;
+use crate::app::action::Action;
+use crate::app::tab::log_filter::LogFilter;
+use crate::app::tab::{ConnTab, LogLimits, LogStore};
 use crate::model::{Direction, LogEntry, MessageKind, preview};
 use egui::{Align2, Color32, FontId, Sense};
 
@@ -26,7 +26,7 @@ const COLUMNS: [(&str, f32); 9] = [
 const REPLY_LOOKBACK: usize = 1_000;
 
 /// Milliseconds since the previous entry of the same connection.
-fn since_previous(log: &super::log_store::LogStore, index: usize) -> Option<f64> {
+fn since_previous(log: &LogStore, index: usize) -> Option<f64> {
     let entry = log.get(index)?;
     let prev = log.get(index.checked_sub(1)?)?;
     (prev.conn_id == entry.conn_id).then(|| {
@@ -39,7 +39,7 @@ fn since_previous(log: &super::log_store::LogStore, index: usize) -> Option<f64>
 }
 
 /// For a received data message: milliseconds since our last sent data message (request → reply latency).
-fn reply_time(log: &super::log_store::LogStore, index: usize) -> Option<f64> {
+fn reply_time(log: &LogStore, index: usize) -> Option<f64> {
     let entry = log.get(index)?;
     if entry.direction != Direction::Received || !entry.kind.is_data() {
         return None;
@@ -143,7 +143,7 @@ fn kind_colour(entry: &LogEntry, visuals: &egui::Visuals) -> Color32 {
     }
 }
 
-pub(super) fn ui(
+pub(crate) fn ui(
     tab: &mut ConnTab,
     dropped_in_transit: u64,
     limits: &mut LogLimits,
@@ -154,6 +154,34 @@ pub(super) fn ui(
     if tab.filter.is_scanning(&tab.log) {
         ui.ctx().request_repaint();
     }
+    header_ui(tab, dropped_in_transit, limits, ui, actions);
+    filter_ui(tab, ui);
+    ui.separator();
+    columns_ui(ui);
+    if tab.log.is_empty() {
+        ui.add_space(20.0);
+        ui.vertical_centered(|ui| {
+            ui.label(egui::RichText::new("No messages yet. Connect, then send something.").weak());
+        });
+        return;
+    }
+    let font = FontId::monospace(12.5);
+    let total = tab.filter.len(&tab.log);
+    let (log, filter, selected_seq) = (&tab.log, &tab.filter, tab.selected);
+    tab.log_scroll
+        .show(ui, total, ROW_HEIGHT, &mut tab.follow, |ui, row| {
+            row_ui(ui, row, log, filter, selected_seq, &font, actions)
+        });
+}
+
+/// The title, the count (and how many were dropped), Clear, Export…, Auto-scroll and Limits….
+fn header_ui(
+    tab: &mut ConnTab,
+    dropped_in_transit: u64,
+    limits: &mut LogLimits,
+    ui: &mut egui::Ui,
+    actions: &mut Vec<Action>,
+) {
     ui.horizontal(|ui| {
         ui.strong("Messages");
         let shown = tab.filter.len(&tab.log);
@@ -191,12 +219,13 @@ pub(super) fn ui(
                 .on_hover_text("How many messages each log keeps before dropping the oldest");
         });
     });
-    filter_ui(tab, ui);
-    ui.separator();
+}
+
+/// The column titles over the rows.
+fn columns_ui(ui: &mut egui::Ui) {
     let header_rect = ui
         .allocate_exact_size(egui::vec2(ui.available_width(), ROW_HEIGHT), Sense::hover())
         .0;
-    let font = FontId::monospace(12.5);
     for (name, x) in COLUMNS {
         ui.painter().text(
             header_rect.left_center() + egui::vec2(x, 0.0),
@@ -206,79 +235,79 @@ pub(super) fn ui(
             ui.visuals().weak_text_color(),
         );
     }
-    if tab.log.is_empty() {
-        ui.add_space(20.0);
-        ui.vertical_centered(|ui| {
-            ui.label(egui::RichText::new("No messages yet. Connect, then send something.").weak());
-        });
+}
+
+/// Row `row` of the (filtered) log: its cells and a preview, clickable to select it.
+fn row_ui(
+    ui: &mut egui::Ui,
+    row: usize,
+    log: &LogStore,
+    filter: &LogFilter,
+    selected_seq: Option<u64>,
+    font: &FontId,
+    actions: &mut Vec<Action>,
+) {
+    let Some(index) = filter.index(row, log) else {
         return;
+    };
+    let Some(entry) = log.get(index) else {
+        return;
+    };
+    let seq = log.seq_of(index);
+    let selected = selected_seq == Some(seq);
+    let (rect, response) =
+        ui.allocate_exact_size(egui::vec2(ui.available_width(), ROW_HEIGHT), Sense::click());
+    let label = row_label(entry);
+    response.widget_info(|| {
+        egui::WidgetInfo::selected(egui::Role::ListBoxOption, true, selected, &label)
+    });
+    if response.clicked() {
+        actions.push(Action::Select(seq));
     }
-    let total = tab.filter.len(&tab.log);
-    let (log, filter, selected_seq) = (&tab.log, &tab.filter, tab.selected);
-    tab.log_scroll
-        .show(ui, total, ROW_HEIGHT, &mut tab.follow, |ui, row| {
-            let Some(index) = filter.index(row, log) else {
-                return;
-            };
-            let Some(entry) = log.get(index) else {
-                return;
-            };
-            let seq = log.seq_of(index);
-            let selected = selected_seq == Some(seq);
-            let (rect, response) = ui
-                .allocate_exact_size(egui::vec2(ui.available_width(), ROW_HEIGHT), Sense::click());
-            let label = row_label(entry);
-            response.widget_info(|| {
-                egui::WidgetInfo::selected(egui::Role::ListBoxOption, true, selected, &label)
-            });
-            if response.clicked() {
-                actions.push(Action::Select(seq));
-            }
-            let visuals = ui.visuals();
-            if selected {
-                ui.painter()
-                    .rect_filled(rect, 2.0, visuals.selection.bg_fill);
-            } else if response.hovered() {
-                ui.painter()
-                    .rect_filled(rect, 2.0, visuals.widgets.hovered.weak_bg_fill);
-            } else if row % 2 == 1 {
-                ui.painter().rect_filled(rect, 0.0, visuals.faint_bg_color);
-            }
-            let text_colour = visuals.text_color();
-            let weak = visuals.weak_text_color();
-            let colour = kind_colour(entry, visuals);
-            let since = entry.since_connect().as_secs_f64() * 1000.0;
-            let ms = |v: Option<f64>| v.map(|v| format!("{v:.1} ms")).unwrap_or_default();
-            let cells = [
-                ((seq + 1).to_string(), weak),
-                (entry.direction.arrow().to_owned(), colour),
-                (entry.kind.as_str().to_owned(), colour),
-                (format_time(entry.at()), text_colour),
-                (format!("{since:.1} ms"), weak),
-                (ms(since_previous(log, index)), weak),
-                (ms(reply_time(log, index)), text_colour),
-                (format_size(entry.size()), text_colour),
-            ];
-            let painter = ui.painter_at(rect);
-            for ((text, c), (_, x)) in cells.into_iter().zip(COLUMNS) {
-                painter.text(
-                    rect.left_center() + egui::vec2(x, 0.0),
-                    Align2::LEFT_CENTER,
-                    text,
-                    font.clone(),
-                    c,
-                );
-            }
-            let preview_x = COLUMNS[8].1;
-            let chars = (((rect.width() - preview_x) / 7.5).max(8.0)) as usize;
-            painter.text(
-                rect.left_center() + egui::vec2(preview_x, 0.0),
-                Align2::LEFT_CENTER,
-                row_preview(entry, chars.min(400)),
-                font.clone(),
-                text_colour,
-            );
-        });
+    let visuals = ui.visuals();
+    if selected {
+        ui.painter()
+            .rect_filled(rect, 2.0, visuals.selection.bg_fill);
+    } else if response.hovered() {
+        ui.painter()
+            .rect_filled(rect, 2.0, visuals.widgets.hovered.weak_bg_fill);
+    } else if row % 2 == 1 {
+        ui.painter().rect_filled(rect, 0.0, visuals.faint_bg_color);
+    }
+    let text_colour = visuals.text_color();
+    let weak = visuals.weak_text_color();
+    let colour = kind_colour(entry, visuals);
+    let since = entry.since_connect().as_secs_f64() * 1000.0;
+    let ms = |v: Option<f64>| v.map(|v| format!("{v:.1} ms")).unwrap_or_default();
+    let cells = [
+        ((seq + 1).to_string(), weak),
+        (entry.direction.arrow().to_owned(), colour),
+        (entry.kind.as_str().to_owned(), colour),
+        (format_time(entry.at()), text_colour),
+        (format!("{since:.1} ms"), weak),
+        (ms(since_previous(log, index)), weak),
+        (ms(reply_time(log, index)), text_colour),
+        (format_size(entry.size()), text_colour),
+    ];
+    let painter = ui.painter_at(rect);
+    for ((text, c), (_, x)) in cells.into_iter().zip(COLUMNS) {
+        painter.text(
+            rect.left_center() + egui::vec2(x, 0.0),
+            Align2::LEFT_CENTER,
+            text,
+            font.clone(),
+            c,
+        );
+    }
+    let preview_x = COLUMNS[8].1;
+    let chars = (((rect.width() - preview_x) / 7.5).max(8.0)) as usize;
+    painter.text(
+        rect.left_center() + egui::vec2(preview_x, 0.0),
+        Align2::LEFT_CENTER,
+        row_preview(entry, chars.min(400)),
+        font.clone(),
+        text_colour,
+    );
 }
 
 /// The log limits. Lowering one drops entries at once, so a value being dragged is only a draft: it applies when
@@ -352,7 +381,7 @@ fn filter_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
             })
             .response
             .labelled_by(direction_label.id);
-        for (i, kind) in super::log_filter::KINDS.iter().enumerate() {
+        for (i, kind) in crate::app::tab::log_filter::KINDS.iter().enumerate() {
             ui.toggle_value(&mut filter.kinds[i], kind.as_str());
         }
         if let Some(err) = &filter.error {

@@ -1,7 +1,7 @@
 //! The connection bar: URL, Connect / Disconnect, state, and the outcome of the last attempt.
 
-use super::state::Action;
-use super::tab::ConnTab;
+use crate::app::action::Action;
+use crate::app::tab::ConnTab;
 use crate::model::{ConnState, Initiator, close_code_name};
 use egui::{Color32, RichText};
 
@@ -14,7 +14,7 @@ pub fn state_colour(state: ConnState, visuals: &egui::Visuals) -> Color32 {
     }
 }
 
-pub(super) fn ui(
+pub(crate) fn ui(
     tab: &mut ConnTab,
     echo_url: Option<&str>,
     ui: &mut egui::Ui,

@@ -1,11 +1,11 @@
 //! The composer: write a text or binary message and send it; ping; close with a code and reason.
 
-use super::state::Action;
-use super::tab::ConnTab;
+use crate::app::action::Action;
+use crate::app::tab::ConnTab;
 use crate::model::{ConnState, PayloadFormat, close_code_name, close_code_sendable};
 use egui::RichText;
 
-pub(super) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+pub(crate) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
     let open = tab.conn_state == ConnState::Open;
     // Take Ctrl+Enter before the text box sees it as a newline.
     let send_shortcut = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::Enter);

@@ -2,17 +2,18 @@
 //! its variables, and its collection — folders and messages that can be sent with a click, reordered by
 //! dragging, edited, and replayed with per-step pass/fail.
 
-use super::state::Action;
-use super::tab::{ConnTab, ItemPath};
+use crate::app::action::Action;
+use crate::app::tab::collection::move_item;
+use crate::app::tab::{ConnTab, ItemPath};
 use crate::model::junit::Outcome;
-use crate::model::session::{Expectation, Folder, Item, Matcher, Payload, Step, Variable};
+use crate::model::session::{Folder, Item, Variable};
 use egui::{Color32, RichText};
 use std::path::PathBuf;
 
 const PASS: Color32 = Color32::from_rgb(0x3f, 0xb9, 0x50);
 const FAIL: Color32 = Color32::from_rgb(0xf8, 0x51, 0x49);
 
-pub(super) fn ui(
+pub(crate) fn ui(
     tab: &mut ConnTab,
     recent: &[PathBuf],
     ui: &mut egui::Ui,
@@ -168,87 +169,6 @@ fn variables_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
     );
 }
 
-/// The item at `path`.
-pub fn item_at<'a>(items: &'a [Item], path: &[usize]) -> Option<&'a Item> {
-    let (first, rest) = path.split_first()?;
-    let item = items.get(*first)?;
-    match (item, rest.is_empty()) {
-        (_, true) => Some(item),
-        (Item::Folder(f), false) => item_at(&f.items, rest),
-        (Item::Step(_), false) => None,
-    }
-}
-
-/// The item at `path`, for editing.
-pub fn item_at_mut<'a>(items: &'a mut [Item], path: &[usize]) -> Option<&'a mut Item> {
-    let (first, rest) = path.split_first()?;
-    let item = items.get_mut(*first)?;
-    if rest.is_empty() {
-        return Some(item);
-    }
-    match item {
-        Item::Folder(f) => item_at_mut(&mut f.items, rest),
-        Item::Step(_) => None,
-    }
-}
-
-/// The list that holds the item at `path` (the parent folder's items, or the top level).
-pub fn parent_list_mut<'a>(items: &'a mut Vec<Item>, path: &[usize]) -> Option<&'a mut Vec<Item>> {
-    match path.split_last() {
-        None => None,
-        Some((_, [])) => Some(items),
-        Some((_, parent)) => match item_at_mut(items, parent)? {
-            Item::Folder(f) => Some(&mut f.items),
-            Item::Step(_) => None,
-        },
-    }
-}
-
-/// Moves the item at `from` to just before the item at `to` (into a folder when `into_folder`).
-pub fn move_item(items: &mut Vec<Item>, from: &[usize], to: &[usize], into_folder: bool) -> bool {
-    if from.is_empty() || to.starts_with(from) {
-        return false; // nothing to move, or a folder into itself
-    }
-    let Some(list) = parent_list_mut(items, from) else {
-        return false;
-    };
-    let Some(&index) = from.last() else {
-        return false;
-    };
-    if index >= list.len() {
-        return false;
-    }
-    let item = list.remove(index);
-    // Removing shifts later siblings on the shared prefix: adjust the target path.
-    let mut to = to.to_vec();
-    let depth = from.len() - 1;
-    if to.len() > depth && to[..depth] == from[..depth] && to[depth] > index {
-        to[depth] -= 1;
-    }
-    let target = if into_folder {
-        match item_at_mut(items, &to) {
-            Some(Item::Folder(f)) => {
-                f.items.push(item);
-                return true;
-            }
-            _ => None,
-        }
-    } else {
-        let position = to.last().copied();
-        parent_list_mut(items, &to).zip(position)
-    };
-    match target {
-        Some((list, position)) => {
-            list.insert(position.min(list.len()), item);
-            true
-        }
-        None => {
-            items.push(item);
-            true
-        }
-    }
-}
-
 #[derive(Clone)]
 struct DragPayload(ItemPath);
 
@@ -341,23 +261,7 @@ fn items_ui(
                     true,
                 )
                 .show_header(ui, |ui| {
-                    let handle = drag_handle(ui, &path);
-                    let label = ui.selectable_label(
-                        selected,
-                        RichText::new(format!("[{}]", folder.name)).strong(),
-                    );
-                    if label.clicked() {
-                        tab.selected_item = Some(path.clone());
-                    }
-                    // The handle paints on another layer while dragged: never combine the two responses.
-                    let _ = handle;
-                    let response = egui::InnerResponse::new(label.clone(), label);
-                    if response.inner.clicked() {
-                        tab.selected_item = Some(path.clone());
-                    }
-                    if let Some(payload) = response.response.dnd_release_payload::<DragPayload>() {
-                        *moved = Some((payload.0.clone(), path.clone(), true));
-                    }
+                    folder_header_ui(folder, &path, selected, tab, moved, ui)
                 });
                 header.body(|ui| {
                     items_ui(
@@ -376,18 +280,7 @@ fn items_ui(
                 *counter += 1;
                 let number = *counter;
                 ui.horizontal(|ui| {
-                    let status = results.iter().find(|(n, _)| *n == number).map(|(_, o)| *o);
-                    let running = tab
-                        .replay
-                        .as_ref()
-                        .is_some_and(|r| !r.finished && r.current == Some(number));
-                    let (mark, colour) = match (status, running) {
-                        (_, true) => ("..", ui.visuals().warn_fg_color),
-                        (Some(Outcome::Pass), _) => ("ok", PASS),
-                        (Some(Outcome::Fail), _) => ("!!", FAIL),
-                        (Some(Outcome::Skip), _) => ("--", ui.visuals().weak_text_color()),
-                        (None, _) => ("  ", ui.visuals().weak_text_color()),
-                    };
+                    let (mark, colour) = step_mark(tab, results, number, ui);
                     ui.label(RichText::new(mark).monospace().color(colour));
                     if ui
                         .small_button("Send")
@@ -421,6 +314,55 @@ fn items_ui(
             }
         }
         prefix.pop();
+    }
+}
+
+/// A folder's header row: its drag handle and its name, selectable and a drop target (into the folder).
+fn folder_header_ui(
+    folder: &Folder,
+    path: &ItemPath,
+    selected: bool,
+    tab: &mut ConnTab,
+    moved: &mut Option<(ItemPath, ItemPath, bool)>,
+    ui: &mut egui::Ui,
+) {
+    let handle = drag_handle(ui, path);
+    let label = ui.selectable_label(
+        selected,
+        RichText::new(format!("[{}]", folder.name)).strong(),
+    );
+    if label.clicked() {
+        tab.selected_item = Some(path.clone());
+    }
+    // The handle paints on another layer while dragged: never combine the two responses.
+    let _ = handle;
+    let response = egui::InnerResponse::new(label.clone(), label);
+    if response.inner.clicked() {
+        tab.selected_item = Some(path.clone());
+    }
+    if let Some(payload) = response.response.dnd_release_payload::<DragPayload>() {
+        *moved = Some((payload.0.clone(), path.clone(), true));
+    }
+}
+
+/// The replay mark of step `number`: running, passed, failed, skipped or not run.
+fn step_mark(
+    tab: &ConnTab,
+    results: &[(usize, Outcome)],
+    number: usize,
+    ui: &egui::Ui,
+) -> (&'static str, Color32) {
+    let status = results.iter().find(|(n, _)| *n == number).map(|(_, o)| *o);
+    let running = tab
+        .replay
+        .as_ref()
+        .is_some_and(|r| !r.finished && r.current == Some(number));
+    match (status, running) {
+        (_, true) => ("..", ui.visuals().warn_fg_color),
+        (Some(Outcome::Pass), _) => ("ok", PASS),
+        (Some(Outcome::Fail), _) => ("!!", FAIL),
+        (Some(Outcome::Skip), _) => ("--", ui.visuals().weak_text_color()),
+        (None, _) => ("  ", ui.visuals().weak_text_color()),
     }
 }
 
@@ -493,121 +435,5 @@ fn replay_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
             .color(FAIL)
             .small(),
         );
-    }
-}
-
-/// A folder of steps from a log: each sent data message becomes a step whose delay is the recorded gap since
-/// the previous one (so a replay keeps the original timing); received messages become expectations that start
-/// switched off.
-pub fn folder_from_log(entries: &[&crate::model::LogEntry], name: String) -> Folder {
-    use crate::model::{Direction, MessageKind};
-    let mut steps: Vec<Step> = Vec::new();
-    let mut last_sent: Option<std::time::Duration> = None;
-    for entry in entries {
-        if !entry.kind.is_data() {
-            continue;
-        }
-        match entry.direction {
-            Direction::Sent => {
-                let mut step = step_from_entry(entry, steps.len() as u64 + 1);
-                step.name = format!("Message {}", steps.len() + 1);
-                step.delay_ms = last_sent
-                    .map(|prev| entry.since_connect().saturating_sub(prev).as_millis() as u64)
-                    .unwrap_or(0);
-                last_sent = Some(entry.since_connect());
-                steps.push(step);
-            }
-            Direction::Received => {
-                if let Some(step) = steps.last_mut() {
-                    let matcher = match entry.kind {
-                        MessageKind::Text => {
-                            Matcher::Equals(String::from_utf8_lossy(&entry.payload).into_owned())
-                        }
-                        _ => Matcher::Bytes(crate::model::hex_string(&entry.payload)),
-                    };
-                    step.expect.push(Expectation {
-                        matcher,
-                        timeout_ms: 5_000,
-                        enabled: false,
-                    });
-                }
-            }
-        }
-    }
-    Folder {
-        name,
-        notes: "Recorded from the log; delays are the original timing. Switch on the expectations you want checked."
-            .into(),
-        items: steps.into_iter().map(Item::Step).collect(),
-    }
-}
-
-/// A new step from a logged message ("save from log").
-pub fn step_from_entry(entry: &crate::model::LogEntry, number: u64) -> Step {
-    let payload = match entry.kind {
-        crate::model::MessageKind::Text => {
-            let text = String::from_utf8_lossy(&entry.payload).into_owned();
-            if serde_json::from_str::<serde_json::Value>(&text)
-                .is_ok_and(|v| v.is_object() || v.is_array())
-            {
-                Payload::Json(text)
-            } else {
-                Payload::Text(text)
-            }
-        }
-        _ => Payload::Hex(crate::model::hex_string(&entry.payload)),
-    };
-    Step {
-        name: format!("From log #{number}"),
-        payload,
-        ..Step::default()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn step(name: &str) -> Item {
-        Item::Step(Step {
-            name: name.into(),
-            ..Step::default()
-        })
-    }
-
-    fn names(items: &[Item]) -> Vec<String> {
-        items
-            .iter()
-            .map(|i| match i {
-                Item::Step(s) => s.name.clone(),
-                Item::Folder(f) => format!("[{}: {}]", f.name, names(&f.items).join(",")),
-            })
-            .collect()
-    }
-
-    #[test]
-    fn moving_items_reorders_and_files_into_folders() {
-        let mut items = vec![
-            step("a"),
-            step("b"),
-            Item::Folder(Folder {
-                name: "F".into(),
-                items: vec![step("c")],
-                ..Folder::default()
-            }),
-            step("d"),
-        ];
-        assert!(move_item(&mut items, &[3], &[0], false));
-        assert_eq!(names(&items), ["d", "a", "b", "[F: c]"]);
-        assert!(move_item(&mut items, &[0], &[3], true));
-        assert_eq!(names(&items), ["a", "b", "[F: c,d]"]);
-        assert!(move_item(&mut items, &[2, 0], &[0], false));
-        assert_eq!(names(&items), ["c", "a", "b", "[F: d]"]);
-        assert!(
-            !move_item(&mut items, &[3], &[3, 0], false),
-            "a folder cannot go into itself"
-        );
-        assert!(move_item(&mut items, &[0], &[2], false));
-        assert_eq!(names(&items), ["a", "c", "b", "[F: d]"]);
     }
 }
