@@ -77,19 +77,7 @@ impl Printer {
 /// Runs `connect` to its end and returns the exit status.
 pub async fn run(plan: ConnectPlan) -> i32 {
     if let Some(tool) = plan.print {
-        return match crate::engine::handshake::extra_headers(&plan.request) {
-            Ok(headers) => {
-                println!(
-                    "{}",
-                    crate::model::copy_as::command(tool, &plan.request, &headers)
-                );
-                EXIT_OK
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                EXIT_USAGE
-            }
-        };
+        return print_command(tool, &plan);
     }
     // Echo and --stdin send what they read, so their queue is kept smaller: with the command budget it bounds
     // what a peer that floods and never reads can make us hold.
@@ -100,29 +88,13 @@ pub async fn run(plan: ConnectPlan) -> i32 {
     };
     let (sink, mut events) = events::channel(budget, Overflow::Wait, None);
     let (handle, task) = engine::spawn_connection(plan.request.clone(), sink);
-    let mut printer = Printer {
-        json: plan.json,
-        out: std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock()),
-        broken_pipe: false,
-    };
     let read_stdin = plan.stdin
         || (std::io::stdin().is_terminal()
             && plan.sends.is_empty()
             && !plan.echo
             && plan.count.is_none());
     let mut stdin_lines = read_stdin.then(|| tokio::io::BufReader::new(tokio::io::stdin()).lines());
-
-    let close = Command::Close {
-        code: plan.close_code,
-        reason: plan.close_reason.clone(),
-    };
-    let mut opened = false;
-    let mut ever_opened = false;
-    let mut gave_up = false;
-    let mut close_requested = false;
-    let mut received_data = 0u64;
-    let mut wait_deadline: Option<tokio::time::Instant> = None;
-    let mut closed: Option<CloseInfo> = None;
+    let mut run = ConnectRun::new(plan, handle);
     // Output is flushed once the queue has stayed empty for FLUSH_DELAY, not after every message: under a flood
     // that saves a write per message, and a person watching sees no difference.
     let flush_timer = tokio::time::sleep(FLUSH_DELAY);
@@ -144,25 +116,21 @@ pub async fn run(plan: ConnectPlan) -> i32 {
                     item = events.recv_item() => item,
                     () = &mut flush_timer, if flush_armed => {
                         flush_armed = false;
-                        printer.flush();
+                        run.printer.flush();
                         continue;
                     }
-                    _ = sleep_until(wait_deadline) => {
-                        wait_deadline = None;
-                        if !close_requested {
-                            close_requested = true;
-                            handle.send(close.clone());
-                        }
+                    _ = sleep_until(run.wait_deadline) => {
+                        run.wait_deadline = None;
+                        run.close_once();
                         continue;
                     }
-                    line = next_line(&mut stdin_lines), if opened && stdin_lines.is_some() => {
+                    line = next_line(&mut stdin_lines), if run.opened && stdin_lines.is_some() => {
                         match line {
-                            Some(text) => { handle.send_within_budget(Command::Text(text)).await; }
+                            Some(text) => { run.handle.send_within_budget(Command::Text(text)).await; }
                             None => {
                                 stdin_lines = None;
-                                if wait_deadline.is_none() && !close_requested {
-                                    close_requested = true;
-                                    handle.send(close.clone());
+                                if run.wait_deadline.is_none() {
+                                    run.close_once();
                                 }
                             }
                         }
@@ -174,19 +142,8 @@ pub async fn run(plan: ConnectPlan) -> i32 {
         let Some(item) = item else { break };
         let event = match item {
             // The common case under a flood, printed straight from the read buffer.
-            Item::Data(_, first) if !printer.json && !plan.echo => {
-                // The rest of its burst follows in a tight loop; past --count the rest is not printed.
-                let mut next = Some(first);
-                while let Some(message) = next {
-                    if !count_done(received_data, plan.count) {
-                        print_received(&mut printer, message.text, &message.payload);
-                        if count_reached(&mut received_data, plan.count) && !close_requested {
-                            close_requested = true;
-                            handle.send(close.clone());
-                        }
-                    }
-                    next = events.next_in_burst();
-                }
+            Item::Data(_, first) if !run.printer.json && !run.plan.echo => {
+                run.print_burst(&mut events, first);
                 None
             }
             Item::Data(conn_id, message) => Some(Event {
@@ -195,119 +152,10 @@ pub async fn run(plan: ConnectPlan) -> i32 {
             }),
             Item::Event(event) => Some(event),
         };
-        if let Some(event) = event {
-            match event.kind {
-                EventKind::State(ConnState::Open) => {
-                    opened = true;
-                    let first = !ever_opened;
-                    ever_opened = true;
-                    // The --send messages are the on-connect messages: sent again after every reconnect.
-                    for s in &plan.sends {
-                        handle.send(match s {
-                            Outgoing::Text(t) => Command::Text(t.clone()),
-                            Outgoing::Binary(b) => Command::Binary(b.clone()),
-                            Outgoing::Fragmented(t, size) => Command::Fragmented {
-                                payload: t.clone().into_bytes(),
-                                text: true,
-                                fragment_size: *size,
-                            },
-                        });
-                    }
-                    if first && let Some(w) = plan.wait {
-                        wait_deadline = Some(tokio::time::Instant::now() + w);
-                    }
-                    if plan.count == Some(0) && !close_requested {
-                        close_requested = true;
-                        handle.send(close.clone());
-                    }
-                }
-                EventKind::State(ConnState::Closed) => opened = false,
-                EventKind::State(_) => {}
-                EventKind::Handshake(h) => {
-                    if printer.json && h.status == 0 {
-                        // A proxy failure before any HTTP response: the error event says what happened.
-                    } else if printer.json {
-                        printer.json(&ndjson::handshake(&h));
-                    } else {
-                        report_handshake(&h);
-                    }
-                }
-                EventKind::Message(m) => {
-                    let data_in = m.direction == Direction::Received && m.kind.is_data();
-                    if data_in && count_done(received_data, plan.count) {
-                        // --count reached: what is still on its way is neither printed nor echoed.
-                        continue;
-                    }
-                    if printer.json {
-                        printer.json(&ndjson::message(&m));
-                    } else {
-                        print_plain(&mut printer, &m);
-                    }
-                    if data_in {
-                        if count_reached(&mut received_data, plan.count) && !close_requested {
-                            close_requested = true;
-                            handle.send(close.clone());
-                        }
-                        if plan.echo && !close_requested {
-                            // Within the handle's budget: while the server does not read our echoes, this waits,
-                            // the event queue fills, and the reader stops taking data off the socket.
-                            let echo = if m.kind == MessageKind::Text {
-                                Command::Text(match std::str::from_utf8(&m.payload) {
-                                    Ok(text) => text.to_owned(),
-                                    Err(_) => String::from_utf8_lossy(&m.payload).into_owned(),
-                                })
-                            } else {
-                                Command::Binary(m.payload.into_vec())
-                            };
-                            handle.send_within_budget(echo).await;
-                        }
-                    }
-                }
-                EventKind::Error(e) => {
-                    if printer.json {
-                        printer.json(&ndjson::error(&e));
-                    } else {
-                        printer.flush();
-                        eprintln!("error: {e}");
-                    }
-                }
-                EventKind::Closed(c) => {
-                    if printer.json {
-                        printer.json(&ndjson::closed(&c));
-                    } else if ever_opened {
-                        printer.flush();
-                        report_close(&c);
-                    }
-                    closed = Some(c);
-                }
-                EventKind::Frames(frames) => {
-                    if printer.json {
-                        for f in &frames {
-                            printer.json(&ndjson::frame(f));
-                        }
-                    }
-                }
-                EventKind::Reconnecting { attempt, delay } => {
-                    if printer.json {
-                        printer.json(&ndjson::reconnecting(attempt, delay));
-                    } else {
-                        printer.flush();
-                        eprintln!(
-                            "reconnecting in {:.1} s (attempt {attempt})",
-                            delay.as_secs_f64()
-                        );
-                    }
-                }
-                EventKind::GaveUp { attempts } => {
-                    gave_up = true;
-                    if printer.json {
-                        printer.json(&ndjson::gave_up(attempts));
-                    } else {
-                        printer.flush();
-                        eprintln!("gave up after {attempts} reconnection attempts");
-                    }
-                }
-            }
+        if let Some(event) = event
+            && run.on_event(event).await == Flow::Skip
+        {
+            continue;
         }
         if events.is_empty() && !flush_armed {
             flush_armed = true;
@@ -315,17 +163,229 @@ pub async fn run(plan: ConnectPlan) -> i32 {
                 .as_mut()
                 .reset(tokio::time::Instant::now() + FLUSH_DELAY);
         }
-        if closed.is_some() && !plan.request.reconnect.enabled {
+        if run.closed.is_some() && !run.plan.request.reconnect.enabled {
             break;
         }
     }
-    printer.flush();
+    run.printer.flush();
     let _ = task.await;
-    match closed {
-        _ if !ever_opened => EXIT_CONNECT_FAILED,
-        _ if gave_up => EXIT_BROKEN,
-        Some(c) if c.clean => EXIT_OK,
-        _ => EXIT_BROKEN,
+    run.exit_status()
+}
+
+/// `--print`: the command that makes the same request in another tool.
+fn print_command(tool: crate::model::copy_as::Tool, plan: &ConnectPlan) -> i32 {
+    match crate::engine::handshake::extra_headers(&plan.request) {
+        Ok(headers) => {
+            println!(
+                "{}",
+                crate::model::copy_as::command(tool, &plan.request, &headers)
+            );
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_USAGE
+        }
+    }
+}
+
+/// Whether the rest of the loop (flush timer, end check) runs after an event.
+#[derive(PartialEq, Eq)]
+enum Flow {
+    Go,
+    /// A message past `--count`: nothing was printed.
+    Skip,
+}
+
+/// One `connect` run: what it was asked, where it prints, and what has happened so far.
+struct ConnectRun {
+    plan: ConnectPlan,
+    handle: engine::ConnectionHandle,
+    printer: Printer,
+    close: Command,
+    opened: bool,
+    ever_opened: bool,
+    gave_up: bool,
+    close_requested: bool,
+    received_data: u64,
+    wait_deadline: Option<tokio::time::Instant>,
+    closed: Option<CloseInfo>,
+}
+
+impl ConnectRun {
+    fn new(plan: ConnectPlan, handle: engine::ConnectionHandle) -> Self {
+        let close = Command::Close {
+            code: plan.close_code,
+            reason: plan.close_reason.clone(),
+        };
+        Self {
+            printer: Printer {
+                json: plan.json,
+                out: std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock()),
+                broken_pipe: false,
+            },
+            plan,
+            handle,
+            close,
+            opened: false,
+            ever_opened: false,
+            gave_up: false,
+            close_requested: false,
+            received_data: 0,
+            wait_deadline: None,
+            closed: None,
+        }
+    }
+
+    /// Asks for our close once (`--count` reached, `--wait` over, stdin ended).
+    fn close_once(&mut self) {
+        if !self.close_requested {
+            self.close_requested = true;
+            self.handle.send(self.close.clone());
+        }
+    }
+
+    /// Prints a burst of received data messages in a tight loop; past `--count` the rest is not printed.
+    fn print_burst(&mut self, events: &mut events::EventStream, first: events::Incoming) {
+        let mut next = Some(first);
+        while let Some(message) = next {
+            if !count_done(self.received_data, self.plan.count) {
+                print_received(&mut self.printer, message.text, &message.payload);
+                if count_reached(&mut self.received_data, self.plan.count) {
+                    self.close_once();
+                }
+            }
+            next = events.next_in_burst();
+        }
+    }
+
+    async fn on_event(&mut self, event: Event) -> Flow {
+        let json = self.printer.json;
+        match event.kind {
+            EventKind::State(ConnState::Open) => self.on_open(),
+            EventKind::State(ConnState::Closed) => self.opened = false,
+            EventKind::State(_) => {}
+            EventKind::Handshake(h) => {
+                if json && h.status == 0 {
+                    // A proxy failure before any HTTP response: the error event says what happened.
+                } else if json {
+                    self.printer.json(&ndjson::handshake(&h));
+                } else {
+                    report_handshake(&h);
+                }
+            }
+            EventKind::Message(m) => return self.on_message(m).await,
+            EventKind::Error(e) => {
+                if json {
+                    self.printer.json(&ndjson::error(&e));
+                } else {
+                    self.printer.flush();
+                    eprintln!("error: {e}");
+                }
+            }
+            EventKind::Closed(c) => {
+                if json {
+                    self.printer.json(&ndjson::closed(&c));
+                } else if self.ever_opened {
+                    self.printer.flush();
+                    report_close(&c);
+                }
+                self.closed = Some(c);
+            }
+            EventKind::Frames(frames) => {
+                if json {
+                    for f in &frames {
+                        self.printer.json(&ndjson::frame(f));
+                    }
+                }
+            }
+            EventKind::Reconnecting { attempt, delay } => {
+                if json {
+                    self.printer.json(&ndjson::reconnecting(attempt, delay));
+                } else {
+                    self.printer.flush();
+                    eprintln!(
+                        "reconnecting in {:.1} s (attempt {attempt})",
+                        delay.as_secs_f64()
+                    );
+                }
+            }
+            EventKind::GaveUp { attempts } => {
+                self.gave_up = true;
+                if json {
+                    self.printer.json(&ndjson::gave_up(attempts));
+                } else {
+                    self.printer.flush();
+                    eprintln!("gave up after {attempts} reconnection attempts");
+                }
+            }
+        }
+        Flow::Go
+    }
+
+    /// Open: the `--send` messages are the on-connect messages, sent again after every reconnect.
+    fn on_open(&mut self) {
+        self.opened = true;
+        let first = !self.ever_opened;
+        self.ever_opened = true;
+        for s in &self.plan.sends {
+            self.handle.send(match s {
+                Outgoing::Text(t) => Command::Text(t.clone()),
+                Outgoing::Binary(b) => Command::Binary(b.clone()),
+                Outgoing::Fragmented(t, size) => Command::Fragmented {
+                    payload: t.clone().into_bytes(),
+                    text: true,
+                    fragment_size: *size,
+                },
+            });
+        }
+        if first && let Some(w) = self.plan.wait {
+            self.wait_deadline = Some(tokio::time::Instant::now() + w);
+        }
+        if self.plan.count == Some(0) {
+            self.close_once();
+        }
+    }
+
+    async fn on_message(&mut self, m: LogEntry) -> Flow {
+        let data_in = m.direction == Direction::Received && m.kind.is_data();
+        if data_in && count_done(self.received_data, self.plan.count) {
+            // --count reached: what is still on its way is neither printed nor echoed.
+            return Flow::Skip;
+        }
+        if self.printer.json {
+            self.printer.json(&ndjson::message(&m));
+        } else {
+            print_plain(&mut self.printer, &m);
+        }
+        if data_in {
+            if count_reached(&mut self.received_data, self.plan.count) {
+                self.close_once();
+            }
+            if self.plan.echo && !self.close_requested {
+                // Within the handle's budget: while the server does not read our echoes, this waits, the event
+                // queue fills, and the reader stops taking data off the socket.
+                let echo = if m.kind == MessageKind::Text {
+                    Command::Text(match std::str::from_utf8(&m.payload) {
+                        Ok(text) => text.to_owned(),
+                        Err(_) => String::from_utf8_lossy(&m.payload).into_owned(),
+                    })
+                } else {
+                    Command::Binary(m.payload.into_vec())
+                };
+                self.handle.send_within_budget(echo).await;
+            }
+        }
+        Flow::Go
+    }
+
+    fn exit_status(&self) -> i32 {
+        match &self.closed {
+            _ if !self.ever_opened => EXIT_CONNECT_FAILED,
+            _ if self.gave_up => EXIT_BROKEN,
+            Some(c) if c.clean => EXIT_OK,
+            _ => EXIT_BROKEN,
+        }
     }
 }
 
