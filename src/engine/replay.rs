@@ -4,7 +4,8 @@
 use crate::engine::{self, Command, EventKind, Overflow, events};
 use crate::model::expect::{self, Received};
 use crate::model::junit::{Outcome, StepReport};
-use crate::model::session::{Prepared, Session};
+use crate::model::session::{Prepared, Session, Step};
+use crate::model::template::Context;
 use crate::model::{ConnState, Direction, MessageKind, StageError, preview};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -183,7 +184,7 @@ pub async fn run(
     mut progress: impl FnMut(Progress),
 ) -> Result<ReplayResult, ReplayError> {
     let started = Instant::now();
-    let mut ctx = session.context(&options.variables);
+    let ctx = session.context(&options.variables);
     let mut request = session
         .request(&ctx)
         .map_err(|e| ReplayError::Request(e.to_string()))?;
@@ -192,9 +193,38 @@ pub async fn run(
     }
     request.reconnect.enabled = false;
     let (sink, mut events) = events::channel(64 << 20, Overflow::Wait, None);
-    let (handle, task) = engine::spawn_connection(request, sink);
+    let (handle, mut task) = engine::spawn_connection(request, sink);
+    wait_for_open(&mut events, &mut task, &mut progress).await?;
 
-    // Wait for the connection to open (or fail).
+    let steps = session.steps();
+    let mut replay = Replay {
+        options,
+        ctx,
+        handle,
+        events,
+        inbox: Inbox::default(),
+        progress,
+    };
+    let mut reports = Vec::with_capacity(steps.len());
+    for (i, (folder, step)) in steps.iter().enumerate() {
+        let report = replay.step(i + 1, folder, step, &mut control).await;
+        (replay.progress)(Progress::StepFinished(report.clone()));
+        reports.push(report);
+    }
+    replay.close().await;
+    let _ = task.await;
+    Ok(ReplayResult {
+        reports,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// Waits for the connection to open, or says why it did not.
+async fn wait_for_open(
+    events: &mut events::EventStream,
+    task: &mut tokio::task::JoinHandle<()>,
+    progress: &mut impl FnMut(Progress),
+) -> Result<(), ReplayError> {
     let mut last_error: Option<StageError> = None;
     loop {
         let Some(event) = events.recv().await else {
@@ -220,18 +250,33 @@ pub async fn run(
         let open = matches!(kind, EventKind::State(ConnState::Open));
         progress(Progress::Connection(kind));
         if open {
-            break;
+            return Ok(());
         }
     }
+}
 
-    let steps = session.steps();
-    let mut inbox = Inbox::default();
-    let mut reports = Vec::with_capacity(steps.len());
-    for (i, (folder, step)) in steps.iter().enumerate() {
-        let index = i + 1;
+/// A replay under way: its connection, what it received since the last send, and where progress goes.
+struct Replay<'a, P> {
+    options: &'a ReplayOptions,
+    ctx: Context,
+    handle: engine::ConnectionHandle,
+    events: events::EventStream,
+    inbox: Inbox,
+    progress: P,
+}
+
+impl<P: FnMut(Progress)> Replay<'_, P> {
+    /// Runs one step (index from 1): skipped when disabled or stopped, held while paused, else sent and checked.
+    async fn step(
+        &mut self,
+        index: usize,
+        folder: &str,
+        step: &Step,
+        control: &mut watch::Receiver<Control>,
+    ) -> StepReport {
         let mut report = StepReport {
             index,
-            folder: folder.clone(),
+            folder: folder.to_owned(),
             name: step.name.clone(),
             outcome: Outcome::Pass,
             expected: String::new(),
@@ -240,9 +285,7 @@ pub async fn run(
         };
         if !step.enabled || *control.borrow() == Control::Stop {
             report.outcome = Outcome::Skip;
-            progress(Progress::StepFinished(report.clone()));
-            reports.push(report);
-            continue;
+            return report;
         }
         // Hold while paused.
         while *control.borrow() == Control::Pause {
@@ -252,115 +295,126 @@ pub async fn run(
         }
         if *control.borrow() == Control::Stop {
             report.outcome = Outcome::Skip;
-            progress(Progress::StepFinished(report.clone()));
-            reports.push(report);
-            continue;
+            return report;
         }
-        progress(Progress::StepStarted {
+        (self.progress)(Progress::StepStarted {
             index,
             name: step.name.clone(),
         });
         let step_started = Instant::now();
         if step.delay_ms > 0 {
             let until = crate::engine::task::deadline_after(Duration::from_millis(step.delay_ms));
-            pump_until(&mut events, &mut inbox, &mut progress, until).await;
+            self.pump_until(until).await;
         }
-        ctx.counter = index as u64;
-        let prepared = step.payload.prepare(&ctx, options.base_dir.as_deref());
-        let sent = match prepared {
+        self.ctx.counter = index as u64;
+        if self.send(step, &mut report) {
+            self.check(step, &mut report).await;
+        }
+        report.seconds = step_started.elapsed().as_secs_f64();
+        report
+    }
+
+    /// Sends the step's message, if it has one; false when it could not be prepared (the report says why).
+    fn send(&mut self, step: &Step, report: &mut StepReport) -> bool {
+        match step
+            .payload
+            .prepare(&self.ctx, self.options.base_dir.as_deref())
+        {
             Err(e) => {
                 report.outcome = Outcome::Fail;
                 report.expected = "a message that can be sent".into();
                 report.got = e.to_string();
-                None
+                false
             }
-            Ok(Prepared::Nothing) => Some(false),
+            Ok(Prepared::Nothing) => true,
             Ok(Prepared::Text(t)) => {
-                inbox.sent();
-                handle.send(Command::Text(t));
-                Some(true)
+                self.inbox.sent();
+                self.handle.send(Command::Text(t));
+                true
             }
             Ok(Prepared::Binary(b)) => {
-                inbox.sent();
-                handle.send(Command::Binary(b));
-                Some(true)
+                self.inbox.sent();
+                self.handle.send(Command::Binary(b));
+                true
             }
-        };
-        if sent.is_some() {
-            // Every expectation looks at all messages received since the step was sent: each message is checked
-            // against every expectation as it arrives, so a later expectation has already seen earlier messages.
-            let enabled: Vec<_> = step.expect.iter().filter(|e| e.enabled).collect();
-            let mut matchers = Vec::with_capacity(enabled.len());
-            let mut errors = Vec::with_capacity(enabled.len());
-            for e in &enabled {
-                match expect::compile(&e.matcher, &ctx) {
-                    Ok(c) => {
-                        matchers.push(Some(c));
-                        errors.push(None);
-                    }
-                    Err(why) => {
-                        matchers.push(None);
-                        errors.push(Some(why));
-                    }
+        }
+    }
+
+    /// Every expectation looks at all messages received since the step was sent: each message is checked against
+    /// every expectation as it arrives, so a later expectation has already seen earlier messages.
+    async fn check(&mut self, step: &Step, report: &mut StepReport) {
+        let enabled: Vec<_> = step.expect.iter().filter(|e| e.enabled).collect();
+        let mut matchers = Vec::with_capacity(enabled.len());
+        let mut errors = Vec::with_capacity(enabled.len());
+        for e in &enabled {
+            match expect::compile(&e.matcher, &self.ctx) {
+                Ok(c) => {
+                    matchers.push(Some(c));
+                    errors.push(None);
                 }
-            }
-            inbox.watch(matchers);
-            for (i, (e, error)) in enabled.iter().zip(errors).enumerate() {
-                if let Some(why) = error {
-                    report.outcome = Outcome::Fail;
-                    report.expected = format!("{:?}", e.matcher);
-                    report.got = why;
-                    break;
-                }
-                let deadline =
-                    crate::engine::task::deadline_after(Duration::from_millis(e.timeout_ms));
-                let found = loop {
-                    if inbox.matched(i) {
-                        break true;
-                    }
-                    if let Some(code) = inbox.closed
-                        && inbox.close_matches(i, code)
-                    {
-                        break true;
-                    }
-                    if inbox.closed.is_some() || tokio::time::Instant::now() >= deadline {
-                        break false;
-                    }
-                    pump_until(&mut events, &mut inbox, &mut progress, deadline).await;
-                };
-                if !found {
-                    report.outcome = Outcome::Fail;
-                    report.expected = inbox.describe(i);
-                    report.got = describe_got(&inbox, e.timeout_ms);
-                    break;
+                Err(why) => {
+                    matchers.push(None);
+                    errors.push(Some(why));
                 }
             }
         }
-        report.seconds = step_started.elapsed().as_secs_f64();
-        progress(Progress::StepFinished(report.clone()));
-        reports.push(report);
+        self.inbox.watch(matchers);
+        for (i, (e, error)) in enabled.iter().zip(errors).enumerate() {
+            if let Some(why) = error {
+                report.outcome = Outcome::Fail;
+                report.expected = format!("{:?}", e.matcher);
+                report.got = why;
+                return;
+            }
+            let deadline = crate::engine::task::deadline_after(Duration::from_millis(e.timeout_ms));
+            if !self.wait_for_match(i, deadline).await {
+                report.outcome = Outcome::Fail;
+                report.expected = self.inbox.describe(i);
+                report.got = describe_got(&self.inbox, e.timeout_ms);
+                return;
+            }
+        }
     }
 
-    // Close politely and let the last events through.
-    handle.send(Command::Close {
-        code: 1000,
-        reason: String::new(),
-    });
-    let until = tokio::time::Instant::now() + Duration::from_secs(6);
-    while inbox.closed.is_none() && tokio::time::Instant::now() < until {
-        pump_until(&mut events, &mut inbox, &mut progress, until).await;
+    /// Whether expectation `i` is met (by a message, or by the close it asks for) before `deadline`.
+    async fn wait_for_match(&mut self, i: usize, deadline: tokio::time::Instant) -> bool {
+        loop {
+            if self.inbox.matched(i) {
+                return true;
+            }
+            if let Some(code) = self.inbox.closed
+                && self.inbox.close_matches(i, code)
+            {
+                return true;
+            }
+            if self.inbox.closed.is_some() || tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            self.pump_until(deadline).await;
+        }
     }
-    drop(handle);
-    while let Ok(Some(event)) =
-        tokio::time::timeout(Duration::from_millis(200), events.recv()).await
-    {
-        progress(Progress::Connection(event.kind));
+
+    async fn pump_until(&mut self, until: tokio::time::Instant) {
+        pump_until(&mut self.events, &mut self.inbox, &mut self.progress, until).await;
     }
-    let _ = task.await;
-    Ok(ReplayResult {
-        reports,
-        elapsed: started.elapsed(),
-    })
+
+    /// Closes politely and lets the last events through.
+    async fn close(mut self) {
+        self.handle.send(Command::Close {
+            code: 1000,
+            reason: String::new(),
+        });
+        let until = tokio::time::Instant::now() + Duration::from_secs(6);
+        while self.inbox.closed.is_none() && tokio::time::Instant::now() < until {
+            self.pump_until(until).await;
+        }
+        drop(self.handle);
+        while let Ok(Some(event)) =
+            tokio::time::timeout(Duration::from_millis(200), self.events.recv()).await
+        {
+            (self.progress)(Progress::Connection(event.kind));
+        }
+    }
 }
 
 fn describe_got(inbox: &Inbox, timeout_ms: u64) -> String {
