@@ -14,6 +14,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
@@ -141,9 +142,28 @@ async fn run_stages(
     info.request = upgrade_request.head.clone();
     info.request_raw = upgrade_request.raw.clone();
     let proxy = select_proxy(req, &target)?;
+    let mut tcp = tcp_stage(&target, proxy.as_ref(), info, limit).await?;
+    if let Some(proxy) = &proxy {
+        tcp = proxy_stage(tcp, proxy, &target, info, limit).await?;
+    }
+    let mut transport = if target.secure {
+        Transport::tls(tls_stage(req, &target, tcp, info, limit).await?)
+    } else {
+        Transport::plain(tcp)
+    };
+    let upgraded = run_upgrade(&mut transport, &upgrade_request, info, limit).await?;
+    Ok((transport, upgraded))
+}
 
-    // With a proxy, DNS and TCP concern the proxy; the proxy resolves the target.
-    let (host, port, ip) = match &proxy {
+/// DNS (unless the host is an address) and TCP. With a proxy, both concern the proxy; the proxy resolves the
+/// target.
+async fn tcp_stage(
+    target: &Target,
+    proxy: Option<&Proxy>,
+    info: &mut HandshakeInfo,
+    limit: Duration,
+) -> Result<TcpStream, StageError> {
+    let (host, port, ip) = match proxy {
         Some(p) => (p.host.clone(), p.port, p.host.parse::<IpAddr>().ok()),
         None => (target.host.clone(), target.port, target.ip),
     };
@@ -161,14 +181,14 @@ async fn run_stages(
             addrs
         }
     };
-    let what = match &proxy {
+    let what = match proxy {
         Some(p) => format!("connecting to the proxy {}", p.display()),
         None => format!(
             "connecting to {}",
             addrs.first().map(|a| a.to_string()).unwrap_or_default()
         ),
     };
-    let (mut tcp, t) = timed(
+    let (tcp, t) = timed(
         Stage::Tcp,
         &what,
         limit,
@@ -177,108 +197,119 @@ async fn run_stages(
     .await?;
     info.timings.tcp_ms = Some(t);
     info.peer_addr = tcp.peer_addr().ok().map(|a| a.to_string());
+    Ok(tcp)
+}
 
-    if let Some(proxy) = &proxy {
-        let mut exchange = ProxyExchange {
-            kind: match proxy.scheme {
-                ProxyScheme::Http => "HTTP CONNECT".into(),
-                ProxyScheme::Socks5 => "SOCKS5".into(),
-            },
-            proxy: proxy.display(),
-            source: proxy.source.clone(),
-            ..ProxyExchange::default()
-        };
-        let what = format!("{} via {}", exchange.kind, proxy.display());
-        let negotiated = match proxy.scheme {
-            ProxyScheme::Http => {
-                timed(Stage::Proxy, &what, limit, async {
-                    http_connect(&mut tcp, proxy, &target, &mut exchange)
-                        .await
-                        .map(|()| tcp)
-                })
-                .await
-            }
-            ProxyScheme::Socks5 => {
-                timed(
-                    Stage::Proxy,
-                    &what,
-                    limit,
-                    socks5_connect(tcp, proxy, &target, &mut exchange),
-                )
-                .await
-            }
-        };
-        info.proxy = Some(exchange);
-        let (tunnel, t) = negotiated?;
-        info.timings.proxy_ms = Some(t);
-        tcp = tunnel;
-    }
-
-    let mut transport = if target.secure {
-        let config = tls_config(&req.tls).await?;
-        let sni = req
-            .tls
-            .sni
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .unwrap_or(&target.host)
-            .to_owned();
-        if req.tls.insecure {
-            info.warnings.push(
-                "TLS certificate verification is disabled (insecure): the server's identity was not checked"
-                    .to_owned(),
-            );
-        }
-        let what = format!("TLS with {sni}");
-        let mut refused = None;
-        let handshake = async {
-            tls::handshake(&config, &sni, tcp).await.map_err(|failure| {
-                refused = Some((failure.certificates, failure.certificate_refused));
-                failure.error
-            })
-        };
-        let shaken = timed(Stage::Tls, &what, limit, handshake).await;
-        if let Err(error) = &shaken {
-            // The inspector shows what the server sent, and the ways forward.
-            let (certificates, certificate_refused) = refused.unwrap_or_default();
-            info.tls = Some(TlsInfo {
-                version: "not negotiated".into(),
-                cipher: "-".into(),
-                key_exchange: None,
-                alpn: None,
-                sni: sni.clone(),
-                insecure: req.tls.insecure,
-                handshake_kind: "failed".into(),
-                certificates,
-                failure: Some(error.message.clone()),
-                certificate_refused,
-            });
-        }
-        let (tls, t) = shaken?;
-        info.timings.tls_ms = Some(t);
-        let session = tls::describe_session(tls.get_ref().1, &sni, req.tls.insecure);
-        if let Some(leaf) = session.certificates.first() {
-            if leaf.days_left < 0 {
-                info.warnings.push(format!(
-                    "the server's certificate expired {} days ago ({})",
-                    -leaf.days_left, leaf.not_after
-                ));
-            } else if leaf.days_left < 14 {
-                info.warnings.push(format!(
-                    "the server's certificate expires in {} days ({})",
-                    leaf.days_left, leaf.not_after
-                ));
-            }
-        }
-        info.tls = Some(session);
-        Transport::tls(tls)
-    } else {
-        Transport::plain(tcp)
+/// The tunnel through an HTTP CONNECT or SOCKS5 proxy; the exchange is kept for the inspector either way.
+async fn proxy_stage(
+    mut tcp: TcpStream,
+    proxy: &Proxy,
+    target: &Target,
+    info: &mut HandshakeInfo,
+    limit: Duration,
+) -> Result<TcpStream, StageError> {
+    let mut exchange = ProxyExchange {
+        kind: match proxy.scheme {
+            ProxyScheme::Http => "HTTP CONNECT".into(),
+            ProxyScheme::Socks5 => "SOCKS5".into(),
+        },
+        proxy: proxy.display(),
+        source: proxy.source.clone(),
+        ..ProxyExchange::default()
     };
+    let what = format!("{} via {}", exchange.kind, proxy.display());
+    let negotiated = match proxy.scheme {
+        ProxyScheme::Http => {
+            timed(Stage::Proxy, &what, limit, async {
+                http_connect(&mut tcp, proxy, target, &mut exchange)
+                    .await
+                    .map(|()| tcp)
+            })
+            .await
+        }
+        ProxyScheme::Socks5 => {
+            timed(
+                Stage::Proxy,
+                &what,
+                limit,
+                socks5_connect(tcp, proxy, target, &mut exchange),
+            )
+            .await
+        }
+    };
+    info.proxy = Some(exchange);
+    let (tunnel, t) = negotiated?;
+    info.timings.proxy_ms = Some(t);
+    Ok(tunnel)
+}
 
-    let upgraded = run_upgrade(&mut transport, &upgrade_request, info, limit).await?;
-    Ok((transport, upgraded))
+/// The TLS handshake. On failure the inspector still gets what the server sent; on success, the session and
+/// warnings about the certificate's dates.
+async fn tls_stage(
+    req: &ConnectRequest,
+    target: &Target,
+    tcp: TcpStream,
+    info: &mut HandshakeInfo,
+    limit: Duration,
+) -> Result<TlsStream<TcpStream>, StageError> {
+    let config = tls_config(&req.tls).await?;
+    let sni = req
+        .tls
+        .sni
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(&target.host)
+        .to_owned();
+    if req.tls.insecure {
+        info.warnings.push(
+            "TLS certificate verification is disabled (insecure): the server's identity was not checked"
+                .to_owned(),
+        );
+    }
+    let what = format!("TLS with {sni}");
+    let mut refused = None;
+    let handshake = async {
+        tls::handshake(&config, &sni, tcp).await.map_err(|failure| {
+            refused = Some((failure.certificates, failure.certificate_refused));
+            failure.error
+        })
+    };
+    let shaken = timed(Stage::Tls, &what, limit, handshake).await;
+    if let Err(error) = &shaken {
+        // The inspector shows what the server sent, and the ways forward.
+        let (certificates, certificate_refused) = refused.unwrap_or_default();
+        info.tls = Some(TlsInfo {
+            version: "not negotiated".into(),
+            cipher: "-".into(),
+            key_exchange: None,
+            alpn: None,
+            sni: sni.clone(),
+            insecure: req.tls.insecure,
+            handshake_kind: "failed".into(),
+            certificates,
+            failure: Some(error.message.clone()),
+            certificate_refused,
+        });
+    }
+    let (tls, t) = shaken?;
+    info.timings.tls_ms = Some(t);
+    let session = tls::describe_session(tls.get_ref().1, &sni, req.tls.insecure);
+    if let Some(leaf) = session.certificates.first() {
+        if leaf.days_left < 0 {
+            info.warnings.push(format!(
+                "the server's certificate expired {} days ago ({})",
+                -leaf.days_left, leaf.not_after
+            ));
+        } else if leaf.days_left < 14 {
+            info.warnings.push(format!(
+                "the server's certificate expires in {} days ({})",
+                leaf.days_left, leaf.not_after
+            ));
+        }
+    }
+    info.tls = Some(session);
+    Ok(tls)
 }
 
 async fn run_upgrade(
