@@ -353,39 +353,61 @@ fn non_101_error(info: &HandshakeInfo) -> StageError {
 
 fn check_101(info: &mut HandshakeInfo, request: &UpgradeRequest) -> Result<(), StageError> {
     let headers = info.response.headers.clone();
-    let mut checks = vec![Check {
-        name: "Status".into(),
-        outcome: CheckOutcome::Pass,
-        detail: "101 Switching Protocols".into(),
-    }];
-    let mut push = |name: &str, outcome: CheckOutcome, detail: String| {
-        checks.push(Check {
-            name: name.to_owned(),
-            outcome,
-            detail,
-        });
-    };
-    use CheckOutcome::{Fail, Pass, Warn};
-    match header_value(&headers, "Upgrade") {
-        Some(v) if v.trim().eq_ignore_ascii_case("websocket") => {
-            push(
-                "Upgrade",
-                Pass,
-                format!("'{}' (case-insensitive match for websocket)", v.trim()),
-            );
-        }
-        Some(v) => push(
+    let status = check(
+        "Status",
+        CheckOutcome::Pass,
+        "101 Switching Protocols".into(),
+    );
+    let checks = vec![
+        status,
+        check_upgrade(&headers),
+        check_connection(&headers),
+        check_accept(&headers, request),
+        check_subprotocol(&headers, request, info),
+        check_extensions(&headers),
+    ];
+    let failure = checks
+        .iter()
+        .find(|c| c.outcome == CheckOutcome::Fail)
+        .map(|c| c.detail.clone());
+    info.checks = checks;
+    match failure {
+        Some(detail) => Err(StageError::new(Stage::Handshake, detail)),
+        None => Ok(()),
+    }
+}
+
+fn check(name: &str, outcome: CheckOutcome, detail: String) -> Check {
+    Check {
+        name: name.to_owned(),
+        outcome,
+        detail,
+    }
+}
+
+fn check_upgrade(headers: &[(String, String)]) -> Check {
+    use CheckOutcome::{Fail, Pass};
+    match header_value(headers, "Upgrade") {
+        Some(v) if v.trim().eq_ignore_ascii_case("websocket") => check(
+            "Upgrade",
+            Pass,
+            format!("'{}' (case-insensitive match for websocket)", v.trim()),
+        ),
+        Some(v) => check(
             "Upgrade",
             Fail,
             format!("the server's Upgrade header is '{v}', not 'websocket'"),
         ),
-        None => push(
+        None => check(
             "Upgrade",
             Fail,
             "the server's 101 response has no Upgrade header".into(),
         ),
     }
-    let connection: Vec<&str> = header_tokens(&headers, "Connection").collect();
+}
+
+fn check_connection(headers: &[(String, String)]) -> Check {
+    let connection: Vec<&str> = header_tokens(headers, "Connection").collect();
     if connection.iter().any(|t| t.eq_ignore_ascii_case("upgrade")) {
         let detail = if connection.len() > 1 {
             format!(
@@ -395,25 +417,27 @@ fn check_101(info: &mut HandshakeInfo, request: &UpgradeRequest) -> Result<(), S
         } else {
             "Upgrade".to_owned()
         };
-        push("Connection", Pass, detail);
+        check("Connection", CheckOutcome::Pass, detail)
     } else {
-        push(
+        check(
             "Connection",
-            Fail,
+            CheckOutcome::Fail,
             "the server's Connection header does not contain 'Upgrade'".into(),
-        );
+        )
     }
+}
+
+fn check_accept(headers: &[(String, String)], request: &UpgradeRequest) -> Check {
+    use CheckOutcome::{Fail, Pass};
     let expected =
         tokio_tungstenite::tungstenite::handshake::derive_accept_key(request.key.as_bytes());
-    match header_value(&headers, "Sec-WebSocket-Accept") {
-        Some(v) if v.trim() == expected => {
-            push(
-                "Sec-WebSocket-Accept",
-                Pass,
-                format!("matches base64(SHA-1(key + GUID)) = {expected}"),
-            );
-        }
-        Some(v) => push(
+    match header_value(headers, "Sec-WebSocket-Accept") {
+        Some(v) if v.trim() == expected => check(
+            "Sec-WebSocket-Accept",
+            Pass,
+            format!("matches base64(SHA-1(key + GUID)) = {expected}"),
+        ),
+        Some(v) => check(
             "Sec-WebSocket-Accept",
             Fail,
             format!(
@@ -421,39 +445,48 @@ fn check_101(info: &mut HandshakeInfo, request: &UpgradeRequest) -> Result<(), S
                 v.trim()
             ),
         ),
-        None => push(
+        None => check(
             "Sec-WebSocket-Accept",
             Fail,
             "the server's 101 response has no Sec-WebSocket-Accept header".into(),
         ),
     }
-    let selected: Vec<&str> = header_tokens(&headers, "Sec-WebSocket-Protocol").collect();
+}
+
+/// The selected subprotocol (recorded in `info`), or a warning when none of those offered was picked.
+fn check_subprotocol(
+    headers: &[(String, String)],
+    request: &UpgradeRequest,
+    info: &mut HandshakeInfo,
+) -> Check {
+    use CheckOutcome::{Fail, Pass, Warn};
+    let selected: Vec<&str> = header_tokens(headers, "Sec-WebSocket-Protocol").collect();
     match selected.as_slice() {
         [] if request.offered_protocols.is_empty() => {
-            push("Subprotocol", Pass, "none offered, none selected".into())
+            check("Subprotocol", Pass, "none offered, none selected".into())
         }
         [] => {
             let warning = format!(
                 "the server selected none of the offered subprotocols ({}); continuing without one",
                 request.offered_protocols.join(", ")
             );
-            push("Subprotocol", Warn, warning.clone());
-            info.warnings.push(warning);
+            info.warnings.push(warning.clone());
+            check("Subprotocol", Warn, warning)
         }
         [one] if request.offered_protocols.iter().any(|p| p == one) => {
-            push(
+            info.subprotocol = Some((*one).to_owned());
+            check(
                 "Subprotocol",
                 Pass,
                 format!("'{one}' selected from those offered"),
-            );
-            info.subprotocol = Some((*one).to_owned());
+            )
         }
-        [one] => push(
+        [one] => check(
             "Subprotocol",
             Fail,
             format!("the server selected subprotocol '{one}', which we did not offer"),
         ),
-        many => push(
+        many => check(
             "Subprotocol",
             Fail,
             format!(
@@ -462,32 +495,26 @@ fn check_101(info: &mut HandshakeInfo, request: &UpgradeRequest) -> Result<(), S
             ),
         ),
     }
-    let extensions: Vec<&str> = header_tokens(&headers, "Sec-WebSocket-Extensions").collect();
+}
+
+fn check_extensions(headers: &[(String, String)]) -> Check {
+    let extensions: Vec<&str> = header_tokens(headers, "Sec-WebSocket-Extensions").collect();
     if extensions.is_empty() {
-        push(
+        check(
             "Extensions",
-            Pass,
+            CheckOutcome::Pass,
             "none (none offered: permessage-deflate is not supported yet)".into(),
-        );
+        )
     } else {
-        push(
+        check(
             "Extensions",
-            Fail,
+            CheckOutcome::Fail,
             format!(
                 "the server enabled extension '{}' which we did not offer (sockscope does not support \
                  permessage-deflate yet)",
                 extensions.join(", ")
             ),
-        );
-    }
-    let failure = checks
-        .iter()
-        .find(|c| c.outcome == Fail)
-        .map(|c| c.detail.clone());
-    info.checks = checks;
-    match failure {
-        Some(detail) => Err(StageError::new(Stage::Handshake, detail)),
-        None => Ok(()),
+        )
     }
 }
 
