@@ -58,17 +58,6 @@ pub(super) fn to_frame(raw: &RawFrame) -> Frame {
 
 pub(super) fn outgoing(conn_id: ConnId, clock: &Clock, cmd: Command) -> Outgoing {
     let entry = |kind, payload: Vec<u8>, code| clock.sent(conn_id, kind, payload, code);
-    let control_limit = |what: &str, p: &[u8]| {
-        (p.len() > MAX_CONTROL_PAYLOAD).then(|| {
-            StageError::new(
-                Stage::Write,
-                format!(
-                    "a {what} payload may be at most {MAX_CONTROL_PAYLOAD} bytes (this one is {}); send a raw frame to break the rule on purpose",
-                    p.len()
-                ),
-            )
-        })
-    };
     match cmd {
         Command::Text(t) => {
             let e = entry(MessageKind::Text, t.clone().into_bytes(), None);
@@ -96,74 +85,109 @@ pub(super) fn outgoing(conn_id: ConnId, clock: &Clock, cmd: Command) -> Outgoing
             payload,
             text,
             fragment_size,
-        } => {
-            if text && std::str::from_utf8(&payload).is_err() {
-                return Outgoing::Invalid(StageError::new(
-                    Stage::Write,
-                    "a text message must be valid UTF-8",
-                ));
-            }
-            let frames = fragment(&payload, text, fragment_size);
-            let note = format!(
-                "sent as {} frames of at most {} bytes",
-                frames.len(),
-                fragment_size.max(1)
-            );
-            let kind = if text {
-                MessageKind::Text
-            } else {
-                MessageKind::Binary
-            };
-            let messages = frames.iter().map(|f| Message::Frame(to_frame(f))).collect();
-            Outgoing::Send(messages, with_note(entry(kind, payload, None), note, false))
-        }
-        Command::Raw(raw) => {
-            let kind = match raw.opcode {
-                1 => MessageKind::Text,
-                8 => MessageKind::Close,
-                9 => MessageKind::Ping,
-                10 => MessageKind::Pong,
-                _ => MessageKind::Binary,
-            };
-            let (note, violation) = match raw.violation() {
-                Some(v) => (format!("{}; protocol violation: {v}", raw.describe()), true),
-                None => (raw.describe(), false),
-            };
-            let e = with_note(entry(kind, raw.payload.clone(), None), note, violation);
-            Outgoing::Send(vec![Message::Frame(to_frame(&raw))], e)
-        }
-        Command::Close { code, reason } => {
-            if reason.len() > MAX_CLOSE_REASON {
-                return Outgoing::Invalid(StageError::new(
-                    Stage::Write,
-                    format!(
-                        "a close reason may be at most {MAX_CLOSE_REASON} bytes (this one is {})",
-                        reason.len()
-                    ),
-                ));
-            }
-            let mut e = entry(MessageKind::Close, reason.clone().into_bytes(), Some(code));
-            if !close_code_sendable(code) {
-                let note = format!("close code {code} is reserved: RFC 6455 forbids sending it");
-                e.extra = Some(Box::new(EntryExtra {
-                    note: Some(note),
-                    violation: true,
-                    ..EntryExtra::default()
-                }));
-                let frame = Frame::close(Some(CloseFrame {
-                    code: CloseCode::from(code),
-                    reason: Utf8Bytes::from(reason),
-                }));
-                // A reserved code is sent as a raw frame: tungstenite would otherwise refuse or rewrite it.
-                return Outgoing::Send(vec![Message::Frame(frame)], e);
-            }
-            let frame = CloseFrame {
-                code: CloseCode::from(code),
-                reason: reason.into(),
-            };
-            Outgoing::Send(vec![Message::Close(Some(frame))], e)
-        }
+        } => fragmented(conn_id, clock, payload, text, fragment_size),
+        Command::Raw(raw) => raw_frame(conn_id, clock, raw),
+        Command::Close { code, reason } => close(conn_id, clock, code, reason),
         Command::Abort => Outgoing::Abort,
         Command::ReconnectNow => Outgoing::Reconnect,
     }
+}
+
+/// A ping or pong payload over the control-frame limit, refused (a raw frame can break the rule on purpose).
+fn control_limit(what: &str, p: &[u8]) -> Option<StageError> {
+    (p.len() > MAX_CONTROL_PAYLOAD).then(|| {
+        StageError::new(
+            Stage::Write,
+            format!(
+                "a {what} payload may be at most {MAX_CONTROL_PAYLOAD} bytes (this one is {}); send a raw frame to break the rule on purpose",
+                p.len()
+            ),
+        )
+    })
+}
+
+/// One message sent as frames of at most `fragment_size` bytes, logged once with a note.
+fn fragmented(
+    conn_id: ConnId,
+    clock: &Clock,
+    payload: Vec<u8>,
+    text: bool,
+    fragment_size: usize,
+) -> Outgoing {
+    if text && std::str::from_utf8(&payload).is_err() {
+        return Outgoing::Invalid(StageError::new(
+            Stage::Write,
+            "a text message must be valid UTF-8",
+        ));
+    }
+    let frames = fragment(&payload, text, fragment_size);
+    let note = format!(
+        "sent as {} frames of at most {} bytes",
+        frames.len(),
+        fragment_size.max(1)
+    );
+    let kind = if text {
+        MessageKind::Text
+    } else {
+        MessageKind::Binary
+    };
+    let messages = frames.iter().map(|f| Message::Frame(to_frame(f))).collect();
+    let entry = clock.sent(conn_id, kind, payload, None);
+    Outgoing::Send(messages, with_note(entry, note, false))
+}
+
+/// A raw frame, any bits as given; logged with its header and the rule it breaks, if any.
+fn raw_frame(conn_id: ConnId, clock: &Clock, raw: RawFrame) -> Outgoing {
+    let kind = match raw.opcode {
+        1 => MessageKind::Text,
+        8 => MessageKind::Close,
+        9 => MessageKind::Ping,
+        10 => MessageKind::Pong,
+        _ => MessageKind::Binary,
+    };
+    let (note, violation) = match raw.violation() {
+        Some(v) => (format!("{}; protocol violation: {v}", raw.describe()), true),
+        None => (raw.describe(), false),
+    };
+    let entry = clock.sent(conn_id, kind, raw.payload.clone(), None);
+    let e = with_note(entry, note, violation);
+    Outgoing::Send(vec![Message::Frame(to_frame(&raw))], e)
+}
+
+/// Our close frame; a reserved code goes out as a raw frame, marked as a violation.
+fn close(conn_id: ConnId, clock: &Clock, code: u16, reason: String) -> Outgoing {
+    if reason.len() > MAX_CLOSE_REASON {
+        return Outgoing::Invalid(StageError::new(
+            Stage::Write,
+            format!(
+                "a close reason may be at most {MAX_CLOSE_REASON} bytes (this one is {})",
+                reason.len()
+            ),
+        ));
+    }
+    let mut e = clock.sent(
+        conn_id,
+        MessageKind::Close,
+        reason.clone().into_bytes(),
+        Some(code),
+    );
+    if !close_code_sendable(code) {
+        let note = format!("close code {code} is reserved: RFC 6455 forbids sending it");
+        e.extra = Some(Box::new(EntryExtra {
+            note: Some(note),
+            violation: true,
+            ..EntryExtra::default()
+        }));
+        let frame = Frame::close(Some(CloseFrame {
+            code: CloseCode::from(code),
+            reason: Utf8Bytes::from(reason),
+        }));
+        // A reserved code is sent as a raw frame: tungstenite would otherwise refuse or rewrite it.
+        return Outgoing::Send(vec![Message::Frame(frame)], e);
+    }
+    let frame = CloseFrame {
+        code: CloseCode::from(code),
+        reason: reason.into(),
+    };
+    Outgoing::Send(vec![Message::Close(Some(frame))], e)
 }
