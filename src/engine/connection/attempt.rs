@@ -3,11 +3,11 @@
 //! watchdog, the heartbeat) until the socket, the user or a timer ends it, and [`Open::close`] reports how it
 //! ended — the errors, our close frame for a server that broke the protocol, and who closed.
 
+use super::command::{Command, Commands, next};
 use super::duplex::Writer;
 use super::outgoing::{Outgoing, expand_outgoing, outgoing};
 use super::reader::reader_outcome;
 use super::reader::{Clock, ReadOutcome, Shared, read_loop};
-use super::{AttemptEnd, CLOSE_REPLY_TIMEOUT, Command, Commands, next};
 use crate::engine::errors::describe_ws_error;
 use crate::engine::events::{EventKind, EventSink};
 use crate::engine::pipeline::{self, human_duration};
@@ -28,6 +28,19 @@ use tokio::time::Interval;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::frame::{Frame, Utf8Bytes};
 use tokio_tungstenite::tungstenite::{self, Message, protocol::CloseFrame};
+
+/// How long we wait for the peer's reply after sending a close frame.
+pub const CLOSE_REPLY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How an attempt ended, for the reconnect loop.
+pub(super) struct AttemptEnd {
+    /// The user ended it (close, abort, cancel, or every handle dropped): no reconnect.
+    pub(super) by_user: bool,
+    /// The handshake completed.
+    pub(super) opened: bool,
+    /// "Reconnect now": skip the delay.
+    pub(super) immediately: bool,
+}
 
 /// Runs one attempt to its end and says how it ended.
 pub(super) async fn run_attempt(

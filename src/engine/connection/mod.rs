@@ -15,22 +15,10 @@ use crate::engine::events::{EventKind, EventSink};
 use crate::engine::task::deadline_after;
 use crate::model::template;
 use crate::model::{ConnId, ConnectRequest, Stage, StageError};
+pub use attempt::CLOSE_REPLY_TIMEOUT;
 use attempt::run_attempt;
 use command::next;
 use std::time::Duration;
-
-/// How long we wait for the peer's reply after sending a close frame.
-pub const CLOSE_REPLY_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// How an attempt ended, for the reconnect loop.
-struct AttemptEnd {
-    /// The user ended it (close, abort, cancel, or every handle dropped): no reconnect.
-    by_user: bool,
-    /// The handshake completed.
-    opened: bool,
-    /// "Reconnect now": skip the delay.
-    immediately: bool,
-}
 
 /// Runs one connection — with its reconnections, when enabled — to its end.
 pub async fn run(conn_id: ConnId, req: ConnectRequest, mut commands: Commands, sink: EventSink) {
