@@ -231,6 +231,45 @@ impl From<StageError> for UsageError {
 impl ConnectArgs {
     /// Validates the flags. `matches` are the subcommand's matches, used to keep `--send`/`--send-binary` order.
     pub fn plan(&self, matches: Option<&ArgMatches>) -> Result<ConnectPlan, UsageError> {
+        let mut request = self.request()?;
+        let sends = self.sends(matches)?;
+        let seconds = |flag: &str, v: Option<f64>| -> Result<Option<u64>, UsageError> {
+            v.map(|s| seconds_millis(flag, s, false)).transpose()
+        };
+        request.keepalive.ping_interval_millis = seconds("--ping-interval", self.ping_interval)?;
+        request.keepalive.pong_timeout_millis = seconds("--pong-timeout", self.pong_timeout)?;
+        request.keepalive.close_when_dead = true;
+        request.reconnect.enabled = self.reconnect;
+        request.observe_frames = self.frames;
+        if let Some(max) = self.max_reconnects {
+            request.reconnect.max_attempts = Some(max);
+        }
+
+        let wait = self
+            .wait
+            .map(|w| seconds_millis("--wait", w, true).map(Duration::from_millis))
+            .transpose()?;
+        let (close_code, close_reason) = parse_close(&self.close)?;
+        Ok(ConnectPlan {
+            request,
+            sends,
+            wait,
+            count: self.count,
+            close_code,
+            close_reason,
+            echo: self.echo,
+            json: self.json,
+            stdin: self.stdin,
+            print: self
+                .print
+                .as_deref()
+                .and_then(crate::model::copy_as::Tool::from_name),
+        })
+    }
+
+    /// The request the connection flags describe: URL, headers, subprotocols, TLS, proxy, size limits, Origin and
+    /// the connect timeout (keepalive and reconnecting are set by [`Self::plan`]).
+    fn request(&self) -> Result<ConnectRequest, UsageError> {
         crate::engine::target::parse_target(&self.url)?;
         let mut request = ConnectRequest::new(self.url.clone());
         for h in &self.header {
@@ -267,7 +306,11 @@ impl ConnectArgs {
         request.origin = self.origin.clone();
         request.connect_timeout_millis =
             seconds_millis("--connect-timeout", self.connect_timeout, false)?;
+        Ok(request)
+    }
 
+    /// The messages to send, `--send`, `--send-binary` and `--send-fragmented` in the order they were given.
+    fn sends(&self, matches: Option<&ArgMatches>) -> Result<Vec<Outgoing>, UsageError> {
         let mut indexed: Vec<(usize, Outgoing)> = Vec::new();
         let indices = |id: &str| -> Vec<usize> {
             matches
@@ -300,38 +343,7 @@ impl ConnectArgs {
             indexed.push((at, Outgoing::Fragmented(t.clone(), self.fragment_size)));
         }
         indexed.sort_by_key(|(i, _)| *i);
-        let seconds = |flag: &str, v: Option<f64>| -> Result<Option<u64>, UsageError> {
-            v.map(|s| seconds_millis(flag, s, false)).transpose()
-        };
-        request.keepalive.ping_interval_millis = seconds("--ping-interval", self.ping_interval)?;
-        request.keepalive.pong_timeout_millis = seconds("--pong-timeout", self.pong_timeout)?;
-        request.keepalive.close_when_dead = true;
-        request.reconnect.enabled = self.reconnect;
-        request.observe_frames = self.frames;
-        if let Some(max) = self.max_reconnects {
-            request.reconnect.max_attempts = Some(max);
-        }
-
-        let wait = self
-            .wait
-            .map(|w| seconds_millis("--wait", w, true).map(Duration::from_millis))
-            .transpose()?;
-        let (close_code, close_reason) = parse_close(&self.close)?;
-        Ok(ConnectPlan {
-            request,
-            sends: indexed.into_iter().map(|(_, o)| o).collect(),
-            wait,
-            count: self.count,
-            close_code,
-            close_reason,
-            echo: self.echo,
-            json: self.json,
-            stdin: self.stdin,
-            print: self
-                .print
-                .as_deref()
-                .and_then(crate::model::copy_as::Tool::from_name),
-        })
+        Ok(indexed.into_iter().map(|(_, o)| o).collect())
     }
 }
 

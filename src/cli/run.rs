@@ -25,14 +25,13 @@ pub async fn run(args: RunArgs) -> i32 {
             return RUN_ERROR;
         }
     };
-    let mut variables = HashMap::new();
-    for v in &args.vars {
-        let Some((name, value)) = v.split_once('=') else {
+    let variables = match parse_vars(&args.vars) {
+        Ok(v) => v,
+        Err(v) => {
             eprintln!("error: --var '{v}' must look like NAME=VALUE");
             return RUN_ERROR;
-        };
-        variables.insert(name.trim().to_owned(), value.to_owned());
-    }
+        }
+    };
     let options = ReplayOptions {
         url: args.url.clone(),
         variables,
@@ -42,52 +41,7 @@ pub async fn run(args: RunArgs) -> i32 {
     let stdout = std::io::stdout();
     let (_tx, control) = tokio::sync::watch::channel(Control::Run);
     let result = replay::run(&session, &options, control, |p| {
-        let mut out = stdout.lock();
-        match p {
-            Progress::Connection(kind) if json_mode => {
-                let value = match &kind {
-                    EventKind::Handshake(h) if h.status != 0 => Some(ndjson::handshake(h)),
-                    EventKind::Message(m) => Some(ndjson::message(m)),
-                    EventKind::Error(e) => Some(ndjson::error(e)),
-                    EventKind::Closed(c) => Some(ndjson::closed(c)),
-                    _ => None,
-                };
-                if let Some(v) = value {
-                    let _ = writeln!(out, "{v}");
-                }
-            }
-            Progress::Connection(EventKind::Error(e)) => eprintln!("error: {e}"),
-            Progress::Connection(_) | Progress::StepStarted { .. } => {}
-            Progress::StepFinished(r) => {
-                if json_mode {
-                    let _ = writeln!(out, "{}", ndjson::step(&r));
-                } else {
-                    let word = match r.outcome {
-                        Outcome::Pass => "PASS",
-                        Outcome::Fail => "FAIL",
-                        Outcome::Skip => "SKIP",
-                    };
-                    let name = if r.folder.is_empty() {
-                        r.name.clone()
-                    } else {
-                        format!("{} / {}", r.folder, r.name)
-                    };
-                    let _ = writeln!(
-                        out,
-                        "{word} {:>3}. {name} ({:.0} ms)",
-                        r.index,
-                        r.seconds * 1000.0
-                    );
-                    if r.outcome == Outcome::Fail {
-                        let _ = writeln!(
-                            out,
-                            "      expected: {}\n      got:      {}",
-                            r.expected, r.got
-                        );
-                    }
-                }
-            }
-        }
+        print_progress(p, json_mode, &mut stdout.lock());
     })
     .await;
     let result = match result {
@@ -100,25 +54,7 @@ pub async fn run(args: RunArgs) -> i32 {
             return RUN_ERROR;
         }
     };
-    let count = |o: Outcome| result.reports.iter().filter(|r| r.outcome == o).count();
-    let (passed, failed, skipped) = (
-        count(Outcome::Pass),
-        count(Outcome::Fail),
-        count(Outcome::Skip),
-    );
-    if json_mode {
-        println!(
-            "{}",
-            ndjson::summary(passed, failed, skipped, result.elapsed)
-        );
-    } else {
-        println!(
-            "{}: {passed} of {} steps passed, {failed} failed, {skipped} skipped in {:.2} s",
-            session.name,
-            result.reports.len(),
-            result.elapsed.as_secs_f64()
-        );
-    }
+    print_summary(&session.name, &result, json_mode);
     if let Some(path) = &args.junit {
         let xml = junit::to_xml(&session.name, &result.reports, result.elapsed.as_secs_f64());
         if let Err(e) = fsutil::write_atomic(path, xml.as_bytes()) {
@@ -133,6 +69,91 @@ pub async fn run(args: RunArgs) -> i32 {
         RUN_PASSED
     } else {
         RUN_FAILED
+    }
+}
+
+/// The `--var NAME=VALUE` flags as session variables; the first flag without `=` is the error.
+fn parse_vars(vars: &[String]) -> Result<HashMap<String, String>, &str> {
+    let mut variables = HashMap::new();
+    for v in vars {
+        let Some((name, value)) = v.split_once('=') else {
+            return Err(v);
+        };
+        variables.insert(name.trim().to_owned(), value.to_owned());
+    }
+    Ok(variables)
+}
+
+/// Prints one replay event: NDJSON lines with `--json`, else a line per finished step (and connection errors on
+/// stderr).
+fn print_progress(p: Progress, json_mode: bool, out: &mut impl Write) {
+    match p {
+        Progress::Connection(kind) if json_mode => {
+            let value = match &kind {
+                EventKind::Handshake(h) if h.status != 0 => Some(ndjson::handshake(h)),
+                EventKind::Message(m) => Some(ndjson::message(m)),
+                EventKind::Error(e) => Some(ndjson::error(e)),
+                EventKind::Closed(c) => Some(ndjson::closed(c)),
+                _ => None,
+            };
+            if let Some(v) = value {
+                let _ = writeln!(out, "{v}");
+            }
+        }
+        Progress::Connection(EventKind::Error(e)) => eprintln!("error: {e}"),
+        Progress::Connection(_) | Progress::StepStarted { .. } => {}
+        Progress::StepFinished(r) => {
+            if json_mode {
+                let _ = writeln!(out, "{}", ndjson::step(&r));
+            } else {
+                let word = match r.outcome {
+                    Outcome::Pass => "PASS",
+                    Outcome::Fail => "FAIL",
+                    Outcome::Skip => "SKIP",
+                };
+                let name = if r.folder.is_empty() {
+                    r.name.clone()
+                } else {
+                    format!("{} / {}", r.folder, r.name)
+                };
+                let _ = writeln!(
+                    out,
+                    "{word} {:>3}. {name} ({:.0} ms)",
+                    r.index,
+                    r.seconds * 1000.0
+                );
+                if r.outcome == Outcome::Fail {
+                    let _ = writeln!(
+                        out,
+                        "      expected: {}\n      got:      {}",
+                        r.expected, r.got
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Prints the last line: the NDJSON summary with `--json`, else how many steps passed, failed and skipped.
+fn print_summary(name: &str, result: &replay::ReplayResult, json_mode: bool) {
+    let count = |o: Outcome| result.reports.iter().filter(|r| r.outcome == o).count();
+    let (passed, failed, skipped) = (
+        count(Outcome::Pass),
+        count(Outcome::Fail),
+        count(Outcome::Skip),
+    );
+    if json_mode {
+        println!(
+            "{}",
+            ndjson::summary(passed, failed, skipped, result.elapsed)
+        );
+    } else {
+        println!(
+            "{}: {passed} of {} steps passed, {failed} failed, {skipped} skipped in {:.2} s",
+            name,
+            result.reports.len(),
+            result.elapsed.as_secs_f64()
+        );
     }
 }
 

@@ -49,6 +49,34 @@ pub fn import(text: &str) -> Result<Session, String> {
         "the HAR file has no WebSocket traffic (_webSocketMessages); in the browser's Network panel, \
          export with the WebSocket connection selected and its messages recorded",
     )?;
+    let endpoint = endpoint_from(entry)?;
+    let messages = entry
+        .get("_webSocketMessages")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let steps = steps_from(&messages);
+    let url = &endpoint.url;
+    let host = url
+        .split("://")
+        .nth(1)
+        .unwrap_or(url)
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    Ok(Session {
+        name: format!("HAR: {host}"),
+        notes: notes(&messages, sockets.len()),
+        endpoint,
+        collection: steps.into_iter().map(Item::Step).collect(),
+        ..Session::default()
+    })
+}
+
+/// The endpoint of a WebSocket entry: its URL (http(s) turned into ws(s)), Origin, subprotocols and the headers
+/// worth replaying (credentials marked secret).
+fn endpoint_from(entry: &Value) -> Result<Endpoint, String> {
     let url = entry
         .pointer("/request/url")
         .and_then(Value::as_str)
@@ -58,7 +86,7 @@ pub fn import(text: &str) -> Result<Session, String> {
         Some(("http", rest)) => format!("ws://{rest}"),
         _ => url.to_owned(),
     };
-    let mut endpoint = Endpoint::new(url.clone());
+    let mut endpoint = Endpoint::new(url);
     for header in entry
         .pointer("/request/headers")
         .and_then(Value::as_array)
@@ -93,16 +121,16 @@ pub fn import(text: &str) -> Result<Session, String> {
             }),
         }
     }
+    Ok(endpoint)
+}
 
-    let messages = entry
-        .get("_webSocketMessages")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+/// The recorded messages as steps: each sent message a step with its recorded delay, each received message an
+/// expectation of the step before it (a "Server greeting" step first when the server speaks first).
+fn steps_from(messages: &[Value]) -> Vec<Step> {
     let mut steps: Vec<Step> = Vec::new();
     let mut last_sent_time: Option<f64> = None;
     let mut last_time: Option<f64> = None;
-    for m in &messages {
+    for m in messages {
         let kind = m.get("type").and_then(Value::as_str).unwrap_or_default();
         let time = m.get("time").and_then(Value::as_f64);
         let opcode = m.get("opcode").and_then(Value::as_u64).unwrap_or(1);
@@ -163,14 +191,11 @@ pub fn import(text: &str) -> Result<Session, String> {
             last_time = time;
         }
     }
-    let host = url
-        .split("://")
-        .nth(1)
-        .unwrap_or(&url)
-        .split('/')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
+    steps
+}
+
+/// The session's notes: how many messages went each way, and which connection was taken when there were several.
+fn notes(messages: &[Value], sockets: usize) -> String {
     let mut notes = format!(
         "Imported from a HAR capture: {} sent and {} received messages. Received messages are expectations; \
          switch off those whose content varies.",
@@ -183,19 +208,12 @@ pub fn import(text: &str) -> Result<Session, String> {
             .filter(|m| m.get("type").and_then(Value::as_str) == Some("receive"))
             .count(),
     );
-    if sockets.len() > 1 {
+    if sockets > 1 {
         notes.push_str(&format!(
-            " The capture held {} WebSocket connections; this is the first.",
-            sockets.len()
+            " The capture held {sockets} WebSocket connections; this is the first."
         ));
     }
-    Ok(Session {
-        name: format!("HAR: {host}"),
-        notes,
-        endpoint,
-        collection: steps.into_iter().map(Item::Step).collect(),
-        ..Session::default()
-    })
+    notes
 }
 
 #[cfg(test)]

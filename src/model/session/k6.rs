@@ -9,7 +9,7 @@
 //! payloads read from files are not exported (the step is skipped with a comment); TLS, proxy and keepalive
 //! options are left to k6's own settings.
 
-use crate::model::session::{Matcher, Payload, Session};
+use crate::model::session::{Expectation, Matcher, Payload, Session, Step};
 use crate::model::template::Context;
 use serde_json::{Value, json};
 
@@ -48,99 +48,17 @@ fn js_template(text: &str, ctx: &Context) -> String {
 pub fn export(session: &Session) -> String {
     let ctx = session.context(&Default::default());
     let request = session.endpoint.to_request();
-    let mut headers = serde_json::Map::new();
-    for (name, value) in &request.headers {
-        headers.insert(name.clone(), Value::String(value.clone()));
-    }
-    if let Some(origin) = &request.origin {
-        headers.insert("Origin".into(), Value::String(origin.clone()));
-    }
-    if !request.subprotocols.is_empty() {
-        headers.insert(
-            "Sec-WebSocket-Protocol".into(),
-            Value::String(request.subprotocols.join(", ")),
-        );
-    }
-    let header_js: Vec<String> = headers
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "{}: {}",
-                json!(k),
-                js_template(v.as_str().unwrap_or_default(), &ctx)
-            )
-        })
-        .collect();
+    let header_js = headers_js(&request, &ctx);
     let mut steps_js = Vec::new();
     let mut skipped = Vec::new();
     for (folder, step) in session.steps() {
         if !step.enabled {
             continue;
         }
-        let name = if folder.is_empty() {
-            step.name.clone()
-        } else {
-            format!("{folder} / {}", step.name)
-        };
-        let send = match &step.payload {
-            Payload::None => "null".to_owned(),
-            Payload::Text(t) | Payload::Json(t) => format!("() => {}", js_template(t, &ctx)),
-            Payload::Hex(h) => {
-                let bytes = crate::model::parse_payload(h, crate::model::PayloadFormat::Hex)
-                    .unwrap_or_default();
-                let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes);
-                format!("() => encoding.b64decode({})", json!(b64))
-            }
-            Payload::Base64(b) => format!("() => encoding.b64decode({})", json!(b.trim())),
-            Payload::File(p) => {
-                skipped.push(format!(
-                    "// step '{name}' sends the file {} and is not exported",
-                    p.display()
-                ));
-                continue;
-            }
-        };
-        let binary = matches!(step.payload, Payload::Hex(_) | Payload::Base64(_));
-        let expects: Vec<String> = step
-            .expect
-            .iter()
-            .filter(|e| e.enabled)
-            .map(|e| {
-                let (kind, a, b) = match &e.matcher {
-                    Matcher::Equals(s) => ("equals", js_template(s, &ctx), "null".into()),
-                    Matcher::Contains(s) => ("contains", js_template(s, &ctx), "null".into()),
-                    Matcher::Regex(r) => ("regex", json!(r).to_string(), "null".into()),
-                    Matcher::JsonSubset(j) => ("jsonSubset", js_template(j, &ctx), "null".into()),
-                    Matcher::JsonPath { path, equals } => (
-                        "jsonPath",
-                        json!(path).to_string(),
-                        js_template(equals, &ctx),
-                    ),
-                    Matcher::Bytes(hex) => {
-                        let bytes =
-                            crate::model::parse_payload(hex, crate::model::PayloadFormat::Hex)
-                                .unwrap_or_default();
-                        let b64 = base64::Engine::encode(
-                            &base64::engine::general_purpose::STANDARD,
-                            bytes,
-                        );
-                        ("bytes", json!(b64).to_string(), "null".into())
-                    }
-                    Matcher::Close(code) => ("close", json!(code).to_string(), "null".into()),
-                };
-                format!(
-                    "{{ kind: {}, a: {a}, b: {b}, timeout: {} }}",
-                    json!(kind),
-                    e.timeout_ms
-                )
-            })
-            .collect();
-        steps_js.push(format!(
-            "  {{ name: {}, delay: {}, binary: {binary}, send: {send}, expect: [{}] }},",
-            json!(name),
-            step.delay_ms,
-            expects.join(", ")
-        ));
+        match step_js(&folder, step, &ctx) {
+            Ok(js) => steps_js.push(js),
+            Err(comment) => skipped.push(comment),
+        }
     }
     let mut script = String::new();
     script.push_str(&format!(
@@ -163,87 +81,14 @@ export const options = {{ vus: 1, iterations: 1 }};
 const url = __ENV.SOCKSCOPE_URL || {url};
 let counter = 0;
 
-function uuidv4() {{
-  return 'xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx'.replace(/[xy]/g, (c) => {{
-    const r = (Math.random() * 16) | 0;
-    return (c === 'x' ? r : (r & 0x3) | 0x8).toString(16);
-  }});
-}}
-
-function contains(actual, expected) {{
-  if (expected !== null && typeof expected === 'object' && !Array.isArray(expected)) {{
-    return actual !== null && typeof actual === 'object' &&
-      Object.keys(expected).every((k) => k in actual && contains(actual[k], expected[k]));
-  }}
-  return JSON.stringify(actual) === JSON.stringify(expected);
-}}
-
-function pathGet(value, path) {{
-  const parts = path.replace(/^\$\.?/, '').replace(/\[(\d+)\]/g, '.$1').split('.').filter((p) => p !== '');
-  return parts.reduce((v, p) => (v === undefined || v === null ? undefined : v[p]), value);
-}}
-
-function matches(e, data, closeCode) {{
-  if (e.kind === 'close') return closeCode !== undefined && (e.a === null || e.a === closeCode);
-  if (closeCode !== undefined) return false;
-  let json;
-  try {{ json = JSON.parse(data); }} catch (_) {{ json = undefined; }}
-  switch (e.kind) {{
-    case 'bytes': return typeof data !== 'string' && encoding.b64encode(data) === e.a;
-    case 'equals': return data === e.a;
-    case 'contains': return String(data).includes(e.a);
-    case 'regex': return new RegExp(e.a).test(data);
-    case 'jsonSubset': return json !== undefined && contains(json, JSON.parse(e.a));
-    case 'jsonPath': return json !== undefined && contains(pathGet(json, e.a), JSON.parse(e.b));
-  }}
-  return false;
-}}
-
+{JS_HELPERS}
 const steps = [
 {steps}
 ];
 
 export default function () {{
   const params = {{ headers: {{ {headers} }} }};
-  const res = ws.connect(url, params, function (socket) {{
-    const pending = [];
-    const settle = (e, ok) => {{
-      if (e.done) return;
-      e.done = true;
-      check(ok, {{ [`${{e.step}}: ${{e.kind}} ${{e.a}}`]: (v) => v === true }});
-    }};
-    const deliver = (data, closeCode) => {{
-      for (const e of pending) if (!e.done && matches(e, data, closeCode)) settle(e, true);
-    }};
-    socket.on('message', (data) => deliver(data, undefined));
-    socket.on('binaryMessage', (data) => deliver(data, undefined));
-    socket.on('close', (code) => {{
-      deliver('', code === undefined ? null : code);
-      for (const e of pending) settle(e, false);
-    }});
-    socket.on('open', () => {{
-      let at = 0;
-      let lastDeadline = 0;
-      for (const step of steps) {{
-        at += step.delay;
-        const sendAt = at;
-        socket.setTimeout(() => {{
-          if (step.send !== null) {{
-            const payload = step.send();
-            if (step.binary) socket.sendBinary(payload); else socket.send(payload);
-          }}
-          for (const e of step.expect) {{
-            const entry = Object.assign({{ step: step.name, done: false }}, e);
-            pending.push(entry);
-            socket.setTimeout(() => settle(entry, false), e.timeout);
-          }}
-        }}, sendAt);
-        for (const e of step.expect) lastDeadline = Math.max(lastDeadline, sendAt + e.timeout);
-      }}
-      socket.setTimeout(() => socket.close(), Math.max(at, lastDeadline) + 100);
-    }});
-  }});
-  check(res, {{ 'handshake status is 101': (r) => r && r.status === 101 }});
+{JS_CONNECT}  check(res, {{ 'handshake status is 101': (r) => r && r.status === 101 }});
 }}
 "#,
         url = json!(request.url),
@@ -251,6 +96,180 @@ export default function () {{
         headers = header_js.join(", "),
     ));
     script
+}
+
+/// The script's helpers (plain JavaScript, no placeholders): `uuidv4` for `{{uuid}}`, and matching a received
+/// message against an expectation.
+const JS_HELPERS: &str = r#"function uuidv4() {
+  return 'xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx'.replace(/[xy]/g, (c) => {
+    const r = (Math.random() * 16) | 0;
+    return (c === 'x' ? r : (r & 0x3) | 0x8).toString(16);
+  });
+}
+
+function contains(actual, expected) {
+  if (expected !== null && typeof expected === 'object' && !Array.isArray(expected)) {
+    return actual !== null && typeof actual === 'object' &&
+      Object.keys(expected).every((k) => k in actual && contains(actual[k], expected[k]));
+  }
+  return JSON.stringify(actual) === JSON.stringify(expected);
+}
+
+function pathGet(value, path) {
+  const parts = path.replace(/^\$\.?/, '').replace(/\[(\d+)\]/g, '.$1').split('.').filter((p) => p !== '');
+  return parts.reduce((v, p) => (v === undefined || v === null ? undefined : v[p]), value);
+}
+
+function matches(e, data, closeCode) {
+  if (e.kind === 'close') return closeCode !== undefined && (e.a === null || e.a === closeCode);
+  if (closeCode !== undefined) return false;
+  let json;
+  try { json = JSON.parse(data); } catch (_) { json = undefined; }
+  switch (e.kind) {
+    case 'bytes': return typeof data !== 'string' && encoding.b64encode(data) === e.a;
+    case 'equals': return data === e.a;
+    case 'contains': return String(data).includes(e.a);
+    case 'regex': return new RegExp(e.a).test(data);
+    case 'jsonSubset': return json !== undefined && contains(json, JSON.parse(e.a));
+    case 'jsonPath': return json !== undefined && contains(pathGet(json, e.a), JSON.parse(e.b));
+  }
+  return false;
+}
+"#;
+
+/// The body of the default function after `params`: connect, send each step on its timer, settle each check.
+const JS_CONNECT: &str = r#"  const res = ws.connect(url, params, function (socket) {
+    const pending = [];
+    const settle = (e, ok) => {
+      if (e.done) return;
+      e.done = true;
+      check(ok, { [`${e.step}: ${e.kind} ${e.a}`]: (v) => v === true });
+    };
+    const deliver = (data, closeCode) => {
+      for (const e of pending) if (!e.done && matches(e, data, closeCode)) settle(e, true);
+    };
+    socket.on('message', (data) => deliver(data, undefined));
+    socket.on('binaryMessage', (data) => deliver(data, undefined));
+    socket.on('close', (code) => {
+      deliver('', code === undefined ? null : code);
+      for (const e of pending) settle(e, false);
+    });
+    socket.on('open', () => {
+      let at = 0;
+      let lastDeadline = 0;
+      for (const step of steps) {
+        at += step.delay;
+        const sendAt = at;
+        socket.setTimeout(() => {
+          if (step.send !== null) {
+            const payload = step.send();
+            if (step.binary) socket.sendBinary(payload); else socket.send(payload);
+          }
+          for (const e of step.expect) {
+            const entry = Object.assign({ step: step.name, done: false }, e);
+            pending.push(entry);
+            socket.setTimeout(() => settle(entry, false), e.timeout);
+          }
+        }, sendAt);
+        for (const e of step.expect) lastDeadline = Math.max(lastDeadline, sendAt + e.timeout);
+      }
+      socket.setTimeout(() => socket.close(), Math.max(at, lastDeadline) + 100);
+    });
+  });
+"#;
+
+/// The handshake headers as JavaScript object entries: the endpoint's headers, then Origin and the subprotocols.
+fn headers_js(request: &crate::model::ConnectRequest, ctx: &Context) -> Vec<String> {
+    let mut headers = serde_json::Map::new();
+    for (name, value) in &request.headers {
+        headers.insert(name.clone(), Value::String(value.clone()));
+    }
+    if let Some(origin) = &request.origin {
+        headers.insert("Origin".into(), Value::String(origin.clone()));
+    }
+    if !request.subprotocols.is_empty() {
+        headers.insert(
+            "Sec-WebSocket-Protocol".into(),
+            Value::String(request.subprotocols.join(", ")),
+        );
+    }
+    headers
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{}: {}",
+                json!(k),
+                js_template(v.as_str().unwrap_or_default(), ctx)
+            )
+        })
+        .collect()
+}
+
+/// One enabled step as an entry of the script's `steps` array, or (for a payload read from a file) the comment
+/// saying it is not exported.
+fn step_js(folder: &str, step: &Step, ctx: &Context) -> Result<String, String> {
+    let name = if folder.is_empty() {
+        step.name.clone()
+    } else {
+        format!("{folder} / {}", step.name)
+    };
+    let send = match &step.payload {
+        Payload::None => "null".to_owned(),
+        Payload::Text(t) | Payload::Json(t) => format!("() => {}", js_template(t, ctx)),
+        Payload::Hex(h) => {
+            let bytes = crate::model::parse_payload(h, crate::model::PayloadFormat::Hex)
+                .unwrap_or_default();
+            let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes);
+            format!("() => encoding.b64decode({})", json!(b64))
+        }
+        Payload::Base64(b) => format!("() => encoding.b64decode({})", json!(b.trim())),
+        Payload::File(p) => {
+            return Err(format!(
+                "// step '{name}' sends the file {} and is not exported",
+                p.display()
+            ));
+        }
+    };
+    let binary = matches!(step.payload, Payload::Hex(_) | Payload::Base64(_));
+    let expects: Vec<String> = step
+        .expect
+        .iter()
+        .filter(|e| e.enabled)
+        .map(|e| expectation_js(e, ctx))
+        .collect();
+    Ok(format!(
+        "  {{ name: {}, delay: {}, binary: {binary}, send: {send}, expect: [{}] }},",
+        json!(name),
+        step.delay_ms,
+        expects.join(", ")
+    ))
+}
+
+/// One expectation as the object the script's `matches` reads: its kind, operands `a` and `b`, and timeout.
+fn expectation_js(e: &Expectation, ctx: &Context) -> String {
+    let (kind, a, b) = match &e.matcher {
+        Matcher::Equals(s) => ("equals", js_template(s, ctx), "null".into()),
+        Matcher::Contains(s) => ("contains", js_template(s, ctx), "null".into()),
+        Matcher::Regex(r) => ("regex", json!(r).to_string(), "null".into()),
+        Matcher::JsonSubset(j) => ("jsonSubset", js_template(j, ctx), "null".into()),
+        Matcher::JsonPath { path, equals } => (
+            "jsonPath",
+            json!(path).to_string(),
+            js_template(equals, ctx),
+        ),
+        Matcher::Bytes(hex) => {
+            let bytes = crate::model::parse_payload(hex, crate::model::PayloadFormat::Hex)
+                .unwrap_or_default();
+            let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes);
+            ("bytes", json!(b64).to_string(), "null".into())
+        }
+        Matcher::Close(code) => ("close", json!(code).to_string(), "null".into()),
+    };
+    format!(
+        "{{ kind: {}, a: {a}, b: {b}, timeout: {} }}",
+        json!(kind),
+        e.timeout_ms
+    )
 }
 
 #[cfg(test)]
