@@ -1,10 +1,23 @@
 //! sockscope: a native desktop WebSocket tester.
 //!
 //! # Layout
-//! - [`model`]: plain data (requests, log entries, handshake facts, errors) and the NDJSON schema. No egui, no tokio.
-//! - [`engine`]: tokio tasks that connect stage by stage, own each connection, and run the echo server. No egui.
-//! - `app`: the egui/eframe GUI (feature `gui`, on by default). Talks to the engine over channels; never awaits, never blocks.
-//! - [`cli`]: the command line (`connect`, `serve`), driving the same engine headless.
+//! Layers depend one way: `model` ← `engine` ← `app` and `cli`. Each folder is one job:
+//! - [`model`]: plain data and rules. No egui, no tokio.
+//!   - `request`, `frame`, `stage`, `handshake`, `close`: what a connection is asked, frame rules, stages and
+//!     errors, handshake facts, close codes.
+//!   - `log/`: log entries, payload formats, the NDJSON schema. `session/`: sessions, expectations, templates,
+//!     HAR, k6, JUnit.
+//! - [`engine`]: tokio tasks. No egui.
+//!   - `connection/`: the actor that owns a connection (reconnects, the attempt's steps, outgoing frames, the
+//!     reader task, the shared socket).
+//!   - `transport/`: how bytes get there (URL, staged connect, proxies, TLS, the upgrade, the observed stream).
+//!   - `server/`: servers sockscope runs (the echo server). `events`, `replay`, `errors`, `task`: the event
+//!     channel, the replay runner, error wording, timers.
+//! - `app`: the egui/eframe GUI (feature `gui`, on by default). Never awaits, never blocks.
+//!   - `action`: what panels may ask for. `state/`: the app state by job. `tab/`: one connection tab's state.
+//!     `panels/`: one file per panel. `widgets/`: the virtual list and the JSON tree.
+//! - [`cli`]: the command line (`connect`, `run`, `serve`, `import-har`, `export-k6`), driving the same engine
+//!   headless.
 
 #[cfg(feature = "gui")]
 pub mod app;
