@@ -40,24 +40,29 @@ pub fn set_recv_low_water<T>(_socket: &T, _bytes: usize) -> io::Result<()> {
     ))
 }
 
+/// A connected pair of loopback TCP sockets (client, server), for the pacing tests.
+#[cfg(all(test, target_os = "linux"))]
+pub(super) async fn tcp_pair() -> (tokio::net::TcpStream, tokio::net::TcpStream) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("loopback socket");
+    let addr = listener.local_addr().expect("loopback socket");
+    let (client, accepted) = tokio::join!(tokio::net::TcpStream::connect(addr), listener.accept());
+    let (server, _) = accepted.expect("accept");
+    (client.expect("connect"), server)
+}
+
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
     use std::time::Duration;
     use tokio::io::AsyncWriteExt;
-    use tokio::net::{TcpListener, TcpStream};
 
     /// What pacing relies on: above the mark a few bytes do not make the socket readable; lowering the mark
     /// makes it readable at once, with nothing more arriving.
     #[tokio::test]
     async fn the_mark_holds_back_readiness_and_lowering_it_releases_it() {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("loopback socket");
-        let addr = listener.local_addr().expect("loopback socket");
-        let (client, accepted) = tokio::join!(TcpStream::connect(addr), listener.accept());
-        let client = client.expect("loopback socket");
-        let (mut server, _) = accepted.expect("accept");
+        let (client, mut server) = tcp_pair().await;
         set_recv_low_water(&client, 1000).expect("loopback socket");
         server.write_all(&[7u8; 10]).await.expect("loopback socket");
         let early = tokio::time::timeout(Duration::from_millis(100), client.readable()).await;

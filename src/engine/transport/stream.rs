@@ -174,19 +174,13 @@ mod tests {
     use super::*;
     use std::time::Duration;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::TcpListener;
 
     /// Many small reads raise the low-water mark; a few bytes that then arrive under the mark are still read,
     /// by the fallback timer (without it this read would wait forever).
     #[tokio::test]
     async fn a_flood_raises_the_mark_and_what_follows_it_still_arrives() {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("loopback socket");
-        let addr = listener.local_addr().expect("loopback socket");
-        let (client, accepted) = tokio::join!(TcpStream::connect(addr), listener.accept());
-        let mut transport = Transport::plain(client.expect("loopback socket"));
-        let (mut server, _) = accepted.expect("loopback socket");
+        let (client, mut server) = super::super::sockopt::tcp_pair().await;
+        let mut transport = Transport::plain(client);
 
         server
             .write_all(&[1u8; 6400])
