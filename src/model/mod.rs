@@ -9,6 +9,7 @@ mod frame;
 pub mod fsutil;
 mod handshake;
 pub mod log;
+pub mod protocol;
 mod request;
 pub mod session;
 mod stage;
