@@ -5,9 +5,9 @@
 //! from the subprotocol the server selected or the URL ([`detect`]) and says why. Adding a protocol means adding
 //! a module here and a variant below; the connection actor does not change.
 
-// HELPER-MERGE pub mod engineio;
+pub mod engineio;
 pub mod graphql;
-// HELPER-MERGE pub mod socketio;
+pub mod socketio;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
