@@ -1,0 +1,257 @@
+//! GraphQL over WebSocket against the reference servers: `graphql-ws` (protocol graphql-transport-ws) and
+//! `subscriptions-transport-ws` (the legacy graphql-ws), driven by `model::protocol::graphql::Client`.
+
+use super::{Peer, Runtime, start_peer, start_peer_with};
+use crate::servers::{collect, start};
+use sockscope::engine::{Command, EventKind};
+use sockscope::model::{ConnState, ConnectRequest, Direction, MessageKind};
+
+/// The GraphQL client state machine (`model::protocol::graphql::Client`) over a real connection to a reference
+/// server: what it sends goes out as text, every text message it receives goes in. Returns the transcript and the
+/// messages as decoded, in order, with the client's failures.
+async fn graphql_session(
+    peer: &Peer,
+    dialect: sockscope::model::protocol::graphql::Dialect,
+    token: &str,
+    operations: Vec<(String, sockscope::model::protocol::graphql::Operation)>,
+) -> (
+    crate::servers::Transcript,
+    Vec<sockscope::model::protocol::graphql::Message>,
+    Vec<String>,
+    sockscope::model::protocol::graphql::Client,
+) {
+    use sockscope::model::protocol::graphql::{Client, DEFAULT_ACK_TIMEOUT, Message, Output};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+    let mut request = ConnectRequest::new(format!("ws://127.0.0.1:{}/graphql", peer.port));
+    request.subprotocols = vec![dialect.subprotocol().to_owned()];
+    let (handle, mut events) = start(request);
+    let client = Arc::new(Mutex::new(Client::new(
+        dialect,
+        DEFAULT_ACK_TIMEOUT,
+        Some(Duration::from_secs(5)),
+    )));
+    let decoded = Arc::new(Mutex::new(Vec::<Message>::new()));
+    let failures = Arc::new(Mutex::new(Vec::<String>::new()));
+    let (c, d, f) = (client.clone(), decoded.clone(), failures.clone());
+    let expected = operations.len();
+    let t = collect(&mut events, move |event, _| {
+        let mut client = c.lock().expect("client");
+        let outputs = match event {
+            EventKind::State(ConnState::Open) => {
+                let mut out =
+                    client.start(Instant::now(), Some(serde_json::json!({ "token": token })));
+                for (id, op) in &operations {
+                    out.extend(client.subscribe(op.clone(), Some(id.clone())).1);
+                }
+                out
+            }
+            EventKind::Message(m)
+                if m.direction == Direction::Received && m.kind == MessageKind::Text =>
+            {
+                let text = std::str::from_utf8(&m.payload).expect("utf-8");
+                let (message, out) = client.on_text(Instant::now(), text);
+                d.lock()
+                    .expect("decoded")
+                    .push(message.expect("the reference server's message decodes"));
+                out
+            }
+            _ => Vec::new(),
+        };
+        for output in outputs {
+            match output {
+                Output::Send(text) => {
+                    handle.send(Command::Text(text));
+                }
+                Output::Acknowledged => {
+                    if dialect == sockscope::model::protocol::graphql::Dialect::TransportWs {
+                        // The server answers a client ping with a pong.
+                        handle.send(Command::Text(r#"{"type":"ping","payload":{"n":1}}"#.into()));
+                    }
+                }
+                Output::Failed(why) => {
+                    f.lock().expect("failures").push(why);
+                    handle.send(Command::Close {
+                        code: 1000,
+                        reason: String::new(),
+                    });
+                }
+            }
+        }
+        let finished = client.operations().values().filter(|op| op.done).count();
+        let waited_for_ka = dialect == sockscope::model::protocol::graphql::Dialect::TransportWs
+            || d.lock().expect("decoded").contains(&Message::KeepAlive);
+        if expected > 0 && finished == expected && waited_for_ka {
+            handle.send(Command::Close {
+                code: 1000,
+                reason: String::new(),
+            });
+        }
+    })
+    .await;
+    let decoded = decoded.lock().expect("decoded").clone();
+    let failures = failures.lock().expect("failures").clone();
+    let client = Arc::try_unwrap(client)
+        .expect("one owner")
+        .into_inner()
+        .expect("client");
+    (t, decoded, failures, client)
+}
+
+fn graphql_operations() -> Vec<(String, sockscope::model::protocol::graphql::Operation)> {
+    use sockscope::model::protocol::graphql::Operation;
+    vec![
+        (
+            "count".into(),
+            Operation {
+                query: "subscription Count($from: Int!) { countdown(from: $from) }".into(),
+                variables: Some(serde_json::json!({ "from": 3 })),
+                operation_name: Some("Count".into()),
+                extensions: None,
+            },
+        ),
+        (
+            "hi".into(),
+            Operation {
+                query: "query { hello(name: \"sockscope\") }".into(),
+                ..Operation::default()
+            },
+        ),
+    ]
+}
+
+/// What the countdown and hello operations produced, as (id, data) pairs of the results in order.
+fn graphql_results(
+    decoded: &[sockscope::model::protocol::graphql::Message],
+) -> Vec<(String, serde_json::Value)> {
+    use sockscope::model::protocol::graphql::Message;
+    decoded
+        .iter()
+        .filter_map(|m| match m {
+            Message::Next { id, payload } => Some((id.clone(), payload["data"].clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphql_transport_ws_with_the_graphql_ws_library() {
+    use serde_json::json;
+    use sockscope::model::protocol::graphql::{Dialect, Message, close_code_meaning};
+    let probe = ["-e", "require('graphql-ws/use/ws')"];
+    let Some(peer) = start_peer(
+        "graphql_transport_ws",
+        Runtime::Node,
+        "node_graphql_server.js",
+        &probe,
+    ) else {
+        return;
+    };
+    let (t, decoded, failures, client) =
+        graphql_session(&peer, Dialect::TransportWs, "secret", graphql_operations()).await;
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(
+        t.handshake
+            .as_ref()
+            .and_then(|h| h.subprotocol.clone())
+            .as_deref(),
+        Some("graphql-transport-ws")
+    );
+    assert!(
+        matches!(decoded.first(), Some(Message::ConnectionAck { .. })),
+        "{decoded:?}"
+    );
+    let results = graphql_results(&decoded);
+    let count: Vec<_> = results
+        .iter()
+        .filter(|(id, _)| id == "count")
+        .map(|(_, d)| d.clone())
+        .collect();
+    assert_eq!(
+        count,
+        [3, 2, 1, 0].map(|n| json!({ "countdown": n })).to_vec(),
+        "{decoded:?}"
+    );
+    assert!(
+        results.contains(&("hi".into(), json!({ "hello": "hello sockscope" }))),
+        "{decoded:?}"
+    );
+    assert!(decoded.contains(&Message::Complete { id: "count".into() }));
+    assert!(
+        decoded.contains(&Message::Pong {
+            payload: Some(json!({ "n": 1 }))
+        }),
+        "{decoded:?}"
+    );
+    assert_eq!(client.operations()["count"].results, 4);
+    assert!(t.closed.as_ref().is_some_and(|c| c.clean), "{:?}", t.errors);
+
+    // A refused connection_init: the server closes with 4403, whose meaning sockscope knows.
+    let (t, _, _, client) = graphql_session(&peer, Dialect::TransportWs, "wrong", Vec::new()).await;
+    let code = t.closed.as_ref().and_then(|c| c.code);
+    assert_eq!(code, Some(4403), "{:?}", t.closed);
+    assert!(close_code_meaning(4403).is_some_and(|m| m.contains("forbidden")));
+    assert!(!client.is_ready());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphql_ws_legacy_with_subscriptions_transport_ws() {
+    use serde_json::json;
+    use sockscope::model::protocol::graphql::{Dialect, Message};
+    let probe = ["-e", "require('subscriptions-transport-ws')"];
+    let args = [std::ffi::OsStr::new("legacy")];
+    let Some(peer) = start_peer_with(
+        "graphql_ws_legacy",
+        Runtime::Node,
+        "node_graphql_server.js",
+        &probe,
+        &args,
+    ) else {
+        return;
+    };
+    let (t, decoded, failures, _) =
+        graphql_session(&peer, Dialect::Legacy, "secret", graphql_operations()).await;
+    assert!(failures.is_empty(), "{failures:?}");
+    assert!(
+        decoded.contains(&Message::ConnectionAck { payload: None }),
+        "{decoded:?}"
+    );
+    assert!(
+        decoded.contains(&Message::KeepAlive),
+        "the server's ka keep-alives decode"
+    );
+    let results = graphql_results(&decoded);
+    let count: Vec<_> = results
+        .iter()
+        .filter(|(id, _)| id == "count")
+        .map(|(_, d)| d.clone())
+        .collect();
+    assert_eq!(
+        count,
+        [3, 2, 1, 0].map(|n| json!({ "countdown": n })).to_vec(),
+        "{decoded:?}"
+    );
+    assert!(
+        results.contains(&("hi".into(), json!({ "hello": "hello sockscope" }))),
+        "{decoded:?}"
+    );
+    assert!(
+        decoded.contains(&Message::Complete { id: "hi".into() }),
+        "{decoded:?}"
+    );
+    assert!(t.closed.is_some());
+
+    // A refused connection_init: connection_error, which the client reports as a refusal.
+    let (_, decoded, failures, _) =
+        graphql_session(&peer, Dialect::Legacy, "wrong", Vec::new()).await;
+    assert!(
+        decoded
+            .iter()
+            .any(|m| matches!(m, Message::ConnectionError { .. })),
+        "{decoded:?}"
+    );
+    assert!(
+        failures.iter().any(|f| f.contains("refused")),
+        "{failures:?}"
+    );
+}
