@@ -134,6 +134,26 @@ fn graphql_results(
         .collect()
 }
 
+/// The countdown streamed 3, 2, 1, 0 and the query said hello.
+fn assert_operation_results(decoded: &[sockscope::model::protocol::graphql::Message]) {
+    use serde_json::json;
+    let results = graphql_results(decoded);
+    let count: Vec<_> = results
+        .iter()
+        .filter(|(id, _)| id == "count")
+        .map(|(_, d)| d.clone())
+        .collect();
+    assert_eq!(
+        count,
+        [3, 2, 1, 0].map(|n| json!({ "countdown": n })).to_vec(),
+        "{decoded:?}"
+    );
+    assert!(
+        results.contains(&("hi".into(), json!({ "hello": "hello sockscope" }))),
+        "{decoded:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graphql_transport_ws_with_the_graphql_ws_library() {
     use serde_json::json;
@@ -161,21 +181,7 @@ async fn graphql_transport_ws_with_the_graphql_ws_library() {
         matches!(decoded.first(), Some(Message::ConnectionAck { .. })),
         "{decoded:?}"
     );
-    let results = graphql_results(&decoded);
-    let count: Vec<_> = results
-        .iter()
-        .filter(|(id, _)| id == "count")
-        .map(|(_, d)| d.clone())
-        .collect();
-    assert_eq!(
-        count,
-        [3, 2, 1, 0].map(|n| json!({ "countdown": n })).to_vec(),
-        "{decoded:?}"
-    );
-    assert!(
-        results.contains(&("hi".into(), json!({ "hello": "hello sockscope" }))),
-        "{decoded:?}"
-    );
+    assert_operation_results(&decoded);
     assert!(decoded.contains(&Message::Complete { id: "count".into() }));
     assert!(
         decoded.contains(&Message::Pong {
@@ -196,7 +202,6 @@ async fn graphql_transport_ws_with_the_graphql_ws_library() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graphql_ws_legacy_with_subscriptions_transport_ws() {
-    use serde_json::json;
     use sockscope::model::protocol::graphql::{Dialect, Message};
     let probe = ["-e", "require('subscriptions-transport-ws')"];
     let args = [std::ffi::OsStr::new("legacy")];
@@ -220,21 +225,7 @@ async fn graphql_ws_legacy_with_subscriptions_transport_ws() {
         decoded.contains(&Message::KeepAlive),
         "the server's ka keep-alives decode"
     );
-    let results = graphql_results(&decoded);
-    let count: Vec<_> = results
-        .iter()
-        .filter(|(id, _)| id == "count")
-        .map(|(_, d)| d.clone())
-        .collect();
-    assert_eq!(
-        count,
-        [3, 2, 1, 0].map(|n| json!({ "countdown": n })).to_vec(),
-        "{decoded:?}"
-    );
-    assert!(
-        results.contains(&("hi".into(), json!({ "hello": "hello sockscope" }))),
-        "{decoded:?}"
-    );
+    assert_operation_results(&decoded);
     assert!(
         decoded.contains(&Message::Complete { id: "hi".into() }),
         "{decoded:?}"
