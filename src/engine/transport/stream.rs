@@ -6,7 +6,6 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
@@ -65,15 +64,12 @@ impl Transport {
         if super::sockopt::set_recv_low_water(self.tcp(), bytes).is_err() {
             self.pacer = Pacer::disabled();
             self.fallback = None;
-            return;
-        }
-        if bytes > 1 {
-            self.arm_fallback();
         }
     }
 
-    fn arm_fallback(&mut self) {
-        let at = tokio::time::Instant::now() + pace::FALLBACK;
+    /// The fallback fires [`pace::FALLBACK`] after the read at `now`.
+    fn arm_fallback(&mut self, now: tokio::time::Instant) {
+        let at = now + pace::FALLBACK;
         match &mut self.fallback {
             Some(sleep) => sleep.as_mut().reset(at),
             None => self.fallback = Some(Box::pin(tokio::time::sleep_until(at))),
@@ -96,14 +92,16 @@ impl AsyncRead for Transport {
         let read = buf.filled().len() - before;
         match result {
             Poll::Ready(Ok(())) if read > 0 && this.pacer.enabled() => {
-                let change = this.pacer.on_read(Instant::now(), read);
+                // One clock reading per read, for the pacer's window and the fallback's deadline.
+                let now = tokio::time::Instant::now();
+                let change = this.pacer.on_read(now.into_std(), read);
                 this.apply(change);
                 if std::mem::take(&mut this.lifted) {
                     let change = this.pacer.resume();
                     this.apply(change);
                 }
                 if this.pacer.batching() {
-                    this.arm_fallback();
+                    this.arm_fallback(now);
                 }
             }
             Poll::Pending if this.pacer.batching() => {
