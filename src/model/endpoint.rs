@@ -2,7 +2,10 @@
 //! auth helpers, TLS, proxy and limits. It turns into a [`ConnectRequest`] when the user connects, and is what
 //! sessions will save.
 
-use super::{ConnectRequest, Heartbeat, Keepalive, OutgoingMessage, ReconnectPolicy, TlsOptions};
+use super::{
+    ConnectRequest, Heartbeat, Keepalive, OutgoingMessage, ProtocolChoice, ReconnectPolicy,
+    TlsOptions,
+};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
@@ -99,6 +102,8 @@ pub struct Endpoint {
     pub on_connect: Vec<String>,
     /// Automatic reconnection.
     pub reconnect: ReconnectPolicy,
+    /// The protocol on top of WebSocket (raw in session files saved before protocols existed).
+    pub protocol: ProtocolChoice,
 }
 
 impl Default for Endpoint {
@@ -121,6 +126,7 @@ impl Default for Endpoint {
             heartbeat: Heartbeat::default(),
             on_connect: Vec::new(),
             reconnect: ReconnectPolicy::default(),
+            protocol: ProtocolChoice::default(),
         }
     }
 }
@@ -193,6 +199,7 @@ impl Endpoint {
             reconnect: self.reconnect.clone(),
             // The GUI shows every frame.
             observe_frames: true,
+            protocol: self.protocol.clone(),
         }
     }
 }

@@ -25,7 +25,8 @@ pub use log::payload::{
     PayloadFormat, PayloadParseError, hex_dump, hex_string, parse_payload, preview,
 };
 pub use request::{
-    ConnId, ConnectRequest, Heartbeat, Keepalive, OutgoingMessage, ReconnectPolicy, TlsOptions,
+    ConnId, ConnectRequest, Heartbeat, Keepalive, OutgoingMessage, ProtocolChoice, ReconnectPolicy,
+    TlsOptions,
 };
 pub use session::{expect, har, junit, k6, template};
 pub use stage::{ConnState, Stage, StageError, StageTimings, millis};

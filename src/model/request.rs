@@ -41,6 +41,30 @@ pub struct ConnectRequest {
     pub reconnect: ReconnectPolicy,
     /// Report every frame header seen on the wire (`connect --frames`, the GUI's frame view).
     pub observe_frames: bool,
+    /// The protocol spoken on top of WebSocket (raw when absent, as in older session files).
+    pub protocol: ProtocolChoice,
+}
+
+/// The protocol of a connection, whether its automatic part (handshake, keep-alive) runs, and its options.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProtocolChoice {
+    /// `raw`, `auto` or a protocol.
+    pub protocol: crate::model::protocol::Protocol,
+    /// Run the protocol's handshake and keep-alive (off: decode only).
+    pub automatic: bool,
+    /// `--protocol-option KEY=VALUE`s.
+    pub options: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for ProtocolChoice {
+    fn default() -> Self {
+        Self {
+            protocol: crate::model::protocol::Protocol::Raw,
+            automatic: true,
+            options: std::collections::BTreeMap::new(),
+        }
+    }
 }
 
 /// A data message to send.
@@ -160,6 +184,7 @@ impl Default for ConnectRequest {
             on_connect: Vec::new(),
             reconnect: ReconnectPolicy::default(),
             observe_frames: false,
+            protocol: ProtocolChoice::default(),
         }
     }
 }

@@ -52,6 +52,8 @@ pub enum Stage {
     Write,
     /// A stage did not complete in time.
     Timeout,
+    /// The protocol on top of WebSocket failed (a namespace refused, no `connection_ack`, a server gone silent).
+    Protocol,
     /// sockscope itself failed (a bug, caught so that only this connection ends).
     Internal,
 }
@@ -69,6 +71,7 @@ impl Stage {
             Self::Read => "read",
             Self::Write => "write",
             Self::Timeout => "timeout",
+            Self::Protocol => "protocol",
             Self::Internal => "internal",
         }
     }
@@ -85,6 +88,7 @@ impl Stage {
             Self::Read => "Read",
             Self::Write => "Write",
             Self::Timeout => "Timeout",
+            Self::Protocol => "Protocol",
             Self::Internal => "Internal error",
         }
     }

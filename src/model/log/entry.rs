@@ -100,8 +100,10 @@ pub struct EntryExtra {
     pub note: Option<String>,
     /// True when this entry is a deliberate protocol violation.
     pub violation: bool,
-    /// Set when the library sent this on its own (the reply to a peer's close).
+    /// Set when the library sent this on its own (the reply to a peer's close, a protocol's keep-alive).
     pub automatic: bool,
+    /// The message read in its protocol's terms, on connections with a protocol.
+    pub protocol: Option<crate::model::protocol::Decoded>,
 }
 
 /// `d` in nanoseconds, saturating (a u64 of nanoseconds lasts 584 years).
@@ -200,6 +202,11 @@ impl LogEntry {
     /// True when the library sent this on its own (the reply to a peer's close).
     pub fn automatic(&self) -> bool {
         self.extra.as_ref().is_some_and(|e| e.automatic)
+    }
+
+    /// The message in its protocol's terms, on connections with a protocol.
+    pub fn decoded(&self) -> Option<&crate::model::protocol::Decoded> {
+        self.extra.as_ref().and_then(|e| e.protocol.as_ref())
     }
 
     /// The round-trip time, for pongs that answer our pings.

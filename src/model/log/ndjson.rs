@@ -156,6 +156,9 @@ pub fn message(m: &LogEntry) -> Value {
         if extra.violation {
             obj.insert("violation".into(), true.into());
         }
+        if let Some(decoded) = &extra.protocol {
+            obj.insert("protocol".into(), decoded.value.clone());
+        }
     }
     Value::Object(obj)
 }
@@ -219,6 +222,11 @@ pub fn error(e: &StageError) -> Value {
         "stage": e.stage.as_str(),
         "message": e.message,
     })
+}
+
+/// `{"event":"protocol","name":…,"version":…,"reason":…}`: which protocol the connection speaks and why.
+pub fn protocol(name: &str, version: &str, reason: &str) -> Value {
+    json!({"event": "protocol", "name": name, "version": version, "reason": reason})
 }
 
 /// `{"event":"reconnecting",…}`: the attempt about to be made and the wait before it.

@@ -375,6 +375,11 @@ impl Client {
         self.state == State::Ready
     }
 
+    /// Whether the connection failed (refused, no ack in time, keep-alives stopped).
+    pub fn is_failed(&self) -> bool {
+        self.state == State::Failed
+    }
+
     /// The operations so far, by id.
     pub fn operations(&self) -> &BTreeMap<String, OperationState> {
         &self.operations
@@ -546,6 +551,8 @@ impl Client {
         }
     }
 }
+
+pub mod lens;
 
 #[cfg(test)]
 mod tests;

@@ -7,7 +7,10 @@
 
 pub mod engineio;
 pub mod graphql;
+pub mod lens;
 pub mod socketio;
+
+pub use lens::{Class, Decoded, Lens, OpenItem, Options, Output};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

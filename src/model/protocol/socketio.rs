@@ -548,5 +548,8 @@ fn as_bytes(map: &Map<String, Value>) -> Option<&str> {
     }
 }
 
+pub mod client;
+pub mod options;
+
 #[cfg(test)]
 mod tests;
