@@ -179,6 +179,21 @@ pub struct ConnectArgs {
     /// Bound each connection stage (DNS, TCP, TLS, upgrade), in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     pub connect_timeout: f64,
+    /// The protocol on top of WebSocket: raw (plain messages, the default), auto (picked from the server's
+    /// subprotocol or the URL), socket.io, graphql-transport-ws or graphql-ws (the legacy
+    /// subscriptions-transport-ws protocol). With a protocol, its handshake and keep-alive run by themselves
+    /// and every --send and --emit goes out once its handshake completed.
+    #[arg(long, value_name = "NAME", default_value = "raw")]
+    pub protocol: String,
+    /// A protocol option, repeatable. Socket.IO: eio=3|4, path=/socket.io/, auth=JSON, open_timeout_ms=N;
+    /// GraphQL: init=JSON (the connection_init payload), ack_timeout_ms=N, keepalive_timeout_ms=N.
+    #[arg(long = "protocol-option", value_name = "KEY=VALUE")]
+    pub protocol_option: Vec<String>,
+    /// Send one protocol message, repeatable, in order with --send. Socket.IO:
+    /// '{"event":"NAME","args":[…],"namespace":"/admin","ack":true,"auth":{…}}'; GraphQL:
+    /// '{"subscribe":"subscription { … }","variables":{…},"operationName":"…","id":"1"}' or '{"complete":"1"}'.
+    #[arg(long = "emit", value_name = "JSON")]
+    pub emit: Vec<String>,
 }
 
 /// One message to send after the handshake.
@@ -190,6 +205,8 @@ pub enum Outgoing {
     Binary(Vec<u8>),
     /// A text message split into frames of this many bytes.
     Fragmented(String, usize),
+    /// A protocol message (`--emit`).
+    Emit(serde_json::Value),
 }
 
 /// `connect`'s flags, validated.
@@ -232,7 +249,8 @@ impl ConnectArgs {
     /// Validates the flags. `matches` are the subcommand's matches, used to keep `--send`/`--send-binary` order.
     pub fn plan(&self, matches: Option<&ArgMatches>) -> Result<ConnectPlan, UsageError> {
         let mut request = self.request()?;
-        let sends = self.sends(matches)?;
+        request.protocol = self.protocol_choice()?;
+        let sends = self.sends(matches, request.protocol.protocol)?;
         let seconds = |flag: &str, v: Option<f64>| -> Result<Option<u64>, UsageError> {
             v.map(|s| seconds_millis(flag, s, false)).transpose()
         };
@@ -309,8 +327,45 @@ impl ConnectArgs {
         Ok(request)
     }
 
-    /// The messages to send, `--send`, `--send-binary` and `--send-fragmented` in the order they were given.
-    fn sends(&self, matches: Option<&ArgMatches>) -> Result<Vec<Outgoing>, UsageError> {
+    /// `--protocol` and its `--protocol-option`s, checked.
+    fn protocol_choice(&self) -> Result<crate::model::ProtocolChoice, UsageError> {
+        use crate::model::protocol::{Protocol, lens};
+        let protocol: Protocol =
+            self.protocol
+                .parse()
+                .map_err(|e: crate::model::protocol::UnknownProtocol| {
+                    UsageError(format!("--protocol: {e}"))
+                })?;
+        let mut options = lens::Options::new();
+        for option in &self.protocol_option {
+            let Some((key, value)) = option.split_once('=') else {
+                return Err(UsageError(format!(
+                    "--protocol-option '{option}' must look like KEY=VALUE"
+                )));
+            };
+            options.insert(key.trim().to_owned(), value.to_owned());
+        }
+        if protocol == Protocol::Raw && !options.is_empty() {
+            return Err(UsageError(
+                "--protocol-option needs a protocol (--protocol socket.io, graphql-transport-ws, …)".into(),
+            ));
+        }
+        lens::check_options(protocol, &options)
+            .map_err(|e| UsageError(format!("--protocol-option: {e}")))?;
+        Ok(crate::model::ProtocolChoice {
+            protocol,
+            automatic: true,
+            options,
+        })
+    }
+
+    /// The messages to send, `--send`, `--send-binary`, `--send-fragmented` and `--emit` in the order they were
+    /// given.
+    fn sends(
+        &self,
+        matches: Option<&ArgMatches>,
+        protocol: crate::model::protocol::Protocol,
+    ) -> Result<Vec<Outgoing>, UsageError> {
         let mut indexed: Vec<(usize, Outgoing)> = Vec::new();
         let indices = |id: &str| -> Vec<usize> {
             matches
@@ -341,6 +396,15 @@ impl ConnectArgs {
         for (n, t) in self.send_fragmented.iter().enumerate() {
             let at = frag_idx.get(n).copied().unwrap_or(usize::MAX / 2 + n);
             indexed.push((at, Outgoing::Fragmented(t.clone(), self.fragment_size)));
+        }
+        let emit_idx = indices("emit");
+        for (n, text) in self.emit.iter().enumerate() {
+            let value: serde_json::Value = serde_json::from_str(text)
+                .map_err(|e| UsageError(format!("--emit '{text}' is not valid JSON: {e}")))?;
+            crate::model::protocol::lens::check_emit(protocol, &value)
+                .map_err(|e| UsageError(format!("--emit '{text}': {e}")))?;
+            let at = emit_idx.get(n).copied().unwrap_or(usize::MAX / 2 + n);
+            indexed.push((at, Outgoing::Emit(value)));
         }
         indexed.sort_by_key(|(i, _)| *i);
         Ok(indexed.into_iter().map(|(_, o)| o).collect())

@@ -126,7 +126,11 @@ pub async fn run(plan: ConnectPlan) -> i32 {
                     }
                     line = next_line(&mut stdin_lines), if run.opened && stdin_lines.is_some() => {
                         match line {
-                            Some(text) => { run.handle.send_within_budget(Command::Text(text)).await; }
+                            Some(text) => {
+                                if let Some(cmd) = run.stdin_command(text) {
+                                    run.handle.send_within_budget(cmd).await;
+                                }
+                            }
                             None => {
                                 stdin_lines = None;
                                 if run.wait_deadline.is_none() {
@@ -210,6 +214,12 @@ struct ConnectRun {
     received_data: u64,
     wait_deadline: Option<tokio::time::Instant>,
     closed: Option<CloseInfo>,
+    /// The connection has a protocol whose handshake runs: `--wait` counts from its completion.
+    protocol_automatic: bool,
+    /// The protocol's handshake completed on some attempt.
+    protocol_ready: bool,
+    /// A protocol failure was reported; `Some(true)` when its own handshake never completed.
+    protocol_failed: Option<bool>,
 }
 
 impl ConnectRun {
@@ -234,6 +244,32 @@ impl ConnectRun {
             received_data: 0,
             wait_deadline: None,
             closed: None,
+            protocol_automatic: false,
+            protocol_ready: false,
+            protocol_failed: None,
+        }
+    }
+
+    /// A line of `--stdin`: a text message, or with a protocol one `--emit` JSON.
+    fn stdin_command(&mut self, line: String) -> Option<Command> {
+        use crate::model::protocol::Protocol;
+        let protocol = self.plan.request.protocol.protocol;
+        if protocol == Protocol::Raw {
+            return Some(Command::Text(line));
+        }
+        if line.trim().is_empty() {
+            return None;
+        }
+        let checked = serde_json::from_str::<serde_json::Value>(&line)
+            .map_err(|e| format!("not valid JSON: {e}"))
+            .and_then(|v| crate::model::protocol::lens::check_emit(protocol, &v).map(|()| v));
+        match checked {
+            Ok(value) => Some(Command::Emit(value)),
+            Err(why) => {
+                self.printer.flush();
+                eprintln!("error: stdin line not sent ({why}): {line}");
+                None
+            }
         }
     }
 
@@ -249,11 +285,17 @@ impl ConnectRun {
     fn print_burst(&mut self, events: &mut events::EventStream, first: events::Incoming) {
         let mut next = Some(first);
         while let Some(message) = next {
-            if !count_done(self.received_data, self.plan.count) {
-                print_received(&mut self.printer, message.text, &message.payload);
+            let counted = message.protocol.as_deref().is_none_or(counts);
+            if counted && !count_done(self.received_data, self.plan.count) {
+                match message.protocol.as_deref() {
+                    Some(decoded) => print_decoded(&mut self.printer, decoded, &message.payload),
+                    None => print_received(&mut self.printer, message.text, &message.payload),
+                }
                 if count_reached(&mut self.received_data, self.plan.count) {
                     self.close_once();
                 }
+            } else if !counted && message.protocol.as_deref().is_some_and(is_invalid) {
+                print_received(&mut self.printer, message.text, &message.payload);
             }
             next = events.next_in_burst();
         }
@@ -310,6 +352,7 @@ impl ConnectRun {
                     );
                 }
             }
+            EventKind::Protocol(p) => self.on_protocol(p),
             EventKind::GaveUp { attempts } => {
                 self.gave_up = true;
                 if json {
@@ -330,6 +373,7 @@ impl ConnectRun {
         self.ever_opened = true;
         for s in &self.plan.sends {
             self.handle.send(match s {
+                Outgoing::Emit(v) => Command::Emit(v.clone()),
                 Outgoing::Text(t) => Command::Text(t.clone()),
                 Outgoing::Binary(b) => Command::Binary(b.clone()),
                 Outgoing::Fragmented(t, size) => Command::Fragmented {
@@ -339,7 +383,14 @@ impl ConnectRun {
                 },
             });
         }
-        if first && let Some(w) = self.plan.wait {
+        if first && !self.protocol_automatic {
+            self.sent_all();
+        }
+    }
+
+    /// Everything was sent (after the protocol's handshake, with one): `--wait` starts.
+    fn sent_all(&mut self) {
+        if let Some(w) = self.plan.wait {
             self.wait_deadline = Some(tokio::time::Instant::now() + w);
         }
         if self.plan.count == Some(0) {
@@ -347,8 +398,56 @@ impl ConnectRun {
         }
     }
 
+    fn on_protocol(&mut self, event: events::ProtocolEvent) {
+        use events::ProtocolEvent as P;
+        let json = self.printer.json;
+        match event {
+            P::Chosen {
+                name,
+                version,
+                reason,
+                automatic,
+            } => {
+                self.protocol_automatic = automatic && name != "raw";
+                if json {
+                    self.printer
+                        .json(&ndjson::protocol(&name, &version, &reason));
+                } else {
+                    self.printer.flush();
+                    let version = if version.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {version}")
+                    };
+                    eprintln!("protocol: {name}{version} ({reason})");
+                }
+            }
+            P::Ready => {
+                let first = !self.protocol_ready;
+                self.protocol_ready = true;
+                if first {
+                    self.sent_all();
+                }
+            }
+            P::Failed { message, handshake } => {
+                let handshake = handshake && !self.protocol_ready;
+                self.protocol_failed = Some(self.protocol_failed.unwrap_or(false) || handshake);
+                let err = crate::model::StageError::new(crate::model::Stage::Protocol, message);
+                if json {
+                    self.printer.json(&ndjson::error(&err));
+                } else {
+                    self.printer.flush();
+                    eprintln!("error: {err}");
+                }
+            }
+            P::Open(_) => {}
+        }
+    }
+
     async fn on_message(&mut self, m: LogEntry) -> Flow {
-        let data_in = m.direction == Direction::Received && m.kind.is_data();
+        let data_in = m.direction == Direction::Received
+            && m.kind.is_data()
+            && m.decoded().is_none_or(counts);
         if data_in && count_done(self.received_data, self.plan.count) {
             // --count reached: what is still on its way is neither printed nor echoed.
             return Flow::Skip;
@@ -382,6 +481,9 @@ impl ConnectRun {
     fn exit_status(&self) -> i32 {
         match &self.closed {
             _ if !self.ever_opened => EXIT_CONNECT_FAILED,
+            // The protocol's own handshake never completed: the endpoint could not be used.
+            _ if self.protocol_failed == Some(true) && !self.protocol_ready => EXIT_CONNECT_FAILED,
+            _ if self.protocol_failed.is_some() => EXIT_BROKEN,
             _ if self.gave_up => EXIT_BROKEN,
             Some(c) if c.clean => EXIT_OK,
             _ => EXIT_BROKEN,
@@ -400,8 +502,30 @@ async fn next_line(
 
 fn print_plain(printer: &mut Printer, m: &LogEntry) {
     if m.direction == Direction::Received && m.kind.is_data() {
-        print_received(printer, m.kind == MessageKind::Text, &m.payload);
+        match m.decoded() {
+            Some(d) if counts(d) => print_decoded(printer, d, &m.payload),
+            Some(d) if is_invalid(d) => {
+                print_received(printer, m.kind == MessageKind::Text, &m.payload)
+            }
+            Some(_) => {}
+            None => print_received(printer, m.kind == MessageKind::Text, &m.payload),
+        }
     }
+}
+
+/// An application message of a protocol: what `--count` counts and text output prints.
+fn counts(d: &crate::model::protocol::Decoded) -> bool {
+    d.class == crate::model::protocol::Class::Application
+}
+
+/// A message the protocol could not read: printed as it came.
+fn is_invalid(d: &crate::model::protocol::Decoded) -> bool {
+    d.class == crate::model::protocol::Class::Invalid
+}
+
+/// An application message as one line in protocol terms (`event echo ["hi"]`, `next 1 {…}`).
+fn print_decoded(printer: &mut Printer, d: &crate::model::protocol::Decoded, _payload: &[u8]) {
+    printer.line(&d.summary());
 }
 
 /// A received data message as a line: text as is (the library has checked it is UTF-8), binary as hex.

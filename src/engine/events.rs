@@ -52,11 +52,40 @@ pub enum EventKind {
     },
     /// Frame headers seen on the wire in one read or write, in order (only when frame observation is on).
     Frames(Vec<crate::model::FrameInfo>),
+    /// The protocol on top of WebSocket: which one, its handshake, its failures.
+    Protocol(ProtocolEvent),
     /// Reconnection stopped after the maximum number of attempts.
     GaveUp {
         /// How many reconnections were tried.
         attempts: u32,
     },
+}
+
+/// What the protocol on top of WebSocket reports (see `model::protocol::lens`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProtocolEvent {
+    /// The connection speaks `name` (picked by `auto` for `reason`, or `"chosen"`).
+    Chosen {
+        /// The protocol's name (`socket.io`, `graphql-transport-ws`, …; `raw` when `auto` found none).
+        name: String,
+        /// The version spoken (Socket.IO: the Engine.IO version; GraphQL: the subprotocol).
+        version: String,
+        /// Why `auto` picked it, or `chosen`.
+        reason: String,
+        /// Its automatic part (handshake, keep-alive) runs.
+        automatic: bool,
+    },
+    /// The protocol's handshake completed: held messages go out now.
+    Ready,
+    /// The protocol failed, in plain words (reported as an error at stage `protocol`).
+    Failed {
+        /// What failed.
+        message: String,
+        /// Its own handshake never completed: the endpoint could not be used.
+        handshake: bool,
+    },
+    /// What is open now (namespaces, operations), when it changed.
+    Open(Vec<crate::model::protocol::OpenItem>),
 }
 
 /// The most received messages one burst carries.
@@ -78,6 +107,8 @@ pub struct Incoming {
     pub since_ns: u64,
     /// The payload (checked UTF-8 for text).
     pub payload: Bytes,
+    /// The message in its protocol's terms, on connections with a protocol.
+    pub protocol: Option<Box<crate::model::protocol::Decoded>>,
 }
 
 impl Incoming {
@@ -89,14 +120,18 @@ impl Incoming {
         } else {
             MessageKind::Binary
         };
-        LogEntry::from_nanos(
+        let mut entry = LogEntry::from_nanos(
             conn_id,
             Direction::Received,
             kind,
             self.at_ns,
             self.since_ns,
             Vec::from(self.payload),
-        )
+        );
+        if let Some(decoded) = self.protocol {
+            entry.extra_mut().protocol = Some(*decoded);
+        }
+        entry
     }
 }
 

@@ -7,6 +7,7 @@ pub(crate) mod latency;
 pub(crate) mod log_filter;
 pub(crate) mod log_store;
 pub(crate) mod payload_cache;
+pub(crate) mod protocol;
 pub(crate) mod traffic;
 
 use crate::engine::replay::Control;
@@ -78,6 +79,8 @@ pub struct Composer {
     pub show_frames: bool,
     /// Why the last send was refused.
     pub error: Option<String>,
+    /// The protocol fields (Socket.IO event, GraphQL operation).
+    pub protocol: protocol::ProtocolComposer,
 }
 
 impl Default for Composer {
@@ -94,6 +97,7 @@ impl Default for Composer {
             raw_rsv: [false; 3],
             show_frames: false,
             error: None,
+            protocol: Default::default(),
         }
     }
 }
@@ -195,6 +199,8 @@ pub struct ConnTab {
     pub traffic: traffic::TrafficBins,
     /// Work kept between frames (selected payload, latency points, unsaved marker).
     pub caches: caches::TabCaches,
+    /// The protocol the current connection speaks, once the engine said.
+    pub protocol: Option<protocol::ProtocolView>,
 }
 
 /// How many connection attempts a tab keeps for the inspector (each holds its handshake's bytes).
@@ -208,6 +214,10 @@ impl ConnTab {
     pub fn new(url: impl Into<String>) -> Self {
         let mut session = Session::default();
         session.endpoint.url = url.into();
+        // A new connection in the GUI decodes whatever protocol it detects; turning the protocol's automatic
+        // part on is one click once it is detected.
+        session.endpoint.protocol.protocol = crate::model::protocol::Protocol::Auto;
+        session.endpoint.protocol.automatic = false;
         Self::with_session(session, None)
     }
 
@@ -246,6 +256,7 @@ impl ConnTab {
             frames: Default::default(),
             traffic: Default::default(),
             caches: Default::default(),
+            protocol: None,
         }
     }
 
@@ -331,6 +342,7 @@ impl ConnTab {
                     self.error = None;
                     self.handshake = None;
                     self.close_info = None;
+                    self.protocol = None;
                     self.push_attempt();
                 }
                 self.conn_state = s;
@@ -365,6 +377,16 @@ impl ConnTab {
                         .checked_add(delay)
                         .unwrap_or_else(Instant::now),
                 });
+            }
+            EventKind::Protocol(p) => {
+                if let crate::engine::events::ProtocolEvent::Failed { message, .. } = &p {
+                    let err = StageError::new(crate::model::Stage::Protocol, message.clone());
+                    if let Some(a) = self.attempts.back_mut() {
+                        a.error = Some(err.clone());
+                    }
+                    self.error = Some(err);
+                }
+                protocol::ProtocolView::apply(&mut self.protocol, p);
             }
             EventKind::GaveUp { attempts } => {
                 self.reconnect = None;

@@ -3,8 +3,11 @@
 //! watchdog, the heartbeat) until the socket, the user or a timer ends it, and [`Open::close`] reports how it
 //! ended — the errors, our close frame for a server that broke the protocol, and who closed.
 
+mod protocol;
+
 use super::command::{Command, Commands, next};
 use super::duplex::Writer;
+use super::lens::{Driver, ReaderLens};
 use super::outgoing::{Outgoing, expand_outgoing, outgoing};
 use super::reader::reader_outcome;
 use super::reader::{Clock, ReadOutcome, Shared, read_loop};
@@ -102,6 +105,8 @@ struct Open<'a> {
     close_deadline: Option<tokio::time::Instant>,
     /// The user ended it (close, abort, or every handle dropped): no reconnect.
     by_user: bool,
+    /// The protocol on top of WebSocket, when there is one.
+    driver: Option<Driver>,
 }
 
 /// How an open connection's loop ended; each ending has its own report in [`Open::close`].
@@ -126,6 +131,10 @@ enum Fired {
     Ping,
     Heartbeat,
     Command(Option<Command>),
+    /// The reader handed over what the protocol wants done (`None`: the reader is gone).
+    Lens(Option<Vec<crate::model::protocol::Output>>),
+    /// The protocol's timer.
+    LensTime,
 }
 
 impl<'a> Attempt<'a> {
@@ -139,10 +148,14 @@ impl<'a> Attempt<'a> {
             Some(Err(failure)) => return Err(self.failed(Some(failure)).await),
             None => return Err(self.failed(None).await),
         };
+        let (driver, said) = Driver::open(self.req, handshake.subprotocol.as_deref());
         sink.emit(conn_id, EventKind::Handshake(handshake)).await;
+        if let Some(said) = said {
+            sink.emit(conn_id, EventKind::Protocol(said)).await;
+        }
         sink.emit(conn_id, EventKind::State(ConnState::Open)).await;
         self.queue_on_connect().await;
-        Ok(Open::start(self, socket))
+        Ok(Open::start(self, socket, driver))
     }
 
     /// Runs the pipeline while taking commands: `None` when a close or abort (or the last handle going) cancels.
@@ -258,15 +271,17 @@ impl Timers {
 
 impl<'a> Open<'a> {
     /// Splits the socket and starts the reader task.
-    fn start(a: Attempt<'a>, socket: Socket) -> Self {
+    fn start(a: Attempt<'a>, socket: Socket, driver: Option<(Driver, ReaderLens)>) -> Self {
         let (writer, reader) = super::duplex::split(socket);
         let shared = Arc::new(Shared::default());
+        let (driver, reader_lens) = driver.unzip();
         let reader_task = tokio::spawn(crate::engine::task::catch_panic(read_loop(
             a.conn_id,
             reader,
             a.sink.clone(),
             a.clock.clone(),
             shared.clone(),
+            reader_lens,
         )));
         let timers = Timers::new(a.req);
         Self {
@@ -277,11 +292,15 @@ impl<'a> Open<'a> {
             timers,
             close_deadline: None,
             by_user: false,
+            driver,
         }
     }
 
     /// Relays commands and timer messages to the socket until something ends the connection.
     async fn run(&mut self) -> Ending {
+        if let Some(ending) = self.start_protocol().await {
+            return ending;
+        }
         loop {
             let cmd = match self.wait().await {
                 Fired::Reader(joined) => return Ending::Read(reader_outcome(joined)),
@@ -298,14 +317,27 @@ impl<'a> Open<'a> {
                     Some(cmd) => cmd,
                     None => continue,
                 },
-                Fired::Command(Some(cmd)) => cmd,
+                Fired::Lens(Some(outputs)) => match self.apply_outputs(outputs, false).await {
+                    Some(ending) => return ending,
+                    None => continue,
+                },
+                Fired::Lens(None) => continue,
+                Fired::LensTime => match self.on_lens_time().await {
+                    Some(ending) => return ending,
+                    None => continue,
+                },
+                Fired::Command(Some(cmd)) => match self.route(cmd).await {
+                    Ok(cmd) => cmd,
+                    Err(Some(ending)) => return ending,
+                    Err(None) => continue,
+                },
                 // Every handle is gone (the app is closing): leave politely.
                 Fired::Command(None) => Command::Close {
                     code: 1001,
                     reason: "going away".into(),
                 },
             };
-            if let Some(ending) = self.send(cmd).await {
+            if let Some(ending) = self.send(cmd, None).await {
                 return ending;
             }
         }
@@ -322,10 +354,20 @@ impl<'a> Open<'a> {
                 None => next(commands).await,
             }
         };
+        let lens_deadline = self.driver.as_ref().and_then(Driver::deadline);
+        let driver = &mut self.driver;
+        let lens_outputs = async move {
+            match driver {
+                Some(d) => d.next_outputs().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             biased;
             joined = &mut self.reader_task => Fired::Reader(joined),
             _ = sleep_until(self.close_deadline) => Fired::CloseReplyDue,
+            outputs = lens_outputs => Fired::Lens(outputs),
+            _ = sleep_until(lens_deadline) => Fired::LensTime,
             _ = tick(&mut self.timers.watchdog) => Fired::Watchdog,
             _ = tick(&mut self.timers.ping) => Fired::Ping,
             _ = tick(&mut self.timers.heartbeat) => Fired::Heartbeat,
@@ -397,8 +439,13 @@ impl<'a> Open<'a> {
         }
     }
 
-    /// Sends one command, reporting it before the socket is let go (so before any reply to it).
-    async fn send(&mut self, cmd: Command) -> Option<Ending> {
+    /// Sends one command, reporting it before the socket is let go (so before any reply to it); `decoded` is
+    /// the protocol's view of it (and whether the protocol sent it by itself).
+    async fn send(
+        &mut self,
+        cmd: Command,
+        decoded: Option<(crate::model::protocol::Decoded, bool)>,
+    ) -> Option<Ending> {
         let (conn_id, sink) = (self.a.conn_id, self.a.sink);
         if matches!(cmd, Command::Close { .. } | Command::Abort) {
             self.by_user = true;
@@ -428,6 +475,8 @@ impl<'a> Open<'a> {
                 return None;
             }
         };
+        let mut entry = entry;
+        self.annotate(&mut entry, decoded);
         // Our close handshake (a raw close frame, which has no parsed code here, is just a frame).
         let is_close = entry.kind == MessageKind::Close && entry.close_code().is_some();
         if is_close {
@@ -503,6 +552,9 @@ impl<'a> Open<'a> {
             sink.emit(conn_id, EventKind::Error(err)).await;
         }
         let (code, reason, clean, initiated_by) = self.close_info(peer_close, close_sent);
+        if let Some(said) = self.driver.as_ref().and_then(|d| d.on_close(code)) {
+            sink.emit(conn_id, EventKind::Protocol(said)).await;
+        }
         finish(sink, conn_id, code, reason, clean, initiated_by).await;
         AttemptEnd {
             by_user: self.by_user,

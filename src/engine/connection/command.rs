@@ -33,6 +33,9 @@ pub enum Command {
         /// The close reason (at most 123 bytes of UTF-8).
         reason: String,
     },
+    /// Send one protocol message (the `--emit` JSON: a Socket.IO event, a GraphQL operation, …), once the
+    /// protocol's handshake has completed.
+    Emit(serde_json::Value),
     /// Drop the connection at once, without a close handshake (no reconnect follows).
     Abort,
     /// Reconnect at once: skips a pending backoff delay, or drops the open connection and reconnects.
@@ -48,6 +51,7 @@ impl Command {
             Self::Fragmented { payload, .. } => payload.len(),
             Self::Raw(raw) => raw.payload.len(),
             Self::Close { reason, .. } => reason.len(),
+            Self::Emit(value) => value.to_string().len(),
             Self::Abort | Self::ReconnectNow => 0,
         }
     }

@@ -6,6 +6,7 @@
 mod attempt;
 mod command;
 pub(super) mod duplex;
+mod lens;
 mod outgoing;
 pub(super) mod reader;
 
@@ -22,6 +23,24 @@ use std::time::Duration;
 
 /// Runs one connection — with its reconnections, when enabled — to its end.
 pub async fn run(conn_id: ConnId, req: ConnectRequest, mut commands: Commands, sink: EventSink) {
+    // The protocol's URL and subprotocols (Socket.IO's /socket.io/?EIO=4&transport=websocket).
+    let req = match lens::prepare(&req) {
+        Ok(req) => req,
+        Err(message) => {
+            let err = StageError::new(Stage::Protocol, message);
+            sink.emit(conn_id, EventKind::Error(err)).await;
+            attempt::finish(
+                &sink,
+                conn_id,
+                None,
+                String::new(),
+                false,
+                crate::model::Initiator::None,
+            )
+            .await;
+            return;
+        }
+    };
     let mut template_counter = 0u64;
     let mut reconnects = 0u32;
     let mut failures_in_a_row = 0u32;

@@ -59,6 +59,10 @@ pub(super) fn to_frame(raw: &RawFrame) -> Frame {
 pub(super) fn outgoing(conn_id: ConnId, clock: &Clock, cmd: Command) -> Outgoing {
     let entry = |kind, payload: Vec<u8>, code| clock.sent(conn_id, kind, payload, code);
     match cmd {
+        Command::Emit(_) => Outgoing::Invalid(StageError::new(
+            Stage::Protocol,
+            "a protocol message can only be sent on a connection with a protocol",
+        )),
         Command::Text(t) => {
             let e = entry(MessageKind::Text, t.clone().into_bytes(), None);
             Outgoing::Send(vec![Message::text(t)], e)

@@ -150,6 +150,7 @@ pub(super) async fn read_loop(
     sink: EventSink,
     clock: Clock,
     shared: Arc<Shared>,
+    lens: Option<super::lens::ReaderLens>,
 ) -> ReadOutcome {
     let mut outcome = ReadOutcome {
         peer_close: None,
@@ -191,6 +192,7 @@ pub(super) async fn read_loop(
                     at_ns: clock.unix_ns(since_ns),
                     since_ns,
                     payload,
+                    protocol: None,
                 });
                 if burst.len() >= BURST_MESSAGES || burst_bytes >= BURST_BYTES {
                     return Poll::Ready(Step::Full);
@@ -198,8 +200,13 @@ pub(super) async fn read_loop(
             }
         })
         .await;
-        // What came before a control frame, an error or the end is reported first.
+        // What came before a control frame, an error or the end is reported first (decoded, with a protocol,
+        // and followed by what the protocol made of it).
+        let after = lens.as_ref().map(|l| l.decode(&mut burst));
         send_burst(&sink, conn_id, &mut burst, &mut burst_bytes).await;
+        if let (Some(l), Some(after)) = (&lens, after) {
+            l.finish(after, conn_id, &sink).await;
+        }
         let message = match step {
             Step::Waiting => continue,
             Step::Full => {

@@ -83,6 +83,7 @@ fn burst(texts: &[&'static str]) -> Vec<Incoming> {
             at_ns: 1_000 + i as i64,
             since_ns: i as u64,
             payload: Bytes::from_static(t.as_bytes()),
+            protocol: None,
         })
         .collect()
 }
@@ -138,6 +139,7 @@ async fn only_a_consumer_that_never_waits_is_lagging_and_only_past_the_pace_mark
         at_ns: 0,
         since_ns: 0,
         payload: Bytes::from(vec![0u8; n]),
+        protocol: None,
     };
     let (sink, mut stream) = channel(256 << 20, Overflow::DropMessages, None);
     sink.emit_burst(1, vec![big(PACE_BYTES - 4096)]).await;
@@ -160,6 +162,7 @@ fn a_detached_payload_moves_into_its_entry_and_a_shared_one_is_copied() {
         at_ns: 5,
         since_ns: 2,
         payload,
+        protocol: None,
     };
     let entry = message(Bytes::from(detached)).into_entry(9);
     assert_eq!(entry.payload.as_ptr(), at, "no copy");
@@ -181,6 +184,7 @@ async fn a_burst_over_budget_is_dropped_whole_and_counted() {
         at_ns: 0,
         since_ns: 0,
         payload: Bytes::from(vec![0u8; 40 * 1024]),
+        protocol: None,
     };
     sink.emit_burst(1, vec![big()]).await;
     sink.emit_burst(1, vec![big(), big()]).await;

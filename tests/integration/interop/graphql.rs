@@ -246,3 +246,159 @@ async fn graphql_ws_legacy_with_subscriptions_transport_ws() {
         "{failures:?}"
     );
 }
+
+/// `sockscope connect --protocol …` against a GraphQL reference server: stdout, stderr and the exit status.
+async fn graphql_cli(
+    peer: &Peer,
+    protocol: &str,
+    token: &str,
+    extra: &[&str],
+) -> std::process::Output {
+    let mut args: Vec<String> = vec![
+        "connect".into(),
+        format!("ws://127.0.0.1:{}/graphql", peer.port),
+        "--protocol".into(),
+        protocol.into(),
+        "--protocol-option".into(),
+        format!(r#"init={{"token":"{token}"}}"#),
+    ];
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    crate::servers::cli_async(args).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphql_cli_subscribes_queries_and_fails_in_words() {
+    let probe = ["-e", "require('graphql-ws/use/ws')"];
+    let Some(peer) = start_peer(
+        "graphql_cli",
+        Runtime::Node,
+        "node_graphql_server.js",
+        &probe,
+    ) else {
+        return;
+    };
+    // A subscription and a query; --count counts application messages (results and the query's complete), not
+    // the handshake or pings.
+    let out = graphql_cli(
+        &peer,
+        "graphql-transport-ws",
+        "secret",
+        &[
+            "--json",
+            "--emit",
+            r#"{"subscribe":"subscription { countdown(from: 2) }","id":"c"}"#,
+            "--emit",
+            r#"{"subscribe":"query Q($n: String) { hello(name: $n) }","variables":{"n":"cli"},"operationName":"Q"}"#,
+            "--count",
+            "5",
+        ],
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(
+        events[1],
+        serde_json::json!({"event":"protocol","name":"graphql-transport-ws",
+            "version":"graphql-transport-ws","reason":"chosen"})
+    );
+    let results: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["direction"] == "received" && e["protocol"]["type"] == "next")
+        .map(|e| &e["protocol"])
+        .collect();
+    assert!(
+        results
+            .iter()
+            .any(|p| p["id"] == "1" && p["payload"]["data"]["hello"] == "hello cli"),
+        "{results:?}"
+    );
+    let counted: Vec<&serde_json::Value> = results
+        .iter()
+        .filter(|p| p["id"] == "c")
+        .map(|p| &p["payload"]["data"]["countdown"])
+        .collect();
+    // Five counted: the query's result and its complete, and the countdown's three results (2, 1, 0).
+    assert_eq!(results.len(), 4, "{results:?}");
+    assert_eq!(
+        counted,
+        [
+            &serde_json::json!(2),
+            &serde_json::json!(1),
+            &serde_json::json!(0)
+        ]
+    );
+
+    // connection_init refused: graphql-ws closes with 4403; the protocol's handshake never completed (exit 3).
+    let out = graphql_cli(
+        &peer,
+        "graphql-transport-ws",
+        "wrong",
+        &["--json", "--wait", "2"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(3));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let error = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json"))
+        .find(|e| e["event"] == "error" && e["stage"] == "protocol")
+        .unwrap_or_else(|| panic!("no protocol error: {stdout}"));
+    let message = error["message"].as_str().expect("message");
+    assert!(
+        message.contains("4403") && message.contains("forbidden"),
+        "{message}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphql_ws_legacy_cli_hides_keepalives_in_text_output() {
+    let probe = ["-e", "require('subscriptions-transport-ws')"];
+    let args = [std::ffi::OsStr::new("legacy")];
+    let Some(peer) = start_peer_with(
+        "graphql_ws_legacy_cli",
+        Runtime::Node,
+        "node_graphql_server.js",
+        &probe,
+        &args,
+    ) else {
+        return;
+    };
+    // The legacy server sends ka every 200 ms; 1 s of waiting sees several, and none is printed.
+    let out = graphql_cli(
+        &peer,
+        "graphql-ws",
+        "secret",
+        &[
+            "--emit",
+            r#"{"subscribe":"subscription { countdown(from: 1) }"}"#,
+            "--wait",
+            "1",
+        ],
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let printed: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        printed,
+        [
+            r#"data 1 {"data":{"countdown":1}}"#,
+            r#"data 1 {"data":{"countdown":0}}"#,
+            "complete 1"
+        ],
+        "{stdout}"
+    );
+    // connection_error for a wrong token: the endpoint could not be used.
+    let out = graphql_cli(&peer, "graphql-ws", "wrong", &["--wait", "2"]).await;
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("refused the connection (connection_error)"),
+        "{stderr}"
+    );
+}

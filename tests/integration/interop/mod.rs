@@ -4,6 +4,7 @@
 //! A test whose peer is missing fails under CI and skips visibly elsewhere (see `skips.rs`).
 
 mod graphql;
+mod socketio;
 
 use crate::servers::{collect, start};
 use sockscope::engine::{Command, EventKind};

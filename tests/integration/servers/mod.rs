@@ -112,6 +112,8 @@ pub struct Transcript {
     pub errors: Vec<StageError>,
     pub closed: Option<CloseInfo>,
     pub opened: bool,
+    /// What the protocol on top of WebSocket reported.
+    pub protocol: Vec<sockscope::engine::events::ProtocolEvent>,
 }
 
 /// Starts a connection in the engine and returns its handle plus the event stream. The request never takes a
@@ -146,6 +148,7 @@ pub async fn collect(
                 t.closed = Some(c);
                 return t;
             }
+            EventKind::Protocol(p) => t.protocol.push(p),
             EventKind::Reconnecting { .. } | EventKind::GaveUp { .. } | EventKind::Frames(_) => {}
         }
     }

@@ -1,0 +1,325 @@
+//! Socket.IO through `sockscope connect --protocol socket.io`, against the reference servers: node `socket.io`
+//! 4.x (Engine.IO 4), node `socket.io` 2.x (Engine.IO 3, installed as `socket.io-v2`) and `python-socketio`
+//! under uvicorn. All three run websocket-only with pingInterval 1000 / pingTimeout 1500 ms.
+
+use super::{Peer, Runtime, start_peer, start_peer_with};
+use serde_json::{Value, json};
+
+const NODE_PROBE: &[&str] = &["-e", "require('socket.io'); require('socket.io-v2')"];
+const PYTHON_PROBE: &[&str] = &["-c", "import socketio, uvicorn"];
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Server {
+    Node4,
+    Node2,
+    Python,
+}
+
+impl Server {
+    fn start(self, test: &str) -> Option<Peer> {
+        match self {
+            Server::Node4 => start_peer(test, Runtime::Node, "node_socketio_server.js", NODE_PROBE),
+            Server::Node2 => start_peer_with(
+                test,
+                Runtime::Node,
+                "node_socketio_server.js",
+                NODE_PROBE,
+                &["v2".as_ref()],
+            ),
+            Server::Python => start_peer(
+                test,
+                Runtime::Python,
+                "python_socketio_server.py",
+                PYTHON_PROBE,
+            ),
+        }
+    }
+
+    /// The flags that pick this server's Engine.IO version.
+    fn version_flags(self) -> Vec<String> {
+        match self {
+            Server::Node2 => vec!["--protocol-option".into(), "eio=3".into()],
+            _ => Vec::new(),
+        }
+    }
+}
+
+async fn connect(peer: &Peer, server: Server, extra: &[&str]) -> std::process::Output {
+    let mut args: Vec<String> = vec![
+        "connect".into(),
+        format!("http://127.0.0.1:{}/", peer.port),
+        "--protocol".into(),
+        "socket.io".into(),
+        "--json".into(),
+    ];
+    args.extend(server.version_flags());
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    crate::servers::cli_async(args).await
+}
+
+fn lines(out: &std::process::Output) -> Vec<Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+/// The decoded `protocol` objects of the messages in `direction`.
+fn decoded<'a>(events: &'a [Value], direction: &str) -> Vec<&'a Value> {
+    events
+        .iter()
+        .filter(|e| e["event"] == "message" && e["direction"] == direction)
+        .filter_map(|e| e.get("protocol"))
+        .collect()
+}
+
+fn find<'a>(items: &[&'a Value], kind: &str, event: &str) -> Option<&'a Value> {
+    items
+        .iter()
+        .copied()
+        .find(|p| p["type"] == kind && p["event"] == event)
+}
+
+/// Events with args, acks with their round-trip time, binary attachments both ways, and a connection that
+/// stays up for 5 s because sockscope answers the server's pings (Engine.IO 4) or sends its own (Engine.IO 3).
+async fn events_acks_binary_and_keepalive(server: Server, test: &str) {
+    let Some(peer) = server.start(test) else {
+        return;
+    };
+    let out = connect(
+        &peer,
+        server,
+        &[
+            "--emit",
+            r#"{"event":"echo","args":["hi",{"n":1}]}"#,
+            "--emit",
+            r#"{"event":"sum","args":[1,2],"ack":true}"#,
+            "--emit",
+            r#"{"event":"bin","ack":true}"#,
+            "--emit",
+            r#"{"event":"echo","args":["x",{"base64":"qrs="}],"ack":true}"#,
+            "--wait",
+            "5",
+        ],
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{server:?} stderr: {stderr}");
+    let events = lines(&out);
+    let errors: Vec<&Value> = events.iter().filter(|e| e["event"] == "error").collect();
+    assert!(errors.is_empty(), "{server:?}: {errors:?}");
+    // The first line after the handshake says which protocol and why.
+    assert_eq!(events[0]["event"], "handshake");
+    let version = if server == Server::Node2 { "3" } else { "4" };
+    assert_eq!(
+        events[1],
+        json!({"event":"protocol","name":"socket.io","version":version,"reason":"chosen"})
+    );
+    let got = decoded(&events, "received");
+    let open = got
+        .iter()
+        .find(|p| p["type"] == "open")
+        .expect("open packet");
+    assert_eq!(open["layer"], "engine.io");
+    assert_eq!(open["data"]["pingInterval"], 1000);
+    let welcome = find(&got, "event", "welcome").expect("welcome");
+    assert!(welcome["args"][0]["id"].is_string(), "{welcome}");
+    let echo = find(&got, "event", "echo").expect("echo event");
+    assert_eq!(echo["args"], json!(["hi", {"n":1}]));
+    let sum = find(&got, "ack", "sum").expect("sum ack");
+    assert_eq!(sum["args"], json!([3]));
+    assert!(sum["rtt_ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{sum}");
+    // Binary from the server, as an event and as an ack: one decoded message each, the bytes in place.
+    let bin = find(&got, "event", "bin").expect("binary event");
+    assert_eq!(bin["args"], json!(["file", {"base64":"AAECA/8="}]));
+    let bin_ack = find(&got, "ack", "bin").expect("binary ack");
+    assert_eq!(bin_ack["args"], json!([{"base64":"CQgH"}]));
+    // Binary to the server: it came back as bytes.
+    let echoed = find(&got, "ack", "echo").expect("echo ack");
+    assert_eq!(echoed["args"], json!(["x", {"base64":"qrs="}]));
+    // Keep-alive: 5 s with pingInterval 1000 + pingTimeout 1500 only survives when pings are answered or sent.
+    let sent = decoded(&events, "sent");
+    let (ours, theirs) = if server == Server::Node2 {
+        ("ping", "pong")
+    } else {
+        ("pong", "ping")
+    };
+    let keepalives = sent.iter().filter(|p| p["type"] == ours).count();
+    assert!(keepalives >= 3, "{server:?}: {keepalives} {ours}s sent");
+    assert!(got.iter().any(|p| p["type"] == theirs), "{server:?}");
+    let closed = events.last().expect("closed");
+    assert_eq!(closed["event"], "closed");
+    assert_eq!(closed["clean"], true, "{closed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn socketio4_node_events_acks_binary_and_keepalive() {
+    events_acks_binary_and_keepalive(
+        Server::Node4,
+        "socketio4_node_events_acks_binary_and_keepalive",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn socketio2_node_events_acks_binary_and_keepalive() {
+    events_acks_binary_and_keepalive(
+        Server::Node2,
+        "socketio2_node_events_acks_binary_and_keepalive",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_socketio_events_acks_binary_and_keepalive() {
+    events_acks_binary_and_keepalive(
+        Server::Python,
+        "python_socketio_events_acks_binary_and_keepalive",
+    )
+    .await;
+}
+
+/// A namespace behind an auth middleware: connected with the right token before its first event, refused
+/// in words (and exit 1) with a wrong one.
+async fn namespace_auth(server: Server, test: &str) {
+    let Some(peer) = server.start(test) else {
+        return;
+    };
+    let out = connect(
+        &peer,
+        server,
+        &[
+            "--emit",
+            r#"{"event":"echo","args":["a"],"namespace":"/admin","auth":{"token":"secret"},"ack":true}"#,
+            "--wait",
+            "0.5",
+        ],
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{server:?} stderr: {stderr}");
+    let events = lines(&out);
+    let got = decoded(&events, "received");
+    let hello = find(&got, "event", "hello-admin").expect("hello-admin");
+    assert_eq!(hello["namespace"], "/admin");
+    let ack = find(&got, "ack", "echo").expect("ack on /admin");
+    assert_eq!(
+        (ack["namespace"].clone(), ack["args"].clone()),
+        (json!("/admin"), json!(["a"]))
+    );
+
+    let out = connect(
+        &peer,
+        server,
+        &[
+            "--emit",
+            r#"{"event":"echo","namespace":"/admin","auth":{"token":"bad"}}"#,
+            "--wait",
+            "0.5",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{server:?}");
+    let events = lines(&out);
+    let error = events
+        .iter()
+        .find(|e| e["event"] == "error")
+        .expect("an error event");
+    assert_eq!(error["stage"], "protocol");
+    let message = error["message"].as_str().expect("message");
+    assert!(
+        message.contains("refused namespace /admin: not authorized (1 event(s) not sent)"),
+        "{server:?}: {message}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn socketio4_node_namespace_auth() {
+    namespace_auth(Server::Node4, "socketio4_node_namespace_auth").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn socketio2_node_namespace_auth() {
+    namespace_auth(Server::Node2, "socketio2_node_namespace_auth").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_socketio_namespace_auth() {
+    namespace_auth(Server::Python, "python_socketio_namespace_auth").await;
+}
+
+/// Text output speaks in protocol terms and leaves keep-alives out; `--count` counts application messages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn socketio_text_output_and_count() {
+    let test = "socketio_text_output_and_count";
+    let Some(peer) = Server::Node4.start(test) else {
+        return;
+    };
+    let args: Vec<String> = [
+        "connect",
+        &format!("ws://127.0.0.1:{}/socket.io/", peer.port),
+        "--protocol",
+        "auto",
+        "--emit",
+        r#"{"event":"echo","args":["hi"]}"#,
+        "--count",
+        "2",
+    ]
+    .iter()
+    .map(|s| (*s).to_string())
+    .collect();
+    let out = crate::servers::cli_async(args).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    assert!(
+        stderr.contains("protocol: socket.io 4 (the URL's path is /socket.io/"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let printed: Vec<&str> = stdout.lines().collect();
+    assert_eq!(printed.len(), 2, "{stdout}");
+    assert!(
+        printed[0].starts_with(r#"event welcome [{"id":"#),
+        "{stdout}"
+    );
+    assert_eq!(printed[1], r#"event echo ["hi"]"#);
+}
+
+/// A plain WebSocket server is no Socket.IO server: no open packet comes, and the endpoint could not be used.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn socketio_without_an_open_packet_exits_3() {
+    let server = crate::servers::echo().await;
+    let args: Vec<String> = [
+        "connect",
+        &server.url(),
+        "--protocol",
+        "socket.io",
+        "--protocol-option",
+        "open_timeout_ms=300",
+        "--emit",
+        r#"{"event":"x"}"#,
+        "--json",
+    ]
+    .iter()
+    .map(|s| (*s).to_string())
+    .collect();
+    let out = crate::servers::cli_async(args).await;
+    assert_eq!(out.status.code(), Some(3));
+    let events = lines(&out);
+    let hs = &events[0];
+    assert_eq!(
+        hs["request"]["target"],
+        "/socket.io/?EIO=4&transport=websocket"
+    );
+    let error = events
+        .iter()
+        .find(|e| e["event"] == "error")
+        .expect("error");
+    assert_eq!(error["stage"], "protocol");
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("no Engine.IO open packet within 300 ms")),
+        "{error}"
+    );
+}
