@@ -20,6 +20,11 @@ pub enum Action {
     ReconnectNow,
     /// Send the composer's message.
     Send,
+    /// Send one protocol message (a Socket.IO event, a GraphQL operation, a close of what is open).
+    Emit(serde_json::Value),
+    /// Speak this protocol with its automatic part on (handshake, keep-alive), remembered in the session, and
+    /// connect again.
+    UseProtocol(crate::model::protocol::Protocol),
     /// Send the composer's message in fragments.
     SendFragmented,
     /// Send the composer's payload as one hand-built frame.

@@ -94,6 +94,19 @@ fn print_progress(p: Progress, json_mode: bool, out: &mut impl Write) {
                 EventKind::Message(m) => Some(ndjson::message(m)),
                 EventKind::Error(e) => Some(ndjson::error(e)),
                 EventKind::Closed(c) => Some(ndjson::closed(c)),
+                EventKind::Protocol(crate::engine::events::ProtocolEvent::Chosen {
+                    name,
+                    version,
+                    reason,
+                    ..
+                }) => Some(ndjson::protocol(name, version, reason)),
+                EventKind::Protocol(crate::engine::events::ProtocolEvent::Failed {
+                    message,
+                    ..
+                }) => Some(ndjson::error(&crate::model::StageError::new(
+                    crate::model::Stage::Protocol,
+                    message.clone(),
+                ))),
                 _ => None,
             };
             if let Some(v) = value {
@@ -101,6 +114,9 @@ fn print_progress(p: Progress, json_mode: bool, out: &mut impl Write) {
             }
         }
         Progress::Connection(EventKind::Error(e)) => eprintln!("error: {e}"),
+        Progress::Connection(EventKind::Protocol(
+            crate::engine::events::ProtocolEvent::Failed { message, .. },
+        )) => eprintln!("error: Protocol: {message}"),
         Progress::Connection(_) | Progress::StepStarted { .. } => {}
         Progress::StepFinished(r) => {
             if json_mode {

@@ -1,12 +1,14 @@
 //! Replaying a session's collection against a live endpoint: connect, send each enabled step after its delay,
 //! wait for its expectations, report pass/fail per step. Used by `sockscope run` and by the GUI.
 
+use crate::engine::events::ProtocolEvent;
 use crate::engine::{self, Command, EventKind, Overflow, events};
-use crate::model::expect::{self, Received};
+use crate::model::expect;
 use crate::model::junit::{Outcome, StepReport};
+use crate::model::protocol::Class;
 use crate::model::session::{Prepared, Session, Step};
 use crate::model::template::Context;
-use crate::model::{ConnState, Direction, MessageKind, StageError, preview};
+use crate::model::{ConnState, Direction, MessageKind, StageError};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -77,104 +79,12 @@ impl ReplayResult {
     }
 }
 
-/// Data messages kept since the last send for expectations that start watching later (a step that only waits):
-/// at most this many, oldest forgotten first.
-pub const INBOX_MAX_MESSAGES: usize = 1_024;
-/// ... and at most this many payload bytes.
-pub const INBOX_MAX_BYTES: usize = 16 << 20;
-/// Bytes of the last unmatched message kept for the report.
-const LAST_KEPT_BYTES: usize = 1024;
+mod inbox;
 
-/// What the runner has seen since the current step was sent. Each arriving message is checked once against each
-/// expectation still waiting (no rescans); only a bounded tail of recent messages is kept.
-#[derive(Default)]
-struct Inbox {
-    /// Recent data messages (bounded by [`INBOX_MAX_MESSAGES`] and [`INBOX_MAX_BYTES`]).
-    recent: std::collections::VecDeque<Box<[u8]>>,
-    recent_bytes: usize,
-    /// Data messages received since the last send, counted.
-    received: usize,
-    /// The last one, cut to [`LAST_KEPT_BYTES`], and whether it was valid UTF-8 whole.
-    last: Option<(Box<[u8]>, bool)>,
-    closed: Option<Option<u16>>,
-    /// The current step's expectations (`None`: did not compile) and whether a message matched each yet.
-    watching: Vec<(Option<expect::Compiled>, bool)>,
-    /// Matcher runs so far (for tests: one per message and waiting expectation).
-    evaluations: u64,
-}
-
-impl Inbox {
-    /// A message was sent: what came before no longer counts.
-    fn sent(&mut self) {
-        self.recent.clear();
-        self.recent_bytes = 0;
-        self.received = 0;
-        self.last = None;
-        self.watching.clear();
-    }
-
-    /// Starts watching for `matchers`, checking the recent messages once.
-    fn watch(&mut self, matchers: Vec<Option<expect::Compiled>>) {
-        self.watching = matchers.into_iter().map(|m| (m, false)).collect();
-        for message in &self.recent {
-            for (matcher, matched) in &mut self.watching {
-                if let Some(m) = matcher
-                    && !*matched
-                {
-                    self.evaluations += 1;
-                    *matched = m.matches(Received::Data(message));
-                }
-            }
-        }
-    }
-
-    /// A data message arrived.
-    fn file(&mut self, payload: &[u8]) {
-        self.received += 1;
-        for (matcher, matched) in &mut self.watching {
-            if let Some(m) = matcher
-                && !*matched
-            {
-                self.evaluations += 1;
-                *matched = m.matches(Received::Data(payload));
-            }
-        }
-        let cut = &payload[..payload.len().min(LAST_KEPT_BYTES)];
-        self.last = Some((cut.into(), std::str::from_utf8(payload).is_ok()));
-        if payload.len() <= INBOX_MAX_BYTES {
-            self.recent.push_back(payload.into());
-            self.recent_bytes += payload.len();
-        }
-        while self.recent.len() > INBOX_MAX_MESSAGES || self.recent_bytes > INBOX_MAX_BYTES {
-            let Some(old) = self.recent.pop_front() else {
-                break;
-            };
-            self.recent_bytes -= old.len();
-        }
-    }
-
-    /// True when expectation `i` of the current step was matched by a message.
-    fn matched(&self, i: usize) -> bool {
-        self.watching.get(i).is_some_and(|(_, m)| *m)
-    }
-
-    /// True when expectation `i` waits for a close with this code.
-    fn close_matches(&self, i: usize, code: Option<u16>) -> bool {
-        self.watching
-            .get(i)
-            .and_then(|(m, _)| m.as_ref())
-            .is_some_and(|m| m.matches(Received::Close(code)))
-    }
-
-    /// Expectation `i` in words.
-    fn describe(&self, i: usize) -> String {
-        self.watching
-            .get(i)
-            .and_then(|(m, _)| m.as_ref())
-            .map(|m| m.describe())
-            .unwrap_or_default()
-    }
-}
+#[cfg(test)]
+use inbox::LAST_KEPT_BYTES;
+pub use inbox::{INBOX_MAX_BYTES, INBOX_MAX_MESSAGES};
+use inbox::{Inbox, describe_got};
 
 /// Runs `session`. `progress` sees every connection event and step outcome as they happen.
 pub async fn run(
@@ -226,6 +136,9 @@ async fn wait_for_open(
     progress: &mut impl FnMut(Progress),
 ) -> Result<(), ReplayError> {
     let mut last_error: Option<StageError> = None;
+    // With a protocol whose handshake runs, the steps start once it completed.
+    let mut protocol_handshake = false;
+    let mut open = false;
     loop {
         let Some(event) = events.recv().await else {
             return Err(ReplayError::Connect(last_error.unwrap_or_else(|| {
@@ -247,9 +160,22 @@ async fn wait_for_open(
             }
             _ => {}
         }
-        let open = matches!(kind, EventKind::State(ConnState::Open));
+        match &kind {
+            EventKind::State(ConnState::Open) => open = true,
+            EventKind::Protocol(ProtocolEvent::Chosen {
+                name, automatic, ..
+            }) => protocol_handshake = *automatic && name != "raw",
+            EventKind::Protocol(ProtocolEvent::Failed { message, .. }) => {
+                last_error = Some(StageError::new(
+                    crate::model::Stage::Protocol,
+                    message.clone(),
+                ));
+            }
+            _ => {}
+        }
+        let ready = matches!(kind, EventKind::Protocol(ProtocolEvent::Ready));
         progress(Progress::Connection(kind));
-        if open {
+        if open && (!protocol_handshake || ready) {
             return Ok(());
         }
     }
@@ -337,6 +263,12 @@ impl<P: FnMut(Progress)> Replay<'_, P> {
                 self.handle.send(Command::Binary(b));
                 true
             }
+            Ok(Prepared::Emit(v)) => {
+                self.inbox.sent();
+                self.inbox.awaiting_id = true;
+                self.handle.send(Command::Emit(v));
+                true
+            }
         }
     }
 
@@ -417,24 +349,6 @@ impl<P: FnMut(Progress)> Replay<'_, P> {
     }
 }
 
-fn describe_got(inbox: &Inbox, timeout_ms: u64) -> String {
-    let mut got = match &inbox.last {
-        None => format!("no message within {timeout_ms} ms"),
-        Some((last, is_text)) => format!(
-            "{} message(s) that did not match; the last: {}",
-            inbox.received,
-            preview(last, *is_text, 200)
-        ),
-    };
-    if let Some(code) = inbox.closed {
-        let code = code
-            .map(|c| c.to_string())
-            .unwrap_or_else(|| "no code".into());
-        got.push_str(&format!("; the connection closed ({code})"));
-    }
-    got
-}
-
 /// Takes events until `until` (or one relevant arrival), filing data messages and closes into the inbox.
 async fn pump_until(
     events: &mut events::EventStream,
@@ -453,7 +367,21 @@ async fn pump_until(
     };
     match &event.kind {
         EventKind::Message(m) if m.direction == Direction::Received && m.kind.is_data() => {
-            inbox.file(&m.payload);
+            // Keep-alives and the first parts of a multi-message packet are no answer to anything.
+            let decoded = m.decoded();
+            if !decoded.is_some_and(|d| matches!(d.class, Class::KeepAlive | Class::Part)) {
+                inbox.file(&m.payload, decoded.map(|d| &d.value));
+            }
+        }
+        EventKind::Message(m) if m.direction == Direction::Sent && inbox.awaiting_id => {
+            // The step's own protocol message, as it went out: its ack id or operation id.
+            if let Some(d) = m
+                .decoded()
+                .filter(|d| d.class == Class::Application && !m.automatic())
+            {
+                inbox.step_id = d.id();
+                inbox.awaiting_id = d.id().is_none();
+            }
         }
         EventKind::Message(m)
             if m.direction == Direction::Received && m.kind == MessageKind::Close =>
@@ -494,16 +422,16 @@ mod tests {
         let filler = vec![b'x'; 100];
         let n = 10 * INBOX_MAX_MESSAGES;
         for _ in 0..n {
-            inbox.file(&filler);
+            inbox.file(&filler, None);
         }
         // Linear: one run per message and waiting expectation (the old inbox rescanned every message on each one).
         assert_eq!(inbox.evaluations, 2 * n as u64);
         assert_eq!(inbox.recent.len(), INBOX_MAX_MESSAGES, "at the bound");
         assert_eq!(inbox.received, n);
-        inbox.file(b"the needle");
+        inbox.file(b"the needle", None);
         assert!(inbox.matched(1) && !inbox.matched(0));
         // A matched expectation is not run again.
-        inbox.file(&filler);
+        inbox.file(&filler, None);
         assert_eq!(inbox.evaluations, 2 * n as u64 + 2 + 1);
         // A step that only waits sees the recent tail.
         inbox.watch(vec![contains("needle")]);
@@ -517,11 +445,11 @@ mod tests {
         let mut inbox = Inbox::default();
         let big = vec![b'y'; INBOX_MAX_BYTES / 4 + 1];
         for _ in 0..10 {
-            inbox.file(&big);
+            inbox.file(&big, None);
         }
         assert!(inbox.recent_bytes <= INBOX_MAX_BYTES);
         assert_eq!(inbox.recent.len(), 3);
-        inbox.file(&vec![b'z'; INBOX_MAX_BYTES + 1]);
+        inbox.file(&vec![b'z'; INBOX_MAX_BYTES + 1], None);
         assert!(
             inbox.recent_bytes <= INBOX_MAX_BYTES,
             "a huge one is counted, not kept"

@@ -13,6 +13,7 @@ pub(crate) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>
         actions.push(Action::Send);
     }
     ui.add_space(4.0);
+    super::protocol::composer_ui(tab, ui, actions);
     ui.horizontal(|ui| {
         let format_label = ui.label("Format");
         egui::ComboBox::from_id_salt("payload-format")

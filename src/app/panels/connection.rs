@@ -25,7 +25,7 @@ pub(crate) fn ui(
         let label = ui.label(RichText::new("URL").strong());
         let busy = tab.is_active();
         let button_width = 110.0;
-        let badge_width = 210.0;
+        let badge_width = 210.0 + 230.0;
         let width = (ui.available_width() - button_width - badge_width - 24.0).max(120.0);
         let edit = egui::TextEdit::singleline(&mut tab.session.endpoint.url)
             .hint_text("ws://host:port/path")
@@ -33,6 +33,7 @@ pub(crate) fn ui(
             .font(egui::TextStyle::Monospace);
         let response = ui.add(edit).labelled_by(label.id);
         let enter = response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        super::protocol::picker_ui(tab, ui);
         if busy {
             let text = if tab.reconnect.is_some() || tab.conn_state == ConnState::Connecting {
                 "Cancel"
@@ -85,6 +86,7 @@ pub(crate) fn ui(
             ui.monospace(echo);
             ui.separator();
         }
+        super::protocol::status_ui(tab, ui, actions);
         outcome_ui(tab, ui, actions);
     });
     ui.add_space(2.0);

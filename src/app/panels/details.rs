@@ -109,6 +109,21 @@ fn header_ui(entry: &LogEntry, ui: &mut egui::Ui) {
             None => ui.label("close frame without a status code"),
         };
     }
+    if let Some(decoded) = entry.decoded() {
+        // The protocol's reading of this message (the open packet's sid and ping times, an event's args, …);
+        // the raw payload follows below.
+        let title: String = decoded.summary().chars().take(80).collect();
+        egui::CollapsingHeader::new(RichText::new(format!("Protocol: {title}")).strong())
+            .id_salt("decoded-protocol")
+            .default_open(true)
+            .show(ui, |ui| {
+                let pretty = serde_json::to_string_pretty(&decoded.value).unwrap_or_default();
+                egui::ScrollArea::vertical()
+                    .id_salt("decoded-scroll")
+                    .max_height(140.0)
+                    .show(ui, |ui| ui.monospace(pretty));
+            });
+    }
 }
 
 /// The view chooser (Text, JSON, Hex, Base64) and, for JSON, "As text".

@@ -22,6 +22,20 @@ const COLUMNS: [(&str, f32); 9] = [
     ("payload", 536.0),
 ];
 
+/// The columns on a connection with a protocol: the protocol's type, event or operation, namespace and id take
+/// the place of the timing columns (which the details keep), so the payload keeps its width.
+const PROTOCOL_COLUMNS: [(&str, f32); 9] = [
+    ("#", 4.0),
+    ("", 62.0),
+    ("type", 80.0),
+    ("time", 134.0),
+    ("message", 232.0),
+    ("event / op", 304.0),
+    ("ns", 400.0),
+    ("id", 450.0),
+    ("payload", 484.0),
+];
+
 /// How far back "reply" looks for our last sent message.
 const REPLY_LOOKBACK: usize = 1_000;
 
@@ -80,6 +94,15 @@ pub fn format_size(bytes: usize) -> String {
 
 /// The accessible one-line description of a row (also its test selector).
 pub fn row_label(entry: &LogEntry) -> String {
+    if let Some(decoded) = entry.decoded() {
+        let summary: String = decoded.summary().chars().take(120).collect();
+        return format!(
+            "{} {} {} {summary}",
+            entry.direction.as_str(),
+            entry.kind.as_str(),
+            format_size(entry.size()),
+        );
+    }
     format!(
         "{} {} {} {}",
         entry.direction.as_str(),
@@ -127,6 +150,56 @@ fn payload_preview(entry: &LogEntry, chars: usize) -> String {
     }
 }
 
+/// At most `chars` characters, with an ellipsis when cut.
+fn clip(text: &str, chars: usize) -> String {
+    if text.chars().count() <= chars {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(chars.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// The message type, with an ack's round-trip time: `ack 1.2ms`.
+fn message_cell(decoded: &crate::model::protocol::Decoded) -> Option<String> {
+    let kind = decoded.kind();
+    Some(
+        match decoded.field("rtt_ms").and_then(serde_json::Value::as_f64) {
+            Some(rtt) => format!("{kind} {rtt}ms"),
+            None => kind.to_owned(),
+        },
+    )
+}
+
+/// A protocol message's values in one line: an event's args, a result's payload, an ack's time.
+fn decoded_preview(decoded: &crate::model::protocol::Decoded, chars: usize) -> String {
+    let mut text = String::new();
+    for key in ["args", "payload", "data", "error"] {
+        if let Some(v) = decoded.field(key).filter(|v| !v.is_null()) {
+            text = v.to_string();
+            break;
+        }
+    }
+    if let (Some(part), Some(parts)) = (decoded.field("part"), decoded.field("parts")) {
+        text = format!("part {part} of {parts} (the message is on its last part)");
+    }
+    clip(&text, chars)
+}
+
+/// Keep-alives and parts dim, failures red, the rest by class.
+fn protocol_colour(
+    decoded: Option<&crate::model::protocol::Decoded>,
+    visuals: &egui::Visuals,
+) -> Color32 {
+    use crate::model::protocol::Class;
+    match decoded.map(|d| d.class) {
+        Some(Class::Application) => Color32::from_rgb(0x4a, 0x9e, 0xff),
+        Some(Class::Control) => Color32::from_rgb(0xd2, 0x99, 0x22),
+        Some(Class::Invalid) => visuals.error_fg_color,
+        _ => visuals.weak_text_color(),
+    }
+}
+
 fn kind_colour(entry: &LogEntry, visuals: &egui::Visuals) -> Color32 {
     if entry.extra.as_ref().is_some_and(|e| e.violation) {
         return visuals.error_fg_color;
@@ -157,7 +230,8 @@ pub(crate) fn ui(
     header_ui(tab, dropped_in_transit, limits, ui, actions);
     filter_ui(tab, ui);
     ui.separator();
-    columns_ui(ui);
+    let protocol = tab.filter.protocol_rows;
+    columns_ui(ui, protocol);
     if tab.log.is_empty() {
         ui.add_space(20.0);
         ui.vertical_centered(|ui| {
@@ -167,10 +241,16 @@ pub(crate) fn ui(
     }
     let font = FontId::monospace(12.5);
     let total = tab.filter.len(&tab.log);
-    let (log, filter, selected_seq) = (&tab.log, &tab.filter, tab.selected);
+    let rows = Rows {
+        log: &tab.log,
+        filter: &tab.filter,
+        selected_seq: tab.selected,
+        font: &font,
+        protocol,
+    };
     tab.log_scroll
         .show(ui, total, ROW_HEIGHT, &mut tab.follow, |ui, row| {
-            row_ui(ui, row, log, filter, selected_seq, &font, actions)
+            row_ui(ui, row, &rows, actions)
         });
 }
 
@@ -222,11 +302,12 @@ fn header_ui(
 }
 
 /// The column titles over the rows.
-fn columns_ui(ui: &mut egui::Ui) {
+fn columns_ui(ui: &mut egui::Ui, protocol: bool) {
     let header_rect = ui
         .allocate_exact_size(egui::vec2(ui.available_width(), ROW_HEIGHT), Sense::hover())
         .0;
-    for (name, x) in COLUMNS {
+    let columns = if protocol { PROTOCOL_COLUMNS } else { COLUMNS };
+    for (name, x) in columns {
         ui.painter().text(
             header_rect.left_center() + egui::vec2(x, 0.0),
             Align2::LEFT_CENTER,
@@ -238,15 +319,24 @@ fn columns_ui(ui: &mut egui::Ui) {
 }
 
 /// Row `row` of the (filtered) log: its cells and a preview, clickable to select it.
-fn row_ui(
-    ui: &mut egui::Ui,
-    row: usize,
-    log: &LogStore,
-    filter: &LogFilter,
+/// What every row is drawn from.
+struct Rows<'a> {
+    log: &'a LogStore,
+    filter: &'a LogFilter,
     selected_seq: Option<u64>,
-    font: &FontId,
-    actions: &mut Vec<Action>,
-) {
+    font: &'a FontId,
+    /// The connection speaks a protocol: its columns instead of the timing ones.
+    protocol: bool,
+}
+
+fn row_ui(ui: &mut egui::Ui, row: usize, rows: &Rows<'_>, actions: &mut Vec<Action>) {
+    let Rows {
+        log,
+        filter,
+        selected_seq,
+        font,
+        protocol,
+    } = *rows;
     let Some(index) = filter.index(row, log) else {
         return;
     };
@@ -279,18 +369,37 @@ fn row_ui(
     let colour = kind_colour(entry, visuals);
     let since = entry.since_connect().as_secs_f64() * 1000.0;
     let ms = |v: Option<f64>| v.map(|v| format!("{v:.1} ms")).unwrap_or_default();
-    let cells = [
-        ((seq + 1).to_string(), weak),
-        (entry.direction.arrow().to_owned(), colour),
-        (entry.kind.as_str().to_owned(), colour),
-        (format_time(entry.at()), text_colour),
-        (format!("{since:.1} ms"), weak),
-        (ms(since_previous(log, index)), weak),
-        (ms(reply_time(log, index)), text_colour),
-        (format_size(entry.size()), text_colour),
-    ];
+    let (columns, cells) = if protocol {
+        let decoded = entry.decoded();
+        let field = |f: fn(&crate::model::protocol::Decoded) -> Option<String>| {
+            decoded.and_then(f).unwrap_or_default()
+        };
+        let cells = [
+            ((seq + 1).to_string(), weak),
+            (entry.direction.arrow().to_owned(), colour),
+            (entry.kind.as_str().to_owned(), colour),
+            (format_time(entry.at()), text_colour),
+            (field(message_cell), protocol_colour(decoded, visuals)),
+            (clip(&field(|d| d.subject()), 12), text_colour),
+            (clip(&field(|d| d.namespace().map(str::to_owned)), 6), weak),
+            (clip(&field(|d| d.id()), 4), weak),
+        ];
+        (PROTOCOL_COLUMNS, cells)
+    } else {
+        let cells = [
+            ((seq + 1).to_string(), weak),
+            (entry.direction.arrow().to_owned(), colour),
+            (entry.kind.as_str().to_owned(), colour),
+            (format_time(entry.at()), text_colour),
+            (format!("{since:.1} ms"), weak),
+            (ms(since_previous(log, index)), weak),
+            (ms(reply_time(log, index)), text_colour),
+            (format_size(entry.size()), text_colour),
+        ];
+        (COLUMNS, cells)
+    };
     let painter = ui.painter_at(rect);
-    for ((text, c), (_, x)) in cells.into_iter().zip(COLUMNS) {
+    for ((text, c), (_, x)) in cells.into_iter().zip(columns) {
         painter.text(
             rect.left_center() + egui::vec2(x, 0.0),
             Align2::LEFT_CENTER,
@@ -299,12 +408,16 @@ fn row_ui(
             c,
         );
     }
-    let preview_x = COLUMNS[8].1;
+    let preview_x = columns[8].1;
     let chars = (((rect.width() - preview_x) / 7.5).max(8.0)) as usize;
+    let text = match entry.decoded().filter(|_| protocol) {
+        Some(decoded) => decoded_preview(decoded, chars.min(400)),
+        None => row_preview(entry, chars.min(400)),
+    };
     painter.text(
         rect.left_center() + egui::vec2(preview_x, 0.0),
         Align2::LEFT_CENTER,
-        row_preview(entry, chars.min(400)),
+        text,
         font.clone(),
         text_colour,
     );
@@ -383,6 +496,14 @@ fn filter_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
             .labelled_by(direction_label.id);
         for (i, kind) in crate::app::tab::log_filter::KINDS.iter().enumerate() {
             ui.toggle_value(&mut filter.kinds[i], kind.as_str());
+        }
+        if filter.protocol_rows {
+            ui.separator();
+            ui.toggle_value(&mut filter.keepalives, "keep-alives")
+                .on_hover_text(
+                    "Show the protocol's keep-alive traffic (ping / pong, ka) and the parts of binary \
+                     packets; hidden by default",
+                );
         }
         if let Some(err) = &filter.error {
             ui.label(egui::RichText::new(err).color(ui.visuals().error_fg_color));

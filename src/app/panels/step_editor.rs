@@ -49,7 +49,7 @@ const PAYLOAD_KINDS: [&str; 7] = [
     "Hex",
     "Base64",
     "File",
-    "",
+    "Protocol message",
 ];
 
 fn payload_kind(p: &Payload) -> usize {
@@ -60,6 +60,7 @@ fn payload_kind(p: &Payload) -> usize {
         Payload::Hex(_) => 3,
         Payload::Base64(_) => 4,
         Payload::File(_) => 5,
+        Payload::Emit(_) => 6,
     }
 }
 
@@ -81,7 +82,7 @@ fn step_editor(step: &mut Step, ui: &mut egui::Ui) {
         egui::ComboBox::from_id_salt("payload-kind")
             .selected_text(PAYLOAD_KINDS[kind])
             .show_ui(ui, |ui| {
-                for (i, name) in PAYLOAD_KINDS.iter().enumerate().take(6) {
+                for (i, name) in PAYLOAD_KINDS.iter().enumerate() {
                     ui.selectable_value(&mut kind, i, *name);
                 }
             })
@@ -89,9 +90,11 @@ fn step_editor(step: &mut Step, ui: &mut egui::Ui) {
             .labelled_by(label.id);
         if kind != payload_kind(&step.payload) {
             let text = match &step.payload {
-                Payload::Text(t) | Payload::Json(t) | Payload::Hex(t) | Payload::Base64(t) => {
-                    t.clone()
-                }
+                Payload::Text(t)
+                | Payload::Json(t)
+                | Payload::Hex(t)
+                | Payload::Base64(t)
+                | Payload::Emit(t) => t.clone(),
                 Payload::File(p) => p.display().to_string(),
                 Payload::None => String::new(),
             };
@@ -101,14 +104,23 @@ fn step_editor(step: &mut Step, ui: &mut egui::Ui) {
                 2 => Payload::Json(text),
                 3 => Payload::Hex(text),
                 4 => Payload::Base64(text),
-                _ => Payload::File(PathBuf::from(text)),
+                5 => Payload::File(PathBuf::from(text)),
+                _ => Payload::Emit(if text.trim().is_empty() {
+                    r#"{"event":"message","args":["hello"],"ack":true}"#.into()
+                } else {
+                    text
+                }),
             };
         }
     });
     let label = ui.label(RichText::new("Payload text").weak());
     match &mut step.payload {
         Payload::None => {}
-        Payload::Text(t) | Payload::Json(t) | Payload::Hex(t) | Payload::Base64(t) => {
+        Payload::Text(t)
+        | Payload::Json(t)
+        | Payload::Hex(t)
+        | Payload::Base64(t)
+        | Payload::Emit(t) => {
             ui.add(
                 egui::TextEdit::multiline(t)
                     .font(egui::TextStyle::Monospace)
@@ -146,7 +158,7 @@ fn step_editor(step: &mut Step, ui: &mut egui::Ui) {
         .labelled_by(label.id);
 }
 
-const MATCHERS: [&str; 7] = [
+const MATCHERS: [&str; 9] = [
     "equals",
     "contains",
     "regex",
@@ -154,6 +166,8 @@ const MATCHERS: [&str; 7] = [
     "JSON path",
     "bytes (hex)",
     "close",
+    "protocol field",
+    "protocol reply",
 ];
 
 fn matcher_kind(m: &Matcher) -> usize {
@@ -165,6 +179,8 @@ fn matcher_kind(m: &Matcher) -> usize {
         Matcher::JsonPath { .. } => 4,
         Matcher::Bytes(_) => 5,
         Matcher::Close(_) => 6,
+        Matcher::Decoded { .. } => 7,
+        Matcher::Reply(_) => 8,
     }
 }
 
@@ -193,7 +209,12 @@ fn expectation_ui(e: &mut Expectation, ui: &mut egui::Ui, mut on_remove: impl Fn
                     equals: "null".into(),
                 },
                 5 => Matcher::Bytes(String::new()),
-                _ => Matcher::Close(Some(1000)),
+                6 => Matcher::Close(Some(1000)),
+                7 => Matcher::Decoded {
+                    path: "$.event".into(),
+                    equals: "\"message\"".into(),
+                },
+                _ => Matcher::Reply("ack".into()),
             };
         }
         let label = ui.label("within (ms)");
@@ -213,6 +234,7 @@ fn expectation_ui(e: &mut Expectation, ui: &mut egui::Ui, mut on_remove: impl Fn
         | Matcher::Contains(s)
         | Matcher::Regex(s)
         | Matcher::JsonSubset(s)
+        | Matcher::Reply(s)
         | Matcher::Bytes(s) => {
             ui.add(
                 egui::TextEdit::singleline(s)
@@ -221,7 +243,7 @@ fn expectation_ui(e: &mut Expectation, ui: &mut egui::Ui, mut on_remove: impl Fn
             )
             .labelled_by(label.id);
         }
-        Matcher::JsonPath { path, equals } => {
+        Matcher::JsonPath { path, equals } | Matcher::Decoded { path, equals } => {
             ui.horizontal(|ui| {
                 ui.add(egui::TextEdit::singleline(path).desired_width(100.0))
                     .labelled_by(label.id);

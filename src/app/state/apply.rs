@@ -18,6 +18,8 @@ impl AppState {
             Action::Disconnect => self.disconnect(),
             Action::ReconnectNow => self.reconnect_now(),
             Action::Send => self.send_composed(),
+            Action::Emit(value) => self.command(Command::Emit(value)),
+            Action::UseProtocol(protocol) => self.use_protocol(protocol),
             Action::SendFragmented => self.send_fragmented(),
             Action::SendRawFrame => self.send_raw_frame(),
             Action::Ping => self.ping(),

@@ -104,6 +104,7 @@ impl AppState {
         match step.payload.prepare(&ctx, base.as_deref()) {
             Ok(crate::model::session::Prepared::Text(t)) => self.command(Command::Text(t)),
             Ok(crate::model::session::Prepared::Binary(b)) => self.command(Command::Binary(b)),
+            Ok(crate::model::session::Prepared::Emit(v)) => self.command(Command::Emit(v)),
             Ok(crate::model::session::Prepared::Nothing) => {
                 self.tab_mut().composer.error =
                     Some("this step sends nothing (it only waits)".into());

@@ -169,6 +169,14 @@ impl AppState {
     }
 
     /// Turns off certificate verification for the active tab and connects again.
+    /// The protocol's automatic part on, for this tab's session, and a new connection that runs it.
+    pub(super) fn use_protocol(&mut self, protocol: crate::model::protocol::Protocol) {
+        let choice = &mut self.tab_mut().session.endpoint.protocol;
+        choice.protocol = protocol;
+        choice.automatic = true;
+        self.connect();
+    }
+
     pub(super) fn connect_insecure(&mut self) {
         self.tab_mut().session.endpoint.tls.insecure = true;
         self.connect();

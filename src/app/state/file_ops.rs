@@ -265,6 +265,7 @@ impl AppState {
                 let command = match result {
                     Ok(Prepared::Text(t)) => Command::Text(t),
                     Ok(Prepared::Binary(b)) => Command::Binary(b),
+                    Ok(Prepared::Emit(v)) => Command::Emit(v),
                     Ok(Prepared::Nothing) => {
                         tab.composer.error = Some("this step sends nothing (it only waits)".into());
                         return;

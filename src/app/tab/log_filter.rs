@@ -1,4 +1,5 @@
-//! Filtering the log: by direction, by kind, and by a plain-text or regex search over payloads. Matches are
+//! Filtering the log: by direction, by kind, protocol keep-alives (hidden by default), and by a plain-text or
+//! regex search over payloads. Matches are
 //! kept as sequence numbers and brought up to date incrementally, a bounded number of entries per frame, so a
 //! million-entry log never stalls the UI.
 
@@ -19,6 +20,9 @@ pub const KINDS: [MessageKind; 5] = [
     MessageKind::Close,
 ];
 
+/// What the matches were computed for: direction, kinds, query, regex, keep-alives hidden.
+type FilterKey = (Option<Direction>, [bool; 5], String, bool, bool);
+
 /// The filter settings and its matches.
 #[derive(Debug)]
 pub struct LogFilter {
@@ -32,9 +36,14 @@ pub struct LogFilter {
     pub regex: bool,
     /// Why the regex is invalid.
     pub error: Option<String>,
+    /// Show protocol keep-alive traffic (Engine.IO ping / pong, GraphQL ping / pong / ka) and the parts of
+    /// multi-message packets; hidden by default.
+    pub keepalives: bool,
+    /// The log holds messages of a protocol (set by the tab), so hiding keep-alives filters something.
+    pub protocol_rows: bool,
     matches: Vec<u64>,
     next_seq: u64,
-    key: Option<(Option<Direction>, [bool; 5], String, bool)>,
+    key: Option<FilterKey>,
     /// The search, compiled once per query: the regex, or the plain text escaped and case-insensitive, run on
     /// the payload bytes (no copy, no lowercasing per entry).
     compiled: Option<regex::bytes::Regex>,
@@ -48,6 +57,8 @@ impl Default for LogFilter {
             query: String::new(),
             regex: false,
             error: None,
+            keepalives: false,
+            protocol_rows: false,
             matches: Vec::new(),
             next_seq: 0,
             key: None,
@@ -59,7 +70,15 @@ impl Default for LogFilter {
 impl LogFilter {
     /// True when anything is filtered out.
     pub fn is_active(&self) -> bool {
-        self.direction.is_some() || self.kinds.iter().any(|k| !k) || !self.query.trim().is_empty()
+        self.direction.is_some()
+            || self.kinds.iter().any(|k| !k)
+            || !self.query.trim().is_empty()
+            || self.hides_keepalives()
+    }
+
+    /// Protocol keep-alives are being hidden.
+    fn hides_keepalives(&self) -> bool {
+        self.protocol_rows && !self.keepalives
     }
 
     /// True when the scan has not reached the end of the log yet.
@@ -75,6 +94,16 @@ impl LogFilter {
         if !self.kinds[kind_index] {
             return false;
         }
+        if !self.keepalives
+            && entry.decoded().is_some_and(|d| {
+                matches!(
+                    d.class,
+                    crate::model::protocol::Class::KeepAlive | crate::model::protocol::Class::Part
+                )
+            })
+        {
+            return false;
+        }
         let query = self.query.trim();
         if query.is_empty() {
             return true;
@@ -86,7 +115,14 @@ impl LogFilter {
 
     /// Brings the matches up to date with `log` (a bounded amount of work per call).
     pub fn refresh(&mut self, log: &LogStore) {
-        let key = (self.direction, self.kinds, self.query.clone(), self.regex);
+        let hide = self.hides_keepalives();
+        let key = (
+            self.direction,
+            self.kinds,
+            self.query.clone(),
+            self.regex,
+            hide,
+        );
         if self.key.as_ref() != Some(&key) {
             self.key = Some(key);
             self.matches.clear();

@@ -387,6 +387,9 @@ impl ConnTab {
                     self.error = Some(err);
                 }
                 protocol::ProtocolView::apply(&mut self.protocol, p);
+                if self.protocol.as_ref().and_then(|p| p.protocol()).is_some() {
+                    self.filter.protocol_rows = true;
+                }
             }
             EventKind::GaveUp { attempts } => {
                 self.reconnect = None;

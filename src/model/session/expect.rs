@@ -11,6 +11,13 @@ pub enum Received<'a> {
     Data(&'a [u8]),
     /// The server closed, with this code.
     Close(Option<u16>),
+    /// A message with its protocol's reading, and the id of the step's own protocol message (its ack id or
+    /// operation id), when it has one.
+    Decoded {
+        bytes: &'a [u8],
+        decoded: &'a Value,
+        step_id: Option<&'a str>,
+    },
 }
 
 /// A matcher ready to run: templates expanded, regex compiled, JSON parsed.
@@ -30,6 +37,10 @@ pub enum Compiled {
     Bytes(Vec<u8>),
     /// Close with an optional code.
     Close(Option<u16>),
+    /// A decoded protocol message's value at a path.
+    Decoded(Vec<PathPart>, Value),
+    /// A protocol message of this type for the step's id.
+    Reply(String),
 }
 
 /// One step of a JSON path.
@@ -66,6 +77,21 @@ pub fn compile(matcher: &Matcher, ctx: &Context) -> Result<Compiled, String> {
                 .map_err(|e| format!("expected bytes: {e}"))?,
         ),
         Matcher::Close(code) => Compiled::Close(*code),
+        Matcher::Decoded { path, equals } => Compiled::Decoded(
+            parse_path(path)?,
+            serde_json::from_str(&expand(equals)?).map_err(|e| {
+                format!("the expected value is not valid JSON (quote strings): {e}")
+            })?,
+        ),
+        Matcher::Reply(kind) => {
+            let kind = kind.trim();
+            if kind.is_empty() {
+                return Err(
+                    "a reply expectation needs a message type (ack, next, error, complete)".into(),
+                );
+            }
+            Compiled::Reply(kind.to_owned())
+        }
     })
 }
 
@@ -121,6 +147,28 @@ pub fn json_contains(actual: &Value, expected: &Value) -> bool {
 impl Compiled {
     /// Whether `message` satisfies this matcher.
     pub fn matches(&self, message: Received<'_>) -> bool {
+        let message = match (self, message) {
+            (Compiled::Decoded(path, expected), Received::Decoded { decoded, .. }) => {
+                return lookup(decoded, path) == Some(expected);
+            }
+            (
+                Compiled::Reply(kind),
+                Received::Decoded {
+                    decoded, step_id, ..
+                },
+            ) => {
+                let id = match decoded.get("ack_id").or_else(|| decoded.get("id")) {
+                    Some(Value::String(s)) => Some(s.clone()),
+                    Some(Value::Number(n)) => Some(n.to_string()),
+                    _ => None,
+                };
+                return decoded.get("type").and_then(Value::as_str) == Some(kind.as_str())
+                    && step_id.is_some_and(|want| id.as_deref() == Some(want));
+            }
+            (Compiled::Decoded(..) | Compiled::Reply(_), _) => return false,
+            (_, Received::Decoded { bytes, .. }) => Received::Data(bytes),
+            (_, other) => other,
+        };
         match (self, message) {
             (Compiled::Close(want), Received::Close(got)) => want.is_none() || *want == got,
             (Compiled::Close(_), _) | (_, Received::Close(_)) => false,
@@ -135,9 +183,13 @@ impl Compiled {
                         .is_ok_and(|actual| json_contains(&actual, expected)),
                     Compiled::JsonPath(path, expected) => serde_json::from_str::<Value>(&text)
                         .is_ok_and(|actual| lookup(&actual, path) == Some(expected)),
-                    Compiled::Close(_) | Compiled::Bytes(_) => false,
+                    Compiled::Close(_)
+                    | Compiled::Bytes(_)
+                    | Compiled::Decoded(..)
+                    | Compiled::Reply(_) => false,
                 }
             }
+            (_, Received::Decoded { .. }) => false,
         }
     }
 
@@ -148,23 +200,30 @@ impl Compiled {
             Compiled::Contains(s) => format!("a message containing {s:?}"),
             Compiled::Regex(r) => format!("a message matching /{}/", r.as_str()),
             Compiled::JsonSubset(v) => format!("a JSON message containing {v}"),
-            Compiled::JsonPath(path, v) => {
-                let p: Vec<String> = path
-                    .iter()
-                    .map(|p| match p {
-                        PathPart::Key(k) => format!(".{k}"),
-                        PathPart::Index(i) => format!("[{i}]"),
-                    })
-                    .collect();
-                format!("JSON at ${} equal to {v}", p.concat())
-            }
+            Compiled::JsonPath(path, v) => format!("JSON at {} equal to {v}", show_path(path)),
             Compiled::Bytes(b) => {
                 format!("a message with the bytes {}", crate::model::hex_string(b))
             }
             Compiled::Close(Some(code)) => format!("the server to close with code {code}"),
             Compiled::Close(None) => "the server to close".to_owned(),
+            Compiled::Decoded(path, v) => {
+                format!("a protocol message with {} equal to {v}", show_path(path))
+            }
+            Compiled::Reply(kind) => format!("a protocol {kind} for this step's message"),
         }
     }
+}
+
+/// `$.a[0]`.
+fn show_path(path: &[PathPart]) -> String {
+    let p: Vec<String> = path
+        .iter()
+        .map(|p| match p {
+            PathPart::Key(k) => format!(".{k}"),
+            PathPart::Index(i) => format!("[{i}]"),
+        })
+        .collect();
+    format!("${}", p.concat())
 }
 
 #[cfg(test)]
@@ -227,5 +286,35 @@ mod tests {
             .describe(),
             "JSON at $.a[0] equal to 1"
         );
+    }
+
+    #[test]
+    fn protocol_expectations_read_the_decoded_form_and_this_steps_id() {
+        let ack = serde_json::json!({"name":"socket.io","type":"ack","ack_id":3,"args":[3]});
+        let got = |step_id| Received::Decoded {
+            bytes: b"433[3]",
+            decoded: &ack,
+            step_id,
+        };
+        let reply = m(Matcher::Reply("ack".into()));
+        assert!(reply.matches(got(Some("3"))));
+        assert!(!reply.matches(got(Some("4"))), "another step's ack");
+        assert!(!reply.matches(got(None)));
+        assert!(
+            !reply.matches(Received::Data(b"433[3]")),
+            "raw messages have no protocol reading"
+        );
+        let field = m(Matcher::Decoded {
+            path: "$.args[0]".into(),
+            equals: "3".into(),
+        });
+        assert!(field.matches(got(None)));
+        assert!(
+            field
+                .describe()
+                .contains("protocol message with $.args[0] equal to 3")
+        );
+        // The text matchers still read the message itself.
+        assert!(m(Matcher::Contains("[3]".into())).matches(got(None)));
     }
 }

@@ -47,7 +47,14 @@ fn js_template(text: &str, ctx: &Context) -> String {
 /// The k6 script for `session`.
 pub fn export(session: &Session) -> String {
     let ctx = session.context(&Default::default());
-    let request = session.endpoint.to_request();
+    let mut request = session.endpoint.to_request();
+    let protocol = super::k6_protocol::protocol_of(&request);
+    request.url = super::k6_protocol::url(&request, protocol);
+    if request.subprotocols.is_empty()
+        && let Some(token) = super::k6_protocol::subprotocol(protocol)
+    {
+        request.subprotocols.push(token.to_owned());
+    }
     let header_js = headers_js(&request, &ctx);
     let mut steps_js = Vec::new();
     let mut skipped = Vec::new();
@@ -55,7 +62,7 @@ pub fn export(session: &Session) -> String {
         if !step.enabled {
             continue;
         }
-        match step_js(&folder, step, &ctx) {
+        match step_js(&folder, step, &ctx, protocol.is_some()) {
             Ok(js) => steps_js.push(js),
             Err(comment) => skipped.push(comment),
         }
@@ -76,12 +83,14 @@ pub fn export(session: &Session) -> String {
 import encoding from 'k6/encoding';
 import {{ check }} from 'k6';
 
-export const options = {{ vus: 1, iterations: 1 }};
+export const options = {{ vus: 1, iterations: 1, thresholds: {{ checks: ['rate==1.0'] }} }};
 
 const url = __ENV.SOCKSCOPE_URL || {url};
 let counter = 0;
 
 {JS_HELPERS}
+{PROTO_HELPERS}
+{proto}
 const steps = [
 {steps}
 ];
@@ -92,6 +101,8 @@ export default function () {{
 }}
 "#,
         url = json!(request.url),
+        PROTO_HELPERS = super::k6_protocol::PROTO_HELPERS,
+        proto = super::k6_protocol::proto_js(&request, protocol),
         steps = steps_js.join("\n"),
         headers = header_js.join(", "),
     ));
@@ -120,9 +131,15 @@ function pathGet(value, path) {
   return parts.reduce((v, p) => (v === undefined || v === null ? undefined : v[p]), value);
 }
 
-function matches(e, data, closeCode) {
+function matches(e, data, closeCode, decoded) {
   if (e.kind === 'close') return closeCode !== undefined && (e.a === null || e.a === closeCode);
   if (closeCode !== undefined) return false;
+  if (e.kind === 'decoded') return decoded !== undefined && contains(pathGet(decoded, e.a), JSON.parse(e.b));
+  if (e.kind === 'reply') {
+    if (decoded === undefined || decoded.type !== e.a || e.stepId === null) return false;
+    const id = decoded.ack_id !== undefined ? decoded.ack_id : decoded.id;
+    return id !== undefined && String(id) === e.stepId;
+  }
   let json;
   try { json = JSON.parse(data); } catch (_) { json = undefined; }
   switch (e.kind) {
@@ -145,35 +162,57 @@ const JS_CONNECT: &str = r#"  const res = ws.connect(url, params, function (sock
       e.done = true;
       check(ok, { [`${e.step}: ${e.kind} ${e.a}`]: (v) => v === true });
     };
-    const deliver = (data, closeCode) => {
-      for (const e of pending) if (!e.done && matches(e, data, closeCode)) settle(e, true);
+    const deliver = (data, closeCode, decoded) => {
+      for (const e of pending) if (!e.done && matches(e, data, closeCode, decoded)) settle(e, true);
     };
-    socket.on('message', (data) => deliver(data, undefined));
-    socket.on('binaryMessage', (data) => deliver(data, undefined));
+    // With a protocol, its client reads each message first; keep-alives it answered come back as null.
+    const receive = (data) => {
+      if (proto === null) return deliver(data, undefined, undefined);
+      let decoded;
+      try { decoded = proto.message(socket, data); } catch (_) { decoded = { type: 'invalid' }; }
+      if (decoded !== null) deliver(data, undefined, decoded);
+    };
+    socket.on('message', receive);
+    socket.on('binaryMessage', receive);
     socket.on('close', (code) => {
-      deliver('', code === undefined ? null : code);
+      deliver('', code === undefined ? null : code, undefined);
       for (const e of pending) settle(e, false);
     });
-    socket.on('open', () => {
+    let started = false;
+    const start = () => {
+      if (proto !== null) check(true, { 'protocol handshake completed': (v) => v === true });
+      started = true;
       let at = 0;
       let lastDeadline = 0;
       for (const step of steps) {
         at += step.delay;
         const sendAt = at;
         socket.setTimeout(() => {
-          if (step.send !== null) {
+          let stepId = null;
+          if (step.emit !== null && proto !== null) stepId = proto.emit(socket, step.emit());
+          else if (step.send !== null) {
             const payload = step.send();
             if (step.binary) socket.sendBinary(payload); else socket.send(payload);
           }
           for (const e of step.expect) {
-            const entry = Object.assign({ step: step.name, done: false }, e);
+            const entry = Object.assign({ step: step.name, done: false, stepId }, e);
             pending.push(entry);
-            socket.setTimeout(() => settle(entry, false), e.timeout);
+            socket.setTimeout(() => settle(entry, false), Math.max(1, e.timeout));
           }
-        }, sendAt);
+        }, Math.max(1, sendAt));
         for (const e of step.expect) lastDeadline = Math.max(lastDeadline, sendAt + e.timeout);
       }
       socket.setTimeout(() => socket.close(), Math.max(at, lastDeadline) + 100);
+    };
+    socket.on('open', () => {
+      if (proto === null) return start();
+      proto.open(socket, start);
+      // The protocol's handshake must complete (connection_ack, the namespace's CONNECT) for the steps to run.
+      socket.setTimeout(() => {
+        if (started) return;
+        check(false, { 'protocol handshake completed': (v) => v === true });
+        socket.close();
+      }, 10000);
     });
   });
 "#;
@@ -207,7 +246,7 @@ fn headers_js(request: &crate::model::ConnectRequest, ctx: &Context) -> Vec<Stri
 
 /// One enabled step as an entry of the script's `steps` array, or (for a payload read from a file) the comment
 /// saying it is not exported.
-fn step_js(folder: &str, step: &Step, ctx: &Context) -> Result<String, String> {
+fn step_js(folder: &str, step: &Step, ctx: &Context, protocol: bool) -> Result<String, String> {
     let name = if folder.is_empty() {
         step.name.clone()
     } else {
@@ -229,6 +268,16 @@ fn step_js(folder: &str, step: &Step, ctx: &Context) -> Result<String, String> {
                 p.display()
             ));
         }
+        Payload::Emit(_) if !protocol => {
+            return Err(format!(
+                "// step '{name}' sends a protocol message, but the session speaks no protocol: not exported"
+            ));
+        }
+        Payload::Emit(_) => "null".to_owned(),
+    };
+    let emit = match &step.payload {
+        Payload::Emit(t) => format!("() => JSON.parse({})", js_template(t, ctx)),
+        _ => "null".to_owned(),
     };
     let binary = matches!(step.payload, Payload::Hex(_) | Payload::Base64(_));
     let expects: Vec<String> = step
@@ -238,7 +287,7 @@ fn step_js(folder: &str, step: &Step, ctx: &Context) -> Result<String, String> {
         .map(|e| expectation_js(e, ctx))
         .collect();
     Ok(format!(
-        "  {{ name: {}, delay: {}, binary: {binary}, send: {send}, expect: [{}] }},",
+        "  {{ name: {}, delay: {}, binary: {binary}, send: {send}, emit: {emit}, expect: [{}] }},",
         json!(name),
         step.delay_ms,
         expects.join(", ")
@@ -264,6 +313,10 @@ fn expectation_js(e: &Expectation, ctx: &Context) -> String {
             ("bytes", json!(b64).to_string(), "null".into())
         }
         Matcher::Close(code) => ("close", json!(code).to_string(), "null".into()),
+        Matcher::Decoded { path, equals } => {
+            ("decoded", json!(path).to_string(), js_template(equals, ctx))
+        }
+        Matcher::Reply(kind) => ("reply", json!(kind.trim()).to_string(), "null".into()),
     };
     format!(
         "{{ kind: {}, a: {a}, b: {b}, timeout: {} }}",

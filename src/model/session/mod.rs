@@ -6,6 +6,7 @@ pub mod expect;
 pub mod har;
 pub mod junit;
 pub mod k6;
+pub mod k6_protocol;
 pub mod template;
 
 use crate::model::endpoint::Endpoint;
@@ -98,6 +99,9 @@ pub enum Payload {
     Base64(String),
     /// Binary, read from a file (relative paths are relative to the session file).
     File(PathBuf),
+    /// A protocol message, as `connect --emit` takes it (templates expanded, then read as JSON): a Socket.IO
+    /// event, a GraphQL operation.
+    Emit(String),
 }
 
 /// One step of a collection.
@@ -175,6 +179,17 @@ pub enum Matcher {
     Bytes(String),
     /// The server closes the connection, with this code if given.
     Close(Option<u16>),
+    /// A protocol message whose decoded form has this value at a path (`$.event` equals `"echo"`,
+    /// `$.args[0]`, `$.payload.data.countdown`).
+    Decoded {
+        /// Path into the decoded message (its NDJSON `protocol` object).
+        path: String,
+        /// Expected JSON value.
+        equals: String,
+    },
+    /// A protocol message of this type answering this step's own message: Socket.IO `ack` (the step asked for
+    /// one), GraphQL `next`, `error` or `complete` for the step's operation id.
+    Reply(String),
 }
 
 impl Default for Matcher {
@@ -407,6 +422,8 @@ pub enum Prepared {
     Text(String),
     /// A binary message.
     Binary(Vec<u8>),
+    /// A protocol message (`Command::Emit`).
+    Emit(serde_json::Value),
 }
 
 impl Payload {
@@ -426,6 +443,12 @@ impl Payload {
                     .map_err(|e| PayloadError::Json(e.to_string()))?;
                 Prepared::Text(text)
             }
+            Payload::Emit(t) => {
+                let text = template::expand(t, ctx, env)?;
+                Prepared::Emit(
+                    serde_json::from_str(&text).map_err(|e| PayloadError::Json(e.to_string()))?,
+                )
+            }
             Payload::Hex(h) => Prepared::Binary(parse_payload(h, PayloadFormat::Hex)?),
             Payload::Base64(b) => Prepared::Binary(parse_payload(b, PayloadFormat::Base64)?),
             Payload::File(p) => {
@@ -442,159 +465,4 @@ impl Payload {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::endpoint::{Auth, HeaderRow};
-
-    fn sample() -> Session {
-        let mut s = Session {
-            name: "Chat".into(),
-            notes: "API-Gateway style".into(),
-            ..Session::default()
-        };
-        s.endpoint.url = "wss://{{host}}/prod".into();
-        s.endpoint.headers.push(HeaderRow {
-            name: "X-Api-Key".into(),
-            value: "k-123".into(),
-            secret: true,
-            ..HeaderRow::default()
-        });
-        s.endpoint.headers.push(HeaderRow {
-            name: "Authorization".into(),
-            value: "Bearer {{env.CHAT_TOKEN}}".into(),
-            ..HeaderRow::default()
-        });
-        s.endpoint.auth = Auth::Basic {
-            user: "u".into(),
-            password: "hunter2".into(),
-        };
-        s.variables = vec![
-            Variable {
-                name: "host".into(),
-                value: "chat.example".into(),
-                secret: false,
-            },
-            Variable {
-                name: "password".into(),
-                value: "s3cret".into(),
-                secret: true,
-            },
-        ];
-        s.collection = vec![Item::Folder(Folder {
-            name: "Room".into(),
-            notes: String::new(),
-            items: vec![Item::Step(Step {
-                name: "join".into(),
-                payload: Payload::Json(r#"{"action":"join","room":"{{room}}"}"#.into()),
-                expect: vec![Expectation {
-                    matcher: Matcher::JsonPath {
-                        path: "$.ok".into(),
-                        equals: "true".into(),
-                    },
-                    timeout_ms: 2000,
-                    enabled: true,
-                }],
-                ..Step::default()
-            })],
-        })];
-        s
-    }
-
-    #[test]
-    fn round_trip_keeps_every_field_but_secrets() {
-        let s = sample();
-        let text = s.to_ron();
-        assert!(text.contains("format_version: 1"));
-        assert!(
-            !text.contains("k-123") && !text.contains("s3cret") && !text.contains("hunter2"),
-            "{text}"
-        );
-        assert!(text.contains("{{env.CHAT_TOKEN}}"));
-        let back = Session::from_ron(&text, Path::new("x.ron")).expect("loads");
-        let mut expected = s.clone();
-        expected.endpoint.headers[0].value.clear();
-        expected.variables[1].value.clear();
-        expected.endpoint.auth = Auth::Basic {
-            user: "u".into(),
-            password: String::new(),
-        };
-        assert_eq!(back, expected);
-        assert_eq!(back.steps().len(), 1);
-        assert_eq!(back.steps()[0].0, "Room");
-    }
-
-    #[test]
-    fn files_missing_later_fields_still_load() {
-        let old = r#"(format_version: 1, name: "old", endpoint: (url: "ws://h/"), collection: [Step((name: "a", payload: Text("hi")))])"#;
-        let s = Session::from_ron(old, Path::new("old.ron")).expect("loads");
-        assert_eq!(s.endpoint.url, "ws://h/");
-        assert!(s.endpoint.headers.is_empty() && !s.endpoint.reconnect.enabled);
-        assert!(s.steps()[0].1.enabled);
-    }
-
-    #[test]
-    fn errors_name_file_line_and_column() {
-        let err = Session::from_ron(
-            "(\n  name: \"x\",\n  endpoint: 42,\n)",
-            Path::new("bad.ron"),
-        )
-        .expect_err("bad");
-        let text = err.to_string();
-        assert!(text.starts_with("bad.ron:3:"), "{text}");
-        let err = Session::from_ron("(name: \"trunc", Path::new("t.ron")).expect_err("truncated");
-        assert!(err.to_string().starts_with("t.ron:1:"), "{err}");
-        let err =
-            Session::from_ron("(format_version: 99)", Path::new("new.ron")).expect_err("too new");
-        assert!(err.to_string().contains("format 99"), "{err}");
-    }
-
-    #[test]
-    fn request_and_payload_expand_variables() {
-        let mut s = sample();
-        // A variable no environment sets (CHAT_TOKEN may be set on a developer's machine).
-        s.endpoint.headers[1].value = "Bearer {{env.SOCKSCOPE_TEST_NEVER_SET_7F3A}}".into();
-        let mut overrides = HashMap::new();
-        overrides.insert("room".to_owned(), "lobby".to_owned());
-        let ctx = s.context(&overrides);
-        let err = s.request(&ctx).expect_err("an unset environment variable");
-        assert!(err.to_string().contains("SOCKSCOPE_TEST_NEVER_SET_7F3A"));
-        let step = s.steps()[0].1;
-        let prepared = step.payload.prepare(&ctx, None).expect("prepared");
-        assert_eq!(
-            prepared,
-            Prepared::Text(r#"{"action":"join","room":"lobby"}"#.into())
-        );
-        let bad = Payload::Json("{nope".into())
-            .prepare(&ctx, None)
-            .expect_err("json");
-        assert!(bad.to_string().contains("not valid JSON"));
-        let unknown = Payload::Text("{{nobody}}".into())
-            .prepare(&ctx, None)
-            .expect_err("unknown");
-        assert!(unknown.to_string().contains("unknown variable"));
-    }
-
-    #[test]
-    fn saving_over_an_older_format_backs_the_old_file_up_first() {
-        let dir = std::env::temp_dir().join(format!("sockscope-migrate-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let path = dir.join("old.ron");
-        let old_text = r#"(format_version: 0, name: "old", endpoint: (url: "ws://h/"))"#;
-        std::fs::write(&path, old_text).expect("write");
-        let session = Session::load(&path).expect("an older format loads");
-        session.save(&path).expect("save");
-        let backup = backup_path(&path, 0);
-        assert_eq!(backup, dir.join("old.ron.v0.bak"));
-        assert_eq!(std::fs::read_to_string(&backup).expect("backup"), old_text);
-        assert!(
-            std::fs::read_to_string(&path)
-                .expect("new")
-                .contains("format_version: 1")
-        );
-        // Saving again in the current format leaves the backup as it was and makes no other.
-        session.save(&path).expect("save again");
-        assert_eq!(std::fs::read_to_string(&backup).expect("backup"), old_text);
-        assert_eq!(std::fs::read_dir(&dir).expect("dir").count(), 2);
-        std::fs::remove_dir_all(&dir).expect("clean up");
-    }
-}
+mod tests;

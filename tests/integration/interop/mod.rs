@@ -4,6 +4,7 @@
 //! A test whose peer is missing fails under CI and skips visibly elsewhere (see `skips.rs`).
 
 mod graphql;
+mod k6;
 mod socketio;
 
 use crate::servers::{collect, start};
@@ -14,9 +15,9 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command as Process, Stdio};
 
-struct Peer {
+pub(crate) struct Peer {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl Drop for Peer {
@@ -32,7 +33,7 @@ fn peers_dir() -> PathBuf {
 
 /// What runs a peer's script.
 #[derive(Clone, Copy)]
-enum Runtime {
+pub(crate) enum Runtime {
     Python,
     Node,
 }
@@ -61,12 +62,17 @@ impl Runtime {
 
 /// Starts `runtime script` and reads the port it prints; None (after recording the skip) when the peer is
 /// unavailable outside CI.
-fn start_peer(test: &str, runtime: Runtime, script: &str, probe: &[&str]) -> Option<Peer> {
+pub(crate) fn start_peer(
+    test: &str,
+    runtime: Runtime,
+    script: &str,
+    probe: &[&str],
+) -> Option<Peer> {
     start_peer_with(test, runtime, script, probe, &[])
 }
 
 /// As [`start_peer`], passing `args` after the script.
-fn start_peer_with(
+pub(crate) fn start_peer_with(
     test: &str,
     runtime: Runtime,
     script: &str,

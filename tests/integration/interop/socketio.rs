@@ -104,7 +104,12 @@ async fn events_acks_binary_and_keepalive(server: Server, test: &str) {
     )
     .await;
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{server:?} stderr: {stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{server:?} stderr: {stderr}\nstdout: {stdout}"
+    );
     let events = lines(&out);
     let errors: Vec<&Value> = events.iter().filter(|e| e["event"] == "error").collect();
     assert!(errors.is_empty(), "{server:?}: {errors:?}");
@@ -321,5 +326,97 @@ async fn socketio_without_an_open_packet_exits_3() {
             .as_str()
             .is_some_and(|m| m.contains("no Engine.IO open packet within 300 ms")),
         "{error}"
+    );
+}
+
+/// `sockscope run` with protocol steps: an event asking for an ack, expectations on the decoded ack (this
+/// step's) and on an event's name and args; a wrong expected value fails the step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn socketio_session_run_checks_decoded_expectations() {
+    use sockscope::model::session::{Expectation, Item, Matcher, Payload, Session, Step};
+    let test = "socketio_session_run_checks_decoded_expectations";
+    let Some(peer) = Server::Node4.start(test) else {
+        return;
+    };
+    let mut session = Session::default();
+    session.endpoint.url = format!("http://127.0.0.1:{}/", peer.port);
+    session.endpoint.proxy_mode = sockscope::model::endpoint::ProxyMode::Direct;
+    session.endpoint.protocol.protocol = sockscope::model::protocol::Protocol::SocketIo;
+    let expect = |matcher| Expectation {
+        matcher,
+        timeout_ms: 3000,
+        enabled: true,
+    };
+    let decoded = |path: &str, equals: &str| {
+        expect(Matcher::Decoded {
+            path: path.into(),
+            equals: equals.into(),
+        })
+    };
+    let step = |name: &str, emit: &str, expect: Vec<Expectation>| {
+        Item::Step(Step {
+            name: name.into(),
+            payload: Payload::Emit(emit.into()),
+            expect,
+            ..Step::default()
+        })
+    };
+    session.collection = vec![
+        step(
+            "sum",
+            r#"{"event":"sum","args":[1,2],"ack":true}"#,
+            vec![
+                expect(Matcher::Reply("ack".into())),
+                decoded("$.args[0]", "3"),
+            ],
+        ),
+        step(
+            "echo",
+            r#"{"event":"echo","args":["hi"]}"#,
+            vec![
+                decoded("$.event", r#""echo""#),
+                decoded("$.args[0]", r#""hi""#),
+            ],
+        ),
+        step(
+            "wrong sum",
+            r#"{"event":"sum","args":[2,2],"ack":true}"#,
+            vec![decoded("$.args[0]", "5")],
+        ),
+    ];
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("sio.ron");
+    std::fs::write(&path, session.to_ron()).expect("write");
+    let out = crate::servers::cli_async(vec![
+        "run".into(),
+        path.display().to_string(),
+        "--json".into(),
+    ])
+    .await;
+    let events = lines(&out);
+    let steps: Vec<(String, String)> = events
+        .iter()
+        .filter(|e| e["event"] == "step")
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap_or("").to_owned(),
+                e["outcome"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("sum".to_owned(), "pass".to_owned()),
+            ("echo".to_owned(), "pass".to_owned()),
+            ("wrong sum".to_owned(), "fail".to_owned())
+        ],
+        "{events:?}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "protocol" && e["name"] == "socket.io")
     );
 }

@@ -9,6 +9,7 @@ mod connect;
 mod frames;
 mod hostile;
 mod log;
+mod protocol;
 mod sessions;
 mod thread;
 mod trust;

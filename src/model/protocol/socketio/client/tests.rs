@@ -1,7 +1,8 @@
 use super::super::options::{Emit, Settings, build_url};
 use super::*;
-use crate::model::protocol::lens::Options;
+use crate::model::protocol::engineio::WsData;
 use crate::model::protocol::lens::Output;
+use crate::model::protocol::lens::{Lens, Options};
 
 fn text(s: &str) -> WsData {
     WsData::Text(s.to_owned())

@@ -1,0 +1,200 @@
+//! The protocol on top of WebSocket in the window: the picker in the connection bar, what was detected (and the
+//! one click that turns the protocol's automatic part on), the composer's protocol forms (a Socket.IO event,
+//! a GraphQL operation) and what is open (namespaces, subscriptions), each closable.
+
+use crate::app::action::Action;
+use crate::app::tab::ConnTab;
+use crate::model::ConnState;
+use crate::model::protocol::Protocol;
+use egui::RichText;
+
+/// The protocol picker. Choosing a protocol turns its automatic part on; `auto` decodes what it detects.
+pub(crate) fn picker_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
+    let choice = &mut tab.session.endpoint.protocol;
+    let label = ui.label("Protocol");
+    let before = choice.protocol;
+    egui::ComboBox::from_id_salt("protocol-picker")
+        .selected_text(display_name(choice.protocol))
+        .width(150.0)
+        .show_ui(ui, |ui| {
+            for p in Protocol::ALL {
+                ui.selectable_value(&mut choice.protocol, p, display_name(p))
+                    .on_hover_text(describe(p));
+            }
+        })
+        .response
+        .labelled_by(label.id)
+        .on_hover_text("What the connection speaks on top of WebSocket");
+    if choice.protocol != before {
+        choice.automatic = choice.protocol != Protocol::Auto;
+    }
+}
+
+/// The name shown for a protocol.
+pub fn display_name(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Auto => "Auto-detect",
+        Protocol::Raw => "Raw WebSocket",
+        Protocol::SocketIo => "Socket.IO",
+        Protocol::GraphqlTransportWs => "GraphQL (graphql-transport-ws)",
+        Protocol::GraphqlWs => "GraphQL (legacy graphql-ws)",
+    }
+}
+
+fn describe(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Auto => {
+            "Decode the protocol the server's subprotocol or the URL names; turn its handshake on in one click"
+        }
+        Protocol::Raw => "Plain RFC 6455 messages, nothing decoded",
+        Protocol::SocketIo => {
+            "Socket.IO 3/4 (Engine.IO 4; options: eio=3 for Socket.IO 2): connects namespaces, answers pings, acks"
+        }
+        Protocol::GraphqlTransportWs => {
+            "The graphql-ws library's protocol: connection_init / ack, subscribe, ping / pong"
+        }
+        Protocol::GraphqlWs => {
+            "subscriptions-transport-ws: connection_init / ack, start / stop, ka"
+        }
+    }
+}
+
+/// What the connection speaks, in the connection bar; with the automatic part off, the one click that turns it
+/// on.
+pub(crate) fn status_ui(tab: &ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    let Some(view) = &tab.protocol else { return };
+    let Some(protocol) = view.protocol() else {
+        if tab.session.endpoint.protocol.protocol == Protocol::Auto {
+            ui.label(RichText::new(format!("Auto-detect: {}", view.reason)).weak());
+            ui.separator();
+        }
+        return;
+    };
+    let name = display_name(protocol);
+    if view.automatic {
+        let state = if view.ready {
+            "handshake complete"
+        } else {
+            "handshake…"
+        };
+        ui.label(RichText::new(format!("{name} {} · {state}", view.version)).strong())
+            .on_hover_text(format!("why: {}", view.reason));
+    } else {
+        ui.label(format!("{name} detected ({}) · decoding only", view.reason));
+        let button = ui
+            .button(format!("Turn on {name} handshake & keep-alive"))
+            .on_hover_text(
+                "Reconnect speaking the protocol: its handshake, keep-alives and the composer's protocol \
+                 messages. Remembered in the session.",
+            );
+        if button.clicked() {
+            actions.push(Action::UseProtocol(protocol));
+        }
+    }
+    ui.separator();
+}
+
+/// The composer's protocol form, when the connection speaks a protocol: a Socket.IO event or a GraphQL
+/// operation, then what is open.
+pub(crate) fn composer_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    let Some(protocol) = tab.protocol.as_ref().and_then(|v| v.protocol()) else {
+        return;
+    };
+    let open = tab.conn_state == ConnState::Open;
+    let form = &mut tab.composer.protocol;
+    let mut emit = None;
+    ui.horizontal(|ui| match protocol {
+        Protocol::SocketIo => {
+            let l = ui.label("Namespace");
+            ui.add(egui::TextEdit::singleline(&mut form.namespace).desired_width(70.0))
+                .labelled_by(l.id);
+            let l = ui.label("Event");
+            ui.add(egui::TextEdit::singleline(&mut form.event).desired_width(100.0))
+                .labelled_by(l.id);
+            let l = ui.label("Args (JSON)");
+            ui.add(
+                egui::TextEdit::singleline(&mut form.args)
+                    .hint_text("[\"hi\", {\"n\": 1}]")
+                    .font(egui::TextStyle::Monospace)
+                    .desired_width(180.0),
+            )
+            .labelled_by(l.id)
+            .on_hover_text(
+                "A JSON list of arguments; bytes as {\"base64\":\"…\"} go as binary attachments",
+            );
+            ui.checkbox(&mut form.ack, "Expect ack");
+            if ui
+                .add_enabled(open, egui::Button::new("Emit"))
+                .on_disabled_hover_text("Connect first")
+                .clicked()
+            {
+                emit = Some(form.socketio_emit());
+            }
+        }
+        _ => {
+            let l = ui.label("operationName");
+            ui.add(egui::TextEdit::singleline(&mut form.operation_name).desired_width(80.0))
+                .labelled_by(l.id);
+            let l = ui.label("Variables (JSON)");
+            ui.add(
+                egui::TextEdit::singleline(&mut form.variables)
+                    .hint_text("{\"from\": 3}")
+                    .font(egui::TextStyle::Monospace)
+                    .desired_width(150.0),
+            )
+            .labelled_by(l.id);
+            if ui
+                .add_enabled(open, egui::Button::new("Subscribe"))
+                .on_hover_text("Run the operation (a query or mutation gets one result)")
+                .on_disabled_hover_text("Connect first")
+                .clicked()
+            {
+                emit = Some(form.graphql_emit());
+            }
+        }
+    });
+    if protocol != Protocol::SocketIo {
+        let l = ui.label(RichText::new("Operation").weak());
+        ui.add(
+            egui::TextEdit::multiline(&mut form.query)
+                .font(egui::TextStyle::Monospace)
+                .desired_width(f32::INFINITY)
+                .desired_rows(2),
+        )
+        .labelled_by(l.id);
+    }
+    match emit {
+        Some(Ok(value)) => actions.push(Action::Emit(value)),
+        Some(Err(why)) => tab.composer.error = Some(why),
+        None => {}
+    }
+    open_items_ui(tab, ui, actions);
+    ui.separator();
+}
+
+/// Namespaces and subscriptions, with their message counts, each closable.
+fn open_items_ui(tab: &ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    let Some(view) = &tab.protocol else { return };
+    if view.items.is_empty() {
+        return;
+    }
+    ui.horizontal_wrapped(|ui| {
+        ui.label(RichText::new("Open:").weak());
+        for item in &view.items {
+            let text = format!(
+                "{} {} · {} · {} received",
+                item.kind, item.key, item.state, item.received
+            );
+            ui.label(RichText::new(text).monospace());
+            if let Some(close) = &item.close
+                && ui
+                    .small_button("×")
+                    .on_hover_text(format!("Close {} {}", item.kind, item.key))
+                    .clicked()
+            {
+                actions.push(Action::Emit(close.clone()));
+            }
+            ui.separator();
+        }
+    });
+}
