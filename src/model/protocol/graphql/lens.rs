@@ -358,6 +358,19 @@ impl Lens for GraphqlLens {
 mod tests {
     use super::*;
 
+    fn assert_one_automatic_send(out: &[Output]) {
+        assert!(
+            matches!(
+                out,
+                [Output::Send {
+                    automatic: true,
+                    ..
+                }]
+            ),
+            "{out:?}"
+        );
+    }
+
     fn ready_lens(protocol: Protocol) -> (GraphqlLens, Instant) {
         let mut lens = GraphqlLens::new(
             protocol,
@@ -366,16 +379,7 @@ mod tests {
         );
         let now = Instant::now();
         let out = lens.start(now);
-        assert!(
-            matches!(
-                &out[..],
-                [Output::Send {
-                    automatic: true,
-                    ..
-                }]
-            ),
-            "{out:?}"
-        );
+        assert_one_automatic_send(&out);
         let (decoded, out) =
             lens.on_message(now, WsData::Text(r#"{"type":"connection_ack"}"#.into()));
         assert_eq!(decoded.kind(), "connection_ack");
@@ -415,16 +419,7 @@ mod tests {
         assert_eq!(items[0].close, Some(json!({"complete":"1"})));
         let (ping, out) = lens.on_message(now, WsData::Text(r#"{"type":"ping"}"#.into()));
         assert_eq!(ping.class, Class::KeepAlive);
-        assert!(
-            matches!(
-                &out[..],
-                [Output::Send {
-                    automatic: true,
-                    ..
-                }]
-            ),
-            "{out:?}"
-        );
+        assert_one_automatic_send(&out);
     }
 
     #[test]

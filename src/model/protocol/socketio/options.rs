@@ -79,7 +79,7 @@ impl Settings {
         {
             self.eio = v;
         }
-        if let Some(ns) = parts.namespace(&self.path) {
+        if let Some(ns) = parts.namespace(&self.path).filter(|ns| !ns.contains(',')) {
             self.namespace = ns;
         }
         self
@@ -261,7 +261,10 @@ impl Emit {
                 Some(_) => Err(format!("a Socket.IO emit's '{key}' must be a string")),
             }
         };
-        let namespace = || text("namespace").map(|ns| normalize(ns.as_deref().unwrap_or("/")));
+        let namespace = || {
+            text("namespace")
+                .and_then(|ns| checked_namespace(&normalize(ns.as_deref().unwrap_or("/"))))
+        };
         let args = match object.get("args") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(items)) => items.clone(),
@@ -274,12 +277,12 @@ impl Emit {
         };
         if let Some(ns) = text("disconnect")? {
             return Ok(Emit::Disconnect {
-                namespace: normalize(&ns),
+                namespace: checked_namespace(&normalize(&ns))?,
             });
         }
         if let Some(ns) = text("connect")? {
             return Ok(Emit::Connect {
-                namespace: normalize(&ns),
+                namespace: checked_namespace(&normalize(&ns))?,
                 auth,
             });
         }
@@ -309,6 +312,16 @@ impl Emit {
             auth,
         })
     }
+}
+
+/// A namespace that can be written in a packet: a `,` would end it early.
+fn checked_namespace(namespace: &str) -> Result<String, String> {
+    if namespace.contains(',') {
+        return Err(format!(
+            "the Socket.IO namespace '{namespace}' cannot be sent: a ',' ends a namespace in a packet"
+        ));
+    }
+    Ok(namespace.to_owned())
 }
 
 pub(super) fn normalize(namespace: &str) -> String {

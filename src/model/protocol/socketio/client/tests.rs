@@ -219,6 +219,8 @@ fn emits_are_checked_in_words() {
     assert!(Emit::parse(&json!({"event":"x","args":"hi"})).is_err());
     let err = Emit::parse(&json!({"event":"x","arg":[]})).expect_err("typo");
     assert!(err.contains("no field 'arg'"), "{err}");
+    let err = Emit::parse(&json!({"event":"x","namespace":"/a,b"})).expect_err("comma");
+    assert!(err.contains("a ',' ends a namespace"), "{err}");
     assert_eq!(
         Emit::parse(&json!({"disconnect":"admin"})),
         Ok(Emit::Disconnect {
