@@ -102,7 +102,7 @@ export default function () {{
 "#,
         url = json!(request.url),
         PROTO_HELPERS = super::k6_protocol::PROTO_HELPERS,
-        proto = super::k6_protocol::proto_js(&request, protocol),
+        proto = super::k6_protocol::proto_js(&request, protocol, |t| js_template(t, &ctx)),
         steps = steps_js.join("\n"),
         headers = header_js.join(", "),
     ));

@@ -30,9 +30,22 @@ pub fn subprotocol(protocol: Option<Protocol>) -> Option<&'static str> {
     protocol.and_then(|p| p.offered_subprotocols().first().copied())
 }
 
-/// `const proto = …;`: the protocol client, or `null` for raw WebSocket.
-pub fn proto_js(request: &ConnectRequest, protocol: Option<Protocol>) -> String {
+/// `const proto = …;`: the protocol client, or `null` for raw WebSocket. `template` turns an option's text into a
+/// JavaScript expression (variables inlined, `{{env.NAME}}` read at run time), parsed as JSON when the script runs.
+pub fn proto_js(
+    request: &ConnectRequest,
+    protocol: Option<Protocol>,
+    template: impl Fn(&str) -> String,
+) -> String {
     let options = &request.protocol.options;
+    let json_option = |key: &str| {
+        options
+            .get(key)
+            .filter(|v| !v.trim().is_empty())
+            .map_or("null".to_owned(), |v| {
+                format!("JSON.parse({})", template(v))
+            })
+    };
     match protocol {
         Some(Protocol::SocketIo) => {
             let settings = SioSettings::from_options(options)
@@ -44,14 +57,11 @@ pub fn proto_js(request: &ConnectRequest, protocol: Option<Protocol>) -> String 
             format!(
                 "const proto = socketIo({eio}, {}, {});\n",
                 json!(settings.namespace),
-                settings.auth.map_or("null".into(), |a| a.to_string())
+                json_option("auth")
             )
         }
         Some(p @ (Protocol::GraphqlTransportWs | Protocol::GraphqlWs)) => {
-            let init = options
-                .get("init")
-                .and_then(|i| serde_json::from_str::<serde_json::Value>(i).ok())
-                .map_or("null".into(), |i| i.to_string());
+            let init = json_option("init");
             format!(
                 "const proto = graphql({}, {init});\n",
                 p == Protocol::GraphqlWs

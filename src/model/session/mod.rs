@@ -387,6 +387,10 @@ impl Session {
             }
             crate::model::endpoint::Auth::None => {}
         }
+        // Protocol options (`auth=`, `init=`) take variables and {{env.NAME}} too, so tokens need not be saved.
+        for value in endpoint.protocol.options.values_mut() {
+            *value = template::expand(value, ctx, env)?;
+        }
         Ok(endpoint.to_request())
     }
 }

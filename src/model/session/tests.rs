@@ -94,6 +94,23 @@ fn files_missing_later_fields_still_load() {
 }
 
 #[test]
+fn protocol_options_take_variables_and_the_environment() {
+    let mut s = Session::default();
+    s.endpoint.protocol.protocol = crate::model::protocol::Protocol::GraphqlTransportWs;
+    s.endpoint
+        .protocol
+        .options
+        .insert("init".into(), r#"{"token":"{{tok}}"}"#.into());
+    s.variables.push(Variable {
+        name: "tok".into(),
+        value: "t-1".into(),
+        secret: false,
+    });
+    let request = s.request(&s.context(&Default::default())).expect("request");
+    assert_eq!(request.protocol.options["init"], r#"{"token":"t-1"}"#);
+}
+
+#[test]
 fn the_protocol_and_its_options_are_saved() {
     let mut s = sample();
     s.endpoint.protocol.protocol = crate::model::protocol::Protocol::SocketIo;

@@ -158,13 +158,7 @@ fn assert_operation_results(decoded: &[sockscope::model::protocol::graphql::Mess
 async fn graphql_transport_ws_with_the_graphql_ws_library() {
     use serde_json::json;
     use sockscope::model::protocol::graphql::{Dialect, Message, close_code_meaning};
-    let probe = ["-e", "require('graphql-ws/use/ws')"];
-    let Some(peer) = start_peer(
-        "graphql_transport_ws",
-        Runtime::Node,
-        "node_graphql_server.js",
-        &probe,
-    ) else {
+    let Some(peer) = transport_ws_server("graphql_transport_ws") else {
         return;
     };
     let (t, decoded, failures, client) =
@@ -203,15 +197,7 @@ async fn graphql_transport_ws_with_the_graphql_ws_library() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graphql_ws_legacy_with_subscriptions_transport_ws() {
     use sockscope::model::protocol::graphql::{Dialect, Message};
-    let probe = ["-e", "require('subscriptions-transport-ws')"];
-    let args = [std::ffi::OsStr::new("legacy")];
-    let Some(peer) = start_peer_with(
-        "graphql_ws_legacy",
-        Runtime::Node,
-        "node_graphql_server.js",
-        &probe,
-        &args,
-    ) else {
+    let Some(peer) = legacy_server("graphql_ws_legacy") else {
         return;
     };
     let (t, decoded, failures, _) =
@@ -247,6 +233,19 @@ async fn graphql_ws_legacy_with_subscriptions_transport_ws() {
     );
 }
 
+/// The `subscriptions-transport-ws` reference server (legacy protocol, `ka` every 200 ms).
+fn legacy_server(test: &str) -> Option<Peer> {
+    let probe = ["-e", "require('subscriptions-transport-ws')"];
+    let args = [std::ffi::OsStr::new("legacy")];
+    start_peer_with(test, Runtime::Node, "node_graphql_server.js", &probe, &args)
+}
+
+/// The `graphql-ws` reference server (protocol graphql-transport-ws).
+fn transport_ws_server(test: &str) -> Option<Peer> {
+    let probe = ["-e", "require('graphql-ws/use/ws')"];
+    start_peer(test, Runtime::Node, "node_graphql_server.js", &probe)
+}
+
 /// `sockscope connect --protocol …` against a GraphQL reference server: stdout, stderr and the exit status.
 async fn graphql_cli(
     peer: &Peer,
@@ -268,13 +267,7 @@ async fn graphql_cli(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graphql_cli_subscribes_queries_and_fails_in_words() {
-    let probe = ["-e", "require('graphql-ws/use/ws')"];
-    let Some(peer) = start_peer(
-        "graphql_cli",
-        Runtime::Node,
-        "node_graphql_server.js",
-        &probe,
-    ) else {
+    let Some(peer) = transport_ws_server("graphql_cli") else {
         return;
     };
     // A subscription and a query; --count counts application messages (results and the query's complete), not
@@ -356,15 +349,7 @@ async fn graphql_cli_subscribes_queries_and_fails_in_words() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graphql_ws_legacy_cli_hides_keepalives_in_text_output() {
-    let probe = ["-e", "require('subscriptions-transport-ws')"];
-    let args = [std::ffi::OsStr::new("legacy")];
-    let Some(peer) = start_peer_with(
-        "graphql_ws_legacy_cli",
-        Runtime::Node,
-        "node_graphql_server.js",
-        &probe,
-        &args,
-    ) else {
+    let Some(peer) = legacy_server("graphql_ws_legacy_cli") else {
         return;
     };
     // The legacy server sends ka every 200 ms; 1 s of waiting sees several, and none is printed.
