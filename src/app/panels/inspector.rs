@@ -42,6 +42,7 @@ pub(crate) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>
         ui.label(RichText::new(format!("Warning: {w}")).color(WARN));
     }
     checks_ui(h, ui);
+    protocol_ui(tab.protocol.as_ref(), ui);
     section(ui, "Timing");
     waterfall_ui(h, ui);
     if let Some(p) = &h.proxy {
@@ -67,6 +68,48 @@ pub(crate) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>
             &format!("Response body ({} bytes)", h.response_body.len()),
         );
         mono(ui, &String::from_utf8_lossy(&h.response_body));
+    }
+}
+
+/// The protocol's own handshake: which protocol and why, and Engine.IO's open packet (sid, ping times, maxPayload).
+fn protocol_ui(view: Option<&crate::app::tab::protocol::ProtocolView>, ui: &mut egui::Ui) {
+    let Some(view) = view.filter(|v| v.name != "raw") else {
+        return;
+    };
+    section(
+        ui,
+        &format!("Protocol: {} {} ({})", view.name, view.version, view.reason),
+    );
+    let state = match (view.automatic, view.ready) {
+        (false, _) => "decoding only (its handshake is off)",
+        (true, true) => "handshake complete",
+        (true, false) => "handshake under way",
+    };
+    ui.label(state);
+    if let Some(open) = &view.open {
+        egui::Grid::new("engine-io-open")
+            .num_columns(2)
+            .show(ui, |ui| {
+                for key in [
+                    "sid",
+                    "pingInterval",
+                    "pingTimeout",
+                    "maxPayload",
+                    "upgrades",
+                ] {
+                    if let Some(v) = open.get(key) {
+                        ui.label(key);
+                        ui.monospace(match v {
+                            serde_json::Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        });
+                        ui.end_row();
+                    }
+                }
+            });
+    }
+    if let Some(f) = &view.failure {
+        ui.label(RichText::new(f).color(FAIL));
     }
 }
 

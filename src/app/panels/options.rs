@@ -7,7 +7,7 @@ use crate::model::endpoint::{Auth, HeaderRow, ProxyMode, query_params, with_quer
 use egui::RichText;
 use std::path::PathBuf;
 
-const TABS: [(OptionsTab, &str); 7] = [
+const TABS: [(OptionsTab, &str); 8] = [
     (OptionsTab::Params, "Params"),
     (OptionsTab::Headers, "Headers"),
     (OptionsTab::Auth, "Auth"),
@@ -15,6 +15,7 @@ const TABS: [(OptionsTab, &str); 7] = [
     (OptionsTab::Proxy, "Proxy"),
     (OptionsTab::Keepalive, "Keepalive"),
     (OptionsTab::Limits, "Limits"),
+    (OptionsTab::Protocol, "Protocol options"),
 ];
 
 pub(crate) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
@@ -32,6 +33,7 @@ pub(crate) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>
         OptionsTab::Proxy => proxy_ui(tab, ui),
         OptionsTab::Keepalive => keepalive_ui(tab, ui),
         OptionsTab::Limits => limits_ui(tab, ui),
+        OptionsTab::Protocol => super::protocol::options_ui(tab, ui),
     }
     ui.add_space(4.0);
 }

@@ -198,3 +198,72 @@ fn open_items_ui(tab: &ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
         }
     });
 }
+
+/// The protocol's options, one field per key it reads (empty: its default), checked as typed.
+pub(crate) fn options_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
+    let choice = &mut tab.session.endpoint.protocol;
+    let protocol = match choice.protocol {
+        Protocol::Auto => tab
+            .protocol
+            .as_ref()
+            .and_then(|v| v.protocol())
+            .unwrap_or(Protocol::Auto),
+        p => p,
+    };
+    let keys = crate::model::protocol::lens::option_keys(protocol);
+    if keys.is_empty() {
+        ui.label(
+            RichText::new(
+                "Pick Socket.IO or GraphQL in the Protocol box (or connect with Auto-detect) for its options.",
+            )
+            .weak(),
+        );
+        return;
+    }
+    ui.label(
+        RichText::new(format!(
+            "{} options (empty: the default)",
+            display_name(protocol)
+        ))
+        .weak(),
+    );
+    egui::Grid::new("protocol-options")
+        .num_columns(2)
+        .spacing([8.0, 4.0])
+        .show(ui, |ui| {
+            for key in keys {
+                let label = ui.label(*key);
+                let mut value = choice.options.get(*key).cloned().unwrap_or_default();
+                let hint = match *key {
+                    "eio" => "4 (3 for Socket.IO 2)",
+                    "path" => "/socket.io/",
+                    "auth" => "{\"token\": \"{{env.TOKEN}}\"}",
+                    "init" => "{\"token\": \"{{env.TOKEN}}\"}",
+                    _ => "milliseconds",
+                };
+                let response = ui
+                    .add(
+                        egui::TextEdit::singleline(&mut value)
+                            .hint_text(hint)
+                            .font(egui::TextStyle::Monospace)
+                            .desired_width(320.0),
+                    )
+                    .labelled_by(label.id);
+                if response.changed() {
+                    if value.trim().is_empty() {
+                        choice.options.remove(*key);
+                    } else {
+                        choice.options.insert((*key).to_owned(), value);
+                    }
+                }
+                ui.end_row();
+            }
+        });
+    // Templates are expanded when connecting; check what is typed with them left as they are.
+    let unexpanded = choice.options.values().any(|v| v.contains("{{"));
+    if !unexpanded
+        && let Err(why) = crate::model::protocol::lens::check_options(protocol, &choice.options)
+    {
+        ui.label(RichText::new(why).color(ui.visuals().error_fg_color));
+    }
+}

@@ -37,6 +37,8 @@ pub enum OptionsTab {
     Keepalive,
     /// Timeouts and size limits.
     Limits,
+    /// The protocol's options (Socket.IO auth / EIO / path, GraphQL connection_init payload, timeouts).
+    Protocol,
 }
 
 /// What the side panel shows.
@@ -328,7 +330,14 @@ impl ConnTab {
     pub(super) fn apply_event(&mut self, conn_id: ConnId, kind: EventKind) -> Option<String> {
         let current = self.conn.as_ref().is_some_and(|c| c.conn_id == conn_id);
         match kind {
-            EventKind::Message(entry) => self.log.push(entry),
+            EventKind::Message(entry) => {
+                if let (Some(view), Some(decoded)) = (self.protocol.as_mut(), entry.decoded())
+                    && current
+                {
+                    view.saw(decoded);
+                }
+                self.log.push(entry)
+            }
             EventKind::Frames(frames) => {
                 let overflow = (self.frames.len() + frames.len()).saturating_sub(MAX_FRAMES);
                 self.frames.drain(..overflow.min(self.frames.len()));

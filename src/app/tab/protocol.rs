@@ -22,9 +22,20 @@ pub struct ProtocolView {
     pub items: Vec<OpenItem>,
     /// The last protocol failure, in words.
     pub failure: Option<String>,
+    /// Engine.IO's open packet (sid, pingInterval, pingTimeout, maxPayload), once it came.
+    pub open: Option<serde_json::Value>,
 }
 
 impl ProtocolView {
+    /// Notes what a received message says about the session (Engine.IO's open packet).
+    pub fn saw(&mut self, decoded: &crate::model::protocol::Decoded) {
+        if decoded.kind() == "open"
+            && decoded.field("layer").and_then(Value::as_str) == Some("engine.io")
+        {
+            self.open = decoded.field("data").cloned();
+        }
+    }
+
     /// The protocol, when it is one sockscope has a lens for.
     pub fn protocol(&self) -> Option<Protocol> {
         self.name

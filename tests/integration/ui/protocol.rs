@@ -110,14 +110,24 @@ fn graphql_subscribe_and_stop_from_the_open_list() {
         format!("ws://127.0.0.1:{}/graphql", peer.port),
     );
     pick_protocol(&mut harness, "GraphQL (graphql-transport-ws)");
-    harness
-        .state_mut()
-        .tab_mut()
-        .session
-        .endpoint
-        .protocol
-        .options
-        .insert("init".into(), r#"{"token":"secret"}"#.into());
+    // The connection_init payload, typed in Options → Protocol options.
+    harness.get_by_label("Options").click();
+    harness.run_steps(2);
+    harness.get_by_label("Protocol options").click();
+    harness.run_steps(2);
+    type_into(&mut harness, "init", r#"{"token":"secret"}"#);
+    assert_eq!(
+        harness
+            .state()
+            .tab()
+            .session
+            .endpoint
+            .protocol
+            .options
+            .get("init")
+            .map(String::as_str),
+        Some(r#"{"token":"secret"}"#)
+    );
     connect(&mut harness);
     wait_for(&mut harness, "connection_ack", |h| {
         h.state().tab().protocol.as_ref().is_some_and(|p| p.ready)
