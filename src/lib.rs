@@ -7,9 +7,11 @@
 //!     errors, handshake facts, close codes.
 //!   - `log/`: log entries, payload formats, the NDJSON schema. `session/`: sessions, expectations, templates,
 //!     HAR, k6, JUnit.
+//!   - `protocol/`: protocols on top of WebSocket as sans-IO codecs and clients behind one `Lens` interface
+//!     (Engine.IO / Socket.IO, GraphQL over WebSocket both ways), and `auto` detection.
 //! - [`engine`]: tokio tasks. No egui.
 //!   - `connection/`: the actor that owns a connection (reconnects, the attempt's steps, outgoing frames, the
-//!     reader task, the shared socket).
+//!     reader task, the shared socket, the protocol's driver).
 //!   - `transport/`: how bytes get there (URL, staged connect, proxies, TLS, the upgrade, the observed stream).
 //!   - `server/`: servers sockscope runs (the echo server). `events`, `replay`, `errors`, `task`: the event
 //!     channel, the replay runner, error wording, timers.
