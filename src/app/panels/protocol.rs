@@ -72,12 +72,16 @@ pub(crate) fn status_ui(tab: &ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Acti
     };
     let name = display_name(protocol);
     if view.automatic {
-        let state = if view.ready {
-            "handshake complete"
-        } else {
-            "handshake…"
+        let version = match protocol {
+            Protocol::SocketIo => format!(" (Engine.IO {})", view.version),
+            _ => String::new(),
         };
-        ui.label(RichText::new(format!("{name} {} · {state}", view.version)).strong())
+        let state = match (tab.conn_state, view.ready) {
+            (ConnState::Closed | ConnState::Idle, _) => "",
+            (_, true) => " · handshake complete",
+            (_, false) => " · handshake…",
+        };
+        ui.label(RichText::new(format!("{name}{version}{state}")).strong())
             .on_hover_text(format!("why: {}", view.reason));
     } else {
         ui.label(format!("{name} detected ({}) · decoding only", view.reason));
