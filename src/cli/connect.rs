@@ -133,8 +133,9 @@ pub async fn run(plan: ConnectPlan) -> i32 {
                             }
                             None => {
                                 stdin_lines = None;
-                                if run.wait_deadline.is_none() {
-                                    run.close_once();
+                                // With --wait, its deadline closes (it starts once everything was sent).
+                                if run.plan.wait.is_none() {
+                                    run.close_when_sent();
                                 }
                             }
                         }
@@ -220,6 +221,8 @@ struct ConnectRun {
     protocol_ready: bool,
     /// A protocol failure was reported; `Some(true)` when its own handshake never completed.
     protocol_failed: Option<bool>,
+    /// Close once the protocol's handshake completed (what was sent waits for it; a close would not).
+    close_on_ready: bool,
 }
 
 impl ConnectRun {
@@ -247,6 +250,16 @@ impl ConnectRun {
             protocol_automatic: false,
             protocol_ready: false,
             protocol_failed: None,
+            close_on_ready: false,
+        }
+    }
+
+    /// Closes after what was sent went out: at once, or with a protocol once its handshake completed.
+    fn close_when_sent(&mut self) {
+        if self.protocol_automatic && !self.protocol_ready {
+            self.close_on_ready = true;
+        } else {
+            self.close_once();
         }
     }
 
@@ -427,6 +440,9 @@ impl ConnectRun {
                 self.protocol_ready = true;
                 if first {
                     self.sent_all();
+                }
+                if self.close_on_ready {
+                    self.close_once();
                 }
             }
             P::Failed { message, handshake } => {

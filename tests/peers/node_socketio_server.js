@@ -2,7 +2,8 @@
 // argument "v2", `socket.io` 2.x installed as `socket.io-v2` (Engine.IO 3, EIO=3). Prints only its port.
 // WebSocket transport only, pingInterval 1000 ms, pingTimeout 1500 ms, path /socket.io/ (env SIO_PATH changes it).
 // Namespace "/": emits "welcome" {id} on connection; "echo" sends its args back (as the ack when one is asked,
-// else as an "echo" event); "bin" emits "bin" ("file", <00 01 02 03 ff>) and acks <09 08 07>; "sum" acks a+b.
+// else as an "echo" event); "bin" emits "bin" ("file", <00 01 02 03 ff>) and acks <09 08 07>; "sum" acks a+b;
+// "drop" closes the connection.
 // Namespace "/admin": the token (v4: handshake auth {"token"}, v2: namespace query ?token=) must be "secret", else
 // the connection is refused with "not authorized"; emits "hello-admin" "ok" on connection; "echo" as in "/".
 const http = require("http");
@@ -37,6 +38,8 @@ io.of("/").on("connection", (socket) => {
   socket.on("sum", (a, b, ack) => {
     if (typeof ack === "function") ack(a + b);
   });
+  // Closes the whole Engine.IO connection (the WebSocket), as a server that restarts would.
+  socket.on("drop", () => socket.conn.close());
 });
 
 const admin = io.of("/admin");

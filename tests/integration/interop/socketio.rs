@@ -420,3 +420,80 @@ async fn socketio_session_run_checks_decoded_expectations() {
             .any(|e| e["event"] == "protocol" && e["name"] == "socket.io")
     );
 }
+
+/// `--stdin` with a protocol: each line is one emit, sent once the handshake completed; a line that is no emit
+/// is refused in words and the rest go on; `--wait` keeps reading for the replies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn socketio_stdin_lines_are_emits() {
+    let test = "socketio_stdin_lines_are_emits";
+    let Some(peer) = Server::Node4.start(test) else {
+        return;
+    };
+    let args: Vec<String> = [
+        "connect",
+        &format!("http://127.0.0.1:{}/", peer.port),
+        "--protocol",
+        "socket.io",
+        "--stdin",
+        "--json",
+        "--wait",
+        "1",
+    ]
+    .iter()
+    .map(|s| (*s).to_string())
+    .collect();
+    let input = "{\"event\":\"sum\",\"args\":[2,3],\"ack\":true}\nnot json\n{\"event\":\"echo\",\"args\":[\"last\"]}\n";
+    let out = crate::servers::cli_with_stdin(args, input.into()).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    assert!(
+        stderr.contains("stdin line not sent (not valid JSON"),
+        "{stderr}"
+    );
+    let events = lines(&out);
+    let got = decoded(&events, "received");
+    assert_eq!(
+        find(&got, "ack", "sum").map(|a| a["args"].clone()),
+        Some(json!([5]))
+    );
+    assert_eq!(
+        find(&got, "event", "echo").map(|e| e["args"].clone()),
+        Some(json!(["last"]))
+    );
+}
+
+/// `--reconnect` with a protocol runs its handshake again and sends the emits again on each connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn socketio_reconnect_runs_the_handshake_and_resends() {
+    let test = "socketio_reconnect_runs_the_handshake_and_resends";
+    let Some(peer) = Server::Node4.start(test) else {
+        return;
+    };
+    // The server drops the connection on "drop": the emit is sent again after the reconnection, which drops
+    // it again, and after one reconnection sockscope gives up.
+    let out = connect(
+        &peer,
+        Server::Node4,
+        &[
+            "--emit",
+            r#"{"event":"drop"}"#,
+            "--reconnect",
+            "--max-reconnects",
+            "1",
+        ],
+    )
+    .await;
+    let events = lines(&out);
+    let count = |f: &dyn Fn(&Value) -> bool| events.iter().filter(|e| f(e)).count();
+    assert_eq!(count(&|e| e["event"] == "protocol"), 2, "{events:?}");
+    assert_eq!(
+        count(&|e| e["direction"] == "received" && e["protocol"]["type"] == "connect"),
+        2
+    );
+    assert_eq!(
+        count(&|e| e["direction"] == "sent" && e["protocol"]["event"] == "drop"),
+        2
+    );
+    assert!(events.iter().any(|e| e["event"] == "gave_up"), "{events:?}");
+    assert_eq!(out.status.code(), Some(1));
+}

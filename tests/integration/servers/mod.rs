@@ -336,6 +336,26 @@ pub fn cli(args: &[&str]) -> std::process::Output {
         .expect("run sockscope")
 }
 
+/// Runs the real binary with `args`, writing `input` to its stdin (then closing it), off the async workers.
+pub async fn cli_with_stdin(args: Vec<String>, input: String) -> std::process::Output {
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = sockscope_command()
+            .args(&args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run sockscope");
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(input.as_bytes()).expect("write stdin");
+        drop(stdin);
+        child.wait_with_output().expect("sockscope ends")
+    })
+    .await
+    .expect("join")
+}
+
 /// [`cli`] off the async workers, for tests whose servers run on the same runtime.
 pub async fn cli_async(args: Vec<String>) -> std::process::Output {
     tokio::task::spawn_blocking(move || {
