@@ -96,12 +96,12 @@ struct Shown<'a> {
 /// Direction, kind, size, time and (for a close) its code.
 fn header_ui(entry: &LogEntry, ui: &mut egui::Ui) {
     ui.label(format!(
-        "{} {} · {} · {} · {:.3} ms after connect",
+        "{} {} · {} · {} · {} after connect",
         entry.direction.as_str(),
         entry.kind.as_str(),
         format_size(entry.size()),
         format_time(entry.at()),
-        entry.since_connect().as_secs_f64() * 1000.0
+        super::log_view::format_ms(entry.since_connect().as_secs_f64() * 1000.0, 3)
     ));
     if entry.kind == MessageKind::Close {
         match entry.close_code() {

@@ -81,6 +81,15 @@ pub fn format_time(at: std::time::SystemTime) -> String {
         .to_string()
 }
 
+/// A duration given in milliseconds, in seconds from 10 s on: `12.3 ms`, `96.3 s` (`decimals` after the point).
+pub fn format_ms(ms: f64, decimals: usize) -> String {
+    if ms.abs() >= 10_000.0 {
+        format!("{:.*} s", decimals, ms / 1000.0)
+    } else {
+        format!("{ms:.decimals$} ms")
+    }
+}
+
 /// "12 B", "3.4 KiB", "1.2 MiB".
 pub fn format_size(bytes: usize) -> String {
     if bytes < 1024 {
@@ -241,6 +250,10 @@ pub(crate) fn ui(
     }
     let font = FontId::monospace(12.5);
     let total = tab.filter.len(&tab.log);
+    if total == 0 && !tab.filter.is_scanning(&tab.log) {
+        no_matches_ui(tab, ui);
+        return;
+    }
     let rows = Rows {
         log: &tab.log,
         filter: &tab.filter,
@@ -252,6 +265,31 @@ pub(crate) fn ui(
         .show(ui, total, ROW_HEIGHT, &mut tab.follow, |ui, row| {
             row_ui(ui, row, &rows, actions)
         });
+}
+
+/// Every message is filtered out: say so, and how to show them again.
+fn no_matches_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
+    ui.add_space(20.0);
+    ui.vertical_centered(|ui| {
+        let what = if tab.filter.query.trim().is_empty() {
+            "No message passes the filters".to_owned()
+        } else {
+            format!(
+                "No message matches \"{}\" with these filters",
+                tab.filter.query.trim()
+            )
+        };
+        ui.label(
+            egui::RichText::new(format!("{what} ({} messages hidden).", tab.log.len())).weak(),
+        );
+        if ui
+            .button("Clear search and filters")
+            .on_hover_text("Show every message again (keep-alives stay behind their toggle)")
+            .clicked()
+        {
+            tab.filter.clear();
+        }
+    });
 }
 
 /// The title, the count (and how many were dropped), Clear, Export…, Auto-scroll and Limits….
@@ -368,7 +406,7 @@ fn row_ui(ui: &mut egui::Ui, row: usize, rows: &Rows<'_>, actions: &mut Vec<Acti
     let weak = visuals.weak_text_color();
     let colour = kind_colour(entry, visuals);
     let since = entry.since_connect().as_secs_f64() * 1000.0;
-    let ms = |v: Option<f64>| v.map(|v| format!("{v:.1} ms")).unwrap_or_default();
+    let ms = |v: Option<f64>| v.map(|v| format_ms(v, 1)).unwrap_or_default();
     let (columns, cells) = if protocol {
         let decoded = entry.decoded();
         let field = |f: fn(&crate::model::protocol::Decoded) -> Option<String>| {
@@ -391,7 +429,7 @@ fn row_ui(ui: &mut egui::Ui, row: usize, rows: &Rows<'_>, actions: &mut Vec<Acti
             (entry.direction.arrow().to_owned(), colour),
             (entry.kind.as_str().to_owned(), colour),
             (format_time(entry.at()), text_colour),
-            (format!("{since:.1} ms"), weak),
+            (format_ms(since, 1), weak),
             (ms(since_previous(log, index)), weak),
             (ms(reply_time(log, index)), text_colour),
             (format_size(entry.size()), text_colour),
@@ -509,4 +547,34 @@ fn filter_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
             ui.label(egui::RichText::new(err).color(ui.visuals().error_fg_color));
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_in_seconds_from_ten_seconds_on() {
+        assert_eq!(format_ms(12.34, 1), "12.3 ms");
+        assert_eq!(format_ms(9_999.0, 1), "9999.0 ms");
+        assert_eq!(format_ms(96_317.2, 1), "96.3 s");
+        assert_eq!(format_ms(10_000.0, 3), "10.000 s");
+    }
+
+    #[test]
+    fn a_close_row_counts_its_code_in_its_size() {
+        let close = LogEntry::from_nanos(
+            1,
+            Direction::Sent,
+            MessageKind::Close,
+            0,
+            0,
+            b"bye".to_vec(),
+        )
+        .with_close_code(Some(1000));
+        assert_eq!(close.size(), 5);
+        let empty =
+            LogEntry::from_nanos(1, Direction::Received, MessageKind::Close, 0, 0, Vec::new());
+        assert_eq!(empty.size(), 0, "a close frame without a code is empty");
+    }
 }

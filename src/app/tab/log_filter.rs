@@ -81,6 +81,14 @@ impl LogFilter {
         self.protocol_rows && !self.keepalives
     }
 
+    /// Shows everything again: no search, both directions, every kind (keep-alives keep their own toggle).
+    pub fn clear(&mut self) {
+        self.direction = None;
+        self.kinds = [true; 5];
+        self.query.clear();
+        self.regex = false;
+    }
+
     /// True when the scan has not reached the end of the log yet.
     pub fn is_scanning(&self, log: &LogStore) -> bool {
         self.is_active() && self.next_seq < log.seq_of(log.len())

@@ -221,7 +221,8 @@ impl LogEntry {
 
     /// Size of the payload in bytes.
     pub fn size(&self) -> usize {
-        self.payload.len()
+        // A close frame's payload is its 2-byte code and then the reason (the entry keeps the code apart).
+        self.payload.len() + if self.close_code().is_some() { 2 } else { 0 }
     }
 
     /// The payload as text, when it is valid UTF-8.

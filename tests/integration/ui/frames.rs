@@ -78,12 +78,12 @@ fn close_with_a_code_and_reason_from_the_ui() {
     );
     assert!(
         harness
-            .query_by_label_contains("sent close 6 B 4000 \"ui bye\"")
+            .query_by_label_contains("sent close 8 B 4000 \"ui bye\"")
             .is_some()
     );
     assert!(
         harness
-            .query_by_label_contains("received close 6 B 4000 \"ui bye\"")
+            .query_by_label_contains("received close 8 B 4000 \"ui bye\"")
             .is_some()
     );
 }

@@ -234,3 +234,26 @@ fn a_log_limit_being_dragged_applies_only_when_the_drag_ends() {
     assert_eq!(harness.state().log_limits.max_entries, 1_000);
     assert_eq!(harness.state().tab().log.len(), 1_000);
 }
+
+#[test]
+fn a_search_that_matches_nothing_says_so_and_clears_in_one_click() {
+    let mut harness = harness(None);
+    connect(&mut harness);
+    harness.get_by_label("Send").click();
+    wait_for(&mut harness, "the echo", |h| h.state().tab().log.len() >= 2);
+    type_into(&mut harness, "Search", "no such text anywhere");
+    harness.run_steps(3);
+    assert!(
+        harness
+            .query_by_label_contains("No message matches \"no such text anywhere\" with these filters (2 messages hidden)")
+            .is_some()
+    );
+    harness.get_by_label("Clear search and filters").click();
+    harness.run_steps(3);
+    assert!(harness.state().tab().filter.query.is_empty());
+    assert!(
+        harness
+            .query_by_label_contains("received text 17 B Hello, sockscope!")
+            .is_some()
+    );
+}
