@@ -120,6 +120,7 @@ pub fn run(url: Option<String>) -> anyhow::Result<()> {
 impl AppState {
     /// Draws the whole window and then carries out what the user asked for.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
+        self.expire_notice(ui.ctx());
         if let Some(text) = self.clipboard.take() {
             ui.ctx().copy_text(text);
         }

@@ -413,7 +413,7 @@ fn row_ui(ui: &mut egui::Ui, row: usize, rows: &Rows<'_>, actions: &mut Vec<Acti
             decoded.and_then(f).unwrap_or_default()
         };
         let cells = [
-            ((seq + 1).to_string(), weak),
+            (log.number(seq).to_string(), weak),
             (entry.direction.arrow().to_owned(), colour),
             (entry.kind.as_str().to_owned(), colour),
             (format_time(entry.at()), text_colour),
@@ -425,7 +425,7 @@ fn row_ui(ui: &mut egui::Ui, row: usize, rows: &Rows<'_>, actions: &mut Vec<Acti
         (PROTOCOL_COLUMNS, cells)
     } else {
         let cells = [
-            ((seq + 1).to_string(), weak),
+            (log.number(seq).to_string(), weak),
             (entry.direction.arrow().to_owned(), colour),
             (entry.kind.as_str().to_owned(), colour),
             (format_time(entry.at()), text_colour),

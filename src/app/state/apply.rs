@@ -69,6 +69,8 @@ impl AppState {
         let tab = self.tab_mut();
         tab.log.clear();
         tab.selected = None;
+        // The Wire view starts again with the log.
+        tab.frames.clear();
     }
 
     /// A new tab on the echo server (New tab and New session alike).

@@ -51,8 +51,10 @@ pub struct AppState {
     pub tabs: Vec<ConnTab>,
     /// The tab shown.
     pub active: usize,
-    /// A transient note (where a payload was saved, what was copied, …).
+    /// A transient note (where a payload was saved, what was copied, …), cleared after [`NOTICE_SHOWN`].
     pub notice: Option<String>,
+    /// The notice on screen and since when.
+    notice_since: Option<(String, std::time::Instant)>,
     /// Violation kinds the user already agreed to send.
     pub confirmed_violations: HashSet<&'static str>,
     /// A violation waiting for confirmation.
@@ -84,7 +86,41 @@ pub struct AppState {
     replay_feed: (FeedSender, FeedReceiver),
 }
 
+/// How long a notice stays on screen.
+pub const NOTICE_SHOWN: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl AppState {
+    /// Clears a notice once it has been on screen for [`NOTICE_SHOWN`] (a new text starts its own time), and asks
+    /// for the frame that clears it.
+    pub(crate) fn expire_notice(&mut self, ctx: &egui::Context) {
+        if let Some(left) = self.expire_notice_at(std::time::Instant::now()) {
+            ctx.request_repaint_after(left);
+        }
+    }
+
+    /// [`Self::expire_notice`] at `now`: how long the notice has left, if one is shown.
+    fn expire_notice_at(&mut self, now: std::time::Instant) -> Option<std::time::Duration> {
+        let Some(text) = &self.notice else {
+            self.notice_since = None;
+            return None;
+        };
+        match &self.notice_since {
+            Some((shown, since)) if shown == text => {
+                let age = now.saturating_duration_since(*since);
+                if age >= NOTICE_SHOWN {
+                    self.notice = None;
+                    self.notice_since = None;
+                    return None;
+                }
+                Some(NOTICE_SHOWN - age)
+            }
+            _ => {
+                self.notice_since = Some((text.clone(), now));
+                Some(NOTICE_SHOWN)
+            }
+        }
+    }
+
     /// Starts the engine and the echo server; connects to `url` at once when given.
     pub fn start(wake: Option<Waker>, url: Option<String>) -> anyhow::Result<Self> {
         let (mut engine, events) = Engine::start(wake.clone())?;
@@ -113,6 +149,7 @@ impl AppState {
             tabs: vec![ConnTab::new(first)],
             active: 0,
             notice: echo_error.or(files_error),
+            notice_since: None,
             confirmed_violations: HashSet::new(),
             confirming: None,
             file_dialogs: FileDialogs::detect(),
@@ -171,5 +208,28 @@ impl Drop for AppState {
         if let Some(engine) = self.engine.take() {
             engine.shutdown(Duration::from_millis(500));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_notice_clears_itself_and_a_new_one_starts_its_own_time() {
+        let mut state = AppState::start(None, None).expect("state");
+        let t0 = std::time::Instant::now();
+        state.notice = Some("copied the curl command".into());
+        assert_eq!(state.expire_notice_at(t0), Some(NOTICE_SHOWN));
+        assert!(state.expire_notice_at(t0 + NOTICE_SHOWN / 2).is_some());
+        state.notice = Some("saved".into());
+        let t1 = t0 + NOTICE_SHOWN / 2;
+        assert_eq!(
+            state.expire_notice_at(t1),
+            Some(NOTICE_SHOWN),
+            "a new text, a new time"
+        );
+        assert!(state.expire_notice_at(t1 + NOTICE_SHOWN).is_none());
+        assert_eq!(state.notice, None);
     }
 }

@@ -39,6 +39,8 @@ pub struct LogStore {
     limits: LogLimits,
     payload_bytes: usize,
     dropped: u64,
+    /// The sequence number shown as #1 (the first after the last Clear).
+    numbered_from: u64,
 }
 
 impl LogStore {
@@ -58,6 +60,7 @@ impl LogStore {
             limits,
             payload_bytes: 0,
             dropped: 0,
+            numbered_from: 0,
         };
         log.set_limits(limits);
         log
@@ -149,6 +152,14 @@ impl LogStore {
         self.first_seq += self.entries.len() as u64;
         self.entries.clear();
         self.payload_bytes = 0;
+        self.numbered_from = self.first_seq;
+        self.dropped = 0;
+    }
+
+    /// The row number people see for `seq`: from 1, counted again after Clear (entries dropped for the limits
+    /// keep their numbers).
+    pub fn number(&self, seq: u64) -> u64 {
+        seq.saturating_sub(self.numbered_from) + 1
     }
 }
 
@@ -203,5 +214,18 @@ mod tests {
             (4, 6, true)
         );
         assert!(log.by_seq(6).is_some());
+    }
+
+    #[test]
+    fn numbers_start_again_after_clear_but_not_after_drops() {
+        let mut log = LogStore::new(1_000);
+        for _ in 0..3 {
+            log.push(entry(1));
+        }
+        assert_eq!(log.number(log.seq_of(2)), 3);
+        log.clear();
+        log.push(entry(1));
+        assert_eq!(log.number(log.seq_of(0)), 1);
+        assert_eq!(log.dropped(), 0);
     }
 }

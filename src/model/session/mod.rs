@@ -277,6 +277,14 @@ impl Session {
     pub fn try_to_ron(&self) -> Result<String, ron::Error> {
         let mut copy = self.clone();
         copy.format_version = FORMAT_VERSION;
+        // Saved as sent: " chat" typed after a comma is "chat".
+        copy.endpoint.subprotocols = copy
+            .endpoint
+            .subprotocols
+            .iter()
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .collect();
         for v in &mut copy.variables {
             if v.secret {
                 v.value.clear();

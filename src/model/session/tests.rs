@@ -184,3 +184,11 @@ fn saving_over_an_older_format_backs_the_old_file_up_first() {
     assert_eq!(std::fs::read_dir(&dir).expect("dir").count(), 2);
     std::fs::remove_dir_all(&dir).expect("clean up");
 }
+
+#[test]
+fn subprotocols_are_saved_as_they_are_sent() {
+    let mut s = Session::default();
+    s.endpoint.subprotocols = vec!["graphql-ws".into(), " chat".into(), " ".into()];
+    let back = Session::from_ron(&s.to_ron(), Path::new("x.ron")).expect("loads");
+    assert_eq!(back.endpoint.subprotocols, ["graphql-ws", "chat"]);
+}
