@@ -3,44 +3,91 @@
 use super::connection::state_colour;
 use crate::app::action::Action;
 use crate::app::tab::ConnTab;
+use crate::model::ConnState;
+
+/// One tab: its state as a shape and a colour (filled: open; half: connecting or closing; ring: closed;
+/// arrow-like ring with a gap: reconnecting), its title, and its close button.
+fn tab_ui(tab: &ConnTab, i: usize, selected: bool, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    ui.horizontal(|ui| {
+        ui.spacing_mut().item_spacing.x = 4.0;
+        let colour = state_colour(tab.conn_state, ui.visuals());
+        let badge = if tab.reconnect.is_some() {
+            "reconnecting"
+        } else {
+            tab.conn_state.label()
+        };
+        let (rect, dot) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
+        dot.widget_info(|| {
+            egui::WidgetInfo::labeled(egui::Role::Label, true, format!("state: {badge}"))
+        });
+        let painter = ui.painter();
+        let (centre, r) = (rect.center(), 5.0);
+        match (tab.reconnect.is_some(), tab.conn_state) {
+            (true, _) => {
+                painter.circle_stroke(centre, r, egui::Stroke::new(2.0, colour));
+                painter.circle_filled(centre + egui::vec2(r, 0.0), 2.0, ui.visuals().panel_fill);
+            }
+            (_, ConnState::Open) => {
+                painter.circle_filled(centre, r, colour);
+            }
+            (_, ConnState::Connecting | ConnState::Closing) => {
+                painter.circle_stroke(centre, r, egui::Stroke::new(1.5, colour));
+                let half = egui::Rect::from_min_max(
+                    centre - egui::vec2(r, r),
+                    centre + egui::vec2(0.0, r),
+                );
+                painter
+                    .with_clip_rect(half)
+                    .circle_filled(centre, r, colour);
+            }
+            (_, ConnState::Idle | ConnState::Closed) => {
+                painter.circle_stroke(centre, r, egui::Stroke::new(1.5, colour));
+            }
+        }
+        dot.on_hover_text(badge);
+        let title = tab.title();
+        let text_colour = if selected {
+            ui.visuals().strong_text_color()
+        } else {
+            ui.visuals().text_color()
+        };
+        let font = egui::TextStyle::Button.resolve(ui.style());
+        let mut job = egui::text::LayoutJob::default();
+        job.append(&title, 0.0, egui::TextFormat::simple(font, text_colour));
+        let response = ui
+            .selectable_label(selected, job)
+            .on_hover_text(format!("{} — {badge}", tab.session.endpoint.url));
+        if response.clicked() {
+            actions.push(Action::SelectTab(i));
+        }
+        if ui
+            .add(egui::Button::new("x").frame(false).small())
+            .on_hover_text(format!(
+                "Close the tab {title} (its connection closes cleanly)"
+            ))
+            .clicked()
+        {
+            actions.push(Action::CloseTab(i));
+        }
+    });
+}
 
 /// The strip over `tabs`, with tab `active` shown as selected.
 pub(crate) fn ui(tabs: &[ConnTab], active: usize, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
     ui.horizontal(|ui| {
         for (i, tab) in tabs.iter().enumerate() {
-            let colour = state_colour(tab.conn_state, ui.visuals());
             let selected = i == active;
-            let title = tab.title();
-            let badge = if tab.reconnect.is_some() {
-                "reconnecting"
+            let fill = if selected {
+                ui.visuals().selection.bg_fill.gamma_multiply(0.45)
             } else {
-                tab.conn_state.label()
+                ui.visuals().faint_bg_color
             };
-            let text_colour = if selected {
-                ui.visuals().strong_text_color()
-            } else {
-                ui.visuals().text_color()
-            };
-            let font = egui::TextStyle::Button.resolve(ui.style());
-            let mut job = egui::text::LayoutJob::default();
-            job.append("• ", 0.0, egui::TextFormat::simple(font.clone(), colour));
-            job.append(&title, 0.0, egui::TextFormat::simple(font, text_colour));
-            let response = ui
-                .selectable_label(selected, job)
-                .on_hover_text(format!("{} — {badge}", tab.session.endpoint.url));
-            if response.clicked() {
-                actions.push(Action::SelectTab(i));
-            }
-            if ui
-                .small_button("x")
-                .on_hover_text(format!(
-                    "Close the tab {title} (its connection closes cleanly)"
-                ))
-                .clicked()
-            {
-                actions.push(Action::CloseTab(i));
-            }
-            ui.separator();
+            // The tab and its close button are one piece: a frame around both.
+            egui::Frame::new()
+                .fill(fill)
+                .corner_radius(4.0)
+                .inner_margin(egui::Margin::symmetric(4, 1))
+                .show(ui, |ui| tab_ui(tab, i, selected, ui, actions));
         }
         if ui
             .button("+ New")

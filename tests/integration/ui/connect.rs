@@ -228,7 +228,9 @@ fn tabs_open_switch_and_close_cleanly() {
     );
     assert!(harness.state().tabs[0].log.is_empty());
     let first_title = harness.state().tabs[0].title();
-    harness.get_by_label(&format!("• {first_title}")).click();
+    // Each tab says its state (a shape and a colour; "state: …" for assistive tools).
+    assert_eq!(harness.get_all_by_label("state: open").count(), 2);
+    harness.get_by_label(&first_title).click();
     harness.run_steps(2);
     assert_eq!(harness.state().active, 0);
     // Closing the second tab closes its connection cleanly (the tab is gone, the handle's task ends).
