@@ -14,9 +14,10 @@ impl AppState {
     pub(super) fn add_step(&mut self) {
         let tab = self.tab_mut();
         let number = tab.session.steps().len() + 1;
+        // A new step starts empty; "Save to collection" on a logged message is the way to copy one.
         let step = Item::Step(Step {
             name: format!("Message {number}"),
-            payload: Payload::Text(tab.composer.text.clone()),
+            payload: Payload::Text(String::new()),
             ..Step::default()
         });
         let into = tab

@@ -18,7 +18,7 @@ fn a_collection_is_built_saved_reopened_and_replayed() {
     harness.get_by_label("Save to collection").click();
     harness.run_steps(2);
     assert_eq!(harness.state().tab().session.steps().len(), 1);
-    // Add a second message from the composer, and give it an expectation.
+    // Add a second message (it starts empty, not as a copy of the composer), write it, give it an expectation.
     harness.get_by_label("+ Message").click();
     harness.run_steps(2);
     {
@@ -26,6 +26,11 @@ fn a_collection_is_built_saved_reopened_and_replayed() {
         let sockscope::model::session::Item::Step(step) = &mut tab.session.collection[1] else {
             panic!("a step")
         };
+        assert_eq!(
+            step.payload,
+            sockscope::model::session::Payload::Text(String::new())
+        );
+        step.payload = sockscope::model::session::Payload::Text("Hello, sockscope!".into());
         step.expect.push(sockscope::model::session::Expectation {
             matcher: sockscope::model::session::Matcher::Equals("Hello, sockscope!".into()),
             timeout_ms: 3000,
