@@ -166,9 +166,14 @@ impl AppState {
     /// Saves tab `i`'s session to `path` on the file worker (atomically; an older-format file is backed up
     /// first). The tab is marked saved, and the path remembered, once the write is done.
     pub fn save_tab_to(&mut self, i: usize, path: PathBuf) {
-        let Some(tab) = self.tabs.get(i) else {
+        let Some(tab) = self.tabs.get_mut(i) else {
             return;
         };
+        // One name: an untitled session takes the file's name, as its tab does.
+        let untitled = tab.session.name.trim().is_empty() || tab.session.name == "Untitled";
+        if untitled && let Some(stem) = path.file_stem() {
+            tab.session.name = stem.to_string_lossy().into_owned();
+        }
         let (tab_id, session) = (tab.id, tab.session.clone());
         self.submit(Box::new(move || {
             let result = session

@@ -269,3 +269,28 @@ fn session_variables_apply_to_the_url_and_unknown_ones_stop_the_connect() {
         "nothing was sent"
     );
 }
+
+#[test]
+fn an_untitled_session_takes_the_name_of_the_file_it_is_saved_to() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("chat.ron");
+    let mut harness = harness(None);
+    assert_eq!(harness.state().tab().session.name, "Untitled");
+    let active = harness.state().active;
+    harness.state_mut().save_tab_to(active, path.clone());
+    harness
+        .state_mut()
+        .finish_file_work(Duration::from_secs(10));
+    harness.run_steps(2);
+    assert_eq!(harness.state().tab().session.name, "chat");
+    assert_eq!(harness.state().tab().title(), "chat");
+    assert!(
+        harness.query_by_label("*").is_none(),
+        "saved under that name"
+    );
+    assert!(
+        std::fs::read_to_string(&path)
+            .expect("file")
+            .contains("name: \"chat\"")
+    );
+}
