@@ -301,7 +301,7 @@ impl ConnectRun {
             let counted = message.protocol.as_deref().is_none_or(counts);
             if counted && !count_done(self.received_data, self.plan.count) {
                 match message.protocol.as_deref() {
-                    Some(decoded) => print_decoded(&mut self.printer, decoded, &message.payload),
+                    Some(decoded) => print_decoded(&mut self.printer, decoded),
                     None => print_received(&mut self.printer, message.text, &message.payload),
                 }
                 if count_reached(&mut self.received_data, self.plan.count) {
@@ -519,7 +519,7 @@ async fn next_line(
 fn print_plain(printer: &mut Printer, m: &LogEntry) {
     if m.direction == Direction::Received && m.kind.is_data() {
         match m.decoded() {
-            Some(d) if counts(d) => print_decoded(printer, d, &m.payload),
+            Some(d) if counts(d) => print_decoded(printer, d),
             Some(d) if is_invalid(d) => {
                 print_received(printer, m.kind == MessageKind::Text, &m.payload)
             }
@@ -540,7 +540,7 @@ fn is_invalid(d: &crate::model::protocol::Decoded) -> bool {
 }
 
 /// An application message as one line in protocol terms (`event echo ["hi"]`, `next 1 {…}`).
-fn print_decoded(printer: &mut Printer, d: &crate::model::protocol::Decoded, _payload: &[u8]) {
+fn print_decoded(printer: &mut Printer, d: &crate::model::protocol::Decoded) {
     printer.line(&d.summary());
 }
 

@@ -10,9 +10,7 @@ async fn run(args: Vec<String>) -> Output {
     crate::servers::cli_async(args).await
 }
 
-fn args(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| (*s).to_owned()).collect()
-}
+use crate::servers::args;
 
 fn ndjson(out: &Output) -> Vec<Value> {
     String::from_utf8_lossy(&out.stdout)

@@ -7,9 +7,7 @@ use sockscope::model::{ConnectRequest, Direction, MessageKind, Stage};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 
-fn args(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| (*s).to_owned()).collect()
-}
+use crate::servers::args;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn count_stops_printing_at_n_even_inside_a_burst() {

@@ -182,13 +182,11 @@ fn message_cell(decoded: &crate::model::protocol::Decoded) -> Option<String> {
 
 /// A protocol message's values in one line: an event's args, a result's payload, an ack's time.
 fn decoded_preview(decoded: &crate::model::protocol::Decoded, chars: usize) -> String {
-    let mut text = String::new();
-    for key in ["args", "payload", "data", "error"] {
-        if let Some(v) = decoded.field(key).filter(|v| !v.is_null()) {
-            text = v.to_string();
-            break;
-        }
-    }
+    let mut text = decoded
+        .values()
+        .next()
+        .map(ToString::to_string)
+        .unwrap_or_default();
     if let (Some(part), Some(parts)) = (decoded.field("part"), decoded.field("parts")) {
         text = format!("part {part} of {parts} (the message is on its last part)");
     }

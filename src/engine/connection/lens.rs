@@ -53,10 +53,11 @@ pub(super) fn prepare(req: &ConnectRequest) -> Result<ConnectRequest, String> {
 }
 
 /// What the reader shares with the connection task.
-#[derive(Clone)]
 pub(super) struct ReaderLens {
     lens: SharedLens,
     outputs: mpsc::Sender<Vec<Output>>,
+    /// The open items last reported from here (a burst reports them only when they changed).
+    items: Vec<OpenItem>,
 }
 
 /// What decoding a burst left to do once the burst is reported.
@@ -70,12 +71,11 @@ pub(super) struct AfterBurst {
 
 impl ReaderLens {
     /// Decodes each message of `burst` in place (its log entry will carry the decoded form).
-    pub(super) fn decode(&self, burst: &mut [Incoming]) -> AfterBurst {
+    pub(super) fn decode(&mut self, burst: &mut [Incoming]) -> AfterBurst {
         let mut after = AfterBurst::default();
         let now = Instant::now();
         let mut lens = lock(&self.lens);
         let deadline = lens.next_deadline();
-        let items = lens.open_items();
         for message in burst.iter_mut() {
             let data = if message.text {
                 WsData::Text(String::from_utf8_lossy(&message.payload).into_owned())
@@ -97,9 +97,10 @@ impl ReaderLens {
             }
         }
         after.wake = lens.next_deadline() != deadline;
-        let now_items = lens.open_items();
-        if now_items != items {
-            after.items = Some(now_items);
+        let items = lens.open_items();
+        if items != self.items {
+            self.items = items.clone();
+            after.items = Some(items);
         }
         after
     }
@@ -194,7 +195,11 @@ impl Driver {
             name: protocol.name(),
             items: Vec::new(),
         };
-        let reader = ReaderLens { lens, outputs: tx };
+        let reader = ReaderLens {
+            lens,
+            outputs: tx,
+            items: Vec::new(),
+        };
         (Some((driver, reader)), Some(chosen))
     }
 

@@ -150,7 +150,7 @@ pub(super) async fn read_loop(
     sink: EventSink,
     clock: Clock,
     shared: Arc<Shared>,
-    lens: Option<super::lens::ReaderLens>,
+    mut lens: Option<super::lens::ReaderLens>,
 ) -> ReadOutcome {
     let mut outcome = ReadOutcome {
         peer_close: None,
@@ -202,7 +202,7 @@ pub(super) async fn read_loop(
         .await;
         // What came before a control frame, an error or the end is reported first (decoded, with a protocol,
         // and followed by what the protocol made of it).
-        let after = lens.as_ref().map(|l| l.decode(&mut burst));
+        let after = lens.as_mut().map(|l| l.decode(&mut burst));
         send_burst(&sink, conn_id, &mut burst, &mut burst_bytes).await;
         if let (Some(l), Some(after)) = (&lens, after) {
             l.finish(after, conn_id, &sink).await;

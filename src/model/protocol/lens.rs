@@ -95,6 +95,13 @@ impl Decoded {
         }
     }
 
+    /// The message's values, in the order they are shown: an event's or ack's args, a payload, data, an error.
+    pub fn values(&self) -> impl Iterator<Item = &Value> {
+        ["args", "payload", "data", "error"]
+            .into_iter()
+            .filter_map(|key| self.field(key).filter(|v| !v.is_null()))
+    }
+
     /// The message as one line in protocol terms: `event echo ["hi"]`, `ack 3 [3] (2.1 ms)`, `next 1 {"data":…}`.
     pub fn summary(&self) -> String {
         let mut line = self.kind().to_owned();
@@ -110,11 +117,9 @@ impl Decoded {
             line.push(' ');
             line.push_str(&id);
         }
-        for key in ["args", "payload", "data", "error"] {
-            if let Some(v) = self.field(key).filter(|v| !v.is_null()) {
-                line.push(' ');
-                line.push_str(&v.to_string());
-            }
+        for v in self.values() {
+            line.push(' ');
+            line.push_str(&v.to_string());
         }
         if let Some(rtt) = self.field("rtt_ms").and_then(Value::as_f64) {
             line.push_str(&format!(" ({rtt} ms)"));
@@ -204,9 +209,6 @@ pub struct OpenItem {
 
 /// A protocol's client as the connection runs it.
 pub trait Lens: Send {
-    /// The protocol (never `Auto`).
-    fn protocol(&self) -> Protocol;
-
     /// The protocol version spoken (`"4"` for Socket.IO over Engine.IO 4, `"5"` for Socket.IO 3/4 … see each).
     fn version(&self) -> String;
 

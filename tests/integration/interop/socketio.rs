@@ -260,7 +260,7 @@ async fn socketio_text_output_and_count() {
     let Some(peer) = Server::Node4.start(test) else {
         return;
     };
-    let args: Vec<String> = [
+    let args = crate::servers::args(&[
         "connect",
         &format!("ws://127.0.0.1:{}/socket.io/", peer.port),
         "--protocol",
@@ -269,10 +269,7 @@ async fn socketio_text_output_and_count() {
         r#"{"event":"echo","args":["hi"]}"#,
         "--count",
         "2",
-    ]
-    .iter()
-    .map(|s| (*s).to_string())
-    .collect();
+    ]);
     let out = crate::servers::cli_async(args).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
@@ -294,7 +291,7 @@ async fn socketio_text_output_and_count() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn socketio_without_an_open_packet_exits_3() {
     let server = crate::servers::echo().await;
-    let args: Vec<String> = [
+    let args = crate::servers::args(&[
         "connect",
         &server.url(),
         "--protocol",
@@ -304,10 +301,7 @@ async fn socketio_without_an_open_packet_exits_3() {
         "--emit",
         r#"{"event":"x"}"#,
         "--json",
-    ]
-    .iter()
-    .map(|s| (*s).to_string())
-    .collect();
+    ]);
     let out = crate::servers::cli_async(args).await;
     assert_eq!(out.status.code(), Some(3));
     let events = lines(&out);
@@ -429,7 +423,7 @@ async fn socketio_stdin_lines_are_emits() {
     let Some(peer) = Server::Node4.start(test) else {
         return;
     };
-    let args: Vec<String> = [
+    let args = crate::servers::args(&[
         "connect",
         &format!("http://127.0.0.1:{}/", peer.port),
         "--protocol",
@@ -438,10 +432,7 @@ async fn socketio_stdin_lines_are_emits() {
         "--json",
         "--wait",
         "1",
-    ]
-    .iter()
-    .map(|s| (*s).to_string())
-    .collect();
+    ]);
     let input = "{\"event\":\"sum\",\"args\":[2,3],\"ack\":true}\nnot json\n{\"event\":\"echo\",\"args\":[\"last\"]}\n";
     let out = crate::servers::cli_with_stdin(args, input.into()).await;
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -327,6 +327,11 @@ pub fn sockscope_command() -> std::process::Command {
     command
 }
 
+/// Command-line arguments as owned strings.
+pub fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| (*s).to_owned()).collect()
+}
+
 /// Runs the real binary with `args` and no stdin.
 pub fn cli(args: &[&str]) -> std::process::Output {
     sockscope_command()

@@ -3,6 +3,16 @@
 
 use super::*;
 
+/// Saves the active tab to `path` and waits for the file worker to finish.
+fn save_active_tab(harness: &mut Harness<'static, AppState>, path: &std::path::Path) {
+    let active = harness.state().active;
+    harness.state_mut().save_tab_to(active, path.to_path_buf());
+    harness
+        .state_mut()
+        .finish_file_work(Duration::from_secs(10));
+    harness.run_steps(2);
+}
+
 #[test]
 fn a_collection_is_built_saved_reopened_and_replayed() {
     let dir = std::env::temp_dir().join(format!("sockscope-ui-session-{}", std::process::id()));
@@ -43,13 +53,7 @@ fn a_collection_is_built_saved_reopened_and_replayed() {
         harness.query_by_label("*").is_some(),
         "the unsaved marker shows"
     );
-    let active = harness.state().active;
-    harness.state_mut().save_tab_to(active, path.clone());
-    // The save runs on the file worker.
-    harness
-        .state_mut()
-        .finish_file_work(Duration::from_secs(10));
-    harness.run_steps(2);
+    save_active_tab(&mut harness, &path);
     assert!(harness.query_by_label("*").is_none(), "saved");
     assert!(
         std::fs::read_to_string(&path)
@@ -276,12 +280,7 @@ fn an_untitled_session_takes_the_name_of_the_file_it_is_saved_to() {
     let path = dir.path().join("chat.ron");
     let mut harness = harness(None);
     assert_eq!(harness.state().tab().session.name, "Untitled");
-    let active = harness.state().active;
-    harness.state_mut().save_tab_to(active, path.clone());
-    harness
-        .state_mut()
-        .finish_file_work(Duration::from_secs(10));
-    harness.run_steps(2);
+    save_active_tab(&mut harness, &path);
     assert_eq!(harness.state().tab().session.name, "chat");
     assert_eq!(harness.state().tab().title(), "chat");
     assert!(

@@ -233,10 +233,6 @@ impl GraphqlLens {
 }
 
 impl Lens for GraphqlLens {
-    fn protocol(&self) -> Protocol {
-        self.protocol
-    }
-
     fn version(&self) -> String {
         self.dialect().subprotocol().to_owned()
     }

@@ -100,11 +100,6 @@ impl Client {
         }
     }
 
-    /// The open packet's data, once it came.
-    pub fn open_info(&self) -> Option<&OpenInfo> {
-        self.open.as_ref()
-    }
-
     fn eio(&self) -> EioVersion {
         self.settings.eio
     }

@@ -5,15 +5,10 @@ use super::super::super::engineio::{self, EioVersion, Payload, WsData};
 use super::super::super::lens::{Class, Decoded, Lens, OpenItem, Output, Then};
 use super::super::options::Emit;
 use super::{Client, Namespace, NsState};
-use crate::model::protocol::Protocol;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 impl Lens for Client {
-    fn protocol(&self) -> Protocol {
-        Protocol::SocketIo
-    }
-
     fn version(&self) -> String {
         self.eio().query_value().to_owned()
     }
