@@ -57,8 +57,10 @@ pub enum Action {
     Confirm,
     /// Drop the frame waiting for confirmation.
     CancelConfirm,
-    /// A new untitled session in a new tab.
-    NewSession,
+    /// Open the command palette.
+    OpenPalette,
+    /// Show the keyboard shortcuts.
+    ShowShortcuts,
     /// Choose a session file to open.
     OpenSession,
     /// Open this session file.

@@ -18,9 +18,10 @@ mod workspace;
 pub use action::{Action, FileField};
 pub use files::{FileDialogs, FileTarget};
 pub use state::AppState;
+pub use tab::log_columns::Column;
 pub use tab::{
-    Attempt, Composer, ConnTab, DEFAULT_LOG_CAP, LogLimits, LogStore, OptionsTab, PayloadView,
-    SideTab,
+    Attempt, Composer, ConnTab, DEFAULT_LOG_CAP, LogColumns, LogLimits, LogStore, OptionsTab,
+    PayloadView, SideTab,
 };
 
 use crate::engine::Waker;
@@ -61,10 +62,6 @@ impl eframe::App for SockscopeApp {
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        let quit = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::Q);
-        if ui.input_mut(|i| i.consume_shortcut(&quit)) {
-            ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
-        }
         // Ask before closing with unsaved session files.
         if ui.ctx().input(|i| i.viewport().close_requested()) && !self.state.close_confirmed {
             let unsaved = self.state.unsaved_sessions();
@@ -125,18 +122,10 @@ impl AppState {
             ui.ctx().copy_text(text);
         }
         let mut actions = Vec::new();
-        let save = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::S);
-        if ui.input_mut(|i| i.consume_shortcut(&save)) {
-            actions.push(Action::SaveSession);
-        }
-        let send_step = egui::KeyboardShortcut::new(
-            egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
-            egui::Key::Enter,
-        );
-        if ui.input_mut(|i| i.consume_shortcut(&send_step))
-            && let Some(path) = self.tab().selected_item.clone()
-        {
-            actions.push(Action::SendStep(path));
+        // Shortcuts first, before any text field can take their keys.
+        let commands = panels::palette::commands();
+        for asked in panels::palette::take_shortcuts(ui, &commands) {
+            self.keyboard_command(asked, ui.ctx(), &mut actions);
         }
         egui::Panel::top("tabs").show(ui, |ui| {
             panels::tabs_bar::ui(&self.tabs, self.active, ui, &mut actions)
@@ -156,13 +145,14 @@ impl AppState {
             }
         }
         let mut limits = self.log_limits;
+        let mut columns = std::mem::take(&mut self.log_columns);
         let tab = self.tab_mut();
         if tab.reconnect.is_some() {
             ui.ctx().request_repaint_after(Duration::from_millis(100));
         }
         egui::Panel::left("sessions")
             .resizable(true)
-            .default_size(290.0)
+            .default_size(250.0)
             .min_size(200.0)
             .max_size(420.0)
             .show(ui, |ui| {
@@ -178,15 +168,17 @@ impl AppState {
             .show(ui, |ui| panels::composer::ui(tab, ui, &mut actions));
         egui::Panel::right("details")
             .resizable(true)
-            .default_size(400.0)
+            .default_size(360.0)
             .min_size(240.0)
+            .max_size(760.0)
             .show(ui, |ui| {
                 panels::details::ui(tab, notice.as_deref(), ui, &mut actions)
             });
         egui::CentralPanel::default().show(ui, |ui| {
-            panels::log_view::ui(tab, dropped, &mut limits, ui, &mut actions)
+            panels::log_view::ui(tab, dropped, &mut limits, &mut columns, ui, &mut actions)
         });
         self.log_limits = limits;
+        self.log_columns = columns;
         if let Some(confirmation) = &self.confirming {
             panels::modals::confirm_ui(&confirmation.message, ui.ctx(), &mut actions);
         }
@@ -196,8 +188,56 @@ impl AppState {
         if let Some(names) = &self.closing_with_unsaved {
             panels::modals::unsaved_ui(names, ui.ctx(), &mut actions);
         }
+        if let Some(asked) = panels::palette::palette_ui(&mut self.keyboard, &commands, ui.ctx()) {
+            self.keyboard_command(asked, ui.ctx(), &mut actions);
+        }
+        panels::palette::shortcuts_ui(&mut self.keyboard, &commands, ui.ctx());
         for action in actions {
             self.apply(action);
+        }
+    }
+}
+
+impl AppState {
+    /// Carries out a command asked for from the keyboard or the palette.
+    fn keyboard_command(
+        &mut self,
+        asked: panels::palette::Does,
+        ctx: &egui::Context,
+        actions: &mut Vec<Action>,
+    ) {
+        use panels::palette::{Does, search_field_id, url_field_id};
+        match asked {
+            Does::Act(action) => actions.push(action),
+            Does::SendStep => {
+                if let Some(path) = self.tab().selected_item.clone() {
+                    actions.push(Action::SendStep(path));
+                }
+            }
+            Does::CloseTab => actions.push(Action::CloseTab(self.active)),
+            Does::NextTab(forward) => {
+                let n = self.tabs.len();
+                let next = if forward {
+                    (self.active + 1) % n
+                } else {
+                    (self.active + n - 1) % n
+                };
+                actions.push(Action::SelectTab(next));
+            }
+            Does::FocusUrl => ctx.memory_mut(|m| m.request_focus(url_field_id())),
+            Does::FocusSearch => ctx.memory_mut(|m| m.request_focus(search_field_id())),
+            Does::Quit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
+            Does::Palette => {
+                self.keyboard.shortcuts = false;
+                self.keyboard.palette = match self.keyboard.palette {
+                    Some(_) => None,
+                    None => Some((String::new(), 0)),
+                };
+            }
+            Does::Shortcuts => {
+                self.keyboard.palette = None;
+                self.keyboard.shortcuts = !self.keyboard.shortcuts;
+            }
         }
     }
 }

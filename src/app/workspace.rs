@@ -34,6 +34,8 @@ pub struct Workspace {
     pub recent: Vec<PathBuf>,
     /// How much each tab's message log keeps.
     pub log_limits: super::LogLimits,
+    /// The log's columns: which are shown, how wide.
+    pub log_columns: super::LogColumns,
 }
 
 /// `$XDG_DATA_HOME/sockscope/workspace.ron`, else `~/.local/share/sockscope/workspace.ron`.

@@ -41,6 +41,28 @@ pub struct CloseInfo {
     pub initiated_by: Initiator,
 }
 
+impl CloseInfo {
+    /// The outcome in words: `closed by the server · 1000 normal closure · "bye" (clean)`.
+    pub fn summary(&self) -> String {
+        let who = match self.initiated_by {
+            Initiator::Client => "closed by us",
+            Initiator::Server => "closed by the server",
+            Initiator::None => "connection lost",
+        };
+        let code = self
+            .code
+            .map(|code| format!(" · {code} {}", close_code_name(code)))
+            .unwrap_or_default();
+        let reason = if self.reason.is_empty() {
+            String::new()
+        } else {
+            format!(" · \"{}\"", self.reason)
+        };
+        let clean = if self.clean { "clean" } else { "not clean" };
+        format!("{who}{code}{reason} ({clean})")
+    }
+}
+
 /// Human words for a close code.
 pub fn close_code_name(code: u16) -> &'static str {
     match code {

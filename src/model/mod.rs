@@ -8,6 +8,7 @@ pub mod endpoint;
 mod frame;
 pub mod fsutil;
 mod handshake;
+pub mod json_text;
 pub mod log;
 pub mod protocol;
 mod request;
@@ -22,7 +23,8 @@ pub use handshake::{
 pub use log::entry::{Direction, EntryExtra, LogEntry, MessageKind, saturating_nanos, unix_nanos};
 pub use log::ndjson;
 pub use log::payload::{
-    PayloadFormat, PayloadParseError, hex_dump, hex_string, parse_payload, preview,
+    PayloadFormat, PayloadParseError, hex_dump, hex_dump_with, hex_line_chars, hex_string,
+    parse_payload, preview,
 };
 pub use request::{
     ConnId, ConnectRequest, Heartbeat, Keepalive, OutgoingMessage, ProtocolChoice, ReconnectPolicy,

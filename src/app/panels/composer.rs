@@ -7,11 +7,7 @@ use egui::RichText;
 
 pub(crate) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
     let open = tab.conn_state == ConnState::Open;
-    // Take Ctrl+Enter before the text box sees it as a newline.
-    let send_shortcut = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::Enter);
-    if ui.input_mut(|i| i.consume_shortcut(&send_shortcut)) {
-        actions.push(Action::Send);
-    }
+    // Ctrl+Enter (Send) is taken with the other shortcuts, before the text box sees it as a newline.
     ui.add_space(4.0);
     super::protocol::composer_ui(tab, ui, actions);
     ui.horizontal(|ui| {
@@ -21,6 +17,7 @@ pub(crate) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>
             .show_ui(ui, |ui| {
                 for f in [
                     PayloadFormat::Text,
+                    PayloadFormat::Json,
                     PayloadFormat::Hex,
                     PayloadFormat::Base64,
                 ] {
@@ -73,24 +70,75 @@ pub(crate) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>
     if let Some(err) = &tab.composer.error {
         ui.label(RichText::new(format!("Error: {err}")).color(ui.visuals().error_fg_color));
     }
-    let message_label = ui.label(RichText::new("Message").weak());
+    let json = tab.composer.format == PayloadFormat::Json;
+    let message_label = if json {
+        json_bar_ui(tab, ui)
+    } else {
+        ui.label(RichText::new("Message").weak())
+    };
     let hint = match tab.composer.format {
         PayloadFormat::Text => "Text to send (Ctrl+Enter sends)",
+        PayloadFormat::Json => {
+            "JSON to send, e.g. {\"type\": \"hello\", \"id\": {{counter}}} (Ctrl+Enter sends)"
+        }
         PayloadFormat::Hex => "Hex bytes, e.g. 48 65 6c 6c 6f or 0x48656c6c6f",
         PayloadFormat::Base64 => "Base64, e.g. SGVsbG8=",
     };
     egui::ScrollArea::vertical()
         .id_salt("composer-scroll")
         .show(ui, |ui| {
-            ui.add(
-                egui::TextEdit::multiline(&mut tab.composer.text)
-                    .hint_text(hint)
-                    .font(egui::TextStyle::Monospace)
-                    .desired_width(f32::INFINITY)
-                    .desired_rows(4),
-            )
-            .labelled_by(message_label.id);
+            let mut colours = |ui: &egui::Ui, text: &dyn egui::TextBuffer, wrap_width: f32| {
+                let mut job = crate::app::widgets::json_colours::job(text.as_str(), ui);
+                job.wrap.max_width = wrap_width;
+                ui.fonts_mut(|f| f.layout_job(job))
+            };
+            let mut edit = egui::TextEdit::multiline(&mut tab.composer.text)
+                .hint_text(hint)
+                .font(egui::TextStyle::Monospace)
+                .desired_width(f32::INFINITY)
+                .desired_rows(4);
+            if json {
+                edit = edit.layouter(&mut colours);
+            }
+            ui.add(edit).labelled_by(message_label.id);
         });
+}
+
+/// JSON mode: the message's title, whether it is valid (with the line and column of the first problem) and
+/// Beautify / Minify. Returns the title, which labels the text box.
+fn json_bar_ui(tab: &mut ConnTab, ui: &mut egui::Ui) -> egui::Response {
+    let composer = &mut tab.composer;
+    ui.horizontal(|ui| {
+        let title = ui.label(RichText::new("Message (JSON)").weak());
+        let problem = composer.json_problem().cloned();
+        for (name, pretty, hint) in [
+            ("Beautify", true, "Indent the JSON two spaces a level"),
+            (
+                "Minify",
+                false,
+                "Remove every space and line break outside strings",
+            ),
+        ] {
+            let button = ui
+                .add_enabled(problem.is_none(), egui::Button::new(name).small())
+                .on_hover_text(hint)
+                .on_disabled_hover_text("Fix the JSON first");
+            if button.clicked()
+                && let Ok(text) = crate::model::json_text::reformat(&composer.text, pretty)
+            {
+                composer.text = text;
+            }
+        }
+        match problem {
+            None => ui.label(RichText::new("valid JSON").color(ui.visuals().weak_text_color())),
+            Some(p) => ui.label(
+                RichText::new(format!("not valid JSON: {p}")).color(ui.visuals().error_fg_color),
+            ),
+        };
+        ui.weak("{{templates}} are values, expanded when sent");
+        title
+    })
+    .inner
 }
 
 const OPCODES: [(u8, &str); 9] = [

@@ -2,7 +2,7 @@
 
 use crate::app::action::Action;
 use crate::app::tab::ConnTab;
-use crate::model::{ConnState, Initiator, close_code_name};
+use crate::model::ConnState;
 use egui::{Color32, RichText};
 
 /// Colour for a connection state badge.
@@ -28,7 +28,8 @@ pub(crate) fn ui(
         let badge_width = 210.0 + 230.0;
         let width = (ui.available_width() - button_width - badge_width - 24.0).max(120.0);
         let edit = egui::TextEdit::singleline(&mut tab.session.endpoint.url)
-            .hint_text("ws://host:port/path")
+            .id(super::palette::url_field_id())
+            .hint_text("ws://host:port/path  (Ctrl+L)")
             .desired_width(width)
             .font(egui::TextStyle::Monospace);
         let response = ui.add(edit).labelled_by(label.id);
@@ -93,6 +94,19 @@ pub(crate) fn ui(
 }
 
 fn outcome_ui(tab: &ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+    // A collection run since the tab's own last connection: the bar tells its outcome, not the older one.
+    if let Some(run) = tab.replay.as_ref().filter(|_| tab.bar_shows_run) {
+        let (_, failed) = run.counts();
+        let colour = if run.error.is_some() || failed > 0 {
+            ui.visuals().error_fg_color
+        } else if run.finished {
+            egui::Color32::from_rgb(0x3f, 0xb9, 0x50)
+        } else {
+            ui.visuals().text_color()
+        };
+        ui.label(RichText::new(format!("Collection run {}", run.summary())).color(colour));
+        return;
+    }
     if let (Some(pending), Some(left)) = (tab.reconnect, tab.reconnect_in()) {
         ui.label(
             RichText::new(format!(
@@ -135,21 +149,6 @@ fn outcome_ui(tab: &ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
         return;
     }
     if let Some(c) = &tab.close_info {
-        let who = match c.initiated_by {
-            Initiator::Client => "closed by us",
-            Initiator::Server => "closed by the server",
-            Initiator::None => "connection lost",
-        };
-        let code = c
-            .code
-            .map(|code| format!(" · {code} {}", close_code_name(code)))
-            .unwrap_or_default();
-        let reason = if c.reason.is_empty() {
-            String::new()
-        } else {
-            format!(" · \"{}\"", c.reason)
-        };
-        let clean = if c.clean { "clean" } else { "not clean" };
-        ui.label(format!("{who}{code}{reason} ({clean})"));
+        ui.label(c.summary());
     }
 }

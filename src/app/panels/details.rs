@@ -16,7 +16,8 @@ pub(crate) fn ui(
     actions: &mut Vec<Action>,
 ) {
     ui.add_space(4.0);
-    ui.horizontal(|ui| {
+    // Wrapped, never wider than the panel: the panel keeps the width the user gave it.
+    ui.horizontal_wrapped(|ui| {
         ui.selectable_value(&mut tab.side_tab, SideTab::Message, "Message");
         let label = match tab.handshake.as_ref().map(|h| h.status) {
             Some(101) | None => "Handshake".to_owned(),
@@ -29,7 +30,7 @@ pub(crate) fn ui(
         ui.selectable_value(&mut tab.side_tab, SideTab::Traffic, "Traffic");
     });
     ui.separator();
-    egui::ScrollArea::vertical()
+    egui::ScrollArea::both()
         .id_salt("details-scroll")
         .auto_shrink([false, false])
         .show(ui, |ui| {
@@ -70,6 +71,22 @@ fn message_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
         ui,
     );
     let tree_view = view == PayloadView::Json && !tab.json_as_text && json.is_some();
+    // The hex view fits 16 bytes a line when the panel is wide enough, else 8.
+    if view == PayloadView::Hex {
+        let font = egui::TextStyle::Monospace.resolve(ui.style());
+        let char_width = ui.fonts_mut(|f| f.glyph_width(&font, '0')).max(1.0);
+        let fits = |n| {
+            crate::model::hex_line_chars(
+                entry.payload.len(),
+                n,
+                crate::app::tab::payload_cache::HEX_OFFSET_DIGITS,
+            ) as f32
+                * char_width
+                + 16.0
+                <= ui.available_width()
+        };
+        cache.hex_per_line = if fits(16) { 16 } else { 8 };
+    }
     // The body is built once per selection and view (the tree needs none).
     let body = (!tree_view).then(|| cache.body(seq, entry, view));
     let shown = Shown {
@@ -251,7 +268,7 @@ fn body_ui(sel: &Shown, body: Option<Arc<str>>, cache: &mut PayloadCache, ui: &m
             return galley.clone();
         }
         let job = if view == PayloadView::Json {
-            let mut job = json_job(text.as_str(), ui);
+            let mut job = crate::app::widgets::json_colours::job(text.as_str(), ui);
             job.wrap.max_width = wrap_width;
             job
         } else {
@@ -271,73 +288,13 @@ fn body_ui(sel: &Shown, body: Option<Arc<str>>, cache: &mut PayloadCache, ui: &m
     };
     let edit = edit.layouter(&mut cached_layout);
     if hex {
+        // One scroll position per message: another selection starts at the offsets.
         egui::ScrollArea::horizontal()
-            .id_salt("hex-scroll")
+            .id_salt(("hex-scroll", seq))
             .show(ui, |ui| ui.add(edit).labelled_by(label.id));
     } else {
         ui.add(edit).labelled_by(label.id);
     }
-}
-
-/// Syntax colours for pretty JSON: keys, strings, numbers, literals, punctuation.
-fn json_job(text: &str, ui: &egui::Ui) -> egui::text::LayoutJob {
-    let font = egui::TextStyle::Monospace.resolve(ui.style());
-    let dark = ui.visuals().dark_mode;
-    let pick = |light: (u8, u8, u8), darkc: (u8, u8, u8)| {
-        let (r, g, b) = if dark { darkc } else { light };
-        egui::Color32::from_rgb(r, g, b)
-    };
-    let key = pick((0x0a, 0x55, 0xa8), (0x79, 0xc0, 0xff));
-    let string = pick((0x0a, 0x6e, 0x2a), (0xa5, 0xd6, 0xff));
-    let number = pick((0x95, 0x3e, 0x00), (0xff, 0xa6, 0x57));
-    let literal = pick((0x8a, 0x20, 0xa8), (0xd2, 0xa8, 0xff));
-    let plain = ui.visuals().text_color();
-    let mut job = egui::text::LayoutJob::default();
-    let mut push =
-        |s: &str, c: egui::Color32| job.append(s, 0.0, egui::TextFormat::simple(font.clone(), c));
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        if c == b'"' {
-            let start = i;
-            i += 1;
-            while i < bytes.len() && bytes[i] != b'"' {
-                i += if bytes[i] == b'\\' { 2 } else { 1 };
-            }
-            i = (i + 1).min(bytes.len());
-            let rest = text[i..].trim_start();
-            push(
-                &text[start..i],
-                if rest.starts_with(':') { key } else { string },
-            );
-        } else if c == b'-' || c.is_ascii_digit() {
-            let start = i;
-            while i < bytes.len() && (bytes[i].is_ascii_digit() || b"+-.eE".contains(&bytes[i])) {
-                i += 1;
-            }
-            push(&text[start..i], number);
-        } else if c.is_ascii_alphabetic() {
-            let start = i;
-            while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
-                i += 1;
-            }
-            push(&text[start..i], literal);
-        } else {
-            let start = i;
-            while i < bytes.len()
-                && !(bytes[i] == b'"' || bytes[i] == b'-' || bytes[i].is_ascii_alphanumeric())
-            {
-                i += 1;
-            }
-            // Keep multi-byte characters whole.
-            while !text.is_char_boundary(i) {
-                i += 1;
-            }
-            push(&text[start..i], plain);
-        }
-    }
-    job
 }
 
 /// Every frame header seen on the wire: fragments, continuations, automatic pongs and close replies included.
@@ -349,45 +306,53 @@ fn frames_ui(tab: &ConnTab, ui: &mut egui::Ui) {
         ))
         .weak(),
     );
-    let header = "dir  opcode        FIN RSV  mask      length     at";
-    ui.label(RichText::new(header).monospace().weak());
     let row_height = 18.0;
     let n = tab.frames.len();
+    // Lines never wrap: a narrow panel scrolls them sideways, the header with them.
+    let line = |ui: &mut egui::Ui, text: RichText| {
+        ui.add(egui::Label::new(text.monospace()).wrap_mode(egui::TextWrapMode::Extend));
+    };
     // Newest frames last; start scrolled to the end.
-    egui::ScrollArea::vertical()
-        .id_salt("frames-scroll")
-        .stick_to_bottom(true)
-        .show_rows(ui, row_height, n, |ui, range| {
-            for i in range {
-                let Some(f) = tab.frames.get(i) else { break };
-                let rsv = format!(
-                    "{}{}{}",
-                    u8::from(f.rsv1),
-                    u8::from(f.rsv2),
-                    u8::from(f.rsv3)
-                );
-                let line = format!(
-                    "{:<4} {:<13} {:<3} {rsv}  {:<8} {:>10} {:>9.1} ms",
-                    f.direction.arrow(),
-                    format!("{:x} {}", f.opcode, f.opcode_name()),
-                    u8::from(f.fin),
-                    if f.masked { "masked" } else { "-" },
-                    f.payload_len,
-                    f.since_connect().as_secs_f64() * 1000.0
-                );
-                match f.violation() {
-                    Some(why) => {
-                        let red = ui.visuals().error_fg_color;
-                        ui.label(
-                            RichText::new(format!("{line}  !! {why}"))
-                                .monospace()
-                                .color(red),
+    egui::ScrollArea::horizontal()
+        .id_salt("frames-sideways")
+        .show(ui, |ui| {
+            line(ui, RichText::new(FRAMES_HEADER).weak());
+            egui::ScrollArea::vertical()
+                .id_salt("frames-scroll")
+                .stick_to_bottom(true)
+                .show_rows(ui, row_height, n, |ui, range| {
+                    for i in range {
+                        let Some(f) = tab.frames.get(i) else { break };
+                        let rsv = format!(
+                            "{}{}{}",
+                            u8::from(f.rsv1),
+                            u8::from(f.rsv2),
+                            u8::from(f.rsv3)
                         );
+                        let opcode = match f.opcode_name() {
+                            "reserved" => format!("{:#x} reserved", f.opcode),
+                            name => name.to_owned(),
+                        };
+                        let text = format!(
+                            "{:<2}{:<13}{:>8} {:>10}  {:<3} {rsv}  {}",
+                            f.direction.arrow(),
+                            opcode,
+                            f.payload_len,
+                            super::log_view::format_ms(f.since_connect().as_secs_f64() * 1000.0, 1),
+                            u8::from(f.fin),
+                            if f.masked { "masked" } else { "-" },
+                        );
+                        match f.violation() {
+                            Some(why) => {
+                                let red = ui.visuals().error_fg_color;
+                                line(ui, RichText::new(format!("{text}  !! {why}")).color(red));
+                            }
+                            None => line(ui, RichText::new(text)),
+                        }
                     }
-                    None => {
-                        ui.label(RichText::new(line).monospace());
-                    }
-                }
-            }
+                });
         });
 }
+
+/// The Wire view's column titles, aligned with its lines.
+const FRAMES_HEADER: &str = "  opcode         length         at  FIN RSV  mask";

@@ -341,10 +341,46 @@ fn certificate_ui(i: usize, cert: &CertInfo, title: String, ui: &mut egui::Ui) {
                     ui.add(egui::Label::new(cert.sans.join(", ")).wrap());
                     ui.end_row();
                     ui.label(RichText::new("SHA-256").weak());
-                    ui.add(
-                        egui::Label::new(RichText::new(&cert.sha256).monospace().small()).wrap(),
-                    );
+                    ui.vertical(|ui| {
+                        ui.add(
+                            egui::Label::new(
+                                RichText::new(fingerprint_lines(&cert.sha256)).monospace(),
+                            )
+                            .wrap_mode(egui::TextWrapMode::Extend),
+                        );
+                        if ui
+                            .small_button("Copy fingerprint")
+                            .on_hover_text("Copy the SHA-256 fingerprint (colon-separated hex)")
+                            .clicked()
+                        {
+                            ui.ctx().copy_text(cert.sha256.clone());
+                        }
+                    });
                     ui.end_row();
                 });
         });
+}
+
+/// A colon-separated fingerprint in lines of 8 bytes (`AB:CD:…`), so it reads in a narrow panel without
+/// breaking inside a byte.
+fn fingerprint_lines(sha256: &str) -> String {
+    let bytes: Vec<&str> = sha256.split(':').collect();
+    bytes
+        .chunks(8)
+        .map(|line| line.join(":"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod fingerprint_tests {
+    #[test]
+    fn a_fingerprint_breaks_between_bytes() {
+        let sha: Vec<String> = (0..32).map(|i| format!("{i:02X}")).collect();
+        let lines = super::fingerprint_lines(&sha.join(":"));
+        let lines: Vec<&str> = lines.lines().collect();
+        assert_eq!(lines.len(), 4);
+        assert_eq!(lines[0], "00:01:02:03:04:05:06:07");
+        assert!(lines.iter().all(|l| l.len() == 23));
+    }
 }

@@ -2,39 +2,14 @@
 //! per frame than forty.
 
 use crate::app::action::Action;
+use crate::app::tab::log_columns::{Column, Layout, LogColumns};
 use crate::app::tab::log_filter::LogFilter;
-use crate::app::tab::{ConnTab, LogLimits, LogStore};
+use crate::app::tab::log_store::Marker;
+use crate::app::tab::{ConnTab, LogLimits, LogStore, Tone};
 use crate::model::{Direction, LogEntry, MessageKind, preview};
 use egui::{Align2, Color32, FontId, Sense};
 
 const ROW_HEIGHT: f32 = 20.0;
-
-/// Column x offsets: #, direction, kind, time, since start, since previous, reply time, size, preview.
-const COLUMNS: [(&str, f32); 9] = [
-    ("#", 4.0),
-    ("", 62.0),
-    ("type", 80.0),
-    ("time", 134.0),
-    ("since start", 232.0),
-    ("+prev", 318.0),
-    ("reply", 392.0),
-    ("size", 466.0),
-    ("payload", 536.0),
-];
-
-/// The columns on a connection with a protocol: the protocol's type, event or operation, namespace and id take
-/// the place of the timing columns (which the details keep), so the payload keeps its width.
-const PROTOCOL_COLUMNS: [(&str, f32); 9] = [
-    ("#", 4.0),
-    ("", 62.0),
-    ("type", 80.0),
-    ("time", 134.0),
-    ("message", 232.0),
-    ("event / op", 304.0),
-    ("ns", 400.0),
-    ("id", 450.0),
-    ("payload", 484.0),
-];
 
 /// How far back "reply" looks for our last sent message.
 const REPLY_LOOKBACK: usize = 1_000;
@@ -227,6 +202,7 @@ pub(crate) fn ui(
     tab: &mut ConnTab,
     dropped_in_transit: u64,
     limits: &mut LogLimits,
+    columns: &mut LogColumns,
     ui: &mut egui::Ui,
     actions: &mut Vec<Action>,
 ) {
@@ -234,12 +210,17 @@ pub(crate) fn ui(
     if tab.filter.is_scanning(&tab.log) {
         ui.ctx().request_repaint();
     }
-    header_ui(tab, dropped_in_transit, limits, ui, actions);
+    let protocol = tab.filter.protocol_rows;
+    header_ui(tab, dropped_in_transit, limits, columns, ui, actions);
     filter_ui(tab, ui);
     ui.separator();
-    let protocol = tab.filter.protocol_rows;
-    columns_ui(ui, protocol);
-    if tab.log.is_empty() {
+    let rows_in_log = tab.log.seq_of(tab.log.len()) as usize;
+    // The rows are as wide as the list less its scrollbar.
+    let row_width = ui.available_width() - crate::app::widgets::virtual_list::bar_width(ui);
+    let layout = columns.layout(row_width, rows_in_log, protocol);
+    tab.log_payload_chars = layout.payload_chars;
+    columns_ui(ui, &layout, columns, rows_in_log, protocol);
+    if tab.log.is_empty() && tab.log.markers().is_empty() {
         ui.add_space(20.0);
         ui.vertical_centered(|ui| {
             ui.label(egui::RichText::new("No messages yet. Connect, then send something.").weak());
@@ -247,22 +228,35 @@ pub(crate) fn ui(
         return;
     }
     let font = FontId::monospace(12.5);
-    let total = tab.filter.len(&tab.log);
-    if total == 0 && !tab.filter.is_scanning(&tab.log) {
+    let entries = tab.filter.len(&tab.log);
+    if entries == 0 && tab.filter.is_active() && !tab.filter.is_scanning(&tab.log) {
         no_matches_ui(tab, ui);
         return;
     }
+    let dividers = divider_rows(&tab.log, &tab.filter);
+    let total = entries + dividers.len();
     let rows = Rows {
         log: &tab.log,
         filter: &tab.filter,
         selected_seq: tab.selected,
         font: &font,
-        protocol,
+        layout: &layout,
+        dividers: &dividers,
     };
     tab.log_scroll
         .show(ui, total, ROW_HEIGHT, &mut tab.follow, |ui, row| {
             row_ui(ui, row, &rows, actions)
         });
+}
+
+/// The rows the dividers take among the shown entries, in order (a divider before the k-th shown entry after
+/// it sits at that entry's row plus the dividers before it).
+fn divider_rows(log: &LogStore, filter: &LogFilter) -> Vec<usize> {
+    log.markers()
+        .iter()
+        .enumerate()
+        .map(|(k, m)| filter.rank(m.before_seq, log) + k)
+        .collect()
 }
 
 /// Every message is filtered out: say so, and how to show them again.
@@ -295,6 +289,7 @@ fn header_ui(
     tab: &mut ConnTab,
     dropped_in_transit: u64,
     limits: &mut LogLimits,
+    columns: &mut LogColumns,
     ui: &mut egui::Ui,
     actions: &mut Vec<Action>,
 ) {
@@ -333,25 +328,96 @@ fn header_ui(
             ui.menu_button("Limits…", |ui| limits_ui(limits, ui))
                 .response
                 .on_hover_text("How many messages each log keeps before dropping the oldest");
+            let protocol = tab.filter.protocol_rows;
+            // Stays open while columns are ticked on and off.
+            let config = egui::containers::menu::MenuConfig::default()
+                .close_behavior(egui::PopupCloseBehavior::CloseOnClickOutside);
+            egui::containers::menu::MenuButton::new("Columns…")
+                .config(config)
+                .ui(ui, |ui| columns_menu_ui(columns, protocol, ui))
+                .0
+                .on_hover_text(
+                    "Show or hide the log's columns (drag a column title's right edge to resize it)",
+                );
         });
     });
 }
 
-/// The column titles over the rows.
-fn columns_ui(ui: &mut egui::Ui, protocol: bool) {
-    let header_rect = ui
-        .allocate_exact_size(egui::vec2(ui.available_width(), ROW_HEIGHT), Sense::hover())
-        .0;
-    let columns = if protocol { PROTOCOL_COLUMNS } else { COLUMNS };
-    for (name, x) in columns {
+/// The column titles over the rows; dragging a title's right edge resizes its column, right-clicking the titles
+/// opens the column menu.
+fn columns_ui(
+    ui: &mut egui::Ui,
+    layout: &Layout,
+    columns: &mut LogColumns,
+    rows_in_log: usize,
+    protocol: bool,
+) {
+    let (header_rect, header) =
+        ui.allocate_exact_size(egui::vec2(ui.available_width(), ROW_HEIGHT), Sense::click());
+    header.context_menu(|ui| columns_menu_ui(columns, protocol, ui));
+    let weak = ui.visuals().weak_text_color();
+    let title = |ui: &egui::Ui, x: f32, name: &str| {
         ui.painter().text(
             header_rect.left_center() + egui::vec2(x, 0.0),
             Align2::LEFT_CENTER,
             name,
             FontId::proportional(12.5),
-            ui.visuals().weak_text_color(),
+            weak,
         );
+    };
+    for placed in &layout.columns {
+        title(ui, placed.x, placed.column.title());
+        let edge = header_rect.left() + placed.x + placed.width - 5.0;
+        let handle = egui::Rect::from_x_y_ranges(edge - 3.0..=edge + 3.0, header_rect.y_range());
+        let id = ui.scope_id().with(("log-column-edge", placed.column));
+        let response = ui
+            .interact(handle, id, Sense::drag())
+            .on_hover_cursor(egui::CursorIcon::ResizeHorizontal);
+        if response.hovered() || response.dragged() {
+            ui.painter().vline(
+                edge,
+                header_rect.y_range(),
+                egui::Stroke::new(1.0, ui.visuals().widgets.hovered.fg_stroke.color),
+            );
+        }
+        if response.dragged() {
+            let width = columns.width(placed.column, rows_in_log) + response.drag_delta().x;
+            columns.set_width(placed.column, width);
+        }
+        if response.double_clicked() {
+            columns.widths.remove(&placed.column);
+        }
+        response.widget_info(|| {
+            egui::WidgetInfo::labeled(
+                egui::Role::Splitter,
+                true,
+                format!("resize the {} column", placed.column.menu_name()),
+            )
+        });
     }
+    title(ui, layout.payload_x, "payload");
+}
+
+/// Which columns are shown (the protocol's only on a protocol connection), and back to the defaults.
+fn columns_menu_ui(columns: &mut LogColumns, protocol: bool, ui: &mut egui::Ui) {
+    for column in Column::ALL {
+        if column.is_protocol() && !protocol {
+            continue;
+        }
+        let mut shown = columns.is_shown(column, protocol);
+        if ui.checkbox(&mut shown, column.menu_name()).changed() {
+            columns.set_shown(column, shown);
+        }
+    }
+    ui.separator();
+    if ui
+        .button("Default columns")
+        .on_hover_text("Show the default columns at their default widths")
+        .clicked()
+    {
+        columns.reset();
+    }
+    ui.weak("The payload always takes the rest of the width.");
 }
 
 /// Row `row` of the (filtered) log: its cells and a preview, clickable to select it.
@@ -361,8 +427,9 @@ struct Rows<'a> {
     filter: &'a LogFilter,
     selected_seq: Option<u64>,
     font: &'a FontId,
-    /// The connection speaks a protocol: its columns instead of the timing ones.
-    protocol: bool,
+    layout: &'a Layout,
+    /// The rows the dividers take, in order.
+    dividers: &'a [usize],
 }
 
 fn row_ui(ui: &mut egui::Ui, row: usize, rows: &Rows<'_>, actions: &mut Vec<Action>) {
@@ -371,9 +438,19 @@ fn row_ui(ui: &mut egui::Ui, row: usize, rows: &Rows<'_>, actions: &mut Vec<Acti
         filter,
         selected_seq,
         font,
-        protocol,
+        layout,
+        dividers,
     } = *rows;
-    let Some(index) = filter.index(row, log) else {
+    let entry_row = match dividers.binary_search(&row) {
+        Ok(k) => {
+            if let Some(marker) = log.markers().get(k) {
+                divider_ui(ui, marker, font);
+            }
+            return;
+        }
+        Err(before) => row - before,
+    };
+    let Some(index) = filter.index(entry_row, log) else {
         return;
     };
     let Some(entry) = log.get(index) else {
@@ -397,65 +474,103 @@ fn row_ui(ui: &mut egui::Ui, row: usize, rows: &Rows<'_>, actions: &mut Vec<Acti
     } else if response.hovered() {
         ui.painter()
             .rect_filled(rect, 2.0, visuals.widgets.hovered.weak_bg_fill);
-    } else if row % 2 == 1 {
+    } else if entry_row % 2 == 1 {
         ui.painter().rect_filled(rect, 0.0, visuals.faint_bg_color);
     }
-    let text_colour = visuals.text_color();
-    let weak = visuals.weak_text_color();
-    let colour = kind_colour(entry, visuals);
-    let since = entry.since_connect().as_secs_f64() * 1000.0;
-    let ms = |v: Option<f64>| v.map(|v| format_ms(v, 1)).unwrap_or_default();
-    let (columns, cells) = if protocol {
-        let decoded = entry.decoded();
-        let field = |f: fn(&crate::model::protocol::Decoded) -> Option<String>| {
-            decoded.and_then(f).unwrap_or_default()
-        };
-        let cells = [
-            (log.number(seq).to_string(), weak),
-            (entry.direction.arrow().to_owned(), colour),
-            (entry.kind.as_str().to_owned(), colour),
-            (format_time(entry.at()), text_colour),
-            (field(message_cell), protocol_colour(decoded, visuals)),
-            (clip(&field(|d| d.subject()), 12), text_colour),
-            (clip(&field(|d| d.namespace().map(str::to_owned)), 6), weak),
-            (clip(&field(|d| d.id()), 4), weak),
-        ];
-        (PROTOCOL_COLUMNS, cells)
-    } else {
-        let cells = [
-            (log.number(seq).to_string(), weak),
-            (entry.direction.arrow().to_owned(), colour),
-            (entry.kind.as_str().to_owned(), colour),
-            (format_time(entry.at()), text_colour),
-            (format_ms(since, 1), weak),
-            (ms(since_previous(log, index)), weak),
-            (ms(reply_time(log, index)), text_colour),
-            (format_size(entry.size()), text_colour),
-        ];
-        (COLUMNS, cells)
-    };
     let painter = ui.painter_at(rect);
-    for ((text, c), (_, x)) in cells.into_iter().zip(columns) {
+    for placed in &layout.columns {
+        let (text, colour) = cell(placed.column, entry, log, index, seq, visuals);
+        let text = clip(&text, Column::chars_in(placed.width));
         painter.text(
-            rect.left_center() + egui::vec2(x, 0.0),
+            rect.left_center() + egui::vec2(placed.x, 0.0),
             Align2::LEFT_CENTER,
             text,
             font.clone(),
-            c,
+            colour,
         );
     }
-    let preview_x = columns[8].1;
-    let chars = (((rect.width() - preview_x) / 7.5).max(8.0)) as usize;
-    let text = match entry.decoded().filter(|_| protocol) {
-        Some(decoded) => decoded_preview(decoded, chars.min(400)),
-        None => row_preview(entry, chars.min(400)),
+    let chars = layout.payload_chars.clamp(8, 400);
+    let text = match entry.decoded().filter(|_| filter.protocol_rows) {
+        Some(decoded) => decoded_preview(decoded, chars),
+        None => row_preview(entry, chars),
     };
     painter.text(
-        rect.left_center() + egui::vec2(preview_x, 0.0),
+        rect.left_center() + egui::vec2(layout.payload_x, 0.0),
         Align2::LEFT_CENTER,
         text,
         font.clone(),
-        text_colour,
+        visuals.text_color(),
+    );
+}
+
+/// One cell's text and colour.
+fn cell(
+    column: Column,
+    entry: &LogEntry,
+    log: &LogStore,
+    index: usize,
+    seq: u64,
+    visuals: &egui::Visuals,
+) -> (String, Color32) {
+    let text_colour = visuals.text_color();
+    let weak = visuals.weak_text_color();
+    let ms = |v: Option<f64>| v.map(|v| format_ms(v, 1)).unwrap_or_default();
+    let decoded = entry.decoded();
+    let field = |f: fn(&crate::model::protocol::Decoded) -> Option<String>| {
+        decoded.and_then(f).unwrap_or_default()
+    };
+    match column {
+        Column::Number => (log.number(seq).to_string(), weak),
+        Column::Direction => (
+            entry.direction.arrow().to_owned(),
+            kind_colour(entry, visuals),
+        ),
+        Column::Kind => (entry.kind.as_str().to_owned(), kind_colour(entry, visuals)),
+        Column::Time => (format_time(entry.at()), text_colour),
+        Column::SinceStart => (
+            format_ms(entry.since_connect().as_secs_f64() * 1000.0, 1),
+            weak,
+        ),
+        Column::SincePrevious => (ms(since_previous(log, index)), weak),
+        Column::Reply => (ms(reply_time(log, index)), text_colour),
+        Column::Size => (format_size(entry.size()), text_colour),
+        Column::Message => (field(message_cell), protocol_colour(decoded, visuals)),
+        Column::Event => (field(|d| d.subject()), text_colour),
+        Column::Namespace => (field(|d| d.namespace().map(str::to_owned)), weak),
+        Column::Id => (field(|d| d.id()), weak),
+    }
+}
+
+/// A divider row: a connection opened, closed or failed here.
+fn divider_ui(ui: &mut egui::Ui, marker: &Marker, font: &FontId) {
+    let (rect, response) =
+        ui.allocate_exact_size(egui::vec2(ui.available_width(), ROW_HEIGHT), Sense::hover());
+    let label = format!("divider: {}", marker.text);
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &label));
+    response.on_hover_text(&marker.text);
+    let visuals = ui.visuals();
+    let colour = match marker.tone {
+        Tone::Opened => Color32::from_rgb(0x3f, 0xb9, 0x50),
+        Tone::Closed => Color32::from_rgb(0xd2, 0x99, 0x22),
+        Tone::Failed => visuals.error_fg_color,
+    };
+    let painter = ui.painter_at(rect);
+    let text_pos = rect.left_center() + egui::vec2(28.0, 0.0);
+    let galley = painter.layout_no_wrap(marker.text.clone(), font.clone(), colour);
+    let text_end = text_pos.x + galley.size().x;
+    let stroke = egui::Stroke::new(1.0, colour.gamma_multiply(0.6));
+    painter.hline(
+        rect.left() + 4.0..=text_pos.x - 6.0,
+        rect.center().y,
+        stroke,
+    );
+    if text_end + 6.0 < rect.right() - 4.0 {
+        painter.hline(text_end + 6.0..=rect.right() - 4.0, rect.center().y, stroke);
+    }
+    painter.galley(
+        text_pos - egui::vec2(0.0, galley.size().y / 2.0),
+        galley,
+        colour,
     );
 }
 
@@ -510,7 +625,8 @@ fn filter_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
         let label = ui.label("Search");
         ui.add(
             egui::TextEdit::singleline(&mut filter.query)
-                .hint_text("text in payloads")
+                .id(super::palette::search_field_id())
+                .hint_text("text in payloads (Ctrl+F)")
                 .desired_width(180.0),
         )
         .labelled_by(label.id);

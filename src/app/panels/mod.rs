@@ -9,6 +9,7 @@ pub(crate) mod latency;
 pub(crate) mod log_view;
 pub(crate) mod modals;
 pub(crate) mod options;
+pub(crate) mod palette;
 pub(crate) mod protocol;
 pub(crate) mod sessions;
 pub(crate) mod step_editor;

@@ -87,6 +87,10 @@ fn params_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
 fn headers_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
     let endpoint = &mut tab.session.endpoint;
     let mut remove = None;
+    // The row "Add header" just made: its name field takes the keyboard in the frame it first shows, so the
+    // first keys typed land in it.
+    let focus_id = ui.scope_id().with("header-focus");
+    let focus_row = ui.data_mut(|d| d.remove_temp::<usize>(focus_id));
     egui::Grid::new("headers")
         .num_columns(5)
         .spacing([6.0, 3.0])
@@ -98,12 +102,22 @@ fn headers_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
             ui.end_row();
             for (i, row) in endpoint.headers.iter_mut().enumerate() {
                 ui.checkbox(&mut row.enabled, "").labelled_by(on_label.id);
-                ui.add(egui::TextEdit::singleline(&mut row.name).desired_width(160.0))
-                    .labelled_by(name_label.id);
+                let name_id = ui.scope_id().with(("header-name", i));
+                if focus_row == Some(i) {
+                    ui.memory_mut(|m| m.request_focus(name_id));
+                }
+                ui.add(
+                    egui::TextEdit::singleline(&mut row.name)
+                        .id(name_id)
+                        .hint_text("X-Header")
+                        .desired_width(200.0),
+                )
+                .labelled_by(name_label.id);
                 ui.add(
                     egui::TextEdit::singleline(&mut row.value)
+                        .id(ui.scope_id().with(("header-value", i)))
                         .password(row.secret)
-                        .desired_width(300.0),
+                        .desired_width(380.0),
                 )
                 .labelled_by(value_label.id);
                 ui.checkbox(&mut row.secret, "")
@@ -126,6 +140,8 @@ fn headers_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
     }
     if ui.button("Add header").clicked() {
         endpoint.headers.push(HeaderRow::default());
+        let row = endpoint.headers.len() - 1;
+        ui.data_mut(|d| d.insert_temp(focus_id, row));
     }
     ui.horizontal(|ui| {
         let label = ui.label("Subprotocols");

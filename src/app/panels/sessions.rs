@@ -19,7 +19,7 @@ pub(crate) fn ui(
     ui: &mut egui::Ui,
     actions: &mut Vec<Action>,
 ) {
-    egui::ScrollArea::vertical()
+    egui::ScrollArea::both()
         .id_salt("sessions-scroll")
         .auto_shrink([false, false])
         .show(ui, |ui| {
@@ -59,11 +59,6 @@ fn file_ui(tab: &mut ConnTab, recent: &[PathBuf], ui: &mut egui::Ui, actions: &m
     }
     ui.horizontal_wrapped(|ui| {
         for (text, action, hint) in [
-            (
-                "New",
-                Action::NewSession,
-                "A new untitled session in a new tab",
-            ),
             ("Open…", Action::OpenSession, "Open a session file (.ron)"),
             ("Save", Action::SaveSession, "Save the session (Ctrl+S)"),
             (
@@ -404,27 +399,11 @@ fn replay_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
         }
     });
     let Some(run) = &tab.replay else { return };
-    let passed = run
-        .reports
-        .iter()
-        .filter(|r| r.outcome == Outcome::Pass)
-        .count();
-    let failed = run
-        .reports
-        .iter()
-        .filter(|r| r.outcome == Outcome::Fail)
-        .count();
-    let done = run.reports.len();
-    if let Some(err) = &run.error {
-        ui.label(RichText::new(format!("Replay could not run: {err}")).color(FAIL));
+    if run.error.is_some() {
+        ui.label(RichText::new(format!("Replay {}", run.summary())).color(FAIL));
     } else {
-        let state = if run.finished { "finished" } else { "running" };
-        ui.add(
-            egui::ProgressBar::new(done as f32 / run.total.max(1) as f32).text(format!(
-                "{state}: {done}/{} steps, {passed} passed, {failed} failed",
-                run.total
-            )),
-        );
+        let done = run.reports.len();
+        ui.add(egui::ProgressBar::new(done as f32 / run.total.max(1) as f32).text(run.summary()));
     }
     for r in run.reports.iter().filter(|r| r.outcome == Outcome::Fail) {
         ui.label(

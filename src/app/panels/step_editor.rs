@@ -105,15 +105,18 @@ fn step_editor(step: &mut Step, ui: &mut egui::Ui) {
                 3 => Payload::Hex(text),
                 4 => Payload::Base64(text),
                 5 => Payload::File(PathBuf::from(text)),
-                _ => Payload::Emit(if text.trim().is_empty() {
-                    r#"{"event":"message","args":["hello"],"ack":true}"#.into()
-                } else {
-                    text
-                }),
+                _ => Payload::Emit(text),
             };
         }
     });
     let label = ui.label(RichText::new("Payload text").weak());
+    let hint = match &step.payload {
+        Payload::Json(_) => r#"{"type": "order", "item": "tea", "id": {{counter}}}"#,
+        Payload::Emit(_) => r#"{"event": "message", "args": ["hello"], "ack": true}"#,
+        Payload::Hex(_) => "48 65 6c 6c 6f",
+        Payload::Base64(_) => "SGVsbG8=",
+        _ => "text to send ({{templates}} are expanded)",
+    };
     match &mut step.payload {
         Payload::None => {}
         Payload::Text(t)
@@ -123,6 +126,7 @@ fn step_editor(step: &mut Step, ui: &mut egui::Ui) {
         | Payload::Emit(t) => {
             ui.add(
                 egui::TextEdit::multiline(t)
+                    .hint_text(hint)
                     .font(egui::TextStyle::Monospace)
                     .desired_rows(3)
                     .desired_width(ui.available_width()),
@@ -139,6 +143,9 @@ fn step_editor(step: &mut Step, ui: &mut egui::Ui) {
                 *p = PathBuf::from(text);
             }
         }
+    }
+    if let Payload::Json(t) | Payload::Emit(t) = &step.payload {
+        json_check_ui(t, "the payload", ui);
     }
     ui.label(RichText::new("Expect after sending").weak());
     let mut remove = None;
@@ -203,18 +210,18 @@ fn expectation_ui(e: &mut Expectation, ui: &mut egui::Ui, mut on_remove: impl Fn
                 0 => Matcher::Equals(String::new()),
                 1 => Matcher::Contains(String::new()),
                 2 => Matcher::Regex(String::new()),
-                3 => Matcher::JsonSubset("{}".into()),
+                3 => Matcher::JsonSubset(String::new()),
                 4 => Matcher::JsonPath {
-                    path: "$.".into(),
-                    equals: "null".into(),
+                    path: String::new(),
+                    equals: String::new(),
                 },
                 5 => Matcher::Bytes(String::new()),
                 6 => Matcher::Close(Some(1000)),
                 7 => Matcher::Decoded {
-                    path: "$.event".into(),
-                    equals: "\"message\"".into(),
+                    path: String::new(),
+                    equals: String::new(),
                 },
-                _ => Matcher::Reply("ack".into()),
+                _ => Matcher::Reply(String::new()),
             };
         }
         let label = ui.label("within (ms)");
@@ -229,6 +236,15 @@ fn expectation_ui(e: &mut Expectation, ui: &mut egui::Ui, mut on_remove: impl Fn
         }
     });
     let label = ui.label(RichText::new("value").weak().small());
+    let hint = match &e.matcher {
+        Matcher::Equals(_) => "the whole message, e.g. pong",
+        Matcher::Contains(_) => "text the message contains",
+        Matcher::Regex(_) => "a regular expression, e.g. ^\\{\"ok\":",
+        Matcher::JsonSubset(_) => r#"{"item": "tea"} (the message has at least these)"#,
+        Matcher::Bytes(_) => "de ad be ef",
+        Matcher::Reply(_) => "ack, next, error or complete",
+        _ => "",
+    };
     match &mut e.matcher {
         Matcher::Equals(s)
         | Matcher::Contains(s)
@@ -238,6 +254,7 @@ fn expectation_ui(e: &mut Expectation, ui: &mut egui::Ui, mut on_remove: impl Fn
         | Matcher::Bytes(s) => {
             ui.add(
                 egui::TextEdit::singleline(s)
+                    .hint_text(hint)
                     .desired_width(f32::INFINITY)
                     .font(egui::TextStyle::Monospace),
             )
@@ -245,11 +262,19 @@ fn expectation_ui(e: &mut Expectation, ui: &mut egui::Ui, mut on_remove: impl Fn
         }
         Matcher::JsonPath { path, equals } | Matcher::Decoded { path, equals } => {
             ui.horizontal(|ui| {
-                ui.add(egui::TextEdit::singleline(path).desired_width(100.0))
-                    .labelled_by(label.id);
+                ui.add(
+                    egui::TextEdit::singleline(path)
+                        .hint_text("$.field")
+                        .desired_width(100.0),
+                )
+                .labelled_by(label.id);
                 ui.label("=");
-                ui.add(egui::TextEdit::singleline(equals).desired_width(120.0))
-                    .labelled_by(label.id);
+                ui.add(
+                    egui::TextEdit::singleline(equals)
+                        .hint_text("\"value\" (JSON)")
+                        .desired_width(120.0),
+                )
+                .labelled_by(label.id);
             });
         }
         Matcher::Close(code) => {
@@ -266,5 +291,56 @@ fn expectation_ui(e: &mut Expectation, ui: &mut egui::Ui, mut on_remove: impl Fn
                 *code = text.trim().parse().ok();
             }
         }
+    }
+    // Checked as it is typed, not when the collection runs.
+    let ctx = crate::model::session::template::Context::default();
+    let problem = match &e.matcher {
+        Matcher::JsonSubset(s) => Some(json_problem(s, "the expected JSON")),
+        Matcher::JsonPath { equals, .. } | Matcher::Decoded { equals, .. } => Some(json_problem(
+            equals,
+            "the expected value (JSON: quote strings)",
+        )),
+        Matcher::Regex(_) | Matcher::Reply(_) | Matcher::Bytes(_) => Some(
+            crate::model::session::expect::compile(&e.matcher, &ctx)
+                .err()
+                .filter(|_| !matcher_text_empty(&e.matcher)),
+        ),
+        _ => None,
+    };
+    if let Some(Some(problem)) = problem {
+        ui.label(
+            RichText::new(problem)
+                .small()
+                .color(ui.visuals().error_fg_color),
+        );
+    }
+}
+
+/// What is wrong with a JSON field, in words (`None` when it is valid or still empty).
+fn json_problem(text: &str, what: &str) -> Option<String> {
+    if text.trim().is_empty() {
+        return None;
+    }
+    crate::model::json_text::check(text)
+        .err()
+        .map(|p| format!("{what} is not valid JSON: {p}"))
+}
+
+/// An expectation's text is still empty (nothing to complain about yet).
+fn matcher_text_empty(m: &Matcher) -> bool {
+    match m {
+        Matcher::Regex(s) | Matcher::Reply(s) | Matcher::Bytes(s) => s.trim().is_empty(),
+        _ => false,
+    }
+}
+
+/// A JSON payload, checked as it is typed: the first problem with its line and column.
+fn json_check_ui(text: &str, what: &str, ui: &mut egui::Ui) {
+    if let Some(problem) = json_problem(text, what) {
+        ui.label(
+            RichText::new(problem)
+                .small()
+                .color(ui.visuals().error_fg_color),
+        );
     }
 }

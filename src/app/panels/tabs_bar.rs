@@ -90,8 +90,8 @@ pub(crate) fn ui(tabs: &[ConnTab], active: usize, ui: &mut egui::Ui, actions: &m
                 .show(ui, |ui| tab_ui(tab, i, selected, ui, actions));
         }
         if ui
-            .button("+ New")
-            .on_hover_text("Open another connection tab")
+            .button("+ New tab")
+            .on_hover_text("A new tab with an untitled session (Ctrl+T)")
             .clicked()
         {
             actions.push(Action::NewTab);
@@ -103,6 +103,20 @@ pub(crate) fn ui(tabs: &[ConnTab], active: usize, ui: &mut egui::Ui, actions: &m
                 .clicked()
             {
                 actions.push(Action::DisconnectAll);
+            }
+            if ui
+                .button("Shortcuts")
+                .on_hover_text("Every keyboard shortcut (F1)")
+                .clicked()
+            {
+                actions.push(Action::ShowShortcuts);
+            }
+            if ui
+                .button("Commands…")
+                .on_hover_text("Find and run any command by name (Ctrl+Shift+P)")
+                .clicked()
+            {
+                actions.push(Action::OpenPalette);
             }
         });
     });

@@ -39,7 +39,8 @@ impl AppState {
                 self.confirming = None;
                 self.deleting = None;
             }
-            Action::NewSession => self.new_tab(),
+            Action::OpenPalette => self.keyboard.palette = Some((String::new(), 0)),
+            Action::ShowShortcuts => self.keyboard.shortcuts = true,
             Action::OpenSession => self.choose_path(FileTarget::OpenSession),
             Action::OpenRecent(path) => self.open_session_file(path),
             Action::SaveSession => self.save_session(),

@@ -64,6 +64,9 @@ impl AppState {
     }
 
     pub(super) fn composed_payload(&mut self) -> Option<Vec<u8>> {
+        if self.tab().composer.format == PayloadFormat::Json {
+            return self.composed_json().map(String::into_bytes);
+        }
         let composer = &mut self.tab_mut().composer;
         match parse_payload(&composer.text, composer.format) {
             Ok(bytes) => Some(bytes),
@@ -74,6 +77,32 @@ impl AppState {
         }
     }
 
+    /// JSON mode: the text with its templates expanded (session variables, `{{counter}}`, …), checked.
+    fn composed_json(&mut self) -> Option<String> {
+        let tab = self.tab_mut();
+        let mut ctx = tab.session.context(&Default::default());
+        ctx.counter = tab.composer.sent;
+        let composer = &mut tab.composer;
+        if let Some(problem) = composer.json_problem() {
+            composer.error = Some(format!("JSON: {problem}"));
+            return None;
+        }
+        let env = |name: &str| std::env::var(name).ok();
+        let text = match crate::model::session::template::expand(&composer.text, &ctx, env) {
+            Ok(t) => t,
+            Err(e) => {
+                composer.error = Some(format!("JSON: {e}"));
+                return None;
+            }
+        };
+        if let Err(problem) = crate::model::json_text::check(&text) {
+            composer.error = Some(format!("JSON, after expanding its templates: {problem}"));
+            return None;
+        }
+        composer.sent += 1;
+        Some(text)
+    }
+
     pub(super) fn send_composed(&mut self) {
         let Some(bytes) = self.composed_payload() else {
             return;
@@ -81,6 +110,7 @@ impl AppState {
         let composer = &self.tab().composer;
         let command = match composer.format {
             PayloadFormat::Text => Command::Text(composer.text.clone()),
+            PayloadFormat::Json => Command::Text(String::from_utf8(bytes).unwrap_or_default()),
             PayloadFormat::Hex | PayloadFormat::Base64 => Command::Binary(bytes),
         };
         self.command(command);
@@ -99,7 +129,7 @@ impl AppState {
                 return;
             }
         };
-        let text = composer.format == PayloadFormat::Text;
+        let text = matches!(composer.format, PayloadFormat::Text | PayloadFormat::Json);
         self.command(Command::Fragmented {
             payload,
             text,

@@ -37,6 +37,7 @@ impl AppState {
                 }
                 self.recent = ws.recent;
                 self.log_limits = ws.log_limits;
+                self.log_columns = ws.log_columns;
                 self.workspace_path = Some(path);
             }
             Ok(None) => self.workspace_path = Some(path),
@@ -69,6 +70,7 @@ impl AppState {
             active: self.active,
             recent: self.recent.clone(),
             log_limits: self.log_limits,
+            log_columns: self.log_columns.clone(),
         };
         if let Err(e) = crate::app::workspace::save(path, &ws) {
             tracing::warn!("could not save the workspace: {e}");
@@ -124,6 +126,7 @@ impl AppState {
             .await
         };
         engine.spawn(replay_task(tab_id, feed, run));
+        self.tab_mut().bar_shows_run = true;
         self.tab_mut().replay = Some(ReplayRun {
             control,
             total,

@@ -206,6 +206,7 @@ impl AppState {
             })
             .collect();
         let (active, recent, log_limits) = (self.active, self.recent.clone(), self.log_limits);
+        let log_columns = self.log_columns.clone();
         self.submit(Box::new(move || {
             let ws = crate::app::workspace::Workspace {
                 version: 1,
@@ -223,6 +224,7 @@ impl AppState {
                 active,
                 recent,
                 log_limits,
+                log_columns,
             };
             if let Err(e) = crate::app::workspace::save(&path, &ws) {
                 tracing::warn!("could not save the workspace: {e}");

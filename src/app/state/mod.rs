@@ -73,6 +73,8 @@ pub struct AppState {
     pub clipboard: Option<String>,
     /// Recently used session files, newest first.
     pub recent: Vec<PathBuf>,
+    /// The command palette and the shortcuts overlay.
+    pub(crate) keyboard: crate::app::panels::palette::Keyboard,
     /// Where the workspace is kept (`None`: not kept, as in tests).
     pub workspace_path: Option<PathBuf>,
     /// A session file waiting for the user's yes to be deleted.
@@ -83,6 +85,8 @@ pub struct AppState {
     pub close_confirmed: bool,
     /// How much each tab's message log keeps (Log limits in the log's header).
     pub log_limits: LogLimits,
+    /// The log's columns (every tab shares them).
+    pub log_columns: crate::app::tab::LogColumns,
     replay_feed: (FeedSender, FeedReceiver),
 }
 
@@ -166,6 +170,8 @@ impl AppState {
             closing_with_unsaved: None,
             close_confirmed: false,
             log_limits: LogLimits::default(),
+            log_columns: Default::default(),
+            keyboard: Default::default(),
             replay_feed,
         };
         if connect_now {

@@ -192,6 +192,14 @@ impl LogFilter {
         self.len(log) == 0
     }
 
+    /// How many shown rows come before the entry with sequence number `seq` (held or not).
+    pub fn rank(&self, seq: u64, log: &LogStore) -> usize {
+        if !self.is_active() {
+            return (seq.saturating_sub(log.seq_of(0)) as usize).min(log.len());
+        }
+        self.matches.partition_point(|&s| s < seq)
+    }
+
     /// The log index of visible row `row`.
     pub fn index(&self, row: usize, log: &LogStore) -> Option<usize> {
         if !self.is_active() {

@@ -32,6 +32,29 @@ impl LogLimits {
     }
 }
 
+/// Most dividers a log keeps (a reconnect loop adds two per attempt); the oldest go first.
+const MAX_MARKERS: usize = 4_096;
+
+/// What a divider row says happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tone {
+    /// A connection opened.
+    Opened,
+    /// A connection closed after it had opened.
+    Closed,
+    /// A connection attempt failed.
+    Failed,
+}
+
+/// A divider row between messages: a connection opened, closed or failed here.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Marker {
+    /// It sits just before the entry with this sequence number (the next one logged after it).
+    pub before_seq: u64,
+    pub tone: Tone,
+    pub text: String,
+}
+
 /// The message log: a bounded queue of entries with stable sequence numbers.
 pub struct LogStore {
     entries: VecDeque<LogEntry>,
@@ -41,6 +64,8 @@ pub struct LogStore {
     dropped: u64,
     /// The sequence number shown as #1 (the first after the last Clear).
     numbered_from: u64,
+    /// Dividers, oldest first (their `before_seq` never decreases).
+    markers: VecDeque<Marker>,
 }
 
 impl LogStore {
@@ -61,6 +86,7 @@ impl LogStore {
             payload_bytes: 0,
             dropped: 0,
             numbered_from: 0,
+            markers: VecDeque::new(),
         };
         log.set_limits(limits);
         log
@@ -89,6 +115,14 @@ impl LogStore {
             self.payload_bytes -= old.payload.len();
             self.first_seq += 1;
             self.dropped += 1;
+            // A divider before a dropped entry goes with it.
+            while self
+                .markers
+                .front()
+                .is_some_and(|m| m.before_seq < self.first_seq)
+            {
+                self.markers.pop_front();
+            }
         }
     }
 
@@ -154,6 +188,24 @@ impl LogStore {
         self.payload_bytes = 0;
         self.numbered_from = self.first_seq;
         self.dropped = 0;
+        self.markers.clear();
+    }
+
+    /// Adds a divider after the newest entry.
+    pub fn mark(&mut self, tone: Tone, text: impl Into<String>) {
+        if self.markers.len() >= MAX_MARKERS {
+            self.markers.pop_front();
+        }
+        self.markers.push_back(Marker {
+            before_seq: self.seq_of(self.len()),
+            tone,
+            text: text.into(),
+        });
+    }
+
+    /// The dividers, oldest first.
+    pub fn markers(&self) -> &VecDeque<Marker> {
+        &self.markers
     }
 
     /// The row number people see for `seq`: from 1, counted again after Clear (entries dropped for the limits
@@ -227,5 +279,27 @@ mod tests {
         log.push(entry(1));
         assert_eq!(log.number(log.seq_of(0)), 1);
         assert_eq!(log.dropped(), 0);
+    }
+
+    #[test]
+    fn dividers_sit_between_entries_and_leave_with_them() {
+        let mut log = LogStore::new(3);
+        log.mark(Tone::Opened, "connected");
+        log.push(entry(1));
+        log.push(entry(1));
+        log.mark(Tone::Closed, "closed");
+        log.mark(Tone::Opened, "connected again");
+        log.push(entry(1));
+        let at: Vec<u64> = log.markers().iter().map(|m| m.before_seq).collect();
+        assert_eq!(at, [0, 2, 2]);
+        // The first entry is dropped: its divider goes too.
+        log.push(entry(1));
+        assert_eq!(log.markers().len(), 2);
+        log.clear();
+        assert!(log.markers().is_empty());
+        for i in 0..MAX_MARKERS + 5 {
+            log.mark(Tone::Failed, format!("attempt {i}"));
+        }
+        assert_eq!(log.markers().len(), MAX_MARKERS, "bounded");
     }
 }

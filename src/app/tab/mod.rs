@@ -4,6 +4,7 @@
 pub(crate) mod caches;
 pub(crate) mod collection;
 pub(crate) mod latency;
+pub(crate) mod log_columns;
 pub(crate) mod log_filter;
 pub(crate) mod log_store;
 pub(crate) mod payload_cache;
@@ -16,7 +17,8 @@ use crate::model::junit::StepReport;
 use crate::model::session::Session;
 use crate::model::{CloseInfo, ConnId, ConnState, HandshakeInfo, PayloadFormat, StageError};
 pub use collection::ItemPath;
-pub use log_store::{DEFAULT_LOG_CAP, LogLimits, LogStore};
+pub use log_columns::LogColumns;
+pub use log_store::{DEFAULT_LOG_CAP, LogLimits, LogStore, Tone};
 pub use payload_cache::PayloadView;
 use std::time::{Duration, Instant};
 
@@ -83,6 +85,25 @@ pub struct Composer {
     pub error: Option<String>,
     /// The protocol fields (Socket.IO event, GraphQL operation).
     pub protocol: protocol::ProtocolComposer,
+    /// JSON mode: the text last checked and what the check found (checked again only when the text changes).
+    pub json_check: Option<(String, Result<(), crate::model::json_text::JsonProblem>)>,
+    /// JSON mode: messages sent so far, the value of `{{counter}}`.
+    pub sent: u64,
+}
+
+impl Composer {
+    /// JSON mode: what is wrong with the text, if anything (checked once per change).
+    pub fn json_problem(&mut self) -> Option<&crate::model::json_text::JsonProblem> {
+        if self
+            .json_check
+            .as_ref()
+            .is_none_or(|(t, _)| *t != self.text)
+        {
+            let result = crate::model::json_text::check(&self.text);
+            self.json_check = Some((self.text.clone(), result));
+        }
+        self.json_check.as_ref().and_then(|(_, r)| r.as_ref().err())
+    }
 }
 
 impl Default for Composer {
@@ -100,6 +121,8 @@ impl Default for Composer {
             show_frames: false,
             error: None,
             protocol: Default::default(),
+            json_check: None,
+            sent: 0,
         }
     }
 }
@@ -140,6 +163,29 @@ pub struct ReplayRun {
     pub error: Option<String>,
 }
 
+impl ReplayRun {
+    /// Steps passed and failed so far.
+    pub fn counts(&self) -> (usize, usize) {
+        use crate::model::junit::Outcome;
+        let count = |o| self.reports.iter().filter(|r| r.outcome == o).count();
+        (count(Outcome::Pass), count(Outcome::Fail))
+    }
+
+    /// `running: 2/6 steps, 2 passed, 0 failed`, or why it could not run.
+    pub fn summary(&self) -> String {
+        if let Some(err) = &self.error {
+            return format!("could not run: {err}");
+        }
+        let (passed, failed) = self.counts();
+        let state = if self.finished { "finished" } else { "running" };
+        format!(
+            "{state}: {}/{} steps, {passed} passed, {failed} failed",
+            self.reports.len(),
+            self.total
+        )
+    }
+}
+
 /// Everything one tab shows and edits.
 pub struct ConnTab {
     /// Stable identity (for results that arrive from helper threads).
@@ -154,6 +200,8 @@ pub struct ConnTab {
     pub selected_item: Option<ItemPath>,
     /// The running or last replay.
     pub replay: Option<ReplayRun>,
+    /// The connection bar tells the replay's outcome: it ran after the tab's own last connection.
+    pub bar_shows_run: bool,
     /// Which options tab is open.
     pub options_tab: OptionsTab,
     /// Whether the options area is shown.
@@ -201,6 +249,10 @@ pub struct ConnTab {
     pub traffic: traffic::TrafficBins,
     /// Work kept between frames (selected payload, latency points, unsaved marker).
     pub caches: caches::TabCaches,
+    /// Characters of payload the log's rows had room for in the last frame (the layout's measure).
+    pub log_payload_chars: usize,
+    /// The log has a divider for this connection's opening, and none yet for its close.
+    open_marked: bool,
     /// The protocol the current connection speaks, once the engine said.
     pub protocol: Option<protocol::ProtocolView>,
 }
@@ -234,6 +286,7 @@ impl ConnTab {
             saved_ron,
             selected_item: None,
             replay: None,
+            bar_shows_run: false,
             options_tab: OptionsTab::Headers,
             show_options: false,
             side_tab: SideTab::Message,
@@ -258,6 +311,8 @@ impl ConnTab {
             frames: Default::default(),
             traffic: Default::default(),
             caches: Default::default(),
+            log_payload_chars: 0,
+            open_marked: false,
             protocol: None,
         }
     }
@@ -316,6 +371,7 @@ impl ConnTab {
     }
 
     pub(super) fn attach(&mut self, conn: ConnectionHandle) {
+        self.bar_shows_run = false;
         self.conn_ids.push(conn.conn_id);
         self.conn = Some(conn);
         self.error = None;
@@ -347,12 +403,17 @@ impl ConnTab {
             _ if !current => {}
             EventKind::State(s) => {
                 if s == ConnState::Connecting {
+                    self.open_marked = false;
                     self.reconnect = None;
                     self.error = None;
                     self.handshake = None;
                     self.close_info = None;
                     self.protocol = None;
                     self.push_attempt();
+                }
+                if s == ConnState::Open && !self.open_marked {
+                    self.log.mark(Tone::Opened, self.opened_text());
+                    self.open_marked = true;
                 }
                 self.conn_state = s;
             }
@@ -370,9 +431,16 @@ impl ConnTab {
                 if let Some(a) = self.attempts.back_mut() {
                     a.error = Some(e.clone());
                 }
+                if self.conn_state == ConnState::Connecting {
+                    self.log
+                        .mark(Tone::Failed, format!("connection failed · {e}"));
+                }
                 self.error = Some(e);
             }
             EventKind::Closed(c) => {
+                if std::mem::take(&mut self.open_marked) {
+                    self.log.mark(Tone::Closed, c.summary());
+                }
                 self.conn_state = ConnState::Closed;
                 if let Some(a) = self.attempts.back_mut() {
                     a.close = Some(c.clone());
@@ -407,6 +475,23 @@ impl ConnTab {
             }
         }
         None
+    }
+
+    /// The divider's words for a connection that just opened: where, how fast, with what.
+    fn opened_text(&self) -> String {
+        let Some(h) = &self.handshake else {
+            return "connected".to_owned();
+        };
+        let mut text = format!(
+            "connected to {} · {} in {}",
+            h.peer_addr.as_deref().unwrap_or("?"),
+            h.status,
+            crate::app::panels::log_view::format_ms(h.timings.total_ms, 1)
+        );
+        if let Some(p) = &h.subprotocol {
+            text.push_str(&format!(" · subprotocol {p}"));
+        }
+        text
     }
 
     /// Starts a new attempt, dropping the oldest past [`MAX_ATTEMPTS`] (the inspector's choice follows it).

@@ -3,7 +3,7 @@
 //! JSON tree's rows. A 32 MiB JSON payload costs its parse when it is selected, then only what is drawn.
 
 use crate::app::widgets::json_tree::JsonTree;
-use crate::model::{LogEntry, MessageKind, hex_dump};
+use crate::model::{LogEntry, MessageKind, hex_dump_with};
 use serde_json::Value;
 use std::io::Write;
 use std::sync::Arc;
@@ -24,6 +24,9 @@ pub enum PayloadView {
 /// Payload bytes shown at most (Save writes them whole; Copy of JSON gives the whole document).
 pub const MAX_SHOWN_BYTES: usize = 256 * 1024;
 
+/// The hex view's offsets have at least this many digits (more for payloads past 64 KiB).
+pub const HEX_OFFSET_DIGITS: usize = 4;
+
 /// What the details panel knows about the selected payload.
 pub struct SelectedPayload {
     seq: u64,
@@ -35,7 +38,7 @@ pub struct SelectedPayload {
     pub auto: PayloadView,
     /// The JSON tree's open nodes and rows.
     pub tree: JsonTree,
-    body: Option<(PayloadView, Arc<str>)>,
+    body: Option<(PayloadView, usize, Arc<str>)>,
     /// The laid-out pretty JSON text, kept while the width, scale and theme stay the same.
     pub galley: Option<(GalleyKey, Arc<egui::Galley>)>,
 }
@@ -51,6 +54,8 @@ pub struct PayloadCache {
     pub analyses: u64,
     /// Bodies built (pretty-print, hex dump, base64, text) so far: one per selection and view.
     pub renders: u64,
+    /// Bytes per line of the hex view (8 or 16, by the panel's width; 0 until the panel says).
+    pub hex_per_line: usize,
 }
 
 impl PayloadCache {
@@ -68,14 +73,23 @@ impl PayloadCache {
 
     /// The body of `view` for the selected payload (built once per view).
     pub fn body(&mut self, seq: u64, entry: &LogEntry, view: PayloadView) -> Arc<str> {
+        let per_line = match self.hex_per_line {
+            0 => 16,
+            n => n,
+        };
+        let per_line = if view == PayloadView::Hex {
+            per_line
+        } else {
+            0
+        };
         let selected = self.get(seq, entry);
-        if let Some((v, body)) = &selected.body
-            && *v == view
+        if let Some((v, n, body)) = &selected.body
+            && (*v, *n) == (view, per_line)
         {
             return body.clone();
         }
-        let body: Arc<str> = render(entry, view, selected.json.as_deref()).into();
-        selected.body = Some((view, body.clone()));
+        let body: Arc<str> = render(entry, view, selected.json.as_deref(), per_line).into();
+        selected.body = Some((view, per_line, body.clone()));
         selected.galley = None;
         self.renders += 1;
         body
@@ -121,7 +135,7 @@ impl SelectedPayload {
 }
 
 /// The text of `view`, at most about [`MAX_SHOWN_BYTES`] of payload.
-fn render(entry: &LogEntry, view: PayloadView, json: Option<&Value>) -> String {
+fn render(entry: &LogEntry, view: PayloadView, json: Option<&Value>, per_line: usize) -> String {
     let shown = &entry.payload[..entry.payload.len().min(MAX_SHOWN_BYTES)];
     match view {
         PayloadView::Text => String::from_utf8_lossy(shown).into_owned(),
@@ -132,7 +146,7 @@ fn render(entry: &LogEntry, view: PayloadView, json: Option<&Value>) -> String {
                 Err(e) => format!("(not JSON: {e})"),
             },
         },
-        PayloadView::Hex => hex_dump(shown),
+        PayloadView::Hex => hex_dump_with(shown, per_line, HEX_OFFSET_DIGITS),
         PayloadView::Base64 => {
             base64::Engine::encode(&base64::engine::general_purpose::STANDARD, shown)
         }

@@ -33,7 +33,7 @@ impl RowScroll {
     ) {
         let size = ui.available_size();
         let (outer, _) = ui.allocate_exact_size(size, Sense::hover());
-        let bar_width = ui.spacing().scroll.bar_width.max(8.0) + 2.0;
+        let bar_width = bar_width(ui);
         let list = Rect::from_min_max(outer.min, pos2(outer.max.x - bar_width, outer.max.y));
         let bar = Rect::from_min_max(pos2(outer.max.x - bar_width + 2.0, outer.min.y), outer.max);
         let in_view = f64::from(list.height() / row_height).max(1.0);
@@ -165,6 +165,11 @@ impl RowScroll {
         ui.painter().rect_filled(bar, 4.0, visuals.extreme_bg_color);
         ui.painter().rect_filled(thumb, 4.0, style.bg_fill);
     }
+}
+
+/// The width the list's scrollbar takes from its rows.
+pub fn bar_width(ui: &egui::Ui) -> f32 {
+    ui.spacing().scroll.bar_width.max(8.0) + 2.0
 }
 
 #[cfg(test)]

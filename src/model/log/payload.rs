@@ -14,6 +14,8 @@ pub enum PayloadFormat {
     Hex,
     /// Standard or URL-safe base64 (padding optional), sent as binary.
     Base64,
+    /// JSON, sent as a text message: checked before it is sent, `{{templates}}` expanded.
+    Json,
 }
 
 impl PayloadFormat {
@@ -23,6 +25,7 @@ impl PayloadFormat {
             Self::Text => "Text",
             Self::Hex => "Binary (hex)",
             Self::Base64 => "Binary (base64)",
+            Self::Json => "JSON",
         }
     }
 }
@@ -49,7 +52,7 @@ pub enum PayloadParseError {
 /// Turns user input into payload bytes.
 pub fn parse_payload(input: &str, format: PayloadFormat) -> Result<Vec<u8>, PayloadParseError> {
     match format {
-        PayloadFormat::Text => Ok(input.as_bytes().to_vec()),
+        PayloadFormat::Text | PayloadFormat::Json => Ok(input.as_bytes().to_vec()),
         PayloadFormat::Hex => parse_hex(input),
         PayloadFormat::Base64 => parse_base64(input),
     }
@@ -107,17 +110,26 @@ pub fn hex_string(bytes: &[u8]) -> String {
 
 /// A classic hex dump: offset, 16 bytes in hex, and their printable ASCII.
 pub fn hex_dump(bytes: &[u8]) -> String {
+    hex_dump_with(bytes, 16, 8)
+}
+
+/// A hex dump of `per_line` bytes a line (an extra space after each 8) with `offset_digits`-digit offsets (more
+/// when the payload needs them) and an ASCII column.
+pub fn hex_dump_with(bytes: &[u8], per_line: usize, offset_digits: usize) -> String {
+    let per_line = per_line.max(1);
+    let needed = format!("{:x}", bytes.len().saturating_sub(1)).len();
+    let digits = offset_digits.max(needed);
     let mut out = String::with_capacity(bytes.len() * 4 + 16);
-    for (line, chunk) in bytes.chunks(16).enumerate() {
-        let _ = write!(out, "{:08x}  ", line * 16);
-        for i in 0..16 {
+    for (line, chunk) in bytes.chunks(per_line).enumerate() {
+        let _ = write!(out, "{:0digits$x}  ", line * per_line);
+        for i in 0..per_line {
             match chunk.get(i) {
                 Some(b) => {
                     let _ = write!(out, "{b:02x} ");
                 }
                 None => out.push_str("   "),
             }
-            if i == 7 {
+            if i % 8 == 7 && i + 1 < per_line {
                 out.push(' ');
             }
         }
@@ -132,6 +144,12 @@ pub fn hex_dump(bytes: &[u8]) -> String {
         out.push_str("|\n");
     }
     out
+}
+
+/// The width in characters of a [`hex_dump_with`] line.
+pub fn hex_line_chars(len: usize, per_line: usize, offset_digits: usize) -> usize {
+    let digits = offset_digits.max(format!("{:x}", len.saturating_sub(1)).len());
+    digits + 2 + per_line * 3 + per_line.saturating_sub(1) / 8 + 2 + per_line + 1
 }
 
 /// A one-line preview of at most `max_chars` characters: text with control characters made visible, or hex.
@@ -264,6 +282,24 @@ mod tests {
 
     #[test]
     fn dump_and_preview() {
+        let eight = hex_dump_with(&[0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5], 8, 4);
+        assert_eq!(
+            eight,
+            "0000  de ad be ef 01 02 03 04  |........|\n0008  05                       |.|\n"
+        );
+        assert_eq!(
+            eight.lines().next().expect("a line").chars().count(),
+            hex_line_chars(9, 8, 4)
+        );
+        assert_eq!(
+            hex_dump(&[0; 20])
+                .lines()
+                .next()
+                .expect("a line")
+                .chars()
+                .count(),
+            hex_line_chars(20, 16, 8)
+        );
         let dump = hex_dump(b"hello, world!\x00\x01\x02xyz");
         assert!(dump.starts_with(
             "00000000  68 65 6c 6c 6f 2c 20 77  6f 72 6c 64 21 00 01 02  |hello, world!...|"

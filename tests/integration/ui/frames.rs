@@ -72,7 +72,7 @@ fn close_with_a_code_and_reason_from_the_ui() {
     harness.step();
     assert!(
         harness
-            .query_by_label_contains("closed by us · 4000 private use · \"ui bye\" (clean)")
+            .query_by_label("closed by us · 4000 private use · \"ui bye\" (clean)")
             .is_some(),
         "close outcome not shown"
     );
@@ -151,9 +151,7 @@ fn the_frames_tab_lists_every_frame_header() {
     // 17 bytes in 4-byte fragments: 5 frames out, 1 back.
     assert_eq!(harness.state().tab().frames.len(), 6);
     assert_eq!(
-        harness
-            .query_all_by_label_contains("0 continuation")
-            .count(),
+        harness.query_all_by_label_contains("continuation").count(),
         4
     );
     assert!(

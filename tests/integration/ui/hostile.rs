@@ -148,10 +148,12 @@ fn a_server_close_without_a_code_or_with_an_unallowed_one_is_shown_as_a_server_c
             .expect("our reply is logged");
         assert!(our_reply.automatic());
         assert_eq!(our_reply.close_code(), reply);
-        assert!(
+        // The connection bar and the log's divider both say so.
+        assert_eq!(
             harness
-                .query_by_label_contains("closed by the server")
-                .is_some()
+                .query_all_by_label_contains("closed by the server")
+                .count(),
+            2
         );
         assert!(
             harness

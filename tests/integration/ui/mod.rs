@@ -8,6 +8,7 @@
 mod connect;
 mod frames;
 mod hostile;
+mod layout;
 mod log;
 mod protocol;
 mod sessions;
@@ -23,6 +24,11 @@ use std::time::{Duration, Instant};
 
 /// The app headless; with `url`, its first tab connects there at once (as `sockscope URL` does).
 pub(crate) fn harness(url: Option<String>) -> Harness<'static, AppState> {
+    harness_sized(url, [1200.0, 760.0])
+}
+
+/// A harness with a window of `size` points.
+pub(crate) fn harness_sized(url: Option<String>, size: [f32; 2]) -> Harness<'static, AppState> {
     let mut state = sockscope::app::headless_state(None).expect("engine starts");
     direct(&mut state);
     if let Some(url) = url {
@@ -32,15 +38,13 @@ pub(crate) fn harness(url: Option<String>) -> Harness<'static, AppState> {
         *tab = sockscope::app::ConnTab::with_session(session, None);
         state.apply(sockscope::app::Action::Connect);
     }
-    Harness::builder()
-        .with_size([1200.0, 760.0])
-        .build_ui_state(
-            |ui, state: &mut AppState| {
-                state.drain_events();
-                state.ui(ui);
-            },
-            state,
-        )
+    Harness::builder().with_size(size).build_ui_state(
+        |ui, state: &mut AppState| {
+            state.drain_events();
+            state.ui(ui);
+        },
+        state,
+    )
 }
 
 /// Steps frames until `done` holds (the engine works on its own threads meanwhile).

@@ -91,11 +91,14 @@ fn a_collection_is_built_saved_reopened_and_replayed() {
         "{:?}",
         run.reports
     );
-    assert!(
+    // The collection panel's progress, and the connection bar tells the run's outcome (not an older one).
+    assert_eq!(
         harness
-            .query_by_label_contains("finished: 2/2 steps, 2 passed, 0 failed")
-            .is_some()
+            .query_all_by_label_contains("finished: 2/2 steps, 2 passed, 0 failed")
+            .count(),
+        2
     );
+    harness.get_by_label("Collection run finished: 2/2 steps, 2 passed, 0 failed");
     // Sending one step by hand needs a connection: it says so.
     harness
         .get_all_by_label("Send")
@@ -141,7 +144,8 @@ fn a_failing_replay_shows_expected_and_got() {
             .query_by_label_contains("1. wants a pong: expected a message equal to \"pong\"")
             .is_some()
     );
-    assert!(harness.query_by_label_contains("1 failed").is_some());
+    harness.get_by_label("finished: 1/1 steps, 0 passed, 1 failed");
+    harness.get_by_label("Collection run finished: 1/1 steps, 0 passed, 1 failed");
 }
 
 #[test]
