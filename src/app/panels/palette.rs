@@ -144,11 +144,6 @@ pub(crate) fn commands() -> Vec<Command> {
     ]
 }
 
-/// How a shortcut reads on this machine: `Ctrl+Shift+P`, `F1`.
-pub(crate) fn keys_text(ctx: &egui::Context, keys: &KeyboardShortcut) -> String {
-    ctx.format_shortcut(keys)
-}
-
 /// The palette's and the overlay's state (kept by the app between frames).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Keyboard {
@@ -233,7 +228,7 @@ pub(crate) fn palette_ui(
             let keys = command
                 .keys
                 .as_ref()
-                .map(|k| keys_text(ctx, k))
+                .map(|k| ctx.format_shortcut(k))
                 .unwrap_or_default();
             let item = ui.add(
                 egui::Button::selectable(row == *picked, command.name)
@@ -271,7 +266,7 @@ pub(crate) fn shortcuts_ui(state: &mut Keyboard, commands: &[Command], ctx: &egu
                 for command in commands.iter().filter(|c| c.keys.is_some()) {
                     ui.label(command.name);
                     if let Some(keys) = &command.keys {
-                        ui.monospace(keys_text(ctx, keys));
+                        ui.monospace(ctx.format_shortcut(keys));
                     }
                     ui.end_row();
                 }
