@@ -189,6 +189,20 @@ pub struct ConnectArgs {
     /// GraphQL: init=JSON (the connection_init payload), ack_timeout_ms=N, keepalive_timeout_ms=N.
     #[arg(long = "protocol-option", value_name = "KEY=VALUE")]
     pub protocol_option: Vec<String>,
+    /// Do not offer permessage-deflate (offered by default, as browsers do).
+    #[arg(long, conflicts_with = "deflate_offer")]
+    pub no_deflate: bool,
+    /// The exact permessage-deflate offer, e.g. 'permessage-deflate; server_no_context_takeover;
+    /// client_max_window_bits=10' (several offers comma-separated, in order of preference).
+    #[arg(long, value_name = "OFFER")]
+    pub deflate_offer: Option<String>,
+    /// Send this text message uncompressed, also when permessage-deflate was agreed (repeatable; in order among
+    /// the sends).
+    #[arg(long = "send-uncompressed", value_name = "TEXT")]
+    pub send_uncompressed: Vec<String>,
+    /// Do not answer the server's pings (to test its ping timeout); each ping is still printed.
+    #[arg(long)]
+    pub no_auto_pong: bool,
     /// Send one protocol message, repeatable, in order with --send. Socket.IO:
     /// '{"event":"NAME","args":[…],"namespace":"/admin","ack":true,"auth":{…}}'; GraphQL:
     /// '{"subscribe":"subscription { … }","variables":{…},"operationName":"…","id":"1"}' or '{"complete":"1"}'.
@@ -205,6 +219,8 @@ pub enum Outgoing {
     Binary(Vec<u8>),
     /// A text message split into frames of this many bytes.
     Fragmented(String, usize),
+    /// A text message sent uncompressed.
+    Uncompressed(String),
     /// A protocol message (`--emit`).
     Emit(serde_json::Value),
 }
@@ -324,6 +340,13 @@ impl ConnectArgs {
         request.origin = self.origin.clone();
         request.connect_timeout_millis =
             seconds_millis("--connect-timeout", self.connect_timeout, false)?;
+        request.deflate.enabled = !self.no_deflate;
+        if let Some(offer) = &self.deflate_offer {
+            crate::model::deflate::parse_offers(offer)
+                .map_err(|e| UsageError(format!("--deflate-offer: {e}")))?;
+            request.deflate.offer = offer.clone();
+        }
+        request.auto_pong = !self.no_auto_pong;
         Ok(request)
     }
 
@@ -396,6 +419,11 @@ impl ConnectArgs {
         for (n, t) in self.send_fragmented.iter().enumerate() {
             let at = frag_idx.get(n).copied().unwrap_or(usize::MAX / 2 + n);
             indexed.push((at, Outgoing::Fragmented(t.clone(), self.fragment_size)));
+        }
+        let plain_idx = indices("send_uncompressed");
+        for (n, t) in self.send_uncompressed.iter().enumerate() {
+            let at = plain_idx.get(n).copied().unwrap_or(usize::MAX / 2 + n);
+            indexed.push((at, Outgoing::Uncompressed(t.clone())));
         }
         let emit_idx = indices("emit");
         for (n, text) in self.emit.iter().enumerate() {

@@ -394,6 +394,10 @@ impl ConnectRun {
                     text: true,
                     fragment_size: *size,
                 },
+                Outgoing::Uncompressed(t) => Command::Uncompressed {
+                    payload: t.clone().into_bytes(),
+                    text: true,
+                },
             });
         }
         if first && !self.protocol_automatic {
@@ -571,6 +575,12 @@ fn report_handshake(h: &HandshakeInfo) {
             .as_deref()
             .map(|p| format!(", subprotocol '{p}'"))
             .unwrap_or_default();
+        let deflate = h
+            .deflate
+            .as_ref()
+            .map(|d| format!(", permessage-deflate: {}", d.describe()))
+            .unwrap_or_default();
+        let proto = format!("{proto}{deflate}");
         eprintln!(
             "connected to {} ({} {}{proto}) in {:.1} ms",
             h.peer_addr.as_deref().unwrap_or("?"),

@@ -1,13 +1,26 @@
 //! The wording of errors from the libraries underneath — tungstenite, rustls and io — in plain words for the log,
 //! the inspector and the command line, and the close code each protocol error calls for.
 
+use crate::model::deflate::WireError;
 use std::io;
 use tokio_tungstenite::tungstenite;
+
+/// What sockscope's own frame layer found wrong (permessage-deflate), carried through the library as an I/O
+/// error.
+pub fn wire_error(err: &tungstenite::Error) -> Option<&WireError> {
+    match err {
+        tungstenite::Error::Io(e) => e.get_ref()?.downcast_ref::<WireError>(),
+        _ => None,
+    }
+}
 
 /// Plain words for an error on an open connection.
 pub fn describe_ws_error(err: &tungstenite::Error) -> String {
     use std::io::ErrorKind;
     use tungstenite::error::{CapacityError, ProtocolError};
+    if let Some(wire) = wire_error(err) {
+        return wire.message.clone();
+    }
     match err {
         tungstenite::Error::Io(e) => match e.kind() {
             ErrorKind::ConnectionReset => "the server reset the connection".into(),
@@ -34,6 +47,9 @@ pub fn describe_ws_error(err: &tungstenite::Error) -> String {
 
 /// The close code for a server's protocol error, when there is one to send.
 pub fn fail_code(err: &tungstenite::Error) -> Option<u16> {
+    if let Some(wire) = wire_error(err) {
+        return Some(wire.code);
+    }
     match err {
         tungstenite::Error::Protocol(
             tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,

@@ -109,9 +109,16 @@ pub struct Incoming {
     pub payload: Bytes,
     /// The message in its protocol's terms, on connections with a protocol.
     pub protocol: Option<Box<crate::model::protocol::Decoded>>,
+    /// It came compressed (permessage-deflate), with this many payload bytes on the wire.
+    pub compressed_size: Option<u64>,
 }
 
 impl Incoming {
+    /// Payload bytes on the wire: the compressed size, else the payload's size.
+    pub fn wire_size(&self) -> u64 {
+        self.compressed_size.unwrap_or(self.payload.len() as u64)
+    }
+
     /// The log entry for it. A payload still sharing the read buffer is copied into its own allocation; one the
     /// reader already detached (see [`EventSink::detaches_payloads`]) moves over as is.
     pub fn into_entry(self, conn_id: ConnId) -> LogEntry {
@@ -127,7 +134,8 @@ impl Incoming {
             self.at_ns,
             self.since_ns,
             Vec::from(self.payload),
-        );
+        )
+        .with_compressed_size(self.compressed_size);
         if let Some(decoded) = self.protocol {
             entry.extra_mut().protocol = Some(*decoded);
         }

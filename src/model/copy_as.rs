@@ -96,6 +96,9 @@ pub fn command(tool: Tool, req: &ConnectRequest, effective_headers: &[(String, S
             parts.push(shell_quote(&http_url));
         }
         Tool::Wscat => {
+            if !req.deflate.enabled {
+                notes.push("wscat always offers permessage-deflate".into());
+            }
             parts.push("--connect".into());
             parts.push(shell_quote(url));
             for (n, v) in effective_headers {
@@ -113,7 +116,14 @@ pub fn command(tool: Tool, req: &ConnectRequest, effective_headers: &[(String, S
             tls_and_proxy(req, &mut parts, &mut notes, tool);
         }
         Tool::Websocat => {
-            for (n, v) in effective_headers {
+            // websocat cannot compress (vi/websocat#47): the offer would make a server send frames it cannot read.
+            let extensions = |n: &str| n.eq_ignore_ascii_case("Sec-WebSocket-Extensions");
+            if effective_headers.iter().any(|(n, _)| extensions(n)) {
+                notes.push(
+                    "websocat cannot compress (vi/websocat#47): it connects without permessage-deflate".into(),
+                );
+            }
+            for (n, v) in effective_headers.iter().filter(|(n, _)| !extensions(n)) {
                 parts.push("-H".into());
                 parts.push(shell_quote(&format!("{n}: {v}")));
             }
@@ -228,6 +238,35 @@ mod tests {
         assert_eq!(
             websocat,
             "websocat -H 'X-A: 1' --protocol graphql-ws --origin https://app.example.com --insecure --socks5 127.0.0.1:1080 'wss://api.example.com/socket?token=a b'"
+        );
+    }
+
+    #[test]
+    fn the_deflate_offer_is_a_header_except_for_websocat() {
+        let req = request();
+        let headers = vec![(
+            "Sec-WebSocket-Extensions".to_owned(),
+            "permessage-deflate; client_max_window_bits".to_owned(),
+        )];
+        for tool in [Tool::Curl, Tool::Wscat] {
+            let line = command(tool, &req, &headers);
+            assert!(
+                line.contains(
+                    "-H 'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits'"
+                ),
+                "{line}"
+            );
+            assert!(!line.contains('#'), "{line}");
+        }
+        let websocat = command(Tool::Websocat, &req, &headers);
+        assert!(!websocat.contains("-H"), "{websocat}");
+        assert!(websocat.ends_with("# websocat cannot compress (vi/websocat#47): it connects without permessage-deflate"), "{websocat}");
+        let mut off = request();
+        off.deflate.enabled = false;
+        let wscat = command(Tool::Wscat, &off, &[]);
+        assert!(
+            wscat.ends_with("# wscat always offers permessage-deflate"),
+            "{wscat}"
         );
     }
 }

@@ -104,6 +104,11 @@ pub struct Endpoint {
     pub reconnect: ReconnectPolicy,
     /// The protocol on top of WebSocket (raw in session files saved before protocols existed).
     pub protocol: ProtocolChoice,
+    /// permessage-deflate: offered or not, and the exact offer (offered in session files saved before this
+    /// option existed, as in a new one).
+    pub deflate: crate::model::deflate::DeflateSetting,
+    /// Answer the server's pings.
+    pub auto_pong: bool,
 }
 
 impl Default for Endpoint {
@@ -127,6 +132,8 @@ impl Default for Endpoint {
             on_connect: Vec::new(),
             reconnect: ReconnectPolicy::default(),
             protocol: ProtocolChoice::default(),
+            deflate: crate::model::deflate::DeflateSetting::default(),
+            auto_pong: true,
         }
     }
 }
@@ -200,6 +207,8 @@ impl Endpoint {
             // The GUI shows every frame.
             observe_frames: true,
             protocol: self.protocol.clone(),
+            deflate: self.deflate.clone(),
+            auto_pong: self.auto_pong,
         }
     }
 }

@@ -169,6 +169,29 @@ impl FrameInfo {
     /// ever negotiated), a fragmented or oversized control frame, a masked frame from the server or an unmasked
     /// one from us. The Wire view marks such frames.
     pub fn violation(&self) -> Option<&'static str> {
+        self.violation_with(false)
+    }
+
+    /// As [`violation`](Self::violation), on a connection that negotiated permessage-deflate when `deflate`:
+    /// RSV1 then marks a compressed message's first frame, and is wrong only on control and continuation frames.
+    pub fn violation_with(&self, deflate: bool) -> Option<&'static str> {
+        if deflate && self.rsv1 && !self.rsv2 && !self.rsv3 {
+            if self.opcode >= 8 {
+                return Some(
+                    "RSV1 on a control frame (permessage-deflate compresses data messages only)",
+                );
+            }
+            if self.opcode == 0 {
+                return Some(
+                    "RSV1 on a continuation frame (only a message's first frame carries it)",
+                );
+            }
+            let plain = Self {
+                rsv1: false,
+                ..self.clone()
+            };
+            return plain.violation_with(false);
+        }
         if matches!(self.opcode, 3..=7 | 11..=15) {
             Some("reserved opcode")
         } else if self.rsv1 || self.rsv2 || self.rsv3 {

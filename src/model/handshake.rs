@@ -48,6 +48,10 @@ pub struct HandshakeInfo {
     pub tls: Option<TlsInfo>,
     /// The exchange with the proxy, when one was used.
     pub proxy: Option<ProxyExchange>,
+    /// The extensions the server enabled, as it wrote them.
+    pub extensions: Vec<crate::model::deflate::Extension>,
+    /// What permessage-deflate was agreed, when it was.
+    pub deflate: Option<crate::model::deflate::Negotiated>,
 }
 
 /// How a handshake check came out.

@@ -4,6 +4,7 @@
 
 mod close;
 pub mod copy_as;
+pub mod deflate;
 pub mod endpoint;
 mod frame;
 pub mod fsutil;
@@ -23,8 +24,8 @@ pub use handshake::{
 pub use log::entry::{Direction, EntryExtra, LogEntry, MessageKind, saturating_nanos, unix_nanos};
 pub use log::ndjson;
 pub use log::payload::{
-    PayloadFormat, PayloadParseError, hex_dump, hex_dump_with, hex_line_chars, hex_string,
-    parse_payload, preview,
+    PayloadFormat, PayloadParseError, format_size, hex_dump, hex_dump_with, hex_line_chars,
+    hex_string, parse_payload, preview,
 };
 pub use request::{
     ConnId, ConnectRequest, Heartbeat, Keepalive, OutgoingMessage, ProtocolChoice, ReconnectPolicy,

@@ -43,6 +43,11 @@ pub struct ConnectRequest {
     pub observe_frames: bool,
     /// The protocol spoken on top of WebSocket (raw when absent, as in older session files).
     pub protocol: ProtocolChoice,
+    /// permessage-deflate: offered or not, and the exact offer (on by default, also for older session files).
+    pub deflate: crate::model::deflate::DeflateSetting,
+    /// Answer the server's pings (the library does it by itself); off, pings go unanswered, to test a server's
+    /// ping timeout.
+    pub auto_pong: bool,
 }
 
 /// The protocol of a connection, whether its automatic part (handshake, keep-alive) runs, and its options.
@@ -185,6 +190,8 @@ impl Default for ConnectRequest {
             reconnect: ReconnectPolicy::default(),
             observe_frames: false,
             protocol: ProtocolChoice::default(),
+            deflate: crate::model::deflate::DeflateSetting::default(),
+            auto_pong: true,
         }
     }
 }

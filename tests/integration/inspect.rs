@@ -43,7 +43,7 @@ async fn checks_explain_a_good_upgrade() {
 async fn checks_mark_the_failure_and_the_warning() {
     let addr = servers::raw_http(
         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-          Sec-WebSocket-Accept: bad\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
+          Sec-WebSocket-Accept: bad\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=16\r\n\r\n",
     )
     .await;
     // We offer a subprotocol and the server selects none: legal, and a warning.
@@ -82,17 +82,20 @@ async fn checks_mark_the_failure_and_the_warning() {
         .expect("extensions check");
     assert!(
         ext.detail
-            .contains("does not support permessage-deflate yet")
+            .contains("client_max_window_bits=16 is not a window size"),
+        "{}",
+        ext.detail
     );
     // The raw response bytes are kept as received.
     assert!(
         hs.response_raw
             .starts_with(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n")
     );
+    // Offered as Chrome offers it.
     assert!(
-        !hs.request_raw
-            .windows(18)
-            .any(|w| w.eq_ignore_ascii_case(b"permessage-deflate"))
+        hs.request_raw
+            .windows(68)
+            .any(|w| w == b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits"),
     );
 }
 
@@ -256,15 +259,43 @@ fn print_gives_equivalent_commands() {
         line.trim_end().ends_with("'https://h.example/ws?x=1'"),
         "{line}"
     );
-    let out = cli(&["connect", "ws://h/", "--print", "websocat", "-H", "X-A: 1"]);
+    let out = cli(&[
+        "connect",
+        "ws://h/",
+        "--print",
+        "websocat",
+        "-H",
+        "X-A: 1",
+        "--no-deflate",
+    ]);
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
         "websocat -H 'X-A: 1' ws://h/"
     );
+    let out = cli(&["connect", "ws://h/", "--print", "websocat"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "websocat ws://h/  # websocat cannot compress (vi/websocat#47): it connects without permessage-deflate"
+    );
+    let out = cli(&[
+        "connect",
+        "ws://h/",
+        "--print",
+        "curl",
+        "--deflate-offer",
+        "permessage-deflate; server_no_context_takeover",
+    ]);
+    let line = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        line.contains(
+            "-H 'Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover'"
+        ),
+        "{line}"
+    );
     let out = cli(&["connect", "ws://h/", "--print", "wscat", "-s", "chat"]);
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
-        "wscat --connect ws://h/ -s chat"
+        "wscat --connect ws://h/ -H 'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits' -s chat"
     );
     let out = cli(&["connect", "ws://h/", "--print", "nc"]);
     assert_eq!(out.status.code(), Some(2));

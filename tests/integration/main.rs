@@ -2,6 +2,7 @@
 //! GUI driven headless through egui_kittest. One test binary keeps link times down.
 
 mod cli;
+mod deflate;
 mod engine;
 mod hostile;
 mod inspect;

@@ -107,6 +107,8 @@ struct Open<'a> {
     by_user: bool,
     /// The protocol on top of WebSocket, when there is one.
     driver: Option<Driver>,
+    /// Compresses what we send, when permessage-deflate was agreed.
+    compressor: Option<crate::model::deflate::Compressor>,
 }
 
 /// How an open connection's loop ended; each ending has its own report in [`Open::close`].
@@ -149,13 +151,17 @@ impl<'a> Attempt<'a> {
             None => return Err(self.failed(None).await),
         };
         let (driver, said) = Driver::open(self.req, handshake.subprotocol.as_deref());
+        let compressor = handshake
+            .deflate
+            .as_ref()
+            .map(crate::model::deflate::Compressor::new);
         sink.emit(conn_id, EventKind::Handshake(handshake)).await;
         if let Some(said) = said {
             sink.emit(conn_id, EventKind::Protocol(said)).await;
         }
         sink.emit(conn_id, EventKind::State(ConnState::Open)).await;
         self.queue_on_connect().await;
-        Ok(Open::start(self, socket, driver))
+        Ok(Open::start(self, socket, driver, compressor))
     }
 
     /// Runs the pipeline while taking commands: `None` when a close or abort (or the last handle going) cancels.
@@ -271,7 +277,12 @@ impl Timers {
 
 impl<'a> Open<'a> {
     /// Splits the socket and starts the reader task.
-    fn start(a: Attempt<'a>, socket: Socket, driver: Option<(Driver, ReaderLens)>) -> Self {
+    fn start(
+        a: Attempt<'a>,
+        socket: Socket,
+        driver: Option<(Driver, ReaderLens)>,
+        compressor: Option<crate::model::deflate::Compressor>,
+    ) -> Self {
         let (writer, reader) = super::duplex::split(socket);
         let shared = Arc::new(Shared::default());
         let (driver, reader_lens) = driver.unzip();
@@ -293,6 +304,7 @@ impl<'a> Open<'a> {
             close_deadline: None,
             by_user: false,
             driver,
+            compressor,
         }
     }
 
@@ -466,21 +478,22 @@ impl<'a> Open<'a> {
             }
             return None;
         }
-        let (messages, entry) = match outgoing(conn_id, &self.a.clock, cmd) {
-            Outgoing::Send(m, e) => (m, e),
-            Outgoing::Abort => {
-                self.reader_task.abort();
-                return Some(Ending::Aborted);
-            }
-            Outgoing::Reconnect => {
-                self.reader_task.abort();
-                return Some(Ending::ReconnectNow);
-            }
-            Outgoing::Invalid(err) => {
-                sink.emit(conn_id, EventKind::Error(err)).await;
-                return None;
-            }
-        };
+        let (messages, entry) =
+            match outgoing(conn_id, &self.a.clock, cmd, self.compressor.as_mut()) {
+                Outgoing::Send(m, e) => (m, e),
+                Outgoing::Abort => {
+                    self.reader_task.abort();
+                    return Some(Ending::Aborted);
+                }
+                Outgoing::Reconnect => {
+                    self.reader_task.abort();
+                    return Some(Ending::ReconnectNow);
+                }
+                Outgoing::Invalid(err) => {
+                    sink.emit(conn_id, EventKind::Error(err)).await;
+                    return None;
+                }
+            };
         let mut entry = entry;
         self.annotate(&mut entry, decoded);
         // Our close handshake (a raw close frame, which has no parsed code here, is just a frame).

@@ -24,6 +24,14 @@ pub enum Command {
         /// Largest frame payload.
         fragment_size: usize,
     },
+    /// Send a data message uncompressed, also on a connection that negotiated permessage-deflate (legal: RSV1
+    /// off means "not compressed").
+    Uncompressed {
+        /// The message.
+        payload: Vec<u8>,
+        /// Text (else binary).
+        text: bool,
+    },
     /// Send one hand-built frame, as is.
     Raw(RawFrame),
     /// Start the close handshake with this code (any u16) and reason.
@@ -48,7 +56,7 @@ impl Command {
         match self {
             Self::Text(t) => t.len(),
             Self::Binary(b) | Self::Ping(b) | Self::Pong(b) => b.len(),
-            Self::Fragmented { payload, .. } => payload.len(),
+            Self::Fragmented { payload, .. } | Self::Uncompressed { payload, .. } => payload.len(),
             Self::Raw(raw) => raw.payload.len(),
             Self::Close { reason, .. } => reason.len(),
             Self::Emit(value) => value.to_string().len(),

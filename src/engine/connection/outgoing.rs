@@ -3,12 +3,13 @@
 
 use super::Command;
 use super::reader::Clock;
+use crate::model::deflate::Compressor;
 use crate::model::template::{self, Context};
 use crate::model::{
     ConnId, EntryExtra, LogEntry, MAX_CLOSE_REASON, MAX_CONTROL_PAYLOAD, MessageKind,
     OutgoingMessage, RawFrame, Stage, StageError, close_code_sendable, fragment,
 };
-use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::{Frame, Utf8Bytes};
 use tokio_tungstenite::tungstenite::{Message, protocol::CloseFrame};
 
@@ -56,9 +57,76 @@ pub(super) fn to_frame(raw: &RawFrame) -> Frame {
     frame
 }
 
-pub(super) fn outgoing(conn_id: ConnId, clock: &Clock, cmd: Command) -> Outgoing {
+/// A data message compressed as one frame with RSV1 set, and its entry marked with its size on the wire.
+fn compressed(
+    compressor: &mut Compressor,
+    payload: Vec<u8>,
+    text: bool,
+    entry: LogEntry,
+) -> Outgoing {
+    let data = compressor.compress(&payload);
+    let entry = entry.with_compressed_size(Some(data.len() as u64));
+    let opcode = if text {
+        OpCode::Data(Data::Text)
+    } else {
+        OpCode::Data(Data::Binary)
+    };
+    let mut frame = Frame::message(data, opcode, true);
+    frame.header_mut().rsv1 = true;
+    Outgoing::Send(vec![Message::Frame(frame)], entry)
+}
+
+/// The frames and log entry for `cmd`; data messages go compressed when `compressor` is there (permessage-deflate
+/// was agreed), but for [`Command::Uncompressed`] and hand-built frames.
+pub(super) fn outgoing(
+    conn_id: ConnId,
+    clock: &Clock,
+    cmd: Command,
+    compressor: Option<&mut Compressor>,
+) -> Outgoing {
     let entry = |kind, payload: Vec<u8>, code| clock.sent(conn_id, kind, payload, code);
+    let (cmd, compressor) = match (cmd, compressor) {
+        (Command::Text(t), Some(c)) => {
+            let e = entry(MessageKind::Text, t.clone().into_bytes(), None);
+            return compressed(c, t.into_bytes(), true, e);
+        }
+        (Command::Binary(b), Some(c)) => {
+            let e = entry(MessageKind::Binary, b.clone(), None);
+            return compressed(c, b, false, e);
+        }
+        other => other,
+    };
     match cmd {
+        Command::Uncompressed { payload, text } => {
+            let kind = if text {
+                MessageKind::Text
+            } else {
+                MessageKind::Binary
+            };
+            let message = if text {
+                match String::from_utf8(payload) {
+                    Ok(t) => Message::text(t),
+                    Err(_) => {
+                        return Outgoing::Invalid(StageError::new(
+                            Stage::Write,
+                            "a text message must be valid UTF-8",
+                        ));
+                    }
+                }
+            } else {
+                Message::binary(payload)
+            };
+            let bytes = match &message {
+                Message::Text(t) => t.as_bytes().to_vec(),
+                Message::Binary(b) => b.to_vec(),
+                _ => Vec::new(),
+            };
+            let mut e = entry(kind, bytes, None);
+            if compressor.is_some() {
+                e = with_note(e, "sent uncompressed (RSV1 off)".to_owned(), false);
+            }
+            Outgoing::Send(vec![message], e)
+        }
         Command::Emit(_) => Outgoing::Invalid(StageError::new(
             Stage::Protocol,
             "a protocol message can only be sent on a connection with a protocol",
@@ -89,7 +157,7 @@ pub(super) fn outgoing(conn_id: ConnId, clock: &Clock, cmd: Command) -> Outgoing
             payload,
             text,
             fragment_size,
-        } => fragmented(conn_id, clock, payload, text, fragment_size),
+        } => fragmented(conn_id, clock, payload, text, fragment_size, compressor),
         Command::Raw(raw) => raw_frame(conn_id, clock, raw),
         Command::Close { code, reason } => close(conn_id, clock, code, reason),
         Command::Abort => Outgoing::Abort,
@@ -110,13 +178,15 @@ fn control_limit(what: &str, p: &[u8]) -> Option<StageError> {
     })
 }
 
-/// One message sent as frames of at most `fragment_size` bytes, logged once with a note.
+/// One message sent as frames of at most `fragment_size` bytes, logged once with a note. Compressed, the
+/// compressed data is what is split, RSV1 on the first frame only (RFC 7692 §6.1).
 fn fragmented(
     conn_id: ConnId,
     clock: &Clock,
     payload: Vec<u8>,
     text: bool,
     fragment_size: usize,
+    compressor: Option<&mut Compressor>,
 ) -> Outgoing {
     if text && std::str::from_utf8(&payload).is_err() {
         return Outgoing::Invalid(StageError::new(
@@ -124,10 +194,17 @@ fn fragmented(
             "a text message must be valid UTF-8",
         ));
     }
-    let frames = fragment(&payload, text, fragment_size);
+    let data = compressor.map(|c| c.compress(&payload));
+    let mut frames = fragment(data.as_deref().unwrap_or(&payload), text, fragment_size);
+    if data.is_some()
+        && let Some(first) = frames.first_mut()
+    {
+        first.rsv1 = true;
+    }
     let note = format!(
-        "sent as {} frames of at most {} bytes",
+        "sent as {} {}frames of at most {} bytes",
         frames.len(),
+        if data.is_some() { "compressed " } else { "" },
         fragment_size.max(1)
     );
     let kind = if text {
@@ -136,7 +213,9 @@ fn fragmented(
         MessageKind::Binary
     };
     let messages = frames.iter().map(|f| Message::Frame(to_frame(f))).collect();
-    let entry = clock.sent(conn_id, kind, payload, None);
+    let entry = clock
+        .sent(conn_id, kind, payload, None)
+        .with_compressed_size(data.map(|d| d.len() as u64));
     Outgoing::Send(messages, with_note(entry, note, false))
 }
 

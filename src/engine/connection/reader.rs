@@ -3,12 +3,13 @@
 //! are ready into bursts, and reports control frames — with the round-trip time of a pong that answers our ping.
 
 use super::duplex::Reader;
-use crate::engine::errors::{describe_ws_error, fail_code};
+use crate::engine::errors::{describe_ws_error, fail_code, wire_error};
 use crate::engine::events::{BURST_BYTES, BURST_MESSAGES, EventKind, EventSink, Incoming};
 use crate::engine::observer::Arrivals;
+use crate::model::deflate::Fact;
 use crate::model::{
-    ConnId, ConnState, Direction, LogEntry, MAX_CONTROL_PAYLOAD, MessageKind, Stage, StageError,
-    saturating_nanos, unix_nanos,
+    ConnId, ConnState, Direction, FrameInfo, LogEntry, MAX_CONTROL_PAYLOAD, MessageKind, Stage,
+    StageError, saturating_nanos, unix_nanos,
 };
 use futures_util::Stream;
 use std::collections::VecDeque;
@@ -140,6 +141,8 @@ pub(super) struct ReadOutcome {
     pub(super) error: Option<StageError>,
     /// The close code RFC 6455 asks us to send for what the server did wrong (1002, 1007, 1009).
     pub(super) fail_code: Option<u16>,
+    /// The reason to send with it, when the usual one for the code would be wrong.
+    pub(super) fail_reason: Option<&'static str>,
 }
 
 /// The reader task: takes messages off the socket until it ends, reporting data messages in bursts and control
@@ -156,6 +159,7 @@ pub(super) async fn read_loop(
         peer_close: None,
         error: None,
         fail_code: None,
+        fail_reason: None,
     };
     // Data messages that came off the socket without waiting, not yet reported.
     let mut burst: Vec<Incoming> = Vec::new();
@@ -175,6 +179,19 @@ pub(super) async fn read_loop(
                 let (text, payload) = match Pin::new(&mut *socket).poll_next(cx) {
                     Poll::Ready(Some(Ok(Message::Text(t)))) => (true, bytes::Bytes::from(t)),
                     Poll::Ready(Some(Ok(Message::Binary(b)))) => (false, b),
+                    Poll::Ready(Some(Ok(control))) => {
+                        // A ping the read side handed on as a pong, so that it goes unanswered.
+                        let unanswered = matches!(
+                            socket.get_mut().next_fact(),
+                            Some(Fact::Control {
+                                unanswered_ping: true
+                            })
+                        );
+                        return Poll::Ready(match control {
+                            Message::Pong(p) if unanswered => Step::UnansweredPing(p),
+                            other => Step::Other(Ok(other)),
+                        });
+                    }
                     Poll::Ready(Some(other)) => return Poll::Ready(Step::Other(other)),
                     Poll::Ready(None) => return Poll::Ready(Step::Ended),
                     Poll::Pending if burst.is_empty() => return Poll::Pending,
@@ -187,12 +204,20 @@ pub(super) async fn read_loop(
                 };
                 let since_ns = clock.arrivals.last_ns();
                 burst_bytes += payload.len();
+                let compressed_size = match socket.get_mut().next_fact() {
+                    Some(Fact::Data {
+                        compressed: true,
+                        wire_size,
+                    }) => Some(wire_size),
+                    _ => None,
+                };
                 burst.push(Incoming {
                     text,
                     at_ns: clock.unix_ns(since_ns),
                     since_ns,
                     payload,
                     protocol: None,
+                    compressed_size,
                 });
                 if burst.len() >= BURST_MESSAGES || burst_bytes >= BURST_BYTES {
                     return Poll::Ready(Step::Full);
@@ -216,6 +241,13 @@ pub(super) async fn read_loop(
                 continue;
             }
             Step::Ended => break,
+            Step::UnansweredPing(p) => {
+                let mut entry = clock.received(conn_id, MessageKind::Ping, p.to_vec(), None);
+                entry.extra_mut().note =
+                    Some("not answered: automatic pongs are off (--no-auto-pong)".to_owned());
+                sink.emit(conn_id, EventKind::Message(entry)).await;
+                continue;
+            }
             Step::Other(Ok(m)) => m,
             Step::Other(Err(
                 tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed,
@@ -225,6 +257,11 @@ pub(super) async fn read_loop(
                 if outcome.peer_close.is_none() {
                     outcome.error = Some(StageError::new(Stage::Read, describe_ws_error(&e)));
                     outcome.fail_code = fail_code(&e);
+                    outcome.fail_reason = wire_error(&e).map(|w| match w.code {
+                        1007 => "invalid compressed data",
+                        1009 => "message too big",
+                        _ => "protocol error",
+                    });
                     if outcome.fail_code.is_some() {
                         let entry = offending_frame(conn_id, &clock, &reader, &e);
                         if let Some(entry) = entry {
@@ -252,7 +289,13 @@ fn offending_frame(
     use tungstenite::error::ProtocolError as P;
     let socket = reader.lock();
     let recent = socket.get_ref().recent_frames();
+    let compressed_data = |f: &FrameInfo| f.rsv1 && matches!(f.opcode, 1 | 2);
+    let wire = wire_error(err).map(|w| match w.code {
+        1002 => recent.first_where(|f| f.rsv1 && !compressed_data(f) || f.masked),
+        _ => recent.last_where(compressed_data),
+    });
     let frame = match err {
+        _ if wire.is_some() => wire.flatten(),
         tungstenite::Error::Protocol(P::NonZeroReservedBits) => {
             recent.first_where(|f| f.rsv1 || f.rsv2 || f.rsv3)
         }
@@ -334,6 +377,8 @@ enum Step {
     Full,
     /// Something other than a data message: a control frame or an error.
     Other(tungstenite::Result<Message>),
+    /// A ping that goes unanswered (automatic pongs are off).
+    UnansweredPing(bytes::Bytes),
     /// The socket ended.
     Ended,
 }
@@ -427,6 +472,7 @@ pub(super) fn reader_outcome(
             ),
         )),
         fail_code: None,
+        fail_reason: None,
     }
 }
 
@@ -461,6 +507,7 @@ mod tests {
                 peer_close: None,
                 error: None,
                 fail_code: None,
+                fail_reason: None,
             }
         }));
         let outcome = reader_outcome(task.await);

@@ -84,6 +84,7 @@ fn burst(texts: &[&'static str]) -> Vec<Incoming> {
             since_ns: i as u64,
             payload: Bytes::from_static(t.as_bytes()),
             protocol: None,
+            compressed_size: None,
         })
         .collect()
 }
@@ -140,6 +141,7 @@ async fn only_a_consumer_that_never_waits_is_lagging_and_only_past_the_pace_mark
         since_ns: 0,
         payload: Bytes::from(vec![0u8; n]),
         protocol: None,
+        compressed_size: None,
     };
     let (sink, mut stream) = channel(256 << 20, Overflow::DropMessages, None);
     sink.emit_burst(1, vec![big(PACE_BYTES - 4096)]).await;
@@ -163,6 +165,7 @@ fn a_detached_payload_moves_into_its_entry_and_a_shared_one_is_copied() {
         since_ns: 2,
         payload,
         protocol: None,
+        compressed_size: None,
     };
     let entry = message(Bytes::from(detached)).into_entry(9);
     assert_eq!(entry.payload.as_ptr(), at, "no copy");
@@ -185,6 +188,7 @@ async fn a_burst_over_budget_is_dropped_whole_and_counted() {
         since_ns: 0,
         payload: Bytes::from(vec![0u8; 40 * 1024]),
         protocol: None,
+        compressed_size: None,
     };
     sink.emit_burst(1, vec![big()]).await;
     sink.emit_burst(1, vec![big(), big()]).await;

@@ -6,6 +6,7 @@
 //! frame stream.
 
 use crate::engine::target::Target;
+use crate::model::deflate::{self, DeflateOffer};
 use crate::model::{
     Check, CheckOutcome, ConnectRequest, HandshakeInfo, HttpHead, Stage, StageError,
 };
@@ -28,6 +29,8 @@ pub struct UpgradeRequest {
     pub key: String,
     /// The subprotocols offered.
     pub offered_protocols: Vec<String>,
+    /// The permessage-deflate offers made (none when compression is off).
+    pub deflate_offers: Vec<DeflateOffer>,
 }
 
 /// Builds the upgrade request. A user header named like a generated one replaces it in place.
@@ -52,6 +55,17 @@ pub fn build_request(target: &Target, req: &ConnectRequest) -> Result<UpgradeReq
     if !offered.is_empty() {
         headers.push(("Sec-WebSocket-Protocol".into(), offered.join(", ")));
     }
+    if let Some(offers) = req
+        .deflate
+        .offers()
+        .map_err(|e| StageError::new(Stage::Handshake, e))?
+    {
+        let extensions: Vec<_> = offers.iter().map(DeflateOffer::to_extension).collect();
+        headers.push((
+            "Sec-WebSocket-Extensions".into(),
+            deflate::format_extensions(&extensions),
+        ));
+    }
     if let Some(auth) = &target.basic_auth {
         headers.push(("Authorization".into(), auth.clone()));
     }
@@ -73,6 +87,10 @@ pub fn build_request(target: &Target, req: &ConnectRequest) -> Result<UpgradeReq
     let key = header_value(&headers, "Sec-WebSocket-Key")
         .unwrap_or_default()
         .to_owned();
+    // A Sec-WebSocket-Extensions header of the user's replaces the generated offer: what it offers is checked.
+    let deflate_offers = header_value(&headers, "Sec-WebSocket-Extensions")
+        .map(deflate::offers_in)
+        .unwrap_or_default();
     let start_line = format!("GET {} HTTP/1.1", target.resource);
     let mut raw = Vec::with_capacity(256);
     raw.extend_from_slice(start_line.as_bytes());
@@ -92,6 +110,7 @@ pub fn build_request(target: &Target, req: &ConnectRequest) -> Result<UpgradeReq
         raw,
         key,
         offered_protocols: offered,
+        deflate_offers,
     })
 }
 
@@ -364,7 +383,7 @@ fn check_101(info: &mut HandshakeInfo, request: &UpgradeRequest) -> Result<(), S
         check_connection(&headers),
         check_accept(&headers, request),
         check_subprotocol(&headers, request, info),
-        check_extensions(&headers),
+        check_extensions(&headers, request, info),
     ];
     let failure = checks
         .iter()
@@ -497,24 +516,39 @@ fn check_subprotocol(
     }
 }
 
-fn check_extensions(headers: &[(String, String)]) -> Check {
-    let extensions: Vec<&str> = header_tokens(headers, "Sec-WebSocket-Extensions").collect();
-    if extensions.is_empty() {
-        check(
+/// The extensions the server enabled, checked against our offers (RFC 7692 §7.1); what was agreed goes into
+/// `info`.
+fn check_extensions(
+    headers: &[(String, String)],
+    request: &UpgradeRequest,
+    info: &mut HandshakeInfo,
+) -> Check {
+    let answer = headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("Sec-WebSocket-Extensions"))
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let offered = !request.deflate_offers.is_empty();
+    match deflate::negotiate(&request.deflate_offers, &answer) {
+        Ok(None) if offered => check(
             "Extensions",
             CheckOutcome::Pass,
-            "none (none offered: permessage-deflate is not supported yet)".into(),
-        )
-    } else {
-        check(
+            "permessage-deflate offered; the server declined it (messages go uncompressed)".into(),
+        ),
+        Ok(None) => check(
             "Extensions",
-            CheckOutcome::Fail,
-            format!(
-                "the server enabled extension '{}' which we did not offer (sockscope does not support \
-                 permessage-deflate yet)",
-                extensions.join(", ")
-            ),
-        )
+            CheckOutcome::Pass,
+            "none offered, none enabled".into(),
+        ),
+        Ok(Some(agreed)) => {
+            let detail = format!("permessage-deflate: {}", agreed.describe());
+            info.extensions = deflate::parse_extensions(&answer).unwrap_or_default();
+            info.deflate = Some(agreed);
+            check("Extensions", CheckOutcome::Pass, detail)
+        }
+        Err(e) => check("Extensions", CheckOutcome::Fail, e),
     }
 }
 
@@ -541,10 +575,53 @@ mod tests {
             "{text}"
         );
         assert!(text.contains(
-            "Origin: http://o\r\nSec-WebSocket-Protocol: chat, v2\r\nX-Trace-ID: abc\r\n"
-        ));
+            "Origin: http://o\r\nSec-WebSocket-Protocol: chat, v2\r\n\
+             Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nX-Trace-ID: abc\r\n"
+        ), "{text}");
         assert!(text.ends_with("Authorization: Bearer t\r\n\r\n"));
         assert_eq!(built.key.len(), 24);
+        assert_eq!(built.deflate_offers.len(), 1);
+    }
+
+    #[test]
+    fn the_deflate_offer_is_the_settings_or_the_users_own_header() {
+        let target = parse_target("ws://h/").expect("url");
+        let mut req = ConnectRequest::new("ws://h/");
+        req.deflate.offer =
+            "permessage-deflate; server_max_window_bits=10, permessage-deflate".into();
+        let built = build_request(&target, &req).expect("valid");
+        assert_eq!(
+            header_value(&built.head.headers, "Sec-WebSocket-Extensions"),
+            Some("permessage-deflate; server_max_window_bits=10, permessage-deflate")
+        );
+        assert_eq!(built.deflate_offers.len(), 2);
+        req.deflate.offer = "permessage-deflate; server_max_window_bits=99".into();
+        let err = build_request(&target, &req).expect_err("bad offer");
+        assert!(
+            err.message.contains("server_max_window_bits=99"),
+            "{}",
+            err.message
+        );
+        req.deflate.enabled = false;
+        let off = build_request(&target, &req).expect("valid");
+        assert_eq!(
+            header_value(&off.head.headers, "Sec-WebSocket-Extensions"),
+            None
+        );
+        assert!(off.deflate_offers.is_empty());
+        // A header of the user's is sent as written, and what it offers is what the answer is checked against.
+        req.headers = vec![(
+            "sec-websocket-extensions".into(),
+            "x-custom, permessage-deflate; client_no_context_takeover".into(),
+        )];
+        let own = build_request(&target, &req).expect("valid");
+        assert_eq!(
+            own.deflate_offers,
+            vec![DeflateOffer {
+                client_no_context_takeover: true,
+                ..DeflateOffer::default()
+            }]
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! continuation frames, the automatic pongs and close replies the library sends — and reports each header.
 
 use crate::engine::events::{EventKind, EventSink};
+use crate::model::deflate::{Fact, ReadSide};
 use crate::model::{ConnId, Direction, FrameInfo};
 use std::io;
 use std::pin::Pin;
@@ -215,6 +216,8 @@ pub struct Observed<S> {
     prefix: Vec<u8>,
     prefix_at: usize,
     recent: RecentFrames,
+    /// sockscope's own frame layer (permessage-deflate, pings left unanswered), when the connection needs it.
+    read_side: Option<ReadSide>,
 }
 
 impl<S> Observed<S> {
@@ -235,7 +238,19 @@ impl<S> Observed<S> {
             prefix,
             prefix_at: 0,
             recent: RecentFrames::default(),
+            read_side: None,
         }
+    }
+
+    /// Puts `side` between the wire and the library: what the library reads is what it hands on.
+    pub fn with_read_side(mut self, side: Option<ReadSide>) -> Self {
+        self.read_side = side;
+        self
+    }
+
+    /// What the next message the library yields was on the wire (`None` without a read side: as it came).
+    pub fn next_fact(&mut self) -> Option<Fact> {
+        self.read_side.as_mut().and_then(ReadSide::next_fact)
     }
 
     /// The last few frames received (for showing the one behind a protocol violation).
@@ -282,6 +297,44 @@ impl<S: AsyncRead + Unpin> AsyncRead for Observed<S> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        if this.read_side.is_none() || buf.remaining() == 0 {
+            return this.poll_wire(cx, buf);
+        }
+        loop {
+            let side = this.read_side.as_mut().expect("checked above");
+            // What the read side made of earlier reads goes first; the socket is read only once it is all out.
+            if side.busy() {
+                let n = side.read(buf.initialize_unfilled());
+                buf.advance(n);
+                if n > 0 {
+                    return Poll::Ready(Ok(()));
+                }
+                continue;
+            }
+            if let Some(e) = side.error() {
+                return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, e.clone())));
+            }
+            let before = buf.filled().len();
+            match this.poll_wire(cx, buf) {
+                Poll::Ready(Ok(())) if buf.filled().len() > before => {}
+                other => return other,
+            }
+            let side = this.read_side.as_mut().expect("checked above");
+            let keep = side.scan(&mut buf.filled_mut()[before..]);
+            buf.set_filled(before + keep);
+            if keep > 0 {
+                return Poll::Ready(Ok(()));
+            }
+            // Everything read went into the read side: hand on what it makes of it (never an empty read, which
+            // would mean the end of the stream).
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> Observed<S> {
+    /// Reads bytes as they are on the wire (the prefix first), stamping and watching them.
+    fn poll_wire(&mut self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let this = self;
         let before = buf.filled().len();
         // Bytes that came with the 101 response were stamped when it was read (see `pipeline::establish`).
         let from_prefix = this.prefix_at < this.prefix.len();

@@ -8,6 +8,7 @@ use crate::engine::proxy::{
 use crate::engine::stream::Transport;
 use crate::engine::target::{Target, parse_target};
 use crate::engine::tls;
+use crate::model::deflate::ReadSide;
 use crate::model::{ConnectRequest, HandshakeInfo, ProxyExchange, Stage, StageError, TlsInfo};
 use std::future::Future;
 use std::io;
@@ -105,7 +106,11 @@ pub async fn establish(
         .max_message_size(Some(req.max_message_size_bytes))
         .max_frame_size(Some(req.max_frame_size_bytes));
     // Frames that arrived with the 101 response are read (and observed) first.
-    let stream = Observed::new(transport, upgraded.leftover, observer, arrivals);
+    let agreed = info.deflate.as_ref();
+    let read_side = ReadSide::needed(agreed, req.auto_pong)
+        .then(|| ReadSide::new(agreed, req.auto_pong, req.max_message_size_bytes));
+    let stream =
+        Observed::new(transport, upgraded.leftover, observer, arrivals).with_read_side(read_side);
     let socket = WebSocketStream::from_raw_socket(stream, Role::Client, Some(config)).await;
     Ok((socket, info))
 }

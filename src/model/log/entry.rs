@@ -1,8 +1,9 @@
 //! One logged message and its direction and kind.
 //!
-//! A log may hold a million entries, so [`LogEntry`] is kept at 48 bytes beside its payload: times are stored as
-//! nanosecond integers, the payload as a boxed slice, and what few entries have (a round-trip time, a note, the
-//! automatic-reply flag) sits behind one optional box.
+//! A log may hold a million entries, so [`LogEntry`] is kept at 56 bytes beside its payload: times are stored as
+//! nanosecond integers, the payload as a boxed slice, the size on the wire of a compressed message as a 32-bit
+//! count (on a permessage-deflate connection nearly every message has one), and what few entries have (a
+//! round-trip time, a note, the automatic-reply flag) sits behind one optional box.
 
 use crate::model::ConnId;
 use serde::{Deserialize, Serialize};
@@ -81,6 +82,8 @@ pub struct LogEntry {
     /// Text, binary, ping, pong or close.
     pub kind: MessageKind,
     close_code: Option<NonZeroU16>,
+    /// For a message that went compressed (permessage-deflate): its payload bytes on the wire.
+    compressed_size: Option<u32>,
     /// Wall-clock time, nanoseconds since the Unix epoch (negative before it).
     at_ns: i64,
     /// Time since the connection attempt started, in nanoseconds.
@@ -156,6 +159,7 @@ impl LogEntry {
             direction,
             kind,
             close_code: None,
+            compressed_size: None,
             at_ns,
             since_ns,
             payload: payload.into(),
@@ -167,6 +171,23 @@ impl LogEntry {
     pub fn with_close_code(mut self, code: Option<u16>) -> Self {
         self.close_code = code.and_then(NonZeroU16::new);
         self
+    }
+
+    /// Marks the message as compressed, with `wire_size` payload bytes on the wire (saturating at 4 GiB).
+    pub fn with_compressed_size(mut self, wire_size: Option<u64>) -> Self {
+        self.compressed_size = wire_size.map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+        self
+    }
+
+    /// True when the message went compressed (permessage-deflate).
+    pub fn compressed(&self) -> bool {
+        self.compressed_size.is_some()
+    }
+
+    /// Payload bytes on the wire: the compressed size, else the payload's size.
+    pub fn wire_size(&self) -> usize {
+        self.compressed_size
+            .map_or_else(|| self.size(), |n| n as usize)
     }
 
     /// Marks the entry as sent by the library on its own.
@@ -236,8 +257,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_entry_is_48_bytes_beside_its_payload() {
-        assert_eq!(std::mem::size_of::<LogEntry>(), 48);
+    fn an_entry_is_56_bytes_beside_its_payload() {
+        assert_eq!(std::mem::size_of::<LogEntry>(), 56);
         // The Wire view holds up to a million frame headers too.
         assert_eq!(std::mem::size_of::<crate::model::FrameInfo>(), 24);
     }

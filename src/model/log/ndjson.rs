@@ -69,6 +69,10 @@ pub fn handshake(h: &HandshakeInfo) -> Value {
             "headers": headers(&h.response.headers),
         },
         "subprotocol": h.subprotocol,
+        "extensions": h.extensions.iter().map(|e| json!({
+            "name": e.name,
+            "params": e.params.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<Map<String, Value>>(),
+        })).collect::<Vec<_>>(),
         "timings_ms": timings(&h.timings),
         "warnings": h.warnings,
         "checks": h.checks.iter().map(|c| json!({
@@ -112,6 +116,8 @@ pub fn message(m: &LogEntry) -> Value {
     obj.insert("direction".into(), m.direction.as_str().into());
     obj.insert("kind".into(), m.kind.as_str().into());
     obj.insert("size".into(), m.payload.len().into());
+    obj.insert("compressed".into(), m.compressed().into());
+    obj.insert("wire_size".into(), m.wire_size().into());
     obj.insert(
         "at_ms".into(),
         json!(millis(m.since_connect().as_secs_f64())),

@@ -99,6 +99,17 @@ fn parse_base64(input: &str) -> Result<Vec<u8>, PayloadParseError> {
         .map_err(|e| PayloadParseError::Base64(e.to_string()))
 }
 
+/// "12 B", "3.4 KiB", "1.2 MiB".
+pub fn format_size(bytes: usize) -> String {
+    if bytes < 1024 {
+        format!("{bytes} B")
+    } else if bytes < 1024 * 1024 {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    } else {
+        format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+    }
+}
+
 /// Lower-case hex with no separators, as printed by `connect` for binary messages.
 pub fn hex_string(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 2);

@@ -91,6 +91,25 @@ fn files_missing_later_fields_still_load() {
         s.endpoint.protocol.protocol,
         crate::model::protocol::Protocol::Raw
     );
+    // Saved before compression existed: offered, as in a new session (and pings answered).
+    assert_eq!(
+        s.endpoint.deflate,
+        crate::model::deflate::DeflateSetting::default()
+    );
+    assert!(s.endpoint.deflate.enabled && s.endpoint.auto_pong);
+    assert!(s.endpoint.to_request().deflate.enabled);
+}
+
+#[test]
+fn the_deflate_choice_survives_a_save() {
+    let mut s = Session::default();
+    s.endpoint.deflate.enabled = false;
+    s.endpoint.deflate.offer = "permessage-deflate; server_max_window_bits=10".into();
+    s.endpoint.auto_pong = false;
+    let text = s.to_ron();
+    let back = Session::from_ron(&text, Path::new("s.ron")).expect("loads");
+    assert_eq!(back.endpoint.deflate, s.endpoint.deflate);
+    assert!(!back.endpoint.auto_pong);
 }
 
 #[test]

@@ -133,7 +133,25 @@ pub async fn raw_101_then_drop_after(bytes: usize) -> (SocketAddr, Recorded) {
     raw_101_recording(&[], bytes).await
 }
 
+/// As [`raw_101_then`], the 101 agreeing to permessage-deflate (default parameters) whatever was offered.
+pub async fn raw_101_deflate_then(frames: Vec<u8>) -> (SocketAddr, Recorded) {
+    raw_101_recording_with(
+        "Sec-WebSocket-Extensions: permessage-deflate\r\n",
+        Box::leak(frames.into_boxed_slice()),
+        usize::MAX,
+    )
+    .await
+}
+
 async fn raw_101_recording(frames: &'static [u8], stop_after: usize) -> (SocketAddr, Recorded) {
+    raw_101_recording_with("", frames, stop_after).await
+}
+
+async fn raw_101_recording_with(
+    extra_headers: &'static str,
+    frames: &'static [u8],
+    stop_after: usize,
+) -> (SocketAddr, Recorded) {
     let (tx, recorded) = tokio::sync::mpsc::unbounded_channel();
     let addr = serve_each(move |mut stream| {
         let tx = tx.clone();
@@ -142,6 +160,11 @@ async fn raw_101_recording(frames: &'static [u8], stop_after: usize) -> (SocketA
                 return;
             };
             let mut out = switching_protocols(&accept);
+            if !extra_headers.is_empty() {
+                out.truncate(out.len() - 2);
+                out.extend_from_slice(extra_headers.as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
             out.extend_from_slice(frames);
             let _ = stream.write_all(&out).await;
             let mut seen = Vec::new();

@@ -27,15 +27,15 @@ impl Open<'_> {
             Ending::TimedOut => {}
         }
         let close_sent = self.shared.close_sent.load(Ordering::Acquire);
-        let (peer_close, read_error, fail) = match outcome {
-            Some(o) => (o.peer_close, o.error, o.fail_code),
-            None => (None, None, None),
+        let (peer_close, read_error, fail, fail_reason) = match outcome {
+            Some(o) => (o.peer_close, o.error, o.fail_code, o.fail_reason),
+            None => (None, None, None, None),
         };
         if let Some(err) = read_error {
             sink.emit(conn_id, EventKind::Error(err)).await;
         }
         if let Some(code) = fail.filter(|_| !self.shared.close_sent.load(Ordering::Acquire)) {
-            self.tell_protocol_error(code).await;
+            self.tell_protocol_error(code, fail_reason).await;
         }
         if aborted {
             let err = StageError::new(
@@ -58,12 +58,12 @@ impl Open<'_> {
 
     /// The server broke the protocol: tell it why before dropping the connection (RFC 6455 §7.1.7). The
     /// library's state is already failed, so the close goes out as a raw frame.
-    async fn tell_protocol_error(&mut self, code: u16) {
-        let reason = match code {
+    async fn tell_protocol_error(&mut self, code: u16, reason: Option<&'static str>) {
+        let reason = reason.unwrap_or(match code {
             1007 => "invalid UTF-8",
             1009 => "message too big",
             _ => "protocol error",
-        };
+        });
         let frame = Frame::close(Some(CloseFrame {
             code: CloseCode::from(code),
             reason: Utf8Bytes::from(reason),

@@ -30,6 +30,7 @@ impl Open<'_> {
             Command::Text(_)
                 | Command::Binary(_)
                 | Command::Fragmented { .. }
+                | Command::Uncompressed { .. }
                 | Command::Raw(_)
                 | Command::Emit(_)
         );
