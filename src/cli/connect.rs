@@ -476,6 +476,16 @@ impl ConnectRun {
             self.printer.json(&ndjson::message(&m));
         } else {
             print_plain(&mut self.printer, &m);
+            if !self.plan.request.auto_pong
+                && m.direction == Direction::Received
+                && m.kind == MessageKind::Ping
+            {
+                self.printer.flush();
+                eprintln!(
+                    "ping received ({} bytes), not answered (--no-auto-pong)",
+                    m.payload.len()
+                );
+            }
         }
         if data_in {
             if count_reached(&mut self.received_data, self.plan.count) {

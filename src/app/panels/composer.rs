@@ -34,6 +34,12 @@ pub(crate) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>
         if send.clicked() {
             actions.push(Action::Send);
         }
+        if tab.deflate_agreed() {
+            ui.checkbox(&mut tab.composer.compress, "Compress").on_hover_text(
+                "permessage-deflate was agreed: Send compresses the message (RSV1 set). Untick to send it \
+                 as it is, which is legal too.",
+            );
+        }
         ui.separator();
         let ping_label = ui.label("Ping payload");
         ui.add(egui::TextEdit::singleline(&mut tab.composer.ping_payload).desired_width(90.0))

@@ -138,8 +138,13 @@ fn outcome_ui(tab: &ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
             .as_deref()
             .map(|p| format!(" · subprotocol {p}"))
             .unwrap_or_default();
+        let deflate = if h.deflate.is_some() {
+            " · compressed"
+        } else {
+            ""
+        };
         ui.label(format!(
-            "connected to {} in {:.1} ms{proto}",
+            "connected to {} in {:.1} ms{proto}{deflate}",
             h.peer_addr.as_deref().unwrap_or("?"),
             h.timings.total_ms
         ));

@@ -120,6 +120,13 @@ fn header_ui(entry: &LogEntry, ui: &mut egui::Ui) {
         format_time(entry.at()),
         super::log_view::format_ms(entry.since_connect().as_secs_f64() * 1000.0, 3)
     ));
+    if entry.compressed() {
+        ui.label(format!(
+            "compressed (permessage-deflate): {} on the wire, {} of its size",
+            format_size(entry.wire_size()),
+            super::log_view::ratio(entry)
+        ));
+    }
     if entry.kind == MessageKind::Close {
         match entry.close_code() {
             Some(code) => ui.label(format!("close code {code} ({})", close_code_name(code))),
@@ -308,6 +315,8 @@ fn frames_ui(tab: &ConnTab, ui: &mut egui::Ui) {
     );
     let row_height = 18.0;
     let n = tab.frames.len();
+    // RSV1 marks compressed messages once permessage-deflate was agreed.
+    let deflate = tab.handshake.as_ref().is_some_and(|h| h.deflate.is_some());
     // Lines never wrap: a narrow panel scrolls them sideways, the header with them.
     let line = |ui: &mut egui::Ui, text: RichText| {
         ui.add(egui::Label::new(text.monospace()).wrap_mode(egui::TextWrapMode::Extend));
@@ -342,7 +351,7 @@ fn frames_ui(tab: &ConnTab, ui: &mut egui::Ui) {
                             u8::from(f.fin),
                             if f.masked { "masked" } else { "-" },
                         );
-                        match f.violation() {
+                        match f.violation_with(deflate) {
                             Some(why) => {
                                 let red = ui.visuals().error_fg_color;
                                 line(ui, RichText::new(format!("{text}  !! {why}")).color(red));

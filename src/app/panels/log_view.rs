@@ -65,16 +65,7 @@ pub fn format_ms(ms: f64, decimals: usize) -> String {
     }
 }
 
-/// "12 B", "3.4 KiB", "1.2 MiB".
-pub fn format_size(bytes: usize) -> String {
-    if bytes < 1024 {
-        format!("{bytes} B")
-    } else if bytes < 1024 * 1024 {
-        format!("{:.1} KiB", bytes as f64 / 1024.0)
-    } else {
-        format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
-    }
-}
+pub use crate::model::format_size;
 
 /// The accessible one-line description of a row (also its test selector).
 pub fn row_label(entry: &LogEntry) -> String {
@@ -87,8 +78,13 @@ pub fn row_label(entry: &LogEntry) -> String {
             format_size(entry.size()),
         );
     }
+    let compressed = if entry.compressed() {
+        format!(" (compressed to {})", format_size(entry.wire_size()))
+    } else {
+        String::new()
+    };
     format!(
-        "{} {} {} {}",
+        "{} {} {}{compressed} {}",
         entry.direction.as_str(),
         entry.kind.as_str(),
         format_size(entry.size()),
@@ -533,11 +529,43 @@ fn cell(
         ),
         Column::SincePrevious => (ms(since_previous(log, index)), weak),
         Column::Reply => (ms(reply_time(log, index)), text_colour),
+        // A compressed message's size in the colour of the Wire column's figures.
+        Column::Size if entry.compressed() => {
+            (format_size(entry.size()), compressed_colour(visuals))
+        }
         Column::Size => (format_size(entry.size()), text_colour),
+        Column::Wire => (wire_cell(entry), compressed_colour(visuals)),
         Column::Message => (field(message_cell), protocol_colour(decoded, visuals)),
         Column::Event => (field(|d| d.subject()), text_colour),
         Column::Namespace => (field(|d| d.namespace().map(str::to_owned)), weak),
         Column::Id => (field(|d| d.id()), weak),
+    }
+}
+
+/// The colour of compressed sizes.
+fn compressed_colour(visuals: &egui::Visuals) -> Color32 {
+    if visuals.dark_mode {
+        Color32::from_rgb(100, 205, 160)
+    } else {
+        Color32::from_rgb(0, 125, 90)
+    }
+}
+
+/// "59 B 1.2%" for a compressed message, empty for the rest.
+pub fn wire_cell(entry: &LogEntry) -> String {
+    if !entry.compressed() {
+        return String::new();
+    }
+    format!("{} {}", format_size(entry.wire_size()), ratio(entry))
+}
+
+/// The wire size as a share of the message's size: "1.2%", "104%".
+pub fn ratio(entry: &LogEntry) -> String {
+    let pct = entry.wire_size() as f64 * 100.0 / entry.size().max(1) as f64;
+    if pct < 10.0 {
+        format!("{pct:.1}%")
+    } else {
+        format!("{pct:.0}%")
     }
 }
 

@@ -7,7 +7,7 @@ use crate::model::endpoint::{Auth, HeaderRow, ProxyMode, query_params, with_quer
 use egui::RichText;
 use std::path::PathBuf;
 
-const TABS: [(OptionsTab, &str); 8] = [
+const TABS: [(OptionsTab, &str); 9] = [
     (OptionsTab::Params, "Params"),
     (OptionsTab::Headers, "Headers"),
     (OptionsTab::Auth, "Auth"),
@@ -15,11 +15,12 @@ const TABS: [(OptionsTab, &str); 8] = [
     (OptionsTab::Proxy, "Proxy"),
     (OptionsTab::Keepalive, "Keepalive"),
     (OptionsTab::Limits, "Limits"),
+    (OptionsTab::Compression, "Compression"),
     (OptionsTab::Protocol, "Protocol options"),
 ];
 
 pub(crate) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         for (option, name) in TABS {
             ui.selectable_value(&mut tab.options_tab, option, name);
         }
@@ -33,6 +34,7 @@ pub(crate) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>
         OptionsTab::Proxy => proxy_ui(tab, ui),
         OptionsTab::Keepalive => keepalive_ui(tab, ui),
         OptionsTab::Limits => limits_ui(tab, ui),
+        OptionsTab::Compression => compression_ui(tab, ui),
         OptionsTab::Protocol => super::protocol::options_ui(tab, ui),
     }
     ui.add_space(4.0);
@@ -410,6 +412,10 @@ fn keepalive_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
             "Drop a dead connection (and reconnect, when on)",
         );
     }
+    ui.checkbox(
+        &mut e.auto_pong,
+        "Answer the server's pings (off: they go unanswered, to test the server's ping timeout)",
+    );
     ui.separator();
     ui.horizontal(|ui| {
         let check = ui.checkbox(&mut e.heartbeat_enabled, "Heartbeat message every");
@@ -479,6 +485,87 @@ fn keepalive_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
                 ui.end_row();
             });
     }
+}
+
+/// Offers a user can start from: Chrome's, and the two settings servers most often differ on.
+const OFFERS: [(&str, &str); 4] = [
+    ("Browser", crate::model::deflate::DEFAULT_OFFER),
+    (
+        "No context takeover",
+        "permessage-deflate; server_no_context_takeover; client_no_context_takeover; client_max_window_bits",
+    ),
+    (
+        "Small windows",
+        "permessage-deflate; server_max_window_bits=10; client_max_window_bits=10",
+    ),
+    (
+        "Two offers",
+        "permessage-deflate; server_max_window_bits=10; client_max_window_bits, permessage-deflate",
+    ),
+];
+
+fn compression_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
+    let d = &mut tab.session.endpoint.deflate;
+    ui.checkbox(
+        &mut d.enabled,
+        "Offer permessage-deflate (RFC 7692), as browsers do",
+    );
+    ui.add_enabled_ui(d.enabled, |ui| {
+        ui.horizontal(|ui| {
+            let label = ui.label("Offer");
+            ui.add(
+                egui::TextEdit::singleline(&mut d.offer)
+                    .desired_width(ui.available_width().min(520.0))
+                    .font(egui::TextStyle::Monospace),
+            )
+            .labelled_by(label.id)
+            .on_hover_text(
+                "Sec-WebSocket-Extensions as sent: one or more 'permessage-deflate; …' offers, comma-separated, \
+                 in order. Parameters: server_no_context_takeover, client_no_context_takeover, \
+                 server_max_window_bits=8..15, client_max_window_bits[=8..15].",
+            );
+        });
+        match crate::model::deflate::parse_offers(&d.offer) {
+            Ok(offers) => ui.label(
+                RichText::new(format!(
+                    "{} offer{}, checked: the server's answer must fit one of them",
+                    offers.len(),
+                    if offers.len() == 1 { "" } else { "s" }
+                ))
+                .weak(),
+            ),
+            Err(e) => ui.label(RichText::new(e).color(ui.visuals().error_fg_color)),
+        };
+        ui.horizontal_wrapped(|ui| {
+            ui.label("Start from:");
+            for (name, offer) in OFFERS {
+                if ui
+                    .selectable_label(d.offer == offer, name)
+                    .on_hover_text(offer)
+                    .clicked()
+                {
+                    d.offer = offer.to_owned();
+                }
+            }
+        });
+    });
+    ui.separator();
+    match tab.handshake.as_ref().filter(|h| h.status == 101) {
+        Some(h) => match &h.deflate {
+            Some(agreed) => ui.label(format!(
+                "Last connection: permessage-deflate agreed ({})",
+                agreed.describe()
+            )),
+            None => ui.label("Last connection: not compressed (the server enabled no extension)"),
+        },
+        None => ui.label(RichText::new("Connect to see what the server agrees to.").weak()),
+    };
+    ui.label(
+        RichText::new(
+            "A message can still go uncompressed: untick Compress in the composer. Raw frames keep RSV1 as you set it.",
+        )
+        .weak(),
+    );
 }
 
 fn limits_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {

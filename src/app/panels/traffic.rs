@@ -41,6 +41,17 @@ pub(crate) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
         .show(ui, |plot| {
             plot.line(egui_plot::Line::new("sent", bins.series(2)));
             plot.line(egui_plot::Line::new("received", bins.series(3)));
+            if bins.compressed {
+                // permessage-deflate: what the messages weigh on the wire, beside what they hold.
+                plot.line(egui_plot::Line::new(
+                    "sent on the wire",
+                    bins.wire_series(0),
+                ));
+                plot.line(egui_plot::Line::new(
+                    "received on the wire",
+                    bins.wire_series(1),
+                ));
+            }
         });
 }
 

@@ -107,8 +107,16 @@ impl AppState {
         let Some(bytes) = self.composed_payload() else {
             return;
         };
-        let composer = &self.tab().composer;
+        let tab = self.tab();
+        let composer = &tab.composer;
         let command = match composer.format {
+            _ if tab.deflate_agreed() && !composer.compress => Command::Uncompressed {
+                text: matches!(composer.format, PayloadFormat::Text | PayloadFormat::Json),
+                payload: match composer.format {
+                    PayloadFormat::Text => composer.text.clone().into_bytes(),
+                    _ => bytes,
+                },
+            },
             PayloadFormat::Text => Command::Text(composer.text.clone()),
             PayloadFormat::Json => Command::Text(String::from_utf8(bytes).unwrap_or_default()),
             PayloadFormat::Hex | PayloadFormat::Base64 => Command::Binary(bytes),

@@ -24,6 +24,8 @@ pub enum Column {
     Reply,
     /// Payload size.
     Size,
+    /// Payload bytes on the wire of a compressed message (permessage-deflate), and the ratio.
+    Wire,
     /// The protocol's message type (event, ack, next, …).
     Message,
     /// The protocol's event name or operation.
@@ -43,7 +45,7 @@ pub const MAX_WIDTH: f32 = 480.0;
 
 impl Column {
     /// Every column, in display order.
-    pub const ALL: [Column; 12] = [
+    pub const ALL: [Column; 13] = [
         Column::Number,
         Column::Direction,
         Column::Kind,
@@ -52,6 +54,7 @@ impl Column {
         Column::SincePrevious,
         Column::Reply,
         Column::Size,
+        Column::Wire,
         Column::Message,
         Column::Event,
         Column::Namespace,
@@ -69,6 +72,7 @@ impl Column {
             Column::SincePrevious => "+prev",
             Column::Reply => "reply",
             Column::Size => "size",
+            Column::Wire => "wire",
             Column::Message => "message",
             Column::Event => "event / op",
             Column::Namespace => "ns",
@@ -83,6 +87,7 @@ impl Column {
             Column::Reply => "reply time",
             Column::SincePrevious => "since previous",
             Column::Namespace => "namespace",
+            Column::Wire => "wire (compressed size)",
             other => other.title(),
         }
     }
@@ -101,7 +106,7 @@ impl Column {
         match self {
             Column::Number | Column::Direction | Column::Time => true,
             Column::Kind | Column::Size => !protocol,
-            Column::SinceStart | Column::SincePrevious | Column::Reply => false,
+            Column::SinceStart | Column::SincePrevious | Column::Reply | Column::Wire => false,
             Column::Message | Column::Event => true,
             Column::Namespace | Column::Id => false,
         }
@@ -116,6 +121,7 @@ impl Column {
             Column::Time => 12,
             Column::SinceStart | Column::SincePrevious | Column::Reply => 9,
             Column::Size => 9,
+            Column::Wire => 13,
             Column::Message => 7,
             Column::Event => 10,
             Column::Namespace => 6,

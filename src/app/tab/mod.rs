@@ -39,6 +39,8 @@ pub enum OptionsTab {
     Keepalive,
     /// Timeouts and size limits.
     Limits,
+    /// permessage-deflate: offered or not, the exact offer, what was agreed.
+    Compression,
     /// The protocol's options (Socket.IO auth / EIO / path, GraphQL connection_init payload, timeouts).
     Protocol,
 }
@@ -89,6 +91,8 @@ pub struct Composer {
     pub json_check: Option<(String, Result<(), crate::model::json_text::JsonProblem>)>,
     /// JSON mode: messages sent so far, the value of `{{counter}}`.
     pub sent: u64,
+    /// On a connection that agreed permessage-deflate: compress what Send sends (off: RSV1 off, as is).
+    pub compress: bool,
 }
 
 impl Composer {
@@ -123,6 +127,7 @@ impl Default for Composer {
             protocol: Default::default(),
             json_check: None,
             sent: 0,
+            compress: true,
         }
     }
 }
@@ -359,6 +364,12 @@ impl ConnTab {
         self.conn_ids.contains(&conn_id)
     }
 
+    /// The open connection agreed permessage-deflate (what Send sends goes compressed).
+    pub fn deflate_agreed(&self) -> bool {
+        self.conn_state == ConnState::Open
+            && self.handshake.as_ref().is_some_and(|h| h.deflate.is_some())
+    }
+
     /// The connection handle, for tests.
     pub fn connection(&self) -> Option<&ConnectionHandle> {
         self.conn.as_ref()
@@ -490,6 +501,9 @@ impl ConnTab {
         );
         if let Some(p) = &h.subprotocol {
             text.push_str(&format!(" · subprotocol {p}"));
+        }
+        if h.deflate.is_some() {
+            text.push_str(" · permessage-deflate");
         }
         text
     }

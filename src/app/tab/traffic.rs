@@ -9,6 +9,10 @@ use crate::model::Direction;
 pub struct TrafficBins {
     /// Bins from the first entry on; index = whole seconds since it.
     pub bins: Vec<[f64; 4]>,
+    /// The same seconds' bytes on the wire (sent, received): less than the bytes when messages go compressed.
+    pub wire: Vec<[f64; 2]>,
+    /// Some message was compressed (the wire series then differ from the byte series).
+    pub compressed: bool,
     key: (u64, usize),
 }
 
@@ -24,6 +28,8 @@ impl TrafficBins {
             self.key.1
         } else {
             self.bins.clear();
+            self.wire.clear();
+            self.compressed = false;
             0
         };
         self.key = key;
@@ -34,19 +40,32 @@ impl TrafficBins {
             let second = e.at().duration_since(first).unwrap_or_default().as_secs() as usize;
             if second >= self.bins.len() {
                 self.bins.resize(second + 1, [0.0; 4]);
+                self.wire.resize(second + 1, [0.0; 2]);
             }
-            let bin = &mut self.bins[second];
+            self.compressed |= e.compressed();
+            let (bin, wire) = (&mut self.bins[second], &mut self.wire[second]);
             match e.direction {
                 Direction::Sent => {
                     bin[0] += 1.0;
                     bin[2] += e.size() as f64;
+                    wire[0] += e.wire_size() as f64;
                 }
                 Direction::Received => {
                     bin[1] += 1.0;
                     bin[3] += e.size() as f64;
+                    wire[1] += e.wire_size() as f64;
                 }
             }
         }
+    }
+
+    /// The wire series `column` (0 sent, 1 received).
+    pub fn wire_series(&self, column: usize) -> Vec<[f64; 2]> {
+        self.wire
+            .iter()
+            .enumerate()
+            .map(|(s, b)| [s as f64, b[column]])
+            .collect()
     }
 
     /// The plot series `column` (0 sent msgs, 1 received msgs, 2 sent bytes, 3 received bytes).
@@ -90,6 +109,30 @@ mod tests {
             vec![[1.0, 1.0, 10.0, 10.0], [0.0, 1.0, 0.0, 5.0]]
         );
         assert_eq!(bins.series(3), vec![[0.0, 10.0], [1.0, 5.0]]);
+    }
+
+    #[test]
+    fn compressed_messages_have_fewer_bytes_on_the_wire() {
+        let t0 = SystemTime::now();
+        let mut log = LogStore::new(100);
+        let entry = |compressed: Option<u64>| {
+            LogEntry::new(
+                1,
+                Direction::Received,
+                MessageKind::Text,
+                t0,
+                Duration::ZERO,
+                vec![b'a'; 1000],
+            )
+            .with_compressed_size(compressed)
+        };
+        log.push(entry(Some(40)));
+        log.push(entry(None));
+        let mut bins = TrafficBins::default();
+        bins.update(&log);
+        assert!(bins.compressed);
+        assert_eq!(bins.series(3), vec![[0.0, 2000.0]]);
+        assert_eq!(bins.wire_series(1), vec![[0.0, 1040.0]]);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! `trust` (certificates and violations).
 
 mod connect;
+mod deflate;
 mod frames;
 mod hostile;
 mod layout;

@@ -378,3 +378,62 @@ fn bfinal_ends_the_stream_and_the_next_message_starts_afresh() {
         [(1, b"final block".to_vec()), (1, b"next".to_vec())]
     );
 }
+
+/// A small deterministic fuzzer (the cargo-fuzz target `frame_observer` does the same with coverage): streams of
+/// valid compressed frames, plain frames, control frames and damage, read whole and byte by byte, hand the library
+/// the same bytes and end with the same close code; nothing panics.
+#[test]
+fn damaged_streams_read_the_same_however_they_are_split() {
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for _ in 0..300 {
+        let no_takeover = next() % 2 == 0;
+        let bits = 9 + (next() % 7) as u8;
+        let mut server = Compressor::new(&Negotiated {
+            client_no_context_takeover: no_takeover,
+            client_max_window_bits: bits,
+            ..agreed(bits, no_takeover)
+        });
+        let mut wire = Vec::new();
+        for _ in 0..(1 + next() % 6) {
+            match next() % 6 {
+                0 | 1 => {
+                    let text = json_lines((next() % 200) as usize);
+                    let data = server.compress(&text);
+                    if next() % 3 == 0 && data.len() > 2 {
+                        let cut = 1 + (next() as usize) % (data.len() - 1);
+                        wire.extend(frame(0x41, &data[..cut]));
+                        wire.extend(frame(0x89, b"mid"));
+                        wire.extend(frame(0x80, &data[cut..]));
+                    } else {
+                        wire.extend(frame(0xC1, &data));
+                    }
+                }
+                2 => wire.extend(frame(0x82, &[7; 40])),
+                3 => wire.extend(frame(0x8A, b"pong")),
+                _ => {
+                    // Damage: a few bytes flipped somewhere.
+                    if !wire.is_empty() {
+                        for _ in 0..(1 + next() % 3) {
+                            let at = (next() as usize) % wire.len();
+                            wire[at] ^= (next() % 255) as u8 + 1;
+                        }
+                    }
+                }
+            }
+        }
+        let run = |split: usize| {
+            let mut side = ReadSide::new(Some(&agreed(bits, no_takeover)), true, 1 << 20);
+            let (seen, error, held) = drive(&mut side, &wire, split);
+            assert!(held <= BUDGET + 2 * CHUNK + split, "held {held}");
+            (seen, error.map(|e| e.code))
+        };
+        assert_eq!(run(wire.len().max(1)), run(1));
+        assert_eq!(run(wire.len().max(1)), run(7));
+    }
+}
