@@ -30,6 +30,7 @@ fn main() {
         Some(CliCommand::Run(args)) => runtime().block_on(sockscope::cli::run::run(args)),
         Some(CliCommand::ImportHar(args)) => sockscope::cli::run::import_har(args),
         Some(CliCommand::ExportK6(args)) => sockscope::cli::run::export_k6(args),
+        Some(CliCommand::Load(args)) => sockscope::cli::load::load(args),
     };
     std::process::exit(code);
 }

@@ -29,6 +29,68 @@ pub enum CliCommand {
     ImportHar(ImportHarArgs),
     /// Export a session's collection as a k6 load-test script.
     ExportK6(ExportK6Args),
+    /// Load-test with a session's collection through k6: live progress, then the result; exit 0 when k6's
+    /// thresholds held, k6's own status when they did not, 2 when no k6 was found.
+    Load(LoadArgs),
+}
+
+/// The load shape flags, in k6's own terms (shared by `export-k6` and `load`).
+#[derive(Debug, Args, Clone)]
+pub struct ShapeArgs {
+    /// Virtual users (default 1).
+    #[arg(long, value_name = "N")]
+    pub vus: Option<u32>,
+    /// How long, in k6's syntax: 30s, 1m30s, 500ms.
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// A ramping stage DURATION:TARGET (repeatable, in order), instead of --vus / --duration.
+    #[arg(long = "stage", value_name = "DURATION:TARGET", conflicts_with_all = ["vus", "duration"])]
+    pub stages: Vec<String>,
+}
+
+impl ShapeArgs {
+    /// The flags checked, as k6 options.
+    pub fn shape(&self) -> Result<crate::model::k6::LoadShape, String> {
+        use crate::model::k6::{LoadShape, check_duration};
+        if let Some(d) = &self.duration {
+            check_duration(d).map_err(|e| format!("--duration: {e}"))?;
+        }
+        if self.vus == Some(0) {
+            return Err("--vus must be at least 1".into());
+        }
+        let stages = self
+            .stages
+            .iter()
+            .map(|s| LoadShape::parse_stage(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(LoadShape {
+            vus: self.vus,
+            duration: self.duration.clone(),
+            stages,
+        })
+    }
+}
+
+/// Flags of `sockscope load`.
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// The session file (.ron).
+    pub session: std::path::PathBuf,
+    /// The load shape.
+    #[command(flatten)]
+    pub shape: ShapeArgs,
+    /// Connect here instead of the session's URL.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Set a variable, overriding the session's (repeatable); secrets go this way, never into the script.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// The k6 binary (default: $K6, else k6 on the PATH).
+    #[arg(long, value_name = "PATH")]
+    pub k6: Option<std::path::PathBuf>,
+    /// Print the result as one JSON object on stdout (progress still goes to stderr).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Flags of `sockscope run`.
@@ -68,6 +130,9 @@ pub struct ExportK6Args {
     /// Where to write the script.
     #[arg(short = 'o', long = "output", value_name = "SCRIPT.js")]
     pub output: std::path::PathBuf,
+    /// The load shape written as the script's k6 options (default: 1 VU, 1 iteration).
+    #[command(flatten)]
+    pub shape: ShapeArgs,
 }
 
 /// Flags of `sockscope serve`.

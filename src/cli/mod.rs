@@ -2,6 +2,7 @@
 
 pub mod args;
 pub mod connect;
+pub mod load;
 pub mod run;
 
 pub use args::{Cli, CliCommand};

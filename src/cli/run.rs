@@ -211,7 +211,14 @@ pub fn export_k6(args: ExportK6Args) -> i32 {
             return RUN_ERROR;
         }
     };
-    let script = crate::model::k6::export(&session);
+    let shape = match args.shape.shape() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return RUN_ERROR;
+        }
+    };
+    let script = crate::model::k6::export_with(&session, &shape);
     if let Err(e) = fsutil::write_atomic(&args.output, script.as_bytes()) {
         eprintln!("error: could not write {}: {e}", args.output.display());
         return RUN_ERROR;

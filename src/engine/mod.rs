@@ -7,6 +7,7 @@
 pub mod connection;
 pub mod errors;
 pub mod events;
+pub mod load;
 pub mod replay;
 pub mod server;
 pub(crate) mod task;

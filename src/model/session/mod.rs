@@ -7,6 +7,7 @@ pub mod har;
 pub mod junit;
 pub mod k6;
 pub mod k6_protocol;
+pub mod k6_summary;
 pub mod template;
 
 use crate::model::endpoint::Endpoint;

