@@ -45,6 +45,14 @@ pub enum Action {
     PickFile(FileField),
     /// Copy the active tab's connection as a command line for this tool.
     CopyAs(Tool),
+    /// Open the load test window (k6).
+    OpenLoadTest,
+    /// Start the load test with the active tab's session.
+    StartLoadTest,
+    /// Stop the load test.
+    StopLoadTest,
+    /// Copy the active session as a k6 script with the load test's VUs and duration.
+    CopyK6Script,
     /// Open a new tab.
     NewTab,
     /// Show tab `n`.

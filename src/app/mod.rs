@@ -9,6 +9,7 @@
 
 mod action;
 mod files;
+mod load_test;
 mod panels;
 mod state;
 mod tab;
@@ -192,6 +193,9 @@ impl AppState {
             self.keyboard_command(asked, ui.ctx(), &mut actions);
         }
         panels::palette::shortcuts_ui(&mut self.keyboard, &commands, ui.ctx());
+        self.load_test.drain();
+        let session_url = self.tab().session.endpoint.url.clone();
+        panels::load_test::ui(&mut self.load_test, &session_url, ui.ctx(), &mut actions);
         for action in actions {
             self.apply(action);
         }

@@ -36,6 +36,8 @@ pub struct Workspace {
     pub log_limits: super::LogLimits,
     /// The log's columns: which are shown, how wide.
     pub log_columns: super::LogColumns,
+    /// The k6 binary the load test uses (empty: $K6, else the PATH).
+    pub k6_path: String,
 }
 
 /// `$XDG_DATA_HOME/sockscope/workspace.ron`, else `~/.local/share/sockscope/workspace.ron`.

@@ -6,6 +6,7 @@ pub(crate) mod connection;
 pub(crate) mod details;
 pub(crate) mod inspector;
 pub(crate) mod latency;
+pub(crate) mod load_test;
 pub(crate) mod log_view;
 pub(crate) mod modals;
 pub(crate) mod options;

@@ -135,6 +135,7 @@ pub(crate) fn commands() -> Vec<Command> {
             None,
             Does::Act(Action::LogToCollection),
         ),
+        c("Load test with k6…", None, Does::Act(Action::OpenLoadTest)),
         c(
             "Disconnect all tabs",
             None,

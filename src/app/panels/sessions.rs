@@ -86,6 +86,11 @@ fn file_ui(tab: &mut ConnTab, recent: &[PathBuf], ui: &mut egui::Ui, actions: &m
                 Action::LogToCollection,
                 "Every message sent in the log becomes a step, with its recorded timing",
             ),
+            (
+                "Load test…",
+                Action::OpenLoadTest,
+                "Run the collection in k6 with many virtual users: live figures, then checks per step and percentiles",
+            ),
         ] {
             if ui.small_button(text).on_hover_text(hint).clicked() {
                 actions.push(action);

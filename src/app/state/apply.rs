@@ -54,6 +54,18 @@ impl AppState {
             Action::SendStep(path) => self.send_step(&path),
             Action::SaveToCollection(seq) => self.save_to_collection(seq),
             Action::LogToCollection => self.log_to_collection(),
+            Action::OpenLoadTest => self.load_test.show(),
+            Action::StartLoadTest => {
+                let session = self.tab().session.clone();
+                self.load_test.start(&session);
+            }
+            Action::StopLoadTest => self.load_test.stop(),
+            Action::CopyK6Script => {
+                let script =
+                    crate::model::k6::export_with(&self.tab().session, &self.load_test.shape());
+                self.clipboard = Some(script);
+                self.notice = Some("k6 script copied".into());
+            }
             Action::ImportHar => self.choose_path(FileTarget::ImportHar),
             Action::RunReplay(selection) => self.run_replay(selection),
             Action::ReplayControl(control) => self.replay_control(control),

@@ -38,6 +38,7 @@ impl AppState {
                 self.recent = ws.recent;
                 self.log_limits = ws.log_limits;
                 self.log_columns = ws.log_columns;
+                self.load_test.k6_path = ws.k6_path;
                 self.workspace_path = Some(path);
             }
             Ok(None) => self.workspace_path = Some(path),
@@ -71,6 +72,7 @@ impl AppState {
             recent: self.recent.clone(),
             log_limits: self.log_limits,
             log_columns: self.log_columns.clone(),
+            k6_path: self.load_test.k6_path.clone(),
         };
         if let Err(e) = crate::app::workspace::save(path, &ws) {
             tracing::warn!("could not save the workspace: {e}");

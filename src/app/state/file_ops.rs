@@ -207,6 +207,7 @@ impl AppState {
             .collect();
         let (active, recent, log_limits) = (self.active, self.recent.clone(), self.log_limits);
         let log_columns = self.log_columns.clone();
+        let k6_path = self.load_test.k6_path.clone();
         self.submit(Box::new(move || {
             let ws = crate::app::workspace::Workspace {
                 version: 1,
@@ -225,6 +226,7 @@ impl AppState {
                 recent,
                 log_limits,
                 log_columns,
+                k6_path,
             };
             if let Err(e) = crate::app::workspace::save(&path, &ws) {
                 tracing::warn!("could not save the workspace: {e}");

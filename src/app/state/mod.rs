@@ -87,6 +87,8 @@ pub struct AppState {
     pub log_limits: LogLimits,
     /// The log's columns (every tab shares them).
     pub log_columns: crate::app::tab::LogColumns,
+    /// The load test window (k6) and its run.
+    pub load_test: crate::app::load_test::LoadTest,
     replay_feed: (FeedSender, FeedReceiver),
 }
 
@@ -171,6 +173,7 @@ impl AppState {
             close_confirmed: false,
             log_limits: LogLimits::default(),
             log_columns: Default::default(),
+            load_test: Default::default(),
             keyboard: Default::default(),
             replay_feed,
         };

@@ -171,3 +171,58 @@ async fn node_ws_with_deflate_at_every_window_with_and_without_context_takeover(
         );
     }
 }
+
+/// A server that pings every 0.5 s and gives up after 1 s without a pong (Python `websockets`): with automatic
+/// pongs off it closes on us with 1011 "keepalive ping timeout", each of its pings logged as unanswered; with
+/// them on, the connection stays up until we close it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_websockets_ping_timeout_is_testable_with_automatic_pongs_off() {
+    for auto_pong in [false, true] {
+        let Some(peer) = start_peer(
+            "python_websockets_ping_timeout_is_testable_with_automatic_pongs_off",
+            Runtime::Python,
+            "python_websockets_pinger.py",
+            &["-c", "import websockets"],
+        ) else {
+            return;
+        };
+        let mut req = ConnectRequest::new(format!("ws://127.0.0.1:{}/", peer.port));
+        req.auto_pong = auto_pong;
+        let (handle, mut events) = start(req);
+        let started = std::time::Instant::now();
+        let t = collect(&mut events, move |event, _| {
+            if let EventKind::State(ConnState::Open) = event {
+                let h = handle.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+                    h.send(Command::Close {
+                        code: 1000,
+                        reason: String::new(),
+                    });
+                });
+            }
+        })
+        .await;
+        let closed = t.closed.expect("closed");
+        let pings: Vec<_> = t
+            .messages
+            .iter()
+            .filter(|m| m.direction == Direction::Received && m.kind == MessageKind::Ping)
+            .collect();
+        assert!(!pings.is_empty(), "the server pinged");
+        if auto_pong {
+            assert_eq!(closed.code, Some(1000), "{:?}", t.errors);
+            assert_eq!(closed.initiated_by, sockscope::model::Initiator::Client);
+            assert!(pings.iter().all(|p| p.note().is_none()));
+        } else {
+            assert_eq!(closed.code, Some(1011), "{:?}", t.errors);
+            assert_eq!(closed.reason, "keepalive ping timeout");
+            assert!(started.elapsed() < std::time::Duration::from_millis(2900));
+            assert!(
+                pings
+                    .iter()
+                    .all(|p| p.note().is_some_and(|n| n.contains("not answered")))
+            );
+        }
+    }
+}

