@@ -38,6 +38,7 @@ pub struct LoadTest {
     probe: Option<mpsc::Receiver<Option<PathBuf>>>,
     updates: Option<mpsc::Receiver<Update>>,
     stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
     /// Seconds since the start, and the figures then.
     pub samples: Vec<(f64, Live)>,
     /// The last run's result.
@@ -58,6 +59,7 @@ impl Default for LoadTest {
             probe: None,
             updates: None,
             stop: Arc::default(),
+            thread: None,
             samples: Vec::new(),
             result: None,
             error: None,
@@ -198,7 +200,10 @@ impl LoadTest {
             .name("sockscope-load".into())
             .spawn(move || run(plan, tx, stop));
         match spawned {
-            Ok(_) => self.updates = Some(rx),
+            Ok(handle) => {
+                self.updates = Some(rx);
+                self.thread = Some(handle);
+            }
             Err(e) => self.error = Some(format!("could not start the load test: {e}")),
         }
     }
@@ -206,6 +211,15 @@ impl LoadTest {
     /// Stops the run (k6 is killed; there is no summary then).
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Release);
+    }
+
+    /// Stops the run and waits for its thread (k6 killed, its files removed): when the app closes, so that no k6
+    /// goes on loading the server on its own. The thread looks at the stop flag every half second.
+    pub fn shutdown(&mut self) {
+        self.stop();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 

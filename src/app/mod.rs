@@ -84,6 +84,7 @@ impl eframe::App for SockscopeApp {
         // Let saves still queued finish before the workspace is written and the process ends.
         self.state.finish_file_work(Duration::from_secs(5));
         self.state.save_workspace();
+        self.state.load_test.shutdown();
         if let Some(engine) = self.state.take_engine() {
             engine.shutdown(SHUTDOWN_TIMEOUT);
         }

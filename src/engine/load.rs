@@ -63,7 +63,7 @@ pub struct LoadResult {
 /// A k6 run in progress.
 pub struct LoadRun {
     child: Child,
-    dir: PathBuf,
+    dir: TempDir,
     address: SocketAddr,
     started: Instant,
 }
@@ -74,7 +74,15 @@ impl Drop for LoadRun {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The run's directory (script, log, summary), removed when dropped, also when k6 could not start.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -102,10 +110,12 @@ impl LoadRun {
                 dir.display()
             )
         })?;
-        let script_path = dir.join("script.js");
+        let dir = TempDir(dir);
+        let path = |name: &str| dir.0.join(name);
+        let script_path = path("script.js");
         std::fs::write(&script_path, script)
             .map_err(|e| format!("could not write the script {}: {e}", script_path.display()))?;
-        let log = std::fs::File::create(dir.join("k6.log"))
+        let log = std::fs::File::create(path("k6.log"))
             .map_err(|e| format!("could not write k6's log: {e}"))?;
         let address =
             free_port().map_err(|e| format!("no loopback port for k6's REST API: {e}"))?;
@@ -117,14 +127,14 @@ impl LoadRun {
             .arg("--address")
             .arg(address.to_string())
             .arg("--summary-export")
-            .arg(dir.join("summary.json"));
+            .arg(path("summary.json"));
         if let Some(url) = &plan.url {
             command.arg("-e").arg(format!("SOCKSCOPE_URL={url}"));
         }
+        // Variables (secrets among them) go in k6's environment, which `k6 run` hands to __ENV, rather than on
+        // its command line, where any local user could read them.
         for (name, value) in &plan.vars {
-            command
-                .arg("-e")
-                .arg(format!("SOCKSCOPE_VAR_{name}={value}"));
+            command.env(format!("SOCKSCOPE_VAR_{name}"), value);
         }
         let child = command
             .arg(&script_path)
@@ -171,10 +181,10 @@ impl LoadRun {
                 });
             }
         };
-        let summary = std::fs::read_to_string(self.dir.join("summary.json"))
+        let summary = std::fs::read_to_string(self.dir.0.join("summary.json"))
             .ok()
             .map(|t| Summary::parse(&t));
-        let log = std::fs::read_to_string(self.dir.join("k6.log")).unwrap_or_default();
+        let log = std::fs::read_to_string(self.dir.0.join("k6.log")).unwrap_or_default();
         let tail: String = log
             .lines()
             .rev()

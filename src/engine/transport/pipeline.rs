@@ -107,8 +107,10 @@ pub async fn establish(
         .max_frame_size(Some(req.max_frame_size_bytes));
     // Frames that arrived with the 101 response are read (and observed) first.
     let agreed = info.deflate.as_ref();
-    let read_side = ReadSide::needed(agreed, req.auto_pong)
-        .then(|| ReadSide::new(agreed, req.auto_pong, req.max_message_size_bytes));
+    let read_side = ReadSide::needed(agreed, req.auto_pong).then(|| {
+        ReadSide::new(agreed, req.auto_pong, req.max_message_size_bytes)
+            .with_max_frame(req.max_frame_size_bytes)
+    });
     let stream =
         Observed::new(transport, upgraded.leftover, observer, arrivals).with_read_side(read_side);
     let socket = WebSocketStream::from_raw_socket(stream, Role::Client, Some(config)).await;

@@ -143,8 +143,9 @@ const PARAMS: [&str; 4] = [
 
 fn window_bits(name: &str, value: &str) -> Result<u8, String> {
     // RFC 7692 §7.1.2: 1*DIGIT without leading zeros, 8..15.
+    let digits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
     match value.parse::<u8>() {
-        Ok(n @ 8..=15) if !value.starts_with('0') => Ok(n),
+        Ok(n @ 8..=15) if digits && !value.starts_with('0') => Ok(n),
         _ => Err(format!("{name}={value} is not a window size (8 to 15)")),
     }
 }
@@ -331,13 +332,26 @@ pub fn negotiate(offers: &[DeflateOffer], answer: &str) -> Result<Option<Negotia
         }
         let got = read_params(ext, "the server's")?;
         let mut first_error = None;
-        let index = offers.iter().position(|offer| match accept(offer, &got) {
-            Ok(()) => true,
-            Err(e) => {
-                first_error.get_or_insert(e);
-                false
-            }
-        });
+        let fits: Vec<bool> = offers
+            .iter()
+            .map(|offer| match accept(offer, &got) {
+                Ok(()) => true,
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                    false
+                }
+            })
+            .collect();
+        // A server accepts an offer's server_no_context_takeover and server_max_window_bits by answering them
+        // (§7.1.1.1, §7.1.2.1): the offer it took is the first whose requests the answer carries, else the
+        // first it fits at all (decoding works either way).
+        let answered = |o: &DeflateOffer| {
+            (!o.server_no_context_takeover || got.server_no_context_takeover)
+                && (o.server_max_window_bits.is_none() || got.server_max_window_bits.is_some())
+        };
+        let index = (0..offers.len())
+            .find(|&i| fits[i] && answered(&offers[i]))
+            .or_else(|| fits.iter().position(|&f| f));
         let Some(index) = index else {
             return Err(first_error.unwrap_or_default());
         };
@@ -405,6 +419,10 @@ mod tests {
             (
                 "permessage-deflate; client_max_window_bits=07",
                 "client_max_window_bits=07",
+            ),
+            (
+                "permessage-deflate; server_max_window_bits=+9",
+                "server_max_window_bits=+9",
             ),
             ("permessage-deflate; foo", "unknown parameter 'foo'"),
             (
@@ -479,6 +497,14 @@ mod tests {
         .expect("valid")
         .expect("agreed");
         assert_eq!((n.offer_index, n.client_max_window_bits), (1, 10));
+        // The plain answer fits both offers; it carries no server_max_window_bits, so it took the second.
+        let n = negotiate(
+            &offer("permessage-deflate; server_max_window_bits=10, permessage-deflate"),
+            "permessage-deflate",
+        )
+        .expect("valid")
+        .expect("agreed");
+        assert_eq!(n.offer_index, 1);
     }
 
     #[test]

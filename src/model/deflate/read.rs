@@ -98,6 +98,8 @@ pub struct ReadSide {
     inflate: Option<Inflate>,
     answer_pings: bool,
     max_message: u64,
+    /// The largest frame accepted; inflated data goes on in frames no larger (and of at most [`CHUNK`]).
+    max_frame: u64,
     header: [u8; 14],
     header_len: usize,
     at: At,
@@ -162,6 +164,7 @@ impl ReadSide {
             }),
             answer_pings,
             max_message: max_message as u64,
+            max_frame: u64::MAX,
             header: [0; 14],
             header_len: 0,
             at: At::Header { rewrite: false },
@@ -173,6 +176,12 @@ impl ReadSide {
             facts: VecDeque::new(),
             error: None,
         }
+    }
+
+    /// Frames of at most `max_frame` bytes, on the wire and as handed on.
+    pub fn with_max_frame(mut self, max_frame: usize) -> Self {
+        self.max_frame = (max_frame as u64).max(1);
+        self
     }
 
     /// Whether this side changes anything at all (else the stream need not have one).
@@ -267,10 +276,12 @@ impl ReadSide {
     }
 
     /// A first byte that starts a frame this side must rewrite.
+    /// (A data frame while a compressed message is open is taken too: it is refused, as the library refuses a
+    /// new message before the last one ended.)
     fn rewrites(&self, first: u8) -> bool {
         self.inflate.is_some()
             && (first & 0x40 != 0
-                || (first & 0x0f == 0 && self.message.is_some_and(|m| m.compressed)))
+                || (matches!(first & 0x0f, 0..=2) && self.message.is_some_and(|m| m.compressed)))
     }
 
     fn turns_into_pong(&self, first: u8) -> bool {
@@ -358,7 +369,12 @@ impl ReadSide {
                 "the server sent a frame with the reserved opcode 0x{opcode:x}"
             ));
         }
-        if rsv1 && self.message.is_some() {
+        if h[0] & 0x30 != 0 {
+            return protocol(
+                "the server set RSV2 or RSV3, which no negotiated extension defines".to_owned(),
+            );
+        }
+        if matches!(opcode, 1 | 2) && self.message.is_some() {
             return protocol(
                 "the server started a new message before finishing the previous one (a continuation frame was expected)"
                     .to_owned(),
@@ -366,6 +382,16 @@ impl ReadSide {
         }
         if masked {
             return protocol("the server masked a frame (RFC 6455 §5.1 forbids it)".to_owned());
+        }
+        let len = payload_len(h);
+        if len > self.max_frame {
+            return Some(WireError {
+                code: 1009,
+                message: format!(
+                    "the server sent a compressed frame of {len} bytes, over the limit of {} bytes on a frame",
+                    self.max_frame
+                ),
+            });
         }
         None
     }
@@ -473,7 +499,8 @@ impl ReadSide {
             return (input.len(), 0);
         }
         if inflate.chunk.is_empty() {
-            inflate.chunk = vec![0; CHUNK].into_boxed_slice();
+            let size = CHUNK.min(usize::try_from(self.max_frame).unwrap_or(CHUNK));
+            inflate.chunk = vec![0; size].into_boxed_slice();
         }
         let (in_before, out_before) = (
             inflate.decompress.total_in(),

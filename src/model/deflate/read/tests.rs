@@ -437,3 +437,43 @@ fn damaged_streams_read_the_same_however_they_are_split() {
         assert_eq!(run(wire.len().max(1)), run(7));
     }
 }
+
+/// Found in review: a plain data frame inside a compressed message, RSV2/RSV3 on a compressed frame, and frames
+/// over the frame limit (compressed on the wire, or as handed on) are each refused.
+#[test]
+fn what_the_library_cannot_see_in_a_compressed_message_is_refused_here() {
+    let data = Compressor::new(&agreed(15, true)).compress(b"Hello");
+    for (bad, code, says) in [
+        (
+            [frame(0x41, &data), frame(0x81, b"hi")].concat(),
+            1002,
+            "before finishing",
+        ),
+        (frame(0xE1, &data), 1002, "RSV2 or RSV3"),
+        (
+            [frame(0x41, &data[..2]), frame(0x90, &data[2..])].concat(),
+            1002,
+            "RSV2 or RSV3",
+        ),
+        (
+            frame(0xC1, &[0u8; 300]),
+            1009,
+            "over the limit of 256 bytes",
+        ),
+    ] {
+        let mut side = ReadSide::new(Some(&agreed(15, true)), true, 1 << 20).with_max_frame(256);
+        let (_, error, _) = drive(&mut side, &bad, 7);
+        let error = error.unwrap_or_else(|| panic!("{says}: refused"));
+        assert_eq!(error.code, code, "{says}: {}", error.message);
+        assert!(error.message.contains(says), "{says}: {}", error.message);
+    }
+    // Inflated data goes on in frames no larger than the limit.
+    let text = json_lines(100);
+    let data = Compressor::new(&agreed(15, true)).compress(&text);
+    assert!(data.len() < 1000);
+    let mut side = ReadSide::new(Some(&agreed(15, true)), true, 1 << 20).with_max_frame(1000);
+    let (seen, error, _) = drive(&mut side, &frame(0xC1, &data), 100);
+    assert_eq!(error, None);
+    assert!(frames(&seen).iter().all(|f| f.3.len() <= 1000));
+    assert_eq!(messages(&seen), [(1, text)]);
+}
