@@ -292,28 +292,56 @@ fn expectation_ui(e: &mut Expectation, ui: &mut egui::Ui, mut on_remove: impl Fn
             }
         }
     }
-    // Checked as it is typed, not when the collection runs.
-    let ctx = crate::model::session::template::Context::default();
-    let problem = match &e.matcher {
-        Matcher::JsonSubset(s) => Some(json_problem(s, "the expected JSON")),
-        Matcher::JsonPath { equals, .. } | Matcher::Decoded { equals, .. } => Some(json_problem(
-            equals,
-            "the expected value (JSON: quote strings)",
-        )),
-        Matcher::Regex(_) | Matcher::Reply(_) | Matcher::Bytes(_) => Some(
-            crate::model::session::expect::compile(&e.matcher, &ctx)
-                .err()
-                .filter(|_| !matcher_text_empty(&e.matcher)),
-        ),
-        _ => None,
-    };
-    if let Some(Some(problem)) = problem {
+    // Checked as it is typed, not when the collection runs; once per text, not once per frame (compiling a regex
+    // every frame is work the UI thread need not do).
+    let problem = checked(&e.matcher, || {
+        let ctx = crate::model::session::template::Context::default();
+        match &e.matcher {
+            Matcher::JsonSubset(s) => json_problem(s, "the expected JSON"),
+            Matcher::JsonPath { equals, .. } | Matcher::Decoded { equals, .. } => {
+                json_problem(equals, "the expected value (JSON: quote strings)")
+            }
+            Matcher::Regex(_) | Matcher::Reply(_) | Matcher::Bytes(_) => {
+                crate::model::session::expect::compile(&e.matcher, &ctx)
+                    .err()
+                    .filter(|_| !matcher_text_empty(&e.matcher))
+            }
+            _ => None,
+        }
+    });
+    if let Some(problem) = problem {
         ui.label(
             RichText::new(problem)
                 .small()
                 .color(ui.visuals().error_fg_color),
         );
     }
+}
+
+thread_local! {
+    /// The problems found in the expectations last shown, by their text (at most [`CHECKED`] kept).
+    static PROBLEMS: std::cell::RefCell<std::collections::HashMap<String, Option<String>>> =
+        std::cell::RefCell::default();
+}
+
+/// How many checked expectation texts are kept.
+const CHECKED: usize = 64;
+
+/// `check`'s answer for `matcher`, computed once per text.
+fn checked(matcher: &Matcher, check: impl FnOnce() -> Option<String>) -> Option<String> {
+    let key = format!("{matcher:?}");
+    if let Some(known) = PROBLEMS.with(|p| p.borrow().get(&key).cloned()) {
+        return known;
+    }
+    let problem = check();
+    PROBLEMS.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.len() >= CHECKED {
+            p.clear();
+        }
+        p.insert(key, problem.clone());
+    });
+    problem
 }
 
 /// What is wrong with a JSON field, in words (`None` when it is valid or still empty).
