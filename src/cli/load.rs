@@ -64,7 +64,16 @@ pub fn load(args: LoadArgs) -> i32 {
         plan.k6.display(),
         describe_shape(&plan)
     );
+    // Ctrl+C reaches k6 too (the same process group): k6 then stops and writes its summary. sockscope stays to
+    // read it and to remove the run's files, instead of dying first.
+    let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let _signals = watch_ctrl_c(interrupted.clone());
+    let mut said = false;
     let result = run.wait(Duration::from_secs(1), |elapsed, live| {
+        if interrupted.load(std::sync::atomic::Ordering::Acquire) && !said {
+            said = true;
+            eprintln!("interrupted: k6 is stopping and writing its summary");
+        }
         eprintln!(
             "{:>6.1} s  VUs {:>4}  iterations {:>7}  checks {}  sent {:.0}/s  received {:.0}/s",
             elapsed.as_secs_f64(),
@@ -94,10 +103,10 @@ pub fn load(args: LoadArgs) -> i32 {
         Some(code) => {
             eprintln!(
                 "k6 exited with status {code}{}",
-                if code == 99 {
-                    " (a threshold was crossed: some expectation failed)"
-                } else {
-                    ""
+                match code {
+                    99 => " (a threshold was crossed: some expectation failed)",
+                    105 => " (interrupted; the result above is what ran until then)",
+                    _ => "",
                 }
             );
             code
@@ -107,6 +116,34 @@ pub fn load(args: LoadArgs) -> i32 {
             1
         }
     }
+}
+
+/// Sets `flag` on Ctrl+C (instead of the process ending) for as long as the returned runtime lives.
+fn watch_ctrl_c(
+    flag: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> Option<tokio::runtime::Runtime> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .ok()?;
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    runtime.spawn(async move {
+        let signal = tokio::signal::ctrl_c();
+        tokio::pin!(signal);
+        // Listening starts at the first poll: say so once it is in place.
+        let _ = futures_util::poll!(&mut signal);
+        let _ = ready_tx.send(());
+        loop {
+            if signal.as_mut().await.is_err() {
+                return;
+            }
+            flag.store(true, std::sync::atomic::Ordering::Release);
+            signal.set(tokio::signal::ctrl_c());
+        }
+    });
+    let _ = ready_rx.recv_timeout(Duration::from_secs(1));
+    Some(runtime)
 }
 
 fn describe_shape(plan: &LoadPlan) -> String {
