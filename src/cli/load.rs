@@ -5,6 +5,7 @@ use crate::cli::args::LoadArgs;
 use crate::engine::load::{HOW_TO_GET_K6, LoadPlan, LoadRun, find_k6};
 use crate::model::session::Session;
 use crate::model::session::k6_summary::Summary;
+use std::future::Future;
 use std::time::Duration;
 
 /// No k6, or the session or flags cannot be used.
@@ -129,17 +130,20 @@ fn watch_ctrl_c(
         .ok()?;
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     runtime.spawn(async move {
-        let signal = tokio::signal::ctrl_c();
-        tokio::pin!(signal);
+        let mut signal = Box::pin(tokio::signal::ctrl_c());
         // Listening starts at the first poll: say so once it is in place.
-        let _ = futures_util::poll!(&mut signal);
+        std::future::poll_fn(|cx| {
+            let _ = signal.as_mut().poll(cx);
+            std::task::Poll::Ready(())
+        })
+        .await;
         let _ = ready_tx.send(());
         loop {
             if signal.as_mut().await.is_err() {
                 return;
             }
             flag.store(true, std::sync::atomic::Ordering::Release);
-            signal.set(tokio::signal::ctrl_c());
+            signal = Box::pin(tokio::signal::ctrl_c());
         }
     });
     let _ = ready_rx.recv_timeout(Duration::from_secs(1));
