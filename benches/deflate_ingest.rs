@@ -65,14 +65,7 @@ fn header(first: u8, len: usize, out: &mut Vec<u8>) {
 
 /// Every frame of the flood, compressed or not, then a close 1000; and the payload bytes on the wire.
 fn flood(compressed: bool) -> (Vec<u8>, usize) {
-    let mut compressor = Compressor::new(&Negotiated {
-        server_no_context_takeover: false,
-        client_no_context_takeover: false,
-        server_max_window_bits: 15,
-        client_max_window_bits: 15,
-        params: Vec::new(),
-        offer_index: 0,
-    });
+    let mut compressor = Compressor::new(&Negotiated::default_parameters());
     let (mut out, mut wire) = (Vec::new(), 0);
     for n in 0..COUNT {
         let m = message(n);

@@ -219,6 +219,26 @@ impl FrameInfo {
     }
 }
 
+/// Bytes in a frame header that starts with `h` (once its first two bytes are known).
+pub fn header_len(h: &[u8]) -> Option<usize> {
+    let second = *h.get(1)?;
+    let ext = match second & 0x7f {
+        126 => 2,
+        127 => 8,
+        _ => 0,
+    };
+    Some(2 + ext + if second & 0x80 != 0 { 4 } else { 0 })
+}
+
+/// The payload length a complete frame header `h` declares.
+pub fn payload_len(h: &[u8]) -> u64 {
+    match h[1] & 0x7f {
+        126 => u64::from(u16::from_be_bytes([h[2], h[3]])),
+        127 => u64::from_be_bytes([h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9]]),
+        n => u64::from(n),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

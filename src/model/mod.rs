@@ -6,7 +6,7 @@ mod close;
 pub mod copy_as;
 pub mod deflate;
 pub mod endpoint;
-mod frame;
+pub(crate) mod frame;
 pub mod fsutil;
 mod handshake;
 pub mod json_text;

@@ -8,18 +8,6 @@ use sockscope::engine::{Command, EventKind};
 use sockscope::model::deflate::{Compressor, Negotiated};
 use sockscope::model::{ConnState, ConnectRequest, Direction, MessageKind, Stage};
 
-/// What the server agreed: default parameters.
-fn agreed() -> Negotiated {
-    Negotiated {
-        server_no_context_takeover: false,
-        client_no_context_takeover: false,
-        server_max_window_bits: 15,
-        client_max_window_bits: 15,
-        params: Vec::new(),
-        offer_index: 0,
-    }
-}
-
 /// An unmasked server frame.
 fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
     let mut f = vec![first];
@@ -82,7 +70,7 @@ fn our_close(t: &servers::Transcript) -> Option<(u16, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compressed_both_ways_and_one_message_sent_as_is() {
-    let mut server = Compressor::new(&agreed());
+    let mut server = Compressor::new(&Negotiated::default_parameters());
     let mut wire = frame(0xC1, &server.compress(b"hello, compressed world"));
     wire.extend(frame(0x81, b"plain is legal too"));
     wire.extend(frame(0xC1, &server.compress(b"hello, compressed world")));
@@ -142,7 +130,7 @@ async fn compressed_both_ways_and_one_message_sent_as_is() {
 /// Each broken frame follows a good compressed message: the connection ends with `code` and a staged read
 /// error saying `says`, and the good message is kept.
 async fn hostile(bad: Vec<u8>, code: u16, says: &str) {
-    let mut server = Compressor::new(&agreed());
+    let mut server = Compressor::new(&Negotiated::default_parameters());
     let mut wire = frame(0xC1, &server.compress(b"before"));
     wire.extend(bad);
     wire.extend(frame(0x81, b"never"));
@@ -179,7 +167,7 @@ async fn rsv1_on_a_ping_gets_1002() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rsv1_on_a_continuation_gets_1002() {
-    let part = Compressor::new(&agreed()).compress(b"x");
+    let part = Compressor::new(&Negotiated::default_parameters()).compress(b"x");
     let bad = [frame(0x41, &part[..1]), frame(0xC0, &part[1..])].concat();
     hostile(bad, 1002, "continuation frame").await;
 }
@@ -192,7 +180,7 @@ async fn data_that_does_not_inflate_gets_1007() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_decompression_bomb_stops_at_the_limit_with_1009() {
     // About 2 KiB of deflate data that inflates to 2 MiB, over the 1 MiB limit.
-    let bomb = Compressor::new(&agreed()).compress(&vec![0u8; 2 << 20]);
+    let bomb = Compressor::new(&Negotiated::default_parameters()).compress(&vec![0u8; 2 << 20]);
     assert!(bomb.len() < 4096, "{}", bomb.len());
     hostile(frame(0xC2, &bomb), 1009, "inflated past the 1.0 MiB limit").await;
 }

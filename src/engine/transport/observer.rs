@@ -4,6 +4,7 @@
 
 use crate::engine::events::{EventKind, EventSink};
 use crate::model::deflate::{Fact, ReadSide};
+use crate::model::frame::{header_len, payload_len};
 use crate::model::{ConnId, Direction, FrameInfo};
 use std::io;
 use std::pin::Pin;
@@ -137,11 +138,7 @@ impl RecentFrames {
 /// A complete header `h` as a received frame at `since_ns`.
 fn parse_header(h: &[u8], since_ns: u64) -> FrameInfo {
     let masked = h[1] & 0x80 != 0;
-    let payload_len = match h[1] & 0x7f {
-        126 => u64::from(u16::from_be_bytes([h[2], h[3]])),
-        127 => u64::from_be_bytes([h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9]]),
-        n => u64::from(n),
-    };
+    let payload_len = payload_len(h);
     FrameInfo {
         direction: Direction::Received,
         fin: h[0] & 0x80 != 0,
@@ -153,17 +150,6 @@ fn parse_header(h: &[u8], since_ns: u64) -> FrameInfo {
         payload_len,
         since_ns,
     }
-}
-
-/// Bytes in a header that starts with `h` (once the first two bytes are known).
-fn header_len(h: &[u8]) -> Option<usize> {
-    let second = *h.get(1)?;
-    let ext = match second & 0x7f {
-        126 => 2,
-        127 => 8,
-        _ => 0,
-    };
-    Some(2 + ext + if second & 0x80 != 0 { 4 } else { 0 })
 }
 
 /// Reports frames of one connection.

@@ -268,6 +268,18 @@ pub struct Negotiated {
 }
 
 impl Negotiated {
+    /// What a plain `permessage-deflate` answer agrees: windows of 15 bits, contexts kept.
+    pub fn default_parameters() -> Self {
+        Self {
+            server_no_context_takeover: false,
+            client_no_context_takeover: false,
+            server_max_window_bits: 15,
+            client_max_window_bits: 15,
+            params: Vec::new(),
+            offer_index: 0,
+        }
+    }
+
     /// "server_max_window_bits=10, client_no_context_takeover" (or "default parameters").
     pub fn describe(&self) -> String {
         if self.params.is_empty() {

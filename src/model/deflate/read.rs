@@ -16,6 +16,7 @@
 
 use super::Negotiated;
 use super::compress::TAIL;
+use crate::model::frame::{header_len, payload_len};
 use flate2::{Decompress, FlushDecompress, Status};
 use std::collections::VecDeque;
 
@@ -122,24 +123,6 @@ impl std::fmt::Debug for ReadSide {
             .field("at", &self.at)
             .field("error", &self.error)
             .finish_non_exhaustive()
-    }
-}
-
-fn header_len(h: &[u8]) -> Option<usize> {
-    let second = *h.get(1)?;
-    let ext = match second & 0x7f {
-        126 => 2,
-        127 => 8,
-        _ => 0,
-    };
-    Some(2 + ext + if second & 0x80 != 0 { 4 } else { 0 })
-}
-
-fn payload_len(h: &[u8]) -> u64 {
-    match h[1] & 0x7f {
-        126 => u64::from(u16::from_be_bytes([h[2], h[3]])),
-        127 => u64::from_be_bytes([h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9]]),
-        n => u64::from(n),
     }
 }
 

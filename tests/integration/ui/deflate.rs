@@ -5,15 +5,7 @@ use super::*;
 use sockscope::model::deflate::{Compressor, Negotiated};
 
 fn compressed_text_frame(text: &[u8]) -> Vec<u8> {
-    let data = Compressor::new(&Negotiated {
-        server_no_context_takeover: false,
-        client_no_context_takeover: false,
-        server_max_window_bits: 15,
-        client_max_window_bits: 15,
-        params: Vec::new(),
-        offer_index: 0,
-    })
-    .compress(text);
+    let data = Compressor::new(&Negotiated::default_parameters()).compress(text);
     assert!(data.len() < 126);
     let mut frame = vec![0xC1, data.len() as u8];
     frame.extend(data);
