@@ -337,9 +337,11 @@ pub fn spawn_export_writer(
                     match rx.recv() {
                         Ok(ExportChunk::Entries(entries)) => {
                             for e in &entries {
-                                out.write_all(if written == 0 { open } else { separator })?;
-                                serde_json::to_writer(&mut *out, &crate::model::ndjson::message(e))?;
-                                written += 1;
+                                for (part, _) in crate::model::ndjson::message_parts(e) {
+                                    out.write_all(if written == 0 { open } else { separator })?;
+                                    serde_json::to_writer(&mut *out, &part)?;
+                                    written += 1;
+                                }
                             }
                         }
                         Ok(ExportChunk::Finish { skipped: s }) => {

@@ -301,11 +301,26 @@ impl ConnectRun {
             let counted = message.protocol.as_deref().is_none_or(counts);
             if counted && !count_done(self.received_data, self.plan.count) {
                 match message.protocol.as_deref() {
-                    Some(decoded) => print_decoded(&mut self.printer, decoded),
-                    None => print_received(&mut self.printer, message.text, &message.payload),
-                }
-                if count_reached(&mut self.received_data, self.plan.count) {
-                    self.close_once();
+                    Some(decoded) => {
+                        for part in decoded
+                            .parts()
+                            .filter(|p| p.class == crate::model::protocol::Class::Application)
+                        {
+                            if count_done(self.received_data, self.plan.count) {
+                                break;
+                            }
+                            print_decoded(&mut self.printer, part);
+                            if count_reached(&mut self.received_data, self.plan.count) {
+                                self.close_once();
+                            }
+                        }
+                    }
+                    None => {
+                        print_received(&mut self.printer, message.text, &message.payload);
+                        if count_reached(&mut self.received_data, self.plan.count) {
+                            self.close_once();
+                        }
+                    }
                 }
             } else if !counted && message.protocol.as_deref().is_some_and(is_invalid) {
                 print_received(&mut self.printer, message.text, &message.payload);
@@ -472,10 +487,23 @@ impl ConnectRun {
             // --count reached: what is still on its way is neither printed nor echoed.
             return Flow::Skip;
         }
+        // Application messages still to print and count (several may come in one WebSocket message).
+        let allowed = match self.plan.count {
+            Some(n) if data_in => n.saturating_sub(self.received_data),
+            _ => u64::MAX,
+        };
+        let mut apps = 0u64;
         if self.printer.json {
-            self.printer.json(&ndjson::message(&m));
+            for (part, app) in ndjson::message_parts(&m) {
+                let app = app && data_in;
+                if app && apps >= allowed {
+                    continue;
+                }
+                apps += u64::from(app);
+                self.printer.json(&part);
+            }
         } else {
-            print_plain(&mut self.printer, &m);
+            apps = print_plain(&mut self.printer, &m, allowed);
             if !self.plan.request.auto_pong
                 && m.direction == Direction::Received
                 && m.kind == MessageKind::Ping
@@ -488,8 +516,11 @@ impl ConnectRun {
             }
         }
         if data_in {
-            if count_reached(&mut self.received_data, self.plan.count) {
-                self.close_once();
+            for _ in 0..apps.max(1) {
+                if count_reached(&mut self.received_data, self.plan.count) {
+                    self.close_once();
+                    break;
+                }
             }
             if self.plan.echo && !self.close_requested {
                 // Within the handle's budget: while the server does not read our echoes, this waits, the event
@@ -530,22 +561,43 @@ async fn next_line(
     }
 }
 
-fn print_plain(printer: &mut Printer, m: &LogEntry) {
-    if m.direction == Direction::Received && m.kind.is_data() {
-        match m.decoded() {
-            Some(d) if counts(d) => print_decoded(printer, d),
-            Some(d) if is_invalid(d) => {
-                print_received(printer, m.kind == MessageKind::Text, &m.payload)
+/// Prints a received data message (at most `allowed` of its application messages) and says how many of those
+/// it printed.
+fn print_plain(printer: &mut Printer, m: &LogEntry, allowed: u64) -> u64 {
+    if !(m.direction == Direction::Received && m.kind.is_data()) {
+        return 0;
+    }
+    match m.decoded() {
+        Some(d) if counts(d) => {
+            let mut printed = 0;
+            for part in d
+                .parts()
+                .filter(|p| p.class == crate::model::protocol::Class::Application)
+            {
+                if printed >= allowed {
+                    break;
+                }
+                print_decoded(printer, part);
+                printed += 1;
             }
-            Some(_) => {}
-            None => print_received(printer, m.kind == MessageKind::Text, &m.payload),
+            printed
+        }
+        Some(d) if is_invalid(d) => {
+            print_received(printer, m.kind == MessageKind::Text, &m.payload);
+            0
+        }
+        Some(_) => 0,
+        None => {
+            print_received(printer, m.kind == MessageKind::Text, &m.payload);
+            1
         }
     }
 }
 
-/// An application message of a protocol: what `--count` counts and text output prints.
+/// A protocol message that carries an application message (in any of its parts): what `--count` counts and
+/// text output prints.
 fn counts(d: &crate::model::protocol::Decoded) -> bool {
-    d.class == crate::model::protocol::Class::Application
+    d.has_application()
 }
 
 /// A message the protocol could not read: printed as it came.

@@ -136,12 +136,26 @@ fn header_ui(entry: &LogEntry, ui: &mut egui::Ui) {
     if let Some(decoded) = entry.decoded() {
         // The protocol's reading of this message (the open packet's sid and ping times, an event's args, …);
         // the raw payload follows below.
-        let title: String = decoded.summary().chars().take(80).collect();
+        let title: String = decoded.summary_all().chars().take(80).collect();
         egui::CollapsingHeader::new(RichText::new(format!("Protocol: {title}")).strong())
             .id_salt("decoded-protocol")
             .default_open(true)
             .show(ui, |ui| {
-                let pretty = serde_json::to_string_pretty(&decoded.value).unwrap_or_default();
+                // Several protocol messages in one WebSocket message: each in full, in order.
+                let n = decoded.part_count();
+                let pretty = decoded
+                    .parts()
+                    .enumerate()
+                    .map(|(i, p)| {
+                        let text = serde_json::to_string_pretty(&p.value).unwrap_or_default();
+                        if n == 1 {
+                            text
+                        } else {
+                            format!("part {} of {n}:\n{text}", i + 1)
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n");
                 egui::ScrollArea::vertical()
                     .id_salt("decoded-scroll")
                     .max_height(140.0)

@@ -70,7 +70,7 @@ pub use crate::model::format_size;
 /// The accessible one-line description of a row (also its test selector).
 pub fn row_label(entry: &LogEntry) -> String {
     if let Some(decoded) = entry.decoded() {
-        let summary: String = decoded.summary().chars().take(120).collect();
+        let summary: String = decoded.summary_all().chars().take(120).collect();
         return format!(
             "{} {} {} {summary}",
             entry.direction.as_str(),
@@ -142,7 +142,11 @@ fn clip(text: &str, chars: usize) -> String {
 
 /// The message type, with an ack's round-trip time: `ack 1.2ms`.
 fn message_cell(decoded: &crate::model::protocol::Decoded) -> Option<String> {
-    let kind = decoded.kind();
+    let kind = match decoded.part_count() {
+        1 => decoded.kind().to_owned(),
+        // Several protocol messages in one WebSocket message: the first, and how many follow.
+        n => format!("{} +{}", decoded.kind(), n - 1),
+    };
     Some(
         match decoded.field("rtt_ms").and_then(serde_json::Value::as_f64) {
             Some(rtt) => format!("{kind} {rtt}ms"),
@@ -154,10 +158,10 @@ fn message_cell(decoded: &crate::model::protocol::Decoded) -> Option<String> {
 /// A protocol message's values in one line: an event's args, a result's payload, an ack's time.
 fn decoded_preview(decoded: &crate::model::protocol::Decoded, chars: usize) -> String {
     let mut text = decoded
-        .values()
-        .next()
-        .map(ToString::to_string)
-        .unwrap_or_default();
+        .parts()
+        .filter_map(|p| p.values().next().map(ToString::to_string))
+        .collect::<Vec<_>>()
+        .join(" · ");
     if let (Some(part), Some(parts)) = (decoded.field("part"), decoded.field("parts")) {
         text = format!("part {part} of {parts} (the message is on its last part)");
     }

@@ -38,6 +38,8 @@ pub fn display_name(p: Protocol) -> &'static str {
         Protocol::SocketIo => "Socket.IO",
         Protocol::GraphqlTransportWs => "GraphQL (graphql-transport-ws)",
         Protocol::GraphqlWs => "GraphQL (legacy graphql-ws)",
+        Protocol::Stomp => "STOMP",
+        Protocol::Mqtt => "MQTT",
     }
 }
 
@@ -55,6 +57,12 @@ fn describe(p: Protocol) -> &'static str {
         }
         Protocol::GraphqlWs => {
             "subscriptions-transport-ws: connection_init / ack, start / stop, ka"
+        }
+        Protocol::Stomp => {
+            "STOMP 1.0–1.2 (RabbitMQ, ActiveMQ, Spring): CONNECT / CONNECTED, heart-beats, SUBSCRIBE, SEND, receipts"
+        }
+        Protocol::Mqtt => {
+            "MQTT 3.1.1 or 5 over WebSocket: CONNECT / CONNACK, PINGREQ, SUBSCRIBE, PUBLISH at QoS 0–2 with its acks"
         }
     }
 }
@@ -74,6 +82,7 @@ pub(crate) fn status_ui(tab: &ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Acti
     if view.automatic {
         let version = match protocol {
             Protocol::SocketIo => format!(" (Engine.IO {})", view.version),
+            Protocol::Stomp | Protocol::Mqtt if view.ready => format!(" {}", view.version),
             _ => String::new(),
         };
         let state = match (tab.conn_state, view.ready) {
@@ -135,6 +144,8 @@ pub(crate) fn composer_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Ve
                 emit = Some(form.socketio_emit());
             }
         }
+        Protocol::Stomp => stomp_form(ui, form, open, &mut emit),
+        Protocol::Mqtt => mqtt_form(ui, form, open, &mut emit),
         _ => {
             let l = ui.label("operationName");
             ui.add(egui::TextEdit::singleline(&mut form.operation_name).desired_width(80.0))
@@ -157,7 +168,20 @@ pub(crate) fn composer_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Ve
             }
         }
     });
-    if protocol != Protocol::SocketIo {
+    if matches!(protocol, Protocol::Stomp | Protocol::Mqtt) {
+        let (label, text) = match protocol {
+            Protocol::Stomp => ("Body", &mut form.stomp_body),
+            _ => ("Payload", &mut form.mqtt_payload),
+        };
+        let l = ui.label(RichText::new(label).weak());
+        ui.add(
+            egui::TextEdit::multiline(text)
+                .font(egui::TextStyle::Monospace)
+                .desired_width(f32::INFINITY)
+                .desired_rows(2),
+        )
+        .labelled_by(l.id);
+    } else if protocol != Protocol::SocketIo {
         let l = ui.label(RichText::new("Operation").weak());
         ui.add(
             egui::TextEdit::multiline(&mut form.query)
@@ -174,6 +198,93 @@ pub(crate) fn composer_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Ve
     }
     open_items_ui(tab, ui, actions);
     ui.separator();
+}
+
+/// STOMP: a command, its destination and headers (the body is below); Subscribe and Send in one click.
+fn stomp_form(
+    ui: &mut egui::Ui,
+    form: &mut crate::app::tab::protocol::ProtocolComposer,
+    open: bool,
+    emit: &mut Option<Result<serde_json::Value, String>>,
+) {
+    let l = ui.label("Command");
+    egui::ComboBox::from_id_salt("stomp-command")
+        .selected_text(form.stomp_command.as_str())
+        .width(110.0)
+        .show_ui(ui, |ui| {
+            for c in crate::app::tab::protocol::STOMP_COMMANDS {
+                ui.selectable_value(&mut form.stomp_command, (*c).to_owned(), *c);
+            }
+        })
+        .response
+        .labelled_by(l.id);
+    let l = ui.label("Destination");
+    ui.add(egui::TextEdit::singleline(&mut form.stomp_destination).desired_width(130.0))
+        .labelled_by(l.id);
+    let l = ui.label("Headers (JSON)");
+    ui.add(
+        egui::TextEdit::singleline(&mut form.stomp_headers)
+            .hint_text("{\"receipt\": \"r1\"}")
+            .font(egui::TextStyle::Monospace)
+            .desired_width(140.0),
+    )
+    .labelled_by(l.id);
+    if ui
+        .add_enabled(open, egui::Button::new("Send frame"))
+        .on_hover_text("Send the command with these headers and the body (content-length added when the body holds NUL)")
+        .on_disabled_hover_text("Connect first")
+        .clicked()
+    {
+        *emit = Some(form.stomp_emit(None));
+    }
+    if ui
+        .add_enabled(open, egui::Button::new("Subscribe"))
+        .on_hover_text("SUBSCRIBE to the destination (an id is given)")
+        .on_disabled_hover_text("Connect first")
+        .clicked()
+    {
+        *emit = Some(form.stomp_emit(Some("SUBSCRIBE")));
+    }
+}
+
+/// MQTT: a topic, QoS and retain (the payload is below); Publish and Subscribe.
+fn mqtt_form(
+    ui: &mut egui::Ui,
+    form: &mut crate::app::tab::protocol::ProtocolComposer,
+    open: bool,
+    emit: &mut Option<Result<serde_json::Value, String>>,
+) {
+    let l = ui.label("Topic");
+    ui.add(egui::TextEdit::singleline(&mut form.mqtt_topic).desired_width(150.0))
+        .labelled_by(l.id);
+    let l = ui.label("QoS");
+    egui::ComboBox::from_id_salt("mqtt-qos")
+        .selected_text(form.mqtt_qos.to_string())
+        .width(40.0)
+        .show_ui(ui, |ui| {
+            for q in 0..=2u8 {
+                ui.selectable_value(&mut form.mqtt_qos, q, q.to_string());
+            }
+        })
+        .response
+        .labelled_by(l.id);
+    ui.checkbox(&mut form.mqtt_retain, "Retain");
+    if ui
+        .add_enabled(open, egui::Button::new("Publish"))
+        .on_hover_text("PUBLISH the payload to the topic (its acknowledgements are handled)")
+        .on_disabled_hover_text("Connect first")
+        .clicked()
+    {
+        *emit = Some(form.mqtt_emit(true));
+    }
+    if ui
+        .add_enabled(open, egui::Button::new("Subscribe"))
+        .on_hover_text("SUBSCRIBE to the topic as a filter (+ and # allowed) at this QoS")
+        .on_disabled_hover_text("Connect first")
+        .clicked()
+    {
+        *emit = Some(form.mqtt_emit(false));
+    }
 }
 
 /// Namespaces and subscriptions, with their message counts, each closable.
@@ -218,7 +329,7 @@ pub(crate) fn options_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
     if keys.is_empty() {
         ui.label(
             RichText::new(
-                "Pick Socket.IO or GraphQL in the Protocol box (or connect with Auto-detect) for its options.",
+                "Pick a protocol in the Protocol box (or connect with Auto-detect) for its options.",
             )
             .weak(),
         );
@@ -243,6 +354,17 @@ pub(crate) fn options_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
                     "path" => "/socket.io/",
                     "auth" => "{\"token\": \"{{env.TOKEN}}\"}",
                     "init" => "{\"token\": \"{{env.TOKEN}}\"}",
+                    "heart-beat" => "10000,10000 (ms: we send, we want)",
+                    "host" => "/ (RabbitMQ: the virtual host)",
+                    "login" | "username" => "guest",
+                    "passcode" | "password" => "{{env.PASSWORD}}",
+                    "version" => "3.1.1 (or 5)",
+                    "client_id" => "made up: sockscope-…",
+                    "keepalive" => "60 (seconds)",
+                    "clean" | "will_retain" => "true / false",
+                    "will_qos" => "0, 1 or 2",
+                    "will_topic" | "will_payload" => "",
+                    "session_expiry" => "seconds (MQTT 5)",
                     _ => "milliseconds",
                 };
                 let response = ui

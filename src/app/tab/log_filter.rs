@@ -104,10 +104,13 @@ impl LogFilter {
         }
         if !self.keepalives
             && entry.decoded().is_some_and(|d| {
-                matches!(
-                    d.class,
-                    crate::model::protocol::Class::KeepAlive | crate::model::protocol::Class::Part
-                )
+                d.parts().all(|p| {
+                    matches!(
+                        p.class,
+                        crate::model::protocol::Class::KeepAlive
+                            | crate::model::protocol::Class::Part
+                    )
+                })
             })
         {
             return false;

@@ -29,6 +29,15 @@ pub struct ProtocolView {
 impl ProtocolView {
     /// Notes what a received message says about the session (Engine.IO's open packet).
     pub fn saw(&mut self, decoded: &crate::model::protocol::Decoded) {
+        // STOMP's version is the one CONNECTED names (1.0 when it names none).
+        if self.name == "stomp" && decoded.kind() == "CONNECTED" {
+            self.version = decoded
+                .field("headers")
+                .and_then(|h| h.get("version"))
+                .and_then(Value::as_str)
+                .unwrap_or("1.0")
+                .to_owned();
+        }
         if decoded.kind() == "open"
             && decoded.field("layer").and_then(Value::as_str) == Some("engine.io")
         {
@@ -92,7 +101,30 @@ pub struct ProtocolComposer {
     /// The operation's variables as a JSON object (empty: none).
     pub variables: String,
     pub operation_name: String,
+    /// STOMP: the frame's command, destination, other headers (a JSON object) and body.
+    pub stomp_command: String,
+    pub stomp_destination: String,
+    pub stomp_headers: String,
+    pub stomp_body: String,
+    /// MQTT: the topic (a filter for Subscribe), payload, QoS and retain.
+    pub mqtt_topic: String,
+    pub mqtt_payload: String,
+    pub mqtt_qos: u8,
+    pub mqtt_retain: bool,
 }
+
+/// The STOMP commands a client sends, for the composer's list.
+pub const STOMP_COMMANDS: &[&str] = &[
+    "SEND",
+    "SUBSCRIBE",
+    "UNSUBSCRIBE",
+    "ACK",
+    "NACK",
+    "BEGIN",
+    "COMMIT",
+    "ABORT",
+    "DISCONNECT",
+];
 
 impl Default for ProtocolComposer {
     fn default() -> Self {
@@ -104,6 +136,14 @@ impl Default for ProtocolComposer {
             query: "subscription {\n  \n}".into(),
             variables: String::new(),
             operation_name: String::new(),
+            stomp_command: "SEND".into(),
+            stomp_destination: "/queue/test".into(),
+            stomp_headers: String::new(),
+            stomp_body: "hello".into(),
+            mqtt_topic: "test/topic".into(),
+            mqtt_payload: "hello".into(),
+            mqtt_qos: 0,
+            mqtt_retain: false,
         }
     }
 }
@@ -135,6 +175,61 @@ impl ProtocolComposer {
         if self.ack {
             emit.insert("ack".into(), Value::Bool(true));
         }
+        Ok(Value::Object(emit))
+    }
+
+    /// The STOMP frame the fields describe (`command` instead of the chosen one), or what is wrong with them.
+    pub fn stomp_emit(&self, command: Option<&str>) -> Result<Value, String> {
+        let command = command.unwrap_or(&self.stomp_command);
+        let mut headers = if self.stomp_headers.trim().is_empty() {
+            Map::new()
+        } else {
+            match serde_json::from_str::<Value>(&self.stomp_headers) {
+                Ok(Value::Object(h)) => h,
+                Ok(_) => return Err("headers must be a JSON object".into()),
+                Err(e) => return Err(format!("headers are not valid JSON: {e}")),
+            }
+        };
+        let destination = self.stomp_destination.trim();
+        if matches!(command, "SEND" | "SUBSCRIBE") {
+            if destination.is_empty() && !headers.contains_key("destination") {
+                return Err(format!("{command} needs a destination"));
+            }
+            if !destination.is_empty() {
+                headers
+                    .entry("destination")
+                    .or_insert_with(|| Value::String(destination.to_owned()));
+            }
+        }
+        let mut emit = Map::new();
+        emit.insert("command".into(), Value::String(command.to_owned()));
+        emit.insert("headers".into(), Value::Object(headers));
+        if command == "SEND" && !self.stomp_body.is_empty() {
+            emit.insert("body".into(), Value::String(self.stomp_body.clone()));
+        }
+        Ok(Value::Object(emit))
+    }
+
+    /// The MQTT publish (or subscribe) the fields describe, or what is wrong with them.
+    pub fn mqtt_emit(&self, publish: bool) -> Result<Value, String> {
+        let topic = self.mqtt_topic.trim();
+        if topic.is_empty() {
+            return Err("type a topic".into());
+        }
+        let mut emit = Map::new();
+        if publish {
+            if topic.contains(['+', '#']) {
+                return Err(
+                    "+ and # are for subscriptions: publish to a topic without them".into(),
+                );
+            }
+            emit.insert("publish".into(), Value::String(topic.to_owned()));
+            emit.insert("payload".into(), Value::String(self.mqtt_payload.clone()));
+            emit.insert("retain".into(), Value::Bool(self.mqtt_retain));
+        } else {
+            emit.insert("subscribe".into(), Value::String(topic.to_owned()));
+        }
+        emit.insert("qos".into(), Value::from(self.mqtt_qos));
         Ok(Value::Object(emit))
     }
 
@@ -198,5 +293,32 @@ mod tests {
         );
         c.variables = "[1]".into();
         assert!(c.graphql_emit().is_err());
+        c.stomp_headers = "{\"receipt\":\"r\"}".into();
+        assert_eq!(
+            c.stomp_emit(Some("SUBSCRIBE")),
+            Ok(
+                json!({"command":"SUBSCRIBE","headers":{"receipt":"r","destination":"/queue/test"}})
+            )
+        );
+        assert_eq!(
+            c.stomp_emit(None),
+            Ok(
+                json!({"command":"SEND","headers":{"receipt":"r","destination":"/queue/test"},"body":"hello"})
+            )
+        );
+        c.stomp_destination.clear();
+        assert!(
+            c.stomp_emit(None)
+                .expect_err("no destination")
+                .contains("destination")
+        );
+        c.mqtt_qos = 1;
+        assert_eq!(
+            c.mqtt_emit(true),
+            Ok(json!({"publish":"test/topic","payload":"hello","retain":false,"qos":1}))
+        );
+        c.mqtt_topic = "a/#".into();
+        assert_eq!(c.mqtt_emit(false), Ok(json!({"subscribe":"a/#","qos":1})));
+        assert!(c.mqtt_emit(true).is_err());
     }
 }

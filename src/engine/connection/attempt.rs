@@ -471,7 +471,10 @@ impl<'a> Open<'a> {
         if self.shared.close_sent.load(Ordering::Acquire)
             && !matches!(cmd, Command::Abort | Command::ReconnectNow)
         {
-            if !matches!(cmd, Command::Close { .. }) {
+            // The protocol's own replies (a PUBCOMP, a heart-beat) are not the user's messages: after our close
+            // they are dropped without a word.
+            let automatic = decoded.as_ref().is_some_and(|(_, automatic)| *automatic);
+            if !matches!(cmd, Command::Close { .. }) && !automatic {
                 let err =
                     StageError::new(Stage::Write, "the connection is closing: message not sent");
                 sink.emit(conn_id, EventKind::Error(err)).await;

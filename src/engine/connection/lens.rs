@@ -247,7 +247,7 @@ impl Driver {
 
     /// What to say when the connection closed with `code` (its meaning in the protocol), or before the
     /// protocol's handshake completed.
-    pub(super) fn on_close(&self, code: Option<u16>) -> Option<ProtocolEvent> {
+    pub(super) fn on_close(&self, code: Option<u16>, reason: &str) -> Option<ProtocolEvent> {
         if self.ended {
             return None;
         }
@@ -255,7 +255,20 @@ impl Driver {
         let meaning = code.and_then(|c| lens.close_meaning(c).map(|m| format!("{c}: {m}")));
         if self.automatic && !self.ready {
             let handshake = !lens.handshake_done();
-            let why = meaning.map(|m| format!(" ({m})")).unwrap_or_default();
+            // The server's own words, when it gave some (RabbitMQ's web-MQTT closes with 1002
+            // "unauthenticated" instead of a refusing CONNACK).
+            let words = match (code, reason.trim()) {
+                (Some(c), r) if !r.is_empty() => {
+                    Some(format!("the server closed with {c} \"{r}\""))
+                }
+                _ => None,
+            };
+            let why = match (meaning, words) {
+                (Some(m), Some(w)) => format!(" ({m}; {w})"),
+                (Some(m), None) => format!(" ({m})"),
+                (None, Some(w)) => format!(" ({w})"),
+                (None, None) => String::new(),
+            };
             return Some(ProtocolEvent::Failed {
                 message: format!(
                     "the connection ended before the {} handshake completed{why}",

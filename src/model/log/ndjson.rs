@@ -169,6 +169,40 @@ pub fn message(m: &LogEntry) -> Value {
     Value::Object(obj)
 }
 
+/// The `message` events of one log entry: one, or with a WebSocket message that carried several protocol
+/// messages (MQTT packets, STOMP frames) one per protocol message, each with `"part":[i,n]` and its own
+/// `protocol`; `size`, `wire_size`, `compressed` and the payload belong to the WebSocket message and appear on the
+/// first part only. Each comes with whether it is an application message (what `--count` counts).
+pub fn message_parts(m: &LogEntry) -> Vec<(Value, bool)> {
+    use crate::model::protocol::Class;
+    let whole = message(m);
+    let Some(decoded) = m.extra.as_ref().and_then(|e| e.protocol.as_ref()) else {
+        return vec![(whole, true)];
+    };
+    let n = decoded.part_count();
+    if n == 1 {
+        return vec![(whole, decoded.class == Class::Application)];
+    }
+    let mut rest = whole.clone();
+    if let Some(obj) = rest.as_object_mut() {
+        for key in ["size", "wire_size", "compressed", "text", "base64"] {
+            obj.remove(key);
+        }
+    }
+    decoded
+        .parts()
+        .enumerate()
+        .map(|(i, part)| {
+            let mut v = if i == 0 { whole.clone() } else { rest.clone() };
+            if let Some(obj) = v.as_object_mut() {
+                obj.insert("protocol".into(), part.value.clone());
+                obj.insert("part".into(), json!([i + 1, n]));
+            }
+            (v, part.class == Class::Application)
+        })
+        .collect()
+}
+
 /// The whole log in the `connect --json` schema, written as it goes: one `message` object per line, or
 /// (`as_array`) one JSON array with an object per line.
 pub fn export<'a>(
@@ -184,8 +218,13 @@ pub fn export<'a>(
     let mut first = true;
     for e in entries {
         out.write_all(if first { open } else { separator })?;
+        for (i, (part, _)) in message_parts(e).into_iter().enumerate() {
+            if i > 0 {
+                out.write_all(separator)?;
+            }
+            serde_json::to_writer(&mut *out, &part)?;
+        }
         first = false;
-        serde_json::to_writer(&mut *out, &message(e))?;
     }
     match (first, as_array) {
         (true, true) => out.write_all(b"[]\n"),
@@ -270,6 +309,48 @@ mod tests {
     use super::*;
     use crate::model::{Direction, Initiator, Stage};
     use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn a_message_with_several_protocol_messages_is_one_event_per_part() {
+        use crate::model::protocol::lens::{Class, Decoded};
+        let mut m = LogEntry::new(
+            1,
+            Direction::Received,
+            MessageKind::Text,
+            SystemTime::now(),
+            Duration::from_millis(1),
+            b"frames".to_vec(),
+        );
+        let part = |kind: &str, class| {
+            let mut f = serde_json::Map::new();
+            f.insert("type".into(), json!(kind));
+            Decoded::new("stomp", class, f)
+        };
+        m.extra_mut().protocol = Decoded::joined(vec![
+            part("RECEIPT", Class::Control),
+            part("MESSAGE", Class::Application),
+        ]);
+        let parts = message_parts(&m);
+        assert_eq!(parts.len(), 2);
+        let (first, app0) = &parts[0];
+        let (second, app1) = &parts[1];
+        assert_eq!((*app0, *app1), (false, true));
+        assert_eq!(first["part"], json!([1, 2]));
+        assert_eq!(second["part"], json!([2, 2]));
+        assert_eq!(first["protocol"]["type"], "RECEIPT");
+        assert_eq!(second["protocol"]["type"], "MESSAGE");
+        // The WebSocket message's size and payload are on its first part only.
+        assert_eq!(first["size"], 6);
+        assert_eq!(first["text"], "frames");
+        assert!(second.get("size").is_none() && second.get("text").is_none());
+        assert!(second.get("wire_size").is_none());
+        assert_eq!(second["direction"], "received");
+        // One protocol message: one event, no part.
+        m.extra_mut().protocol = Decoded::joined(vec![part("MESSAGE", Class::Application)]);
+        let parts = message_parts(&m);
+        assert_eq!(parts.len(), 1);
+        assert!(parts[0].0.get("part").is_none());
+    }
 
     #[test]
     fn message_payload_encodings() {

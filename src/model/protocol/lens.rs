@@ -38,6 +38,9 @@ pub struct Decoded {
     pub value: Value,
     /// How it counts.
     pub class: Class,
+    /// The protocol messages after this one in the same WebSocket message (several MQTT packets, STOMP frames
+    /// or SignalR records in one message): each is its own `message` event with `"part":[i,n]`.
+    pub more: Vec<Decoded>,
 }
 
 impl Decoded {
@@ -49,7 +52,50 @@ impl Decoded {
         Self {
             value: Value::Object(value),
             class,
+            more: Vec::new(),
         }
+    }
+
+    /// One WebSocket message carrying `parts` (at least one): the first, with the others in `more`.
+    pub fn joined(mut parts: Vec<Decoded>) -> Option<Self> {
+        if parts.is_empty() {
+            return None;
+        }
+        let rest = parts.split_off(1);
+        let mut first = parts.pop()?;
+        first.more = rest;
+        Some(first)
+    }
+
+    /// Every protocol message of the WebSocket message, in order (this one first).
+    pub fn parts(&self) -> impl Iterator<Item = &Decoded> {
+        std::iter::once(self).chain(self.more.iter())
+    }
+
+    /// How many protocol messages the WebSocket message carried.
+    pub fn part_count(&self) -> usize {
+        1 + self.more.len()
+    }
+
+    /// Whether any part is an application message (what `--count` counts and the filter keeps).
+    pub fn has_application(&self) -> bool {
+        self.parts().any(|p| p.class == Class::Application)
+    }
+
+    /// The application messages among the parts.
+    pub fn application_count(&self) -> u64 {
+        self.parts()
+            .filter(|p| p.class == Class::Application)
+            .count() as u64
+    }
+
+    /// Every part's summary, joined (one row of the log shows one WebSocket message).
+    pub fn summary_all(&self) -> String {
+        if self.more.is_empty() {
+            return self.summary();
+        }
+        let parts: Vec<String> = self.parts().map(Decoded::summary).collect();
+        format!("[{}] {}", parts.len(), parts.join(" · "))
     }
 
     /// A field of the decoded object.
@@ -88,7 +134,10 @@ impl Decoded {
 
     /// The ack id (Socket.IO) or the operation id (GraphQL).
     pub fn id(&self) -> Option<String> {
-        match self.field("ack_id").or_else(|| self.field("id"))? {
+        let id = ["ack_id", "id", "packet_id", "invocation_id"]
+            .into_iter()
+            .find_map(|key| self.field(key).filter(|v| !v.is_null()))?;
+        match id {
             Value::String(s) => Some(s.clone()),
             Value::Number(n) => Some(n.to_string()),
             _ => None,
@@ -97,9 +146,11 @@ impl Decoded {
 
     /// The message's values, in the order they are shown: an event's or ack's args, a payload, data, an error.
     pub fn values(&self) -> impl Iterator<Item = &Value> {
-        ["args", "payload", "data", "error"]
-            .into_iter()
-            .filter_map(|key| self.field(key).filter(|v| !v.is_null()))
+        [
+            "args", "payload", "data", "body", "item", "result", "message", "error",
+        ]
+        .into_iter()
+        .filter_map(|key| self.field(key).filter(|v| !v.is_null()))
     }
 
     /// The message as one line in protocol terms: `event echo ["hi"]`, `ack 3 [3] (2.1 ms)`, `next 1 {"data":…}`.
@@ -112,6 +163,21 @@ impl Decoded {
         if let Some(event) = self.str_field("event") {
             line.push(' ');
             line.push_str(event);
+        }
+        let destination = self
+            .field("headers")
+            .and_then(|h| h.get("destination"))
+            .and_then(Value::as_str);
+        for name in [
+            self.str_field("topic"),
+            self.str_field("target"),
+            destination,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            line.push(' ');
+            line.push_str(name);
         }
         if let Some(id) = self.id() {
             line.push(' ');
@@ -250,6 +316,8 @@ pub fn option_keys(protocol: Protocol) -> &'static [&'static str] {
     match protocol {
         Protocol::SocketIo => super::socketio::options::OPTION_KEYS,
         Protocol::GraphqlTransportWs | Protocol::GraphqlWs => super::graphql::lens::OPTION_KEYS,
+        Protocol::Stomp => super::stomp::lens::OPTION_KEYS,
+        Protocol::Mqtt => super::mqtt::lens::OPTION_KEYS,
         Protocol::Raw | Protocol::Auto => &[],
     }
 }
@@ -272,6 +340,8 @@ pub fn check_options(protocol: Protocol, options: &Options) -> Result<(), String
         Protocol::GraphqlTransportWs | Protocol::GraphqlWs => {
             super::graphql::lens::Settings::from_options(options).map(drop)
         }
+        Protocol::Stomp => super::stomp::lens::Settings::from_options(options).map(drop),
+        Protocol::Mqtt => super::mqtt::lens::Settings::from_options(options).map(drop),
         Protocol::Raw | Protocol::Auto => Ok(()),
     }
 }
@@ -283,6 +353,8 @@ pub fn check_emit(protocol: Protocol, emit: &Value) -> Result<(), String> {
         Protocol::GraphqlTransportWs | Protocol::GraphqlWs => {
             super::graphql::lens::Emit::parse(emit).map(drop)
         }
+        Protocol::Stomp => super::stomp::lens::parse_emit(emit).map(drop),
+        Protocol::Mqtt => super::mqtt::lens::Emit::parse(emit).map(drop),
         Protocol::Auto => Ok(()),
         Protocol::Raw => Err("--emit needs a protocol (--protocol socket.io, …)".into()),
     }
@@ -310,6 +382,14 @@ pub fn for_protocol(
                 protocol, settings, automatic,
             )))
         }
+        Protocol::Stomp => Some(Box::new(super::stomp::lens::StompLens::new(
+            super::stomp::lens::Settings::from_options(options)?,
+            automatic,
+        ))),
+        Protocol::Mqtt => Some(Box::new(super::mqtt::lens::MqttLens::new(
+            super::mqtt::lens::Settings::from_options(options)?,
+            automatic,
+        ))),
         Protocol::Raw | Protocol::Auto => None,
     })
 }
@@ -335,6 +415,19 @@ pub fn bytes_value(bytes: &[u8]) -> Value {
         Value::String(base64::engine::general_purpose::STANDARD.encode(bytes)),
     );
     Value::Object(object)
+}
+
+/// The bytes of a `{"base64":"…"}` value (that one key), the form [`bytes_value`] writes; `None` otherwise.
+pub fn value_bytes(value: &Value) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let object = value.as_object().filter(|o| o.len() == 1)?;
+    let text = object.get("base64")?.as_str()?;
+    let lenient = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    );
+    lenient.decode(text.trim()).ok()
 }
 
 /// A JSON option value (`auth={"token":"x"}`), or why it is not one.
@@ -371,6 +464,7 @@ mod tests {
         Decoded {
             value,
             class: Class::Application,
+            more: Vec::new(),
         }
     }
 

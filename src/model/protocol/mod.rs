@@ -8,7 +8,9 @@
 pub mod engineio;
 pub mod graphql;
 pub mod lens;
+pub mod mqtt;
 pub mod socketio;
+pub mod stomp;
 
 pub use lens::{Class, Decoded, Lens, OpenItem, Options, Output};
 
@@ -30,16 +32,22 @@ pub enum Protocol {
     GraphqlTransportWs,
     /// GraphQL over WebSocket, the legacy `subscriptions-transport-ws` protocol (subprotocol `graphql-ws`).
     GraphqlWs,
+    /// STOMP 1.0–1.2 (subprotocols `v12.stomp`, `v11.stomp`, `v10.stomp`).
+    Stomp,
+    /// MQTT 3.1.1 or 5 over WebSocket (subprotocol `mqtt`, binary frames).
+    Mqtt,
 }
 
 impl Protocol {
     /// Every protocol, in the order the GUI lists them.
-    pub const ALL: [Protocol; 5] = [
+    pub const ALL: [Protocol; 7] = [
         Protocol::Auto,
         Protocol::Raw,
         Protocol::SocketIo,
         Protocol::GraphqlTransportWs,
         Protocol::GraphqlWs,
+        Protocol::Stomp,
+        Protocol::Mqtt,
     ];
 
     /// The name on the command line (`--protocol`), in NDJSON and in session files' display.
@@ -50,6 +58,8 @@ impl Protocol {
             Protocol::SocketIo => "socket.io",
             Protocol::GraphqlTransportWs => "graphql-transport-ws",
             Protocol::GraphqlWs => "graphql-ws",
+            Protocol::Stomp => "stomp",
+            Protocol::Mqtt => "mqtt",
         }
     }
 
@@ -59,6 +69,8 @@ impl Protocol {
         match self {
             Protocol::GraphqlTransportWs => &["graphql-transport-ws"],
             Protocol::GraphqlWs => &["graphql-ws"],
+            Protocol::Stomp => &["v12.stomp", "v11.stomp", "v10.stomp"],
+            Protocol::Mqtt => &["mqtt"],
             Protocol::Raw | Protocol::Auto | Protocol::SocketIo => &[],
         }
     }
@@ -73,7 +85,7 @@ impl fmt::Display for Protocol {
 /// An unknown `--protocol` name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown protocol '{0}' (expected raw, auto, socket.io, graphql-transport-ws or graphql-ws)"
+    "unknown protocol '{0}' (expected raw, auto, socket.io, graphql-transport-ws, graphql-ws, stomp or mqtt)"
 )]
 pub struct UnknownProtocol(pub String);
 
@@ -115,6 +127,18 @@ pub fn detect(selected_subprotocol: Option<&str>, url: &str) -> Detection {
                     .into(),
             );
         }
+        Some(p) if stomp_subprotocol(p) => {
+            return found(
+                Protocol::Stomp,
+                format!("the server selected the subprotocol {p} (STOMP)"),
+            );
+        }
+        Some(p) if p.eq_ignore_ascii_case("mqtt") || p.eq_ignore_ascii_case("mqttv3.1") => {
+            return found(
+                Protocol::Mqtt,
+                format!("the server selected the subprotocol {p} (MQTT over WebSocket)"),
+            );
+        }
         _ => {}
     }
     let path = url_path(url);
@@ -137,6 +161,12 @@ pub fn detect(selected_subprotocol: Option<&str>, url: &str) -> Detection {
         _ => "no known subprotocol or path: raw messages".into(),
     };
     found(Protocol::Raw, reason)
+}
+
+/// `v12.stomp`, `v11.stomp`, `v10.stomp` (and a bare `stomp`).
+fn stomp_subprotocol(p: &str) -> bool {
+    let p = p.to_ascii_lowercase();
+    p == "stomp" || matches!(p.as_str(), "v10.stomp" | "v11.stomp" | "v12.stomp")
 }
 
 /// The path of a URL (between the authority and any `?` or `#`), lower-cased.
@@ -168,11 +198,8 @@ mod tests {
             assert_eq!(p.name().parse::<Protocol>(), Ok(p));
         }
         assert_eq!("Socket.IO".parse::<Protocol>(), Ok(Protocol::SocketIo));
-        let err = "stomp".parse::<Protocol>().expect_err("refused");
-        assert!(
-            err.to_string().contains("unknown protocol 'stomp'"),
-            "{err}"
-        );
+        let err = "amqp".parse::<Protocol>().expect_err("refused");
+        assert!(err.to_string().contains("unknown protocol 'amqp'"), "{err}");
     }
 
     #[test]
@@ -202,8 +229,15 @@ mod tests {
             Protocol::Raw
         );
         let d = detect(Some("mqtt"), "ws://h/");
-        assert_eq!(d.protocol, Protocol::Raw);
+        assert_eq!(d.protocol, Protocol::Mqtt);
         assert!(d.reason.contains("mqtt"), "{}", d.reason);
+        assert_eq!(
+            detect(Some("v12.stomp"), "ws://h/ws").protocol,
+            Protocol::Stomp
+        );
+        let d = detect(Some("wamp.2.json"), "ws://h/");
+        assert_eq!(d.protocol, Protocol::Raw);
+        assert!(d.reason.contains("wamp.2.json"), "{}", d.reason);
     }
 
     #[test]

@@ -45,7 +45,7 @@ impl Open<'_> {
             sink.emit(conn_id, EventKind::Error(err)).await;
         }
         let (code, reason, clean, initiated_by) = self.close_info(peer_close, close_sent);
-        if let Some(said) = self.driver.as_ref().and_then(|d| d.on_close(code)) {
+        if let Some(said) = self.driver.as_ref().and_then(|d| d.on_close(code, &reason)) {
             sink.emit(conn_id, EventKind::Protocol(said)).await;
         }
         finish(sink, conn_id, code, reason, clean, initiated_by).await;
