@@ -7,6 +7,7 @@
 #   (PEP 668) is fine. On Debian/Ubuntu `python3 -m venv` needs the python3-venv package.
 # - The node peer (ws) goes into tests/peers/node_modules with `npm ci`.
 # - Both are skipped when already installed from the same requirements / lock file.
+# - RabbitMQ (Debian's rabbitmq-server, apt-get) is installed when missing and started once for the run.
 #
 # Under CI (CI set and not "false") a peer that cannot be installed fails the run. Elsewhere its tests skip, and
 # the run ends with one line saying which tests skipped and why (libtest hides what passing tests print, so the
@@ -81,6 +82,32 @@ else
         else
             unavailable "npm ci --prefix tests/peers failed"
         fi
+    fi
+fi
+
+# RabbitMQ (web-STOMP and web-MQTT) for the STOMP and MQTT interop tests: Debian's rabbitmq-server, installed with
+# apt-get when missing (as root, or with sudo that needs no password), started once for the whole run by
+# scripts/rabbitmq.sh and stopped when this script ends.
+if ! command -v rabbitmq-server >/dev/null && [[ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server ]]; then
+    apt=()
+    if [[ $(id -u) == 0 ]]; then apt=(apt-get); elif sudo -n true 2>/dev/null; then apt=(sudo -n apt-get); fi
+    if [[ ${#apt[@]} -gt 0 ]] && command -v apt-get >/dev/null; then
+        echo "test.sh: installing rabbitmq-server (apt-get)"
+        quietly env DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y --no-install-recommends rabbitmq-server ||
+            { quietly "${apt[@]}" update && quietly env DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y \
+                --no-install-recommends rabbitmq-server; } ||
+            unavailable "apt-get could not install rabbitmq-server"
+    else
+        unavailable "rabbitmq-server is not installed (apt-get install rabbitmq-server; the STOMP and MQTT broker tests need it)"
+    fi
+fi
+if command -v rabbitmq-server >/dev/null || [[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]]; then
+    echo "test.sh: starting RabbitMQ (web-STOMP, web-MQTT) on 127.0.0.1"
+    if urls=$(scripts/rabbitmq.sh start); then
+        trap 'scripts/rabbitmq.sh stop' EXIT
+        for line in $urls; do export "${line?}"; done
+    else
+        unavailable "RabbitMQ did not start (scripts/rabbitmq.sh start)"
     fi
 fi
 
