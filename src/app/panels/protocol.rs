@@ -40,6 +40,9 @@ pub fn display_name(p: Protocol) -> &'static str {
         Protocol::GraphqlWs => "GraphQL (legacy graphql-ws)",
         Protocol::Stomp => "STOMP",
         Protocol::Mqtt => "MQTT",
+        Protocol::SignalR => "SignalR",
+        Protocol::Phoenix => "Phoenix Channels",
+        Protocol::ActionCable => "Action Cable",
     }
 }
 
@@ -63,6 +66,15 @@ fn describe(p: Protocol) -> &'static str {
         }
         Protocol::Mqtt => {
             "MQTT 3.1.1 or 5 over WebSocket: CONNECT / CONNACK, PINGREQ, SUBSCRIBE, PUBLISH at QoS 0–2 with its acks"
+        }
+        Protocol::SignalR => {
+            "ASP.NET Core SignalR hubs (JSON; MessagePack as an option): handshake, pings, invoke / stream / send"
+        }
+        Protocol::Phoenix => {
+            "Phoenix Channels (vsn 2.0.0 arrays or 1.0.0): phx_join / phx_leave, pushes and replies, heartbeat"
+        }
+        Protocol::ActionCable => {
+            "Rails Action Cable: welcome, pings, subscribe to a channel, perform actions"
         }
     }
 }
@@ -145,6 +157,91 @@ pub(crate) fn composer_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Ve
             }
         }
         Protocol::Stomp => stomp_form(ui, form, open, &mut emit),
+        Protocol::SignalR => {
+            let l = ui.label("Method");
+            ui.add(egui::TextEdit::singleline(&mut form.signalr_method).desired_width(120.0))
+                .labelled_by(l.id);
+            let l = ui.label("Args (JSON)");
+            ui.add(
+                egui::TextEdit::singleline(&mut form.signalr_args)
+                    .hint_text("[\"hi\", 1]")
+                    .font(egui::TextStyle::Monospace)
+                    .desired_width(180.0),
+            )
+            .labelled_by(l.id);
+            for (kind, label, hover) in [
+                ("invoke", "Invoke", "An invocation with an id: its completion is matched"),
+                ("stream", "Stream", "A stream invocation: its items come until it completes"),
+                ("send", "Send", "An invocation without an id: no completion comes"),
+            ] {
+                if ui
+                    .add_enabled(open, egui::Button::new(label))
+                    .on_hover_text(hover)
+                    .on_disabled_hover_text("Connect first")
+                    .clicked()
+                {
+                    emit = Some(form.signalr_emit(kind));
+                }
+            }
+        }
+        Protocol::Phoenix => {
+            let l = ui.label("Topic");
+            ui.add(egui::TextEdit::singleline(&mut form.phoenix_topic).desired_width(110.0))
+                .labelled_by(l.id);
+            let l = ui.label("Event");
+            ui.add(egui::TextEdit::singleline(&mut form.phoenix_event).desired_width(80.0))
+                .labelled_by(l.id);
+            let l = ui.label("Payload (JSON)");
+            ui.add(
+                egui::TextEdit::singleline(&mut form.phoenix_payload)
+                    .font(egui::TextStyle::Monospace)
+                    .desired_width(150.0),
+            )
+            .labelled_by(l.id);
+            for (event, label) in [(Some("phx_join"), "Join"), (None, "Push"), (Some("phx_leave"), "Leave")] {
+                if ui
+                    .add_enabled(open, egui::Button::new(label))
+                    .on_disabled_hover_text("Connect first")
+                    .clicked()
+                {
+                    emit = Some(form.phoenix_emit(event));
+                }
+            }
+        }
+        Protocol::ActionCable => {
+            let l = ui.label("Identifier (JSON)");
+            ui.add(
+                egui::TextEdit::singleline(&mut form.cable_identifier)
+                    .font(egui::TextStyle::Monospace)
+                    .desired_width(170.0),
+            )
+            .labelled_by(l.id);
+            if ui
+                .add_enabled(open, egui::Button::new("Subscribe"))
+                .on_disabled_hover_text("Connect first")
+                .clicked()
+            {
+                emit = Some(form.cable_emit(true));
+            }
+            let l = ui.label("Action");
+            ui.add(egui::TextEdit::singleline(&mut form.cable_action).desired_width(70.0))
+                .labelled_by(l.id);
+            let l = ui.label("Data (JSON)");
+            ui.add(
+                egui::TextEdit::singleline(&mut form.cable_data)
+                    .font(egui::TextStyle::Monospace)
+                    .desired_width(140.0),
+            )
+            .labelled_by(l.id);
+            if ui
+                .add_enabled(open, egui::Button::new("Perform"))
+                .on_hover_text("A message command: the action and data, on the subscription with this identifier")
+                .on_disabled_hover_text("Connect first")
+                .clicked()
+            {
+                emit = Some(form.cable_emit(false));
+            }
+        }
         Protocol::Mqtt => mqtt_form(ui, form, open, &mut emit),
         _ => {
             let l = ui.label("operationName");
@@ -181,7 +278,7 @@ pub(crate) fn composer_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Ve
                 .desired_rows(2),
         )
         .labelled_by(l.id);
-    } else if protocol != Protocol::SocketIo {
+    } else if matches!(protocol, Protocol::GraphqlTransportWs | Protocol::GraphqlWs) {
         let l = ui.label(RichText::new("Operation").weak());
         ui.add(
             egui::TextEdit::multiline(&mut form.query)
@@ -365,6 +462,8 @@ pub(crate) fn options_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
                     "will_qos" => "0, 1 or 2",
                     "will_topic" | "will_payload" => "",
                     "session_expiry" => "seconds (MQTT 5)",
+                    "hub_protocol" => "json (or messagepack)",
+                    "vsn" => "2.0.0 (or 1.0.0)",
                     _ => "milliseconds",
                 };
                 let response = ui

@@ -111,6 +111,17 @@ pub struct ProtocolComposer {
     pub mqtt_payload: String,
     pub mqtt_qos: u8,
     pub mqtt_retain: bool,
+    /// SignalR: the hub method and its arguments (a JSON list).
+    pub signalr_method: String,
+    pub signalr_args: String,
+    /// Phoenix: the topic, event and payload (a JSON object).
+    pub phoenix_topic: String,
+    pub phoenix_event: String,
+    pub phoenix_payload: String,
+    /// Action Cable: the channel identifier (a JSON object), the action and its data (a JSON object).
+    pub cable_identifier: String,
+    pub cable_action: String,
+    pub cable_data: String,
 }
 
 /// The STOMP commands a client sends, for the composer's list.
@@ -144,6 +155,14 @@ impl Default for ProtocolComposer {
             mqtt_payload: "hello".into(),
             mqtt_qos: 0,
             mqtt_retain: false,
+            signalr_method: "SendMessage".into(),
+            signalr_args: "[\"hello\"]".into(),
+            phoenix_topic: "room:lobby".into(),
+            phoenix_event: "new_msg".into(),
+            phoenix_payload: "{\"body\": \"hello\"}".into(),
+            cable_identifier: "{\"channel\": \"ChatChannel\"}".into(),
+            cable_action: "speak".into(),
+            cable_data: "{\"message\": \"hello\"}".into(),
         }
     }
 }
@@ -233,6 +252,68 @@ impl ProtocolComposer {
         Ok(Value::Object(emit))
     }
 
+    /// The SignalR emit (`kind`: invoke, stream or send) the fields describe, or what is wrong with them.
+    pub fn signalr_emit(&self, kind: &str) -> Result<Value, String> {
+        let method = self.signalr_method.trim();
+        if method.is_empty() {
+            return Err("type the hub method's name".into());
+        }
+        let args = json_field(&self.signalr_args, "args")?.unwrap_or(Value::Array(Vec::new()));
+        let args = match args {
+            Value::Array(a) => Value::Array(a),
+            other => Value::Array(vec![other]),
+        };
+        let mut emit = Map::new();
+        emit.insert(kind.into(), Value::String(method.to_owned()));
+        emit.insert("args".into(), args);
+        Ok(Value::Object(emit))
+    }
+
+    /// The Phoenix push (`event` instead of the typed one: phx_join, phx_leave) the fields describe.
+    pub fn phoenix_emit(&self, event: Option<&str>) -> Result<Value, String> {
+        let topic = self.phoenix_topic.trim();
+        if topic.is_empty() {
+            return Err("type a topic, e.g. room:lobby".into());
+        }
+        let event = event.unwrap_or(self.phoenix_event.trim());
+        if event.is_empty() {
+            return Err("type an event".into());
+        }
+        let payload = json_field(&self.phoenix_payload, "payload")?
+            .unwrap_or_else(|| Value::Object(Map::new()));
+        let mut emit = Map::new();
+        emit.insert("topic".into(), Value::String(topic.to_owned()));
+        emit.insert("event".into(), Value::String(event.to_owned()));
+        emit.insert("payload".into(), payload);
+        Ok(Value::Object(emit))
+    }
+
+    /// The Action Cable subscribe (or perform) the fields describe.
+    pub fn cable_emit(&self, subscribe: bool) -> Result<Value, String> {
+        let identifier = match json_field(&self.cable_identifier, "the identifier")? {
+            Some(v @ Value::Object(_)) if v.get("channel").is_some() => v,
+            _ => return Err("the identifier is a JSON object with a \"channel\"".into()),
+        };
+        let mut emit = Map::new();
+        if subscribe {
+            emit.insert("subscribe".into(), identifier);
+            return Ok(Value::Object(emit));
+        }
+        let action = self.cable_action.trim();
+        if action.is_empty() {
+            return Err("type an action".into());
+        }
+        emit.insert("perform".into(), Value::String(action.to_owned()));
+        emit.insert("identifier".into(), identifier);
+        if let Some(data) = json_field(&self.cable_data, "data")? {
+            if !data.is_object() {
+                return Err("data must be a JSON object".into());
+            }
+            emit.insert("data".into(), data);
+        }
+        Ok(Value::Object(emit))
+    }
+
     /// The GraphQL subscribe the fields describe, or what is wrong with them.
     pub fn graphql_emit(&self) -> Result<Value, String> {
         if self.query.trim().is_empty() {
@@ -256,6 +337,16 @@ impl ProtocolComposer {
         }
         Ok(Value::Object(emit))
     }
+}
+
+/// A JSON field of the composer (empty: none), or what is wrong with it.
+fn json_field(text: &str, what: &str) -> Result<Option<Value>, String> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    serde_json::from_str(text)
+        .map(Some)
+        .map_err(|e| format!("{what} is not valid JSON: {e}"))
 }
 
 #[cfg(test)]
@@ -320,5 +411,21 @@ mod tests {
         c.mqtt_topic = "a/#".into();
         assert_eq!(c.mqtt_emit(false), Ok(json!({"subscribe":"a/#","qos":1})));
         assert!(c.mqtt_emit(true).is_err());
+        assert_eq!(
+            c.signalr_emit("invoke"),
+            Ok(json!({"invoke":"SendMessage","args":["hello"]}))
+        );
+        assert_eq!(
+            c.phoenix_emit(Some("phx_join")),
+            Ok(json!({"topic":"room:lobby","event":"phx_join","payload":{"body":"hello"}}))
+        );
+        assert_eq!(
+            c.cable_emit(false),
+            Ok(
+                json!({"perform":"speak","identifier":{"channel":"ChatChannel"},"data":{"message":"hello"}})
+            )
+        );
+        c.cable_identifier = "{\"room\": 1}".into();
+        assert!(c.cable_emit(true).is_err());
     }
 }

@@ -318,6 +318,9 @@ pub fn option_keys(protocol: Protocol) -> &'static [&'static str] {
         Protocol::GraphqlTransportWs | Protocol::GraphqlWs => super::graphql::lens::OPTION_KEYS,
         Protocol::Stomp => super::stomp::lens::OPTION_KEYS,
         Protocol::Mqtt => super::mqtt::lens::OPTION_KEYS,
+        Protocol::SignalR => super::signalr::lens::OPTION_KEYS,
+        Protocol::Phoenix => super::phoenix::OPTION_KEYS,
+        Protocol::ActionCable => &[],
         Protocol::Raw | Protocol::Auto => &[],
     }
 }
@@ -342,7 +345,9 @@ pub fn check_options(protocol: Protocol, options: &Options) -> Result<(), String
         }
         Protocol::Stomp => super::stomp::lens::Settings::from_options(options).map(drop),
         Protocol::Mqtt => super::mqtt::lens::Settings::from_options(options).map(drop),
-        Protocol::Raw | Protocol::Auto => Ok(()),
+        Protocol::SignalR => super::signalr::lens::Settings::from_options(options).map(drop),
+        Protocol::Phoenix => super::phoenix::Settings::from_options(options).map(drop),
+        Protocol::ActionCable | Protocol::Raw | Protocol::Auto => Ok(()),
     }
 }
 
@@ -355,6 +360,9 @@ pub fn check_emit(protocol: Protocol, emit: &Value) -> Result<(), String> {
         }
         Protocol::Stomp => super::stomp::lens::parse_emit(emit).map(drop),
         Protocol::Mqtt => super::mqtt::lens::Emit::parse(emit).map(drop),
+        Protocol::SignalR => super::signalr::lens::Emit::parse(emit).map(drop),
+        Protocol::Phoenix => super::phoenix::parse_emit(emit).map(drop),
+        Protocol::ActionCable => super::actioncable::Emit::parse(emit).map(drop),
         Protocol::Auto => Ok(()),
         Protocol::Raw => Err("--emit needs a protocol (--protocol socket.io, …)".into()),
     }
@@ -390,6 +398,17 @@ pub fn for_protocol(
             super::mqtt::lens::Settings::from_options(options)?,
             automatic,
         ))),
+        Protocol::SignalR => Some(Box::new(super::signalr::lens::SignalrLens::new(
+            super::signalr::lens::Settings::from_options(options)?,
+            automatic,
+        ))),
+        Protocol::Phoenix => Some(Box::new(super::phoenix::PhoenixLens::new(
+            super::phoenix::Settings::from_options(options)?,
+            automatic,
+        ))),
+        Protocol::ActionCable => Some(Box::new(super::actioncable::ActionCableLens::new(
+            automatic,
+        ))),
         Protocol::Raw | Protocol::Auto => None,
     })
 }
@@ -402,6 +421,7 @@ pub fn connect_url(protocol: Protocol, options: &Options, url: &str) -> Result<S
             let settings = super::socketio::options::Settings::from_options(options)?;
             Ok(super::socketio::options::build_url(url, &settings))
         }
+        Protocol::Phoenix => Ok(super::phoenix::Settings::from_options(options)?.url(url)),
         _ => Ok(url.to_owned()),
     }
 }

@@ -5,10 +5,14 @@
 //! from the subprotocol the server selected or the URL ([`detect`]) and says why. Adding a protocol means adding
 //! a module here and a variant below; the connection actor does not change.
 
+pub mod actioncable;
 pub mod engineio;
 pub mod graphql;
 pub mod lens;
 pub mod mqtt;
+pub mod msgpack;
+pub mod phoenix;
+pub mod signalr;
 pub mod socketio;
 pub mod stomp;
 
@@ -36,11 +40,17 @@ pub enum Protocol {
     Stomp,
     /// MQTT 3.1.1 or 5 over WebSocket (subprotocol `mqtt`, binary frames).
     Mqtt,
+    /// ASP.NET Core SignalR's hub protocol (JSON, or MessagePack as an option).
+    SignalR,
+    /// Phoenix Channels (`/socket/websocket?vsn=2.0.0`).
+    Phoenix,
+    /// Rails Action Cable (subprotocol `actioncable-v1-json`).
+    ActionCable,
 }
 
 impl Protocol {
     /// Every protocol, in the order the GUI lists them.
-    pub const ALL: [Protocol; 7] = [
+    pub const ALL: [Protocol; 10] = [
         Protocol::Auto,
         Protocol::Raw,
         Protocol::SocketIo,
@@ -48,6 +58,9 @@ impl Protocol {
         Protocol::GraphqlWs,
         Protocol::Stomp,
         Protocol::Mqtt,
+        Protocol::SignalR,
+        Protocol::Phoenix,
+        Protocol::ActionCable,
     ];
 
     /// The name on the command line (`--protocol`), in NDJSON and in session files' display.
@@ -60,6 +73,9 @@ impl Protocol {
             Protocol::GraphqlWs => "graphql-ws",
             Protocol::Stomp => "stomp",
             Protocol::Mqtt => "mqtt",
+            Protocol::SignalR => "signalr",
+            Protocol::Phoenix => "phoenix",
+            Protocol::ActionCable => "actioncable",
         }
     }
 
@@ -71,7 +87,12 @@ impl Protocol {
             Protocol::GraphqlWs => &["graphql-ws"],
             Protocol::Stomp => &["v12.stomp", "v11.stomp", "v10.stomp"],
             Protocol::Mqtt => &["mqtt"],
-            Protocol::Raw | Protocol::Auto | Protocol::SocketIo => &[],
+            Protocol::ActionCable => actioncable::SUBPROTOCOLS,
+            Protocol::Raw
+            | Protocol::Auto
+            | Protocol::SocketIo
+            | Protocol::SignalR
+            | Protocol::Phoenix => &[],
         }
     }
 }
@@ -85,7 +106,7 @@ impl fmt::Display for Protocol {
 /// An unknown `--protocol` name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown protocol '{0}' (expected raw, auto, socket.io, graphql-transport-ws, graphql-ws, stomp or mqtt)"
+    "unknown protocol '{0}' (expected raw, auto, socket.io, graphql-transport-ws, graphql-ws, stomp, mqtt, signalr, phoenix or actioncable)"
 )]
 pub struct UnknownProtocol(pub String);
 
@@ -96,7 +117,11 @@ impl FromStr for Protocol {
         let lower = s.trim().to_ascii_lowercase();
         Protocol::ALL
             .into_iter()
-            .find(|p| p.name() == lower || (lower == "socketio" && *p == Protocol::SocketIo))
+            .find(|p| {
+                p.name() == lower
+                    || (lower == "socketio" && *p == Protocol::SocketIo)
+                    || (lower == "action-cable" && *p == Protocol::ActionCable)
+            })
             .ok_or_else(|| UnknownProtocol(s.to_owned()))
     }
 }
@@ -139,9 +164,35 @@ pub fn detect(selected_subprotocol: Option<&str>, url: &str) -> Detection {
                 format!("the server selected the subprotocol {p} (MQTT over WebSocket)"),
             );
         }
+        Some(p) if p.eq_ignore_ascii_case("actioncable-v1-json") => {
+            return found(
+                Protocol::ActionCable,
+                "the server selected the subprotocol actioncable-v1-json (Rails Action Cable)"
+                    .into(),
+            );
+        }
         _ => {}
     }
     let path = url_path(url);
+    if path.ends_with("/websocket") && query_has(url, "vsn") {
+        return found(
+            Protocol::Phoenix,
+            "the URL is …/websocket?vsn= (a Phoenix socket)".into(),
+        );
+    }
+    if path.ends_with("/cable") || path.ends_with("/cable/") {
+        return found(
+            Protocol::ActionCable,
+            "the URL's path is /cable (Action Cable's default)".into(),
+        );
+    }
+    let last = path.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+    if last.ends_with("hub") || path.contains("/hubs/") {
+        return found(
+            Protocol::SignalR,
+            format!("the URL's path names a hub ({last}), as SignalR's do"),
+        );
+    }
     if path.contains("/socket.io/") || path.ends_with("/socket.io") {
         return found(
             Protocol::SocketIo,

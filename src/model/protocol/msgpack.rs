@@ -1,0 +1,270 @@
+//! A small MessagePack reader and writer between bytes and JSON values, for the protocols that carry it
+//! (SignalR's MessagePack hub protocol). Bytes (`bin`) read as `{"base64":…}`, extension values as
+//! `{"ext":TYPE,"base64":…}`; nesting is bounded.
+
+use super::lens::{bytes_value, value_bytes};
+use serde_json::{Map, Number, Value, json};
+
+/// Deeper nesting than this is refused (a hostile peer cannot exhaust the stack).
+const MAX_DEPTH: usize = 64;
+
+/// Bytes that are not one MessagePack value, in words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Malformed(pub String);
+
+/// Reads one value from the start of `bytes`: the value and the bytes it used.
+pub fn read(bytes: &[u8]) -> Result<(Value, usize), Malformed> {
+    let mut r = Reader { bytes, at: 0 };
+    let v = r.value(0)?;
+    Ok((v, r.at))
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Result<&[u8], Malformed> {
+        if self.bytes.len() - self.at < n {
+            return Err(Malformed(format!(
+                "the MessagePack value ends early (byte {} of {}, {n} more needed)",
+                self.at,
+                self.bytes.len()
+            )));
+        }
+        let s = &self.bytes[self.at..self.at + n];
+        self.at += n;
+        Ok(s)
+    }
+
+    fn uint(&mut self, n: usize) -> Result<u64, Malformed> {
+        Ok(self
+            .take(n)?
+            .iter()
+            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value, Malformed> {
+        if depth > MAX_DEPTH {
+            return Err(Malformed(format!(
+                "MessagePack nested deeper than {MAX_DEPTH} levels"
+            )));
+        }
+        let b = self.take(1)?[0];
+        Ok(match b {
+            0x00..=0x7f => json!(b),
+            0x80..=0x8f => self.map((b & 0x0f) as usize, depth)?,
+            0x90..=0x9f => self.array((b & 0x0f) as usize, depth)?,
+            0xa0..=0xbf => self.str((b & 0x1f) as usize)?,
+            0xc0 => Value::Null,
+            0xc2 => Value::Bool(false),
+            0xc3 => Value::Bool(true),
+            0xc4..=0xc6 => {
+                let n = self.uint(1 << (b - 0xc4))? as usize;
+                bytes_value(self.take(n)?)
+            }
+            0xc7..=0xc9 => {
+                let n = self.uint(1 << (b - 0xc7))? as usize;
+                self.ext(n)?
+            }
+            0xca => {
+                let bits = self.uint(4)? as u32;
+                float(f64::from(f32::from_bits(bits)))
+            }
+            0xcb => float(f64::from_bits(self.uint(8)?)),
+            0xcc..=0xcf => json!(self.uint(1 << (b - 0xcc))?),
+            0xd0 => json!(self.uint(1)? as u8 as i8),
+            0xd1 => json!(self.uint(2)? as u16 as i16),
+            0xd2 => json!(self.uint(4)? as u32 as i32),
+            0xd3 => json!(self.uint(8)? as i64),
+            0xd4..=0xd8 => self.ext(1 << (b - 0xd4))?,
+            0xd9..=0xdb => {
+                let n = self.uint(1 << (b - 0xd9))? as usize;
+                self.str(n)?
+            }
+            0xdc | 0xdd => {
+                let n = self.uint(if b == 0xdc { 2 } else { 4 })? as usize;
+                self.array(n, depth)?
+            }
+            0xde | 0xdf => {
+                let n = self.uint(if b == 0xde { 2 } else { 4 })? as usize;
+                self.map(n, depth)?
+            }
+            0xe0..=0xff => json!(b as i8),
+            0xc1 => return Err(Malformed("0xC1 is not used in MessagePack".into())),
+        })
+    }
+
+    fn str(&mut self, n: usize) -> Result<Value, Malformed> {
+        let bytes = self.take(n)?;
+        Ok(match std::str::from_utf8(bytes) {
+            Ok(s) => Value::String(s.to_owned()),
+            Err(_) => bytes_value(bytes),
+        })
+    }
+
+    fn ext(&mut self, n: usize) -> Result<Value, Malformed> {
+        let kind = self.take(1)?[0] as i8;
+        let data = self.take(n)?;
+        let mut v = bytes_value(data);
+        if let Some(o) = v.as_object_mut() {
+            o.insert("ext".into(), json!(kind));
+        }
+        Ok(v)
+    }
+
+    fn array(&mut self, n: usize, depth: usize) -> Result<Value, Malformed> {
+        // Each element takes at least one byte: a length larger than what is left is a lie.
+        if n > self.bytes.len() - self.at {
+            return Err(Malformed(format!(
+                "a MessagePack array of {n} items in {} bytes",
+                self.bytes.len() - self.at
+            )));
+        }
+        let mut items = Vec::with_capacity(n);
+        for _ in 0..n {
+            items.push(self.value(depth + 1)?);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn map(&mut self, n: usize, depth: usize) -> Result<Value, Malformed> {
+        if n > self.bytes.len() - self.at {
+            return Err(Malformed(format!(
+                "a MessagePack map of {n} entries in {} bytes",
+                self.bytes.len() - self.at
+            )));
+        }
+        let mut map = Map::new();
+        for _ in 0..n {
+            let key = match self.value(depth + 1)? {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            map.insert(key, self.value(depth + 1)?);
+        }
+        Ok(Value::Object(map))
+    }
+}
+
+fn float(f: f64) -> Value {
+    Number::from_f64(f).map_or(Value::Null, Value::Number)
+}
+
+/// Writes a JSON value as MessagePack (`{"base64":…}` as `bin`).
+pub fn write(value: &Value, out: &mut Vec<u8>) {
+    match value {
+        Value::Null => out.push(0xc0),
+        Value::Bool(b) => out.push(if *b { 0xc3 } else { 0xc2 }),
+        Value::Number(n) => {
+            if let Some(u) = n.as_u64() {
+                match u {
+                    0..=0x7f => out.push(u as u8),
+                    0x80..=0xff => out.extend_from_slice(&[0xcc, u as u8]),
+                    0x100..=0xffff => {
+                        out.push(0xcd);
+                        out.extend_from_slice(&(u as u16).to_be_bytes());
+                    }
+                    0x1_0000..=0xffff_ffff => {
+                        out.push(0xce);
+                        out.extend_from_slice(&(u as u32).to_be_bytes());
+                    }
+                    _ => {
+                        out.push(0xcf);
+                        out.extend_from_slice(&u.to_be_bytes());
+                    }
+                }
+            } else if let Some(i) = n.as_i64() {
+                if i >= -32 {
+                    out.push(i as i8 as u8);
+                } else {
+                    out.push(0xd3);
+                    out.extend_from_slice(&i.to_be_bytes());
+                }
+            } else {
+                out.push(0xcb);
+                out.extend_from_slice(&n.as_f64().unwrap_or(0.0).to_bits().to_be_bytes());
+            }
+        }
+        Value::String(s) => {
+            let n = s.len();
+            match n {
+                0..=31 => out.push(0xa0 | n as u8),
+                32..=0xff => out.extend_from_slice(&[0xd9, n as u8]),
+                0x100..=0xffff => {
+                    out.push(0xda);
+                    out.extend_from_slice(&(n as u16).to_be_bytes());
+                }
+                _ => {
+                    out.push(0xdb);
+                    out.extend_from_slice(&(n as u32).to_be_bytes());
+                }
+            }
+            out.extend_from_slice(s.as_bytes());
+        }
+        Value::Array(items) => {
+            header(out, items.len(), 0x90, 0xdc);
+            for item in items {
+                write(item, out);
+            }
+        }
+        Value::Object(map) => {
+            if let Some(bytes) = value_bytes(value) {
+                out.push(0xc6);
+                out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+                out.extend_from_slice(&bytes);
+                return;
+            }
+            header(out, map.len(), 0x80, 0xde);
+            for (k, v) in map {
+                write(&Value::String(k.clone()), out);
+                write(v, out);
+            }
+        }
+    }
+}
+
+fn header(out: &mut Vec<u8>, n: usize, fix: u8, wide: u8) {
+    if n < 16 {
+        out.push(fix | n as u8);
+    } else if n <= 0xffff {
+        out.push(wide);
+        out.extend_from_slice(&(n as u16).to_be_bytes());
+    } else {
+        out.push(wide + 1);
+        out.extend_from_slice(&(n as u32).to_be_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_round_trip_and_bytes_read_as_base64() {
+        let v = json!({"a": [1, -1, -100, 300, 70000, 5_000_000_000u64, 1.5, true, null, "x"],
+            "long": "y".repeat(40), "bytes": {"base64": "AAEC"}});
+        let mut out = Vec::new();
+        write(&v, &mut out);
+        let (back, used) = read(&out).expect("reads");
+        assert_eq!(used, out.len());
+        assert_eq!(back, v);
+        // The spec's examples: fixarray [1, "a"] and a negative fixint.
+        assert_eq!(
+            read(&[0x92, 0x01, 0xa1, b'a']).expect("x").0,
+            json!([1, "a"])
+        );
+        assert_eq!(read(&[0xff]).expect("x").0, json!(-1));
+    }
+
+    #[test]
+    fn hostile_input_is_refused_in_words() {
+        assert!(read(&[0xdd, 0xff, 0xff, 0xff, 0xff]).is_err());
+        assert!(read(&[0xc1]).is_err());
+        assert!(read(&[0xa5, b'a']).is_err());
+        let deep = vec![0x91; 100];
+        assert!(read(&deep).expect_err("deep").0.contains("deeper"));
+    }
+}
