@@ -7,6 +7,7 @@ mod brokers;
 mod deflate;
 mod graphql;
 mod k6;
+mod official_clients;
 mod socketio;
 
 use crate::servers::{collect, start};
@@ -29,7 +30,7 @@ impl Drop for Peer {
     }
 }
 
-fn peers_dir() -> PathBuf {
+pub(crate) fn peers_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers")
 }
 
