@@ -117,6 +117,21 @@ impl Decoded {
         if let Some(event) = self.str_field("event") {
             return Some(event.to_owned());
         }
+        // MQTT's topic, SignalR's hub method, Phoenix's topic, STOMP's destination, Action Cable's channel.
+        if let Some(name) = self.str_field("topic").or_else(|| self.str_field("target")) {
+            return Some(name.to_owned());
+        }
+        let nested = |outer: &str, inner: &str| {
+            self.field(outer)
+                .and_then(|o| o.get(inner))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        if let Some(name) =
+            nested("headers", "destination").or_else(|| nested("identifier", "channel"))
+        {
+            return Some(name);
+        }
         let payload = self.field("payload")?;
         if let Some(name) = payload.get("operationName").and_then(Value::as_str) {
             return Some(name.to_owned());
@@ -515,6 +530,12 @@ mod tests {
             "payload":{"query":"query Q { a }","operationName":"Q"}}));
         assert_eq!(named.subject().as_deref(), Some("Q"));
         assert_eq!(operation_summary("{ hello }"), "hello");
+        let publish = decoded(json!({"type":"publish","topic":"a/b","payload":"x"}));
+        assert_eq!(publish.subject().as_deref(), Some("a/b"));
+        let message = decoded(json!({"type":"MESSAGE","headers":{"destination":"/q"}}));
+        assert_eq!(message.subject().as_deref(), Some("/q"));
+        let cable = decoded(json!({"type":"message","identifier":{"channel":"Chat"}}));
+        assert_eq!(cable.subject().as_deref(), Some("Chat"));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use super::{Peer, Runtime, start_peer};
 use serde_json::{Value, json};
 
 /// A RabbitMQ listener's URL, or None (after recording the skip) when the run started none.
-fn rabbitmq(test: &str, which: &str) -> Option<String> {
+pub(crate) fn rabbitmq(test: &str, which: &str) -> Option<String> {
     let var = format!("SOCKSCOPE_RABBITMQ_{which}");
     match std::env::var(&var) {
         Ok(url) if !url.is_empty() => Some(url),

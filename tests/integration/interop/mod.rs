@@ -3,7 +3,7 @@
 //! `graphql-ws` and `subscriptions-transport-ws` (`tests/peers/node_modules`).
 //! A test whose peer is missing fails under CI and skips visibly elsewhere (see `skips.rs`).
 
-mod brokers;
+pub(crate) mod brokers;
 mod deflate;
 mod graphql;
 mod k6;

@@ -5,6 +5,7 @@
 //! split by area: `connect`, `frames`, `sessions`, `log`, `hostile`, plus `thread` (the UI thread never waits) and
 //! `trust` (certificates and violations).
 
+mod brokers;
 mod connect;
 mod deflate;
 mod frames;
