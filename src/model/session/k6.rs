@@ -255,7 +255,11 @@ function matches(e, data, closeCode, decoded) {
   if (e.kind === 'decoded') return decoded !== undefined && contains(pathGet(decoded, e.a), JSON.parse(e.b));
   if (e.kind === 'reply') {
     if (decoded === undefined || decoded.type !== e.a || e.stepId === null) return false;
-    const id = decoded.ack_id !== undefined ? decoded.ack_id : decoded.id;
+    // What answers the step: an ack id, an operation or invocation id, an MQTT packet id, a Phoenix ref, a
+    // STOMP receipt.
+    const receipt = decoded.headers ? decoded.headers['receipt-id'] : undefined;
+    const id = [decoded.ack_id, decoded.id, decoded.invocation_id, decoded.packet_id, decoded.ref, receipt]
+      .find((v) => v !== undefined && v !== null);
     return id !== undefined && String(id) === e.stepId;
   }
   let json;
@@ -300,7 +304,9 @@ const JS_CONNECT: &str = r#"  const res = ws.connect(url, params, function (sock
       if (proto === null) return deliver(data, undefined, undefined);
       let decoded;
       try { decoded = proto.message(socket, data); } catch (_) { decoded = { type: 'invalid' }; }
-      if (decoded !== null) deliver(data, undefined, decoded);
+      // Several protocol messages in one WebSocket message (STOMP frames, MQTT packets, SignalR records).
+      if (Array.isArray(decoded)) for (const d of decoded) deliver(data, undefined, d);
+      else if (decoded !== null) deliver(data, undefined, decoded);
     };
     socket.on('message', receive);
     socket.on('binaryMessage', receive);

