@@ -1,4 +1,5 @@
-//! Every protocol lens (model::protocol::lens: Socket.IO v2/v4, both GraphQL protocols) fed an arbitrary run of
+//! Every protocol lens (model::protocol::lens: Socket.IO v2/v4, both GraphQL protocols, STOMP, MQTT 3.1.1 and 5,
+//! SignalR, Phoenix, Action Cable) fed an arbitrary run of
 //! messages, emits and clock ticks, with its automatic part on or off: nothing panics, and whatever it asks to
 //! send is a message its own protocol reads back (never `invalid`).
 //! Byte 0 picks the lens; the rest, split at 0x00 bytes, are inputs: a first byte 't' is a text message, 'b' a
@@ -14,14 +15,24 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else {
         return;
     };
-    let (protocol, url) = match selector % 4 {
+    let mut options = Options::new();
+    let (protocol, url) = match selector % 10 {
         0 => (Protocol::SocketIo, "ws://h/socket.io/?EIO=4"),
         1 => (Protocol::SocketIo, "ws://h/socket.io/?EIO=3"),
         2 => (Protocol::GraphqlTransportWs, "ws://h/graphql"),
-        _ => (Protocol::GraphqlWs, "ws://h/graphql"),
+        3 => (Protocol::GraphqlWs, "ws://h/graphql"),
+        4 => (Protocol::Stomp, "ws://h/ws"),
+        5 => (Protocol::Mqtt, "ws://h/mqtt"),
+        6 => {
+            options.insert("version".into(), "5".into());
+            (Protocol::Mqtt, "ws://h/mqtt")
+        }
+        7 => (Protocol::SignalR, "ws://h/hub"),
+        8 => (Protocol::Phoenix, "ws://h/socket"),
+        _ => (Protocol::ActionCable, "ws://h/cable"),
     };
-    let automatic = selector & 4 == 0;
-    let Ok(Some(mut lens)) = lens::for_protocol(protocol, &Options::new(), automatic, url) else {
+    let automatic = selector & 0x80 == 0;
+    let Ok(Some(mut lens)) = lens::for_protocol(protocol, &options, automatic, url) else {
         return;
     };
     let mut now = Instant::now();

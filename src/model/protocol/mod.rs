@@ -16,6 +16,9 @@ pub mod signalr;
 pub mod socketio;
 pub mod stomp;
 
+#[cfg(test)]
+mod hostile_tests;
+
 pub use lens::{Class, Decoded, Lens, OpenItem, Options, Output};
 
 use serde::{Deserialize, Serialize};

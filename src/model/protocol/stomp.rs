@@ -123,6 +123,23 @@ fn unescape(version: Version, text: &str) -> Result<String, Malformed> {
     Ok(out)
 }
 
+/// Why `frame` cannot be written in `version`, if it cannot: a header with an EOL (or a name with ':') where
+/// headers are not escaped (STOMP 1.0, and CONNECT in every version).
+pub fn unencodable(version: Version, frame: &Frame) -> Option<String> {
+    if escapes(version, &frame.command) {
+        return None;
+    }
+    frame.headers.iter().find_map(|(k, v)| {
+        (k.contains(['\n', '\r', ':']) || v.contains(['\n', '\r'])).then(|| {
+            format!(
+                "the {} header {k:?} cannot be sent: {} frames have no escaping, so a header cannot hold a line break (or a name a ':')",
+                frame.command,
+                if frame.command == "CONNECT" { "CONNECT".to_owned() } else { format!("STOMP {}", version.as_str()) }
+            )
+        })
+    })
+}
+
 /// The frame's bytes: command, headers (escaped for `version`), a blank line, the body and NUL. A body that
 /// contains NUL gets a `content-length` header, unless it has one.
 pub fn encode(version: Version, frame: &Frame) -> Vec<u8> {

@@ -273,6 +273,9 @@ impl StompLens {
     }
 
     fn send(&mut self, now: Instant, frame: &Frame, automatic: bool) -> Output {
+        if let Some(why) = super::unencodable(self.version(), frame) {
+            return Output::failed(why);
+        }
         self.last_sent = now;
         let bytes = encode(self.version(), frame);
         let mut decoded = decoded(frame);
@@ -516,6 +519,9 @@ impl Lens for StompLens {
             Err(why) => return vec![Output::failed(why)],
         };
         let frame = self.complete(frame);
+        if let Some(why) = super::unencodable(self.version(), &frame) {
+            return vec![Output::failed(why)];
+        }
         self.note_sent(now, &frame);
         vec![self.send(now, &frame, false)]
     }
