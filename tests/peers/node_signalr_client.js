@@ -1,5 +1,5 @@
 // The official @microsoft/signalr client against a hub (argument 1: its port; argument 2: "messagepack" for
-// that hub protocol): invokes Echo, streams Counter(3), sends Notify and waits for the hub's "notified", then
+// that hub protocol, else "json"; argument 3: "negotiate" to POST /negotiate first): invokes Echo, streams Counter(3), sends Notify and waits for the hub's "notified", then
 // stops. Prints one JSON line of what it got and exits 0 when everything arrived as the client expects.
 const signalr = require("@microsoft/signalr");
 const { MessagePackHubProtocol } = require("@microsoft/signalr-protocol-msgpack");
@@ -7,7 +7,8 @@ const { MessagePackHubProtocol } = require("@microsoft/signalr-protocol-msgpack"
 async function main() {
   let builder = new signalr.HubConnectionBuilder()
     .withUrl(`http://127.0.0.1:${process.argv[2]}/chathub`, {
-      skipNegotiation: true,
+      // With "negotiate" as argument 3, the client POSTs /negotiate first, as it does by default.
+      skipNegotiation: process.argv[4] !== "negotiate",
       transport: signalr.HttpTransportType.WebSockets,
     })
     .configureLogging(signalr.LogLevel.None);

@@ -14,7 +14,23 @@ const record = require("./peer_recorder")(process.argv[2]);
 
 const RS = "\x1e";
 const logger = signalr.NullLogger.instance;
-const server = http.createServer();
+// POST /chathub/negotiate (negotiateVersion 1) answers a connectionToken; the WebSocket may then come with
+// ?id=TOKEN. Both are recorded ({"dir":"negotiate"} with the Authorization header, {"dir":"connect"} with the URL).
+let tokens = 0;
+const server = http.createServer((request, response) => {
+  const url = new URL(request.url, "http://x");
+  if (request.method === "POST" && url.pathname === "/chathub/negotiate") {
+    record("negotiate", request.headers.authorization || "", false);
+    const token = `tok-${++tokens}`;
+    response.writeHead(200, { "Content-Type": "application/json" });
+    return response.end(JSON.stringify({
+      negotiateVersion: 1, connectionId: `conn-${tokens}`, connectionToken: token,
+      availableTransports: [{ transport: "WebSockets", transferFormats: ["Text", "Binary"] }],
+    }));
+  }
+  response.writeHead(404);
+  response.end();
+});
 const wss = new WebSocketServer({ server, path: "/chathub" });
 
 // The official JsonHubProtocol / MessagePackHubProtocol parse only what a client receives (they drop a
@@ -55,7 +71,8 @@ function parse(data, isBinary) {
   return out;
 }
 
-wss.on("connection", (socket) => {
+wss.on("connection", (socket, request) => {
+  record("connect", request.url, false);
   let protocol = null;
   let pinger = null;
   const send = (message) => {

@@ -463,6 +463,7 @@ pub(crate) fn options_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
                     "will_topic" | "will_payload" => "",
                     "session_expiry" => "seconds (MQTT 5)",
                     "hub_protocol" => "json (or messagepack)",
+                    "negotiate" => "false (true: POST /negotiate first)",
                     "vsn" => "2.0.0 (or 1.0.0)",
                     _ => "milliseconds",
                 };

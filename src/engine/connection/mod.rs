@@ -41,6 +41,24 @@ pub async fn run(conn_id: ConnId, req: ConnectRequest, mut commands: Commands, s
             return;
         }
     };
+    // SignalR's negotiate, when asked for: once, before the first attempt.
+    let req = match negotiate(req).await {
+        Ok(req) => req,
+        Err(message) => {
+            let err = StageError::new(Stage::Protocol, message);
+            sink.emit(conn_id, EventKind::Error(err)).await;
+            attempt::finish(
+                &sink,
+                conn_id,
+                None,
+                String::new(),
+                false,
+                crate::model::Initiator::None,
+            )
+            .await;
+            return;
+        }
+    };
     let mut template_counter = 0u64;
     let mut reconnects = 0u32;
     let mut failures_in_a_row = 0u32;
@@ -96,4 +114,47 @@ pub async fn run(conn_id: ConnId, req: ConnectRequest, mut commands: Commands, s
             }
         }
     }
+}
+
+/// With SignalR and `negotiate=true`: POST `/negotiate`, follow a redirect (Azure SignalR Service, with its
+/// access token), and connect with `id=connectionToken`; any other request as it is.
+async fn negotiate(mut req: ConnectRequest) -> Result<ConnectRequest, String> {
+    use crate::model::protocol::signalr::{self, Negotiated};
+    let choice = &req.protocol;
+    if choice.protocol != crate::model::protocol::Protocol::SignalR
+        || !signalr::lens::Settings::from_options(&choice.options)?.negotiate
+    {
+        return Ok(req);
+    }
+    let mut hub = req.url.clone();
+    for _ in 0..5 {
+        let at = signalr::negotiate_url(&hub);
+        let (status, body) = crate::engine::pipeline::http_post(&req, &at)
+            .await
+            .map_err(|e| {
+                format!(
+                    "SignalR negotiate ({at}) failed at {}: {}",
+                    e.stage.as_str(),
+                    e.message
+                )
+            })?;
+        match signalr::read_negotiate(&hub, status, &body)
+            .map_err(|e| format!("SignalR negotiate ({at}): {e}"))?
+        {
+            Negotiated::Connect { url, .. } => {
+                req.url = url;
+                return Ok(req);
+            }
+            Negotiated::Redirect { url, access_token } => {
+                hub = url;
+                if let Some(token) = access_token {
+                    req.headers
+                        .retain(|(name, _)| !name.eq_ignore_ascii_case("authorization"));
+                    req.headers
+                        .push(("Authorization".into(), format!("Bearer {token}")));
+                }
+            }
+        }
+    }
+    Err("SignalR negotiate: redirected more than 5 times".into())
 }

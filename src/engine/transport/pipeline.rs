@@ -396,3 +396,162 @@ async fn connect_tcp(addrs: &[SocketAddr], to_proxy: bool) -> Result<TcpStream, 
         format!("could not connect to {whom}{addr}: {why}"),
     ))
 }
+
+/// The largest HTTP response body [`http_post`] reads.
+const MAX_HTTP_BODY: usize = 1 << 20;
+
+/// An HTTP POST with an empty body to `url` (http/https or ws/wss), through the same stages as a connection
+/// (DNS, TCP, the proxy, TLS with the request's TLS options) and with the request's own headers (its
+/// Authorization, cookies, …): the status and the body (at most 1 MiB). SignalR's negotiate uses it.
+pub async fn http_post(req: &ConnectRequest, url: &str) -> Result<(u16, Vec<u8>), StageError> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let limit = req.connect_timeout();
+    let target = parse_target(url)?;
+    let mut info = HandshakeInfo::default();
+    let proxy = select_proxy(req, &target)?;
+    let mut tcp = tcp_stage(&target, proxy.as_ref(), &mut info, limit).await?;
+    if let Some(proxy) = &proxy {
+        tcp = proxy_stage(tcp, proxy, &target, &mut info, limit).await?;
+    }
+    let mut transport = if target.secure {
+        Transport::tls(tls_stage(req, &target, tcp, &mut info, limit).await?)
+    } else {
+        Transport::plain(tcp)
+    };
+    let mut head = format!(
+        "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nContent-Type: text/plain;charset=UTF-8\r\nAccept: */*\r\nConnection: close\r\n",
+        target.resource, target.host_header
+    );
+    if let Some(auth) = &target.basic_auth {
+        head.push_str(&format!("Authorization: {auth}\r\n"));
+    }
+    for (name, value) in handshake::extra_headers(req)? {
+        if !name.eq_ignore_ascii_case("Sec-WebSocket-Extensions") {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+    }
+    head.push_str("\r\n");
+    let exchange = async {
+        transport.write_all(head.as_bytes()).await?;
+        transport.flush().await?;
+        let mut response = Vec::new();
+        let mut chunk = [0u8; 8192];
+        loop {
+            let n = transport.read(&mut chunk).await?;
+            if n == 0 {
+                break;
+            }
+            response.extend_from_slice(&chunk[..n]);
+            if response.len() > MAX_HTTP_BODY + 64 * 1024 {
+                return Err(io::Error::other("the response is larger than 1 MiB"));
+            }
+            if let Some(done) = http_response_complete(&response) {
+                response.truncate(done);
+                break;
+            }
+        }
+        Ok::<_, io::Error>(response)
+    };
+    let what = format!("POST {}", target.resource);
+    let (response, _) = timed(Stage::Handshake, &what, limit, async {
+        exchange
+            .await
+            .map_err(|e| StageError::new(Stage::Handshake, format!("{what}: {e}")))
+    })
+    .await?;
+    parse_http_response(&response)
+        .map_err(|why| StageError::new(Stage::Handshake, format!("{what}: {why}")))
+}
+
+/// The length of a complete response (head and a Content-Length or chunked body), once it is all there.
+fn http_response_complete(bytes: &[u8]) -> Option<usize> {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut response = httparse::Response::new(&mut headers);
+    let Ok(httparse::Status::Complete(head)) = response.parse(bytes) else {
+        return None;
+    };
+    let header = |name: &str| {
+        response
+            .headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| String::from_utf8_lossy(h.value).into_owned())
+    };
+    if let Some(length) = header("content-length").and_then(|l| l.trim().parse::<usize>().ok()) {
+        return (bytes.len() >= head + length).then_some(head + length);
+    }
+    if header("transfer-encoding").is_some_and(|t| t.to_ascii_lowercase().contains("chunked")) {
+        return dechunk(&bytes[head..]).map(|(_, used)| head + used);
+    }
+    None
+}
+
+/// A chunked body: its bytes and how many bytes of input it used, once the last chunk came.
+fn dechunk(mut bytes: &[u8]) -> Option<(Vec<u8>, usize)> {
+    let total = bytes.len();
+    let mut body = Vec::new();
+    loop {
+        let eol = bytes.windows(2).position(|w| w == b"\r\n")?;
+        let size_text = std::str::from_utf8(&bytes[..eol]).ok()?;
+        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+        bytes = &bytes[eol + 2..];
+        if size == 0 {
+            let end = bytes.windows(2).position(|w| w == b"\r\n")?;
+            return Some((body, total - bytes.len() + end + 2));
+        }
+        if bytes.len() < size + 2 {
+            return None;
+        }
+        body.extend_from_slice(&bytes[..size]);
+        bytes = &bytes[size + 2..];
+    }
+}
+
+/// The status and body of a whole response.
+fn parse_http_response(bytes: &[u8]) -> Result<(u16, Vec<u8>), String> {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut response = httparse::Response::new(&mut headers);
+    let head = match response.parse(bytes) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => {
+            return Err("the connection closed before the response's headers ended".into());
+        }
+        Err(e) => return Err(format!("not an HTTP response ({e})")),
+    };
+    let status = response.code.unwrap_or(0);
+    let chunked = response.headers.iter().any(|h| {
+        h.name.eq_ignore_ascii_case("transfer-encoding")
+            && String::from_utf8_lossy(h.value)
+                .to_ascii_lowercase()
+                .contains("chunked")
+    });
+    let rest = &bytes[head..];
+    let body = if chunked {
+        dechunk(rest)
+            .map(|(b, _)| b)
+            .ok_or("the chunked body ended early")?
+    } else {
+        rest.to_vec()
+    };
+    Ok((status, body))
+}
+
+#[cfg(test)]
+mod http_tests {
+    use super::*;
+
+    #[test]
+    fn responses_with_a_length_or_chunks_are_read_whole() {
+        let plain = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
+        assert_eq!(http_response_complete(plain), Some(plain.len()));
+        assert_eq!(http_response_complete(&plain[..plain.len() - 1]), None);
+        assert_eq!(parse_http_response(plain), Ok((200, b"{}".to_vec())));
+        let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{\"\r\n3\r\na\":1\r\n0\r\n\r\n";
+        assert_eq!(http_response_complete(chunked), Some(chunked.len()));
+        assert_eq!(
+            parse_http_response(chunked),
+            Ok((200, b"{\"a\":1".to_vec()))
+        );
+        assert!(parse_http_response(b"garbage\r\n\r\n").is_err());
+    }
+}

@@ -258,3 +258,81 @@ pub fn write_msgpack(record: &Value) -> Vec<u8> {
     out.extend_from_slice(&body);
     out
 }
+
+/// Where a negotiate goes for hub URL `url`: its path plus `/negotiate`, its query kept, `negotiateVersion=1`.
+pub fn negotiate_url(url: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let mut out = base.trim_end_matches('/').to_owned();
+    out.push_str("/negotiate?negotiateVersion=1");
+    if let Some(q) = query.filter(|q| !q.is_empty()) {
+        out.push('&');
+        out.push_str(q);
+    }
+    out
+}
+
+/// What a negotiate answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Negotiated {
+    /// Connect to the hub URL with `id=TOKEN` (the connectionToken, or v0's connectionId).
+    Connect { url: String, connection_id: String },
+    /// Negotiate again at `url` (Azure SignalR Service), with this bearer token.
+    Redirect {
+        url: String,
+        access_token: Option<String>,
+    },
+}
+
+/// Reads a negotiate response for hub `url` (HTTP status and body), or says what is wrong in words.
+pub fn read_negotiate(url: &str, status: u16, body: &[u8]) -> Result<Negotiated, String> {
+    if !(200..300).contains(&status) {
+        let text = String::from_utf8_lossy(body);
+        let text = text.trim();
+        let snippet: String = text.chars().take(200).collect();
+        return Err(format!(
+            "the negotiate request was answered {status}{}",
+            if snippet.is_empty() {
+                String::new()
+            } else {
+                format!(": {snippet}")
+            }
+        ));
+    }
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| format!("the negotiate response is not JSON: {e}"))?;
+    if let Some(error) = v.get("error").and_then(Value::as_str) {
+        return Err(format!("the hub refused the negotiate: {error}"));
+    }
+    if let Some(next) = v.get("url").and_then(Value::as_str) {
+        return Ok(Negotiated::Redirect {
+            url: next.to_owned(),
+            access_token: v
+                .get("accessToken")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        });
+    }
+    let websockets = v
+        .get("availableTransports")
+        .and_then(Value::as_array)
+        .is_none_or(|t| {
+            t.iter()
+                .any(|t| t.get("transport").and_then(Value::as_str) == Some("WebSockets"))
+        });
+    if !websockets {
+        return Err("the hub does not offer the WebSockets transport (availableTransports)".into());
+    }
+    let id = v
+        .get("connectionToken")
+        .or_else(|| v.get("connectionId"))
+        .and_then(Value::as_str)
+        .ok_or("the negotiate response has no connectionToken or connectionId")?;
+    let encoded: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    Ok(Negotiated::Connect {
+        url: format!("{url}{separator}id={encoded}"),
+        connection_id: id.to_owned(),
+    })
+}

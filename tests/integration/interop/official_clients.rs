@@ -51,7 +51,7 @@ async fn official_client(script: &str, port: u16, args: &[&str]) -> String {
 }
 
 /// The recorded messages: (direction, message) with direction "in" (to the server) or "out" (from it), and
-/// what the server noted as errors.
+/// what the server noted otherwise ("error: …", "negotiate: …", "connect: …").
 fn recorded(path: &Path) -> (Vec<(String, WsData)>, Vec<String>) {
     use base64::Engine as _;
     let text = std::fs::read_to_string(path).unwrap_or_default();
@@ -60,8 +60,9 @@ fn recorded(path: &Path) -> (Vec<(String, WsData)>, Vec<String>) {
     for line in text.lines() {
         let v: Value = serde_json::from_str(line).expect("record line");
         let dir = v["dir"].as_str().expect("dir").to_owned();
-        if dir == "error" {
-            errors.push(v["text"].as_str().unwrap_or("").to_owned());
+        if dir != "in" && dir != "out" {
+            // What the server noted: "error: …", "negotiate: <Authorization>", "connect: <URL>".
+            errors.push(format!("{dir}: {}", v["text"].as_str().unwrap_or("")));
             continue;
         }
         let data = match (v.get("text"), v.get("base64")) {
@@ -258,6 +259,69 @@ async fn signalr_against_the_official_client_and_its_protocols() {
         assert!(parts(&events, "sent", "ping").len() >= 2, "{hub_protocol}");
         assert!(!parts(&events, "received", "ping").is_empty());
     }
+
+    // The negotiate step: the official client's (the hub's answer is what it expects), then sockscope's, with
+    // the request's own Authorization header, connecting with id=connectionToken.
+    official_client("node_signalr_client.js", hub.port, &["json", "negotiate"]).await;
+    let (events, code, stderr) = connect(
+        &url,
+        &[
+            "--protocol",
+            "signalr",
+            "--protocol-option",
+            "negotiate=true",
+            "--header",
+            "Authorization: Bearer sockscope",
+            "--emit",
+            r#"{"invoke":"Echo","args":["negotiated"]}"#,
+            "--count",
+            "1",
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{stderr}\n{events:#?}");
+    let handshake = events
+        .iter()
+        .find(|e| e["event"] == "handshake")
+        .expect("handshake");
+    let target = handshake["request"]["target"].as_str().expect("target");
+    assert!(target.starts_with("/chathub?id=tok-"), "{target}");
+    let completion = parts(&events, "received", "completion");
+    assert_eq!(completion[0]["result"], "negotiated");
+    let (_, notes) = recorded(&record);
+    assert!(
+        notes.iter().any(|n| n == "negotiate: Bearer sockscope"),
+        "{notes:?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .filter(|n| n.starts_with("connect: /chathub?id=tok-"))
+            .count()
+            >= 2,
+        "{notes:?}"
+    );
+    // A hub without /negotiate: the failure says where and why.
+    let (events, code, _) = connect(
+        &format!("ws://127.0.0.1:{}/elsewhere", hub.port),
+        &[
+            "--protocol",
+            "signalr",
+            "--protocol-option",
+            "negotiate=true",
+        ],
+    )
+    .await;
+    assert_ne!(code, Some(0));
+    let error = events
+        .iter()
+        .find(|e| e["event"] == "error")
+        .unwrap_or_else(|| panic!("{events:#?}"));
+    let message = error["message"].as_str().expect("message");
+    assert!(
+        message.contains("negotiate") && message.contains("404"),
+        "{message}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -373,8 +437,8 @@ async fn action_cable_against_the_official_client() {
         return;
     };
     official_client("node_actioncable_client.js", cable.port, &[]).await;
-    let (messages, errors) = recorded(&record);
-    assert!(errors.is_empty(), "{errors:?}");
+    let (messages, notes) = recorded(&record);
+    assert!(!notes.iter().any(|n| n.starts_with("error")), "{notes:?}");
     let decoded = decode_recording(Protocol::ActionCable, &Options::new(), messages);
     assert_eq!(
         types(&decoded, "in"),

@@ -15,7 +15,12 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// The `--protocol-option` keys SignalR reads.
-pub const OPTION_KEYS: &[&str] = &["keepalive_ms", "server_timeout_ms", "hub_protocol"];
+pub const OPTION_KEYS: &[&str] = &[
+    "keepalive_ms",
+    "server_timeout_ms",
+    "hub_protocol",
+    "negotiate",
+];
 
 /// The official client's defaults: a ping every 15 s, the server silent for 30 s is gone.
 pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(15);
@@ -36,6 +41,9 @@ pub struct Settings {
     pub keepalive: Duration,
     pub server_timeout: Duration,
     pub hub_protocol: HubProtocol,
+    /// POST `/negotiate` first and connect with its connectionToken (`negotiate=true`); off by default, as
+    /// clients with skipNegotiation do.
+    pub negotiate: bool,
 }
 
 impl Settings {
@@ -59,6 +67,19 @@ impl Settings {
             server_timeout: millis_option(options, "server_timeout_ms")?
                 .map_or(DEFAULT_SERVER_TIMEOUT, Duration::from_millis),
             hub_protocol,
+            negotiate: match options
+                .get("negotiate")
+                .map(|v| v.trim().to_ascii_lowercase())
+            {
+                None => false,
+                Some(v) if v == "true" || v == "1" || v == "yes" => true,
+                Some(v) if v == "false" || v == "0" || v == "no" => false,
+                Some(v) => {
+                    return Err(format!(
+                        "protocol option negotiate must be true or false, not '{v}'"
+                    ));
+                }
+            },
         })
     }
 }

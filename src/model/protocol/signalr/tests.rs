@@ -142,3 +142,39 @@ fn emits_are_checked_in_words() {
     assert!(fields_of_json(&json!({"type":1})).is_err());
     assert!(fields_of_json(&json!({"type":42})).is_err());
 }
+
+#[test]
+fn negotiate_answers_are_read_in_words() {
+    assert_eq!(
+        negotiate_url("wss://h/chathub?access_token=a"),
+        "wss://h/chathub/negotiate?negotiateVersion=1&access_token=a"
+    );
+    let ok = br#"{"negotiateVersion":1,"connectionId":"c","connectionToken":"t/1","availableTransports":[{"transport":"WebSockets","transferFormats":["Text","Binary"]}]}"#;
+    assert_eq!(
+        read_negotiate("ws://h/hub", 200, ok),
+        Ok(Negotiated::Connect {
+            url: "ws://h/hub?id=t%2F1".into(),
+            connection_id: "t/1".into()
+        })
+    );
+    assert!(matches!(
+        read_negotiate("ws://h/hub", 200, br#"{"url":"https://x/client/?hub=a","accessToken":"k"}"#),
+        Ok(Negotiated::Redirect { access_token: Some(t), .. }) if t == "k"
+    ));
+    assert!(
+        read_negotiate("ws://h/hub", 200, br#"{"error":"nope"}"#)
+            .expect_err("e")
+            .contains("nope")
+    );
+    assert!(
+        read_negotiate("ws://h/hub", 401, b"Unauthorized")
+            .expect_err("e")
+            .contains("401")
+    );
+    let lp = br#"{"connectionId":"c","availableTransports":[{"transport":"LongPolling"}]}"#;
+    assert!(
+        read_negotiate("ws://h/hub", 200, lp)
+            .expect_err("e")
+            .contains("WebSockets")
+    );
+}
