@@ -546,7 +546,7 @@ mod http_tests {
         assert_eq!(http_response_complete(plain), Some(plain.len()));
         assert_eq!(http_response_complete(&plain[..plain.len() - 1]), None);
         assert_eq!(parse_http_response(plain), Ok((200, b"{}".to_vec())));
-        let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{\"\r\n3\r\na\":1\r\n0\r\n\r\n";
+        let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{\"\r\n4\r\na\":1\r\n0\r\n\r\n";
         assert_eq!(http_response_complete(chunked), Some(chunked.len()));
         assert_eq!(
             parse_http_response(chunked),
