@@ -41,29 +41,42 @@ pub async fn run(conn_id: ConnId, req: ConnectRequest, mut commands: Commands, s
             return;
         }
     };
-    // SignalR's negotiate, when asked for: once, before the first attempt.
-    let req = match negotiate(req).await {
-        Ok(req) => req,
-        Err(message) => {
-            let err = StageError::new(Stage::Protocol, message);
-            sink.emit(conn_id, EventKind::Error(err)).await;
-            attempt::finish(
-                &sink,
-                conn_id,
-                None,
-                String::new(),
-                false,
-                crate::model::Initiator::None,
-            )
-            .await;
-            return;
-        }
-    };
     let mut template_counter = 0u64;
     let mut reconnects = 0u32;
     let mut failures_in_a_row = 0u32;
     loop {
-        let end = run_attempt(conn_id, &req, &mut commands, &sink, &mut template_counter).await;
+        // SignalR's negotiate, when asked for, before every attempt: a connection token is spent when its
+        // WebSocket closes, so a reconnect negotiates again, as the official client does.
+        let end = match negotiate(req.clone()).await {
+            Ok(attempt_req) => {
+                run_attempt(
+                    conn_id,
+                    &attempt_req,
+                    &mut commands,
+                    &sink,
+                    &mut template_counter,
+                )
+                .await
+            }
+            Err(message) => {
+                let err = StageError::new(Stage::Protocol, message);
+                sink.emit(conn_id, EventKind::Error(err)).await;
+                attempt::finish(
+                    &sink,
+                    conn_id,
+                    None,
+                    String::new(),
+                    false,
+                    crate::model::Initiator::None,
+                )
+                .await;
+                attempt::AttemptEnd {
+                    by_user: false,
+                    opened: false,
+                    immediately: false,
+                }
+            }
+        };
         if end.by_user || !req.reconnect.enabled {
             return;
         }

@@ -422,10 +422,16 @@ pub async fn http_post(req: &ConnectRequest, url: &str) -> Result<(u16, Vec<u8>)
         "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nContent-Type: text/plain;charset=UTF-8\r\nAccept: */*\r\nConnection: close\r\n",
         target.resource, target.host_header
     );
-    if let Some(auth) = &target.basic_auth {
-        head.push_str(&format!("Authorization: {auth}\r\n"));
-    }
-    for (name, value) in handshake::extra_headers(req)? {
+    // The request's own headers (the URL's Basic credentials, its Authorization, cookies, …), with one
+    // Authorization: the last given (a header of the user's, or a redirect's bearer token, over the URL's).
+    let extra = handshake::extra_headers(req)?;
+    let last_auth = extra
+        .iter()
+        .rposition(|(name, _)| name.eq_ignore_ascii_case("Authorization"));
+    for (i, (name, value)) in extra.into_iter().enumerate() {
+        if name.eq_ignore_ascii_case("Authorization") && Some(i) != last_auth {
+            continue;
+        }
         if !name.eq_ignore_ascii_case("Sec-WebSocket-Extensions") {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
@@ -478,7 +484,9 @@ fn http_response_complete(bytes: &[u8]) -> Option<usize> {
             .map(|h| String::from_utf8_lossy(h.value).into_owned())
     };
     if let Some(length) = header("content-length").and_then(|l| l.trim().parse::<usize>().ok()) {
-        return (bytes.len() >= head + length).then_some(head + length);
+        // A length past the limit: take what came (the caller refuses a response that big).
+        let end = head.saturating_add(length.min(MAX_HTTP_BODY + 1));
+        return (bytes.len() >= end).then_some(end);
     }
     if header("transfer-encoding").is_some_and(|t| t.to_ascii_lowercase().contains("chunked")) {
         return dechunk(&bytes[head..]).map(|(_, used)| head + used);
@@ -496,10 +504,17 @@ fn dechunk(mut bytes: &[u8]) -> Option<(Vec<u8>, usize)> {
         let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
         bytes = &bytes[eol + 2..];
         if size == 0 {
-            let end = bytes.windows(2).position(|w| w == b"\r\n")?;
-            return Some((body, total - bytes.len() + end + 2));
+            // Trailers, if any, end with an empty line.
+            let mut at = 0;
+            loop {
+                let line = bytes[at..].windows(2).position(|w| w == b"\r\n")?;
+                at += line + 2;
+                if line == 0 {
+                    return Some((body, total - bytes.len() + at));
+                }
+            }
         }
-        if bytes.len() < size + 2 {
+        if size > MAX_HTTP_BODY || bytes.len() < size.saturating_add(2) {
             return None;
         }
         body.extend_from_slice(&bytes[..size]);

@@ -149,9 +149,14 @@ impl Decoded {
 
     /// The ack id (Socket.IO) or the operation id (GraphQL).
     pub fn id(&self) -> Option<String> {
-        let id = ["ack_id", "id", "packet_id", "invocation_id"]
+        // STOMP: a frame's receipt, and the RECEIPT that answers it.
+        let receipt = self
+            .field("headers")
+            .and_then(|h| h.get("receipt-id").or_else(|| h.get("receipt")));
+        let id = ["ack_id", "id", "packet_id", "invocation_id", "ref"]
             .into_iter()
-            .find_map(|key| self.field(key).filter(|v| !v.is_null()))?;
+            .find_map(|key| self.field(key).filter(|v| !v.is_null()))
+            .or(receipt.filter(|v| !v.is_null()))?;
         match id {
             Value::String(s) => Some(s.clone()),
             Value::Number(n) => Some(n.to_string()),
@@ -418,7 +423,7 @@ pub fn for_protocol(
             automatic,
         ))),
         Protocol::Phoenix => Some(Box::new(super::phoenix::PhoenixLens::new(
-            super::phoenix::Settings::from_options(options)?,
+            super::phoenix::Settings::from_options(options)?.for_url(url),
             automatic,
         ))),
         Protocol::ActionCable => Some(Box::new(super::actioncable::ActionCableLens::new(
@@ -534,6 +539,16 @@ mod tests {
         assert_eq!(publish.subject().as_deref(), Some("a/b"));
         let message = decoded(json!({"type":"MESSAGE","headers":{"destination":"/q"}}));
         assert_eq!(message.subject().as_deref(), Some("/q"));
+        // What answers a step: a STOMP receipt, a Phoenix ref.
+        let asked =
+            decoded(json!({"type":"SUBSCRIBE","headers":{"destination":"/q","receipt":"r1"}}));
+        let answer = decoded(json!({"type":"RECEIPT","headers":{"receipt-id":"r1"}}));
+        assert_eq!(
+            (asked.id(), answer.id()),
+            (Some("r1".into()), Some("r1".into()))
+        );
+        let push = decoded(json!({"type":"new_msg","topic":"t","ref":"4","join_ref":"1"}));
+        assert_eq!(push.id().as_deref(), Some("4"));
         let cable = decoded(json!({"type":"message","identifier":{"channel":"Chat"}}));
         assert_eq!(cable.subject().as_deref(), Some("Chat"));
     }

@@ -190,7 +190,7 @@ pub fn detect(selected_subprotocol: Option<&str>, url: &str) -> Detection {
         );
     }
     let last = path.trim_end_matches('/').rsplit('/').next().unwrap_or("");
-    if last.ends_with("hub") || path.contains("/hubs/") {
+    if (last.ends_with("hub") && last != "github") || path.contains("/hubs/") {
         return found(
             Protocol::SignalR,
             format!("the URL's path names a hub ({last}), as SignalR's do"),

@@ -94,6 +94,45 @@ fn property(id: u8) -> Option<(&'static str, PropType)> {
     })
 }
 
+/// Properties a client may put in a PUBLISH (MQTT 5 §3.3.2.3; a Subscription Identifier is the server's).
+pub const PUBLISH_PROPERTIES: [u8; 7] = [0x01, 0x02, 0x03, 0x08, 0x09, 0x23, 0x26];
+
+/// A JSON value as the property `id`'s wire type (numbers for the integer types, text, or bytes as text or
+/// `{"base64":…}`), or why it cannot be one. User properties (pairs) are built by the caller.
+pub fn property_value(id: u8, value: &serde_json::Value) -> Result<PropValue, String> {
+    let Some((name, kind)) = property(id) else {
+        return Err(format!("MQTT 5 has no property 0x{id:02X}"));
+    };
+    let number = |max: u64| {
+        value
+            .as_u64()
+            .filter(|n| *n <= max)
+            .ok_or_else(|| format!("the property {name} is a whole number up to {max}"))
+    };
+    Ok(match kind {
+        PropType::Byte => PropValue::Byte(number(255)? as u8),
+        PropType::Two => PropValue::Two(number(65_535)? as u16),
+        PropType::Four => PropValue::Four(number(u64::from(u32::MAX))? as u32),
+        PropType::Var => PropValue::Var(number(268_435_455)? as u32),
+        PropType::Str => PropValue::Str(
+            value
+                .as_str()
+                .ok_or_else(|| format!("the property {name} is text"))?
+                .to_owned(),
+        ),
+        PropType::Bin => PropValue::Bin(match value {
+            serde_json::Value::String(s) => s.clone().into_bytes(),
+            other => super::lens::value_bytes(other)
+                .ok_or_else(|| format!("the property {name} is text or {{\"base64\":…}}"))?,
+        }),
+        PropType::Pair => {
+            return Err(format!(
+                "the property {name} is a list of [key, value] pairs"
+            ));
+        }
+    })
+}
+
 /// The identifier of the property named `name`.
 pub fn property_id(name: &str) -> Option<u8> {
     (0u8..=0x2A).find(|id| property(*id).is_some_and(|(n, _)| n == name))
@@ -810,31 +849,35 @@ impl Reader {
         self.buf.len()
     }
 
-    /// Reads `bytes`: the packets it completed, in order. An error drops what was buffered.
+    /// Reads `bytes`: the packets it completed, in order, or the first error. An error drops what was
+    /// buffered (the byte stream cannot be followed past a malformed packet).
     pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<Packet>, Malformed> {
+        match self.feed_all(bytes) {
+            (packets, None) => Ok(packets),
+            (_, Some(e)) => Err(e),
+        }
+    }
+
+    /// As [`Reader::feed`], keeping the packets read before an error.
+    pub fn feed_all(&mut self, bytes: &[u8]) -> (Vec<Packet>, Option<Malformed>) {
         self.buf.extend_from_slice(bytes);
         let mut packets = Vec::new();
         let mut at = 0;
-        let outcome = loop {
+        let error = loop {
             match self.one(at) {
                 Ok(Some((packet, used))) => {
                     at += used;
                     packets.push(packet);
                 }
-                Ok(None) => break Ok(()),
-                Err(e) => break Err(e),
+                Ok(None) => break None,
+                Err(e) => break Some(e),
             }
         };
-        match outcome {
-            Ok(()) => {
-                self.buf.drain(..at);
-                Ok(packets)
-            }
-            Err(e) => {
-                self.buf = Vec::new();
-                Err(e)
-            }
+        match error {
+            None => self.buf.drain(..at).for_each(drop),
+            Some(_) => self.buf = Vec::new(),
         }
+        (packets, error)
     }
 
     fn one(&self, at: usize) -> Result<Option<(Packet, usize)>, Malformed> {
@@ -897,7 +940,8 @@ pub fn topic_matches(filter: &str, topic: &str) -> bool {
 
 /// A CONNACK return code (3.1.1) or reason code (5) in words.
 pub fn connack_words(version: Version, code: u8) -> &'static str {
-    if version == Version::V311 {
+    // A 3.1.1 broker answers an MQTT 5 CONNECT with a 3.1.1 return code (1: unacceptable protocol version).
+    if version == Version::V311 || (1..=5).contains(&code) {
         return match code {
             0 => "connection accepted",
             1 => "unacceptable protocol version",

@@ -8,6 +8,12 @@ use serde_json::{Map, Number, Value, json};
 /// Deeper nesting than this is refused (a hostile peer cannot exhaust the stack).
 const MAX_DEPTH: usize = 64;
 
+/// Values read from one input at most (each becomes a JSON value of some 80 bytes: memory stays bounded).
+const MAX_VALUES: usize = 1 << 20;
+
+/// Room reserved up front for an array at most; a longer one grows as its items really arrive.
+const MAX_RESERVE: usize = 1024;
+
 /// Bytes that are not one MessagePack value, in words.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -15,7 +21,11 @@ pub struct Malformed(pub String);
 
 /// Reads one value from the start of `bytes`: the value and the bytes it used.
 pub fn read(bytes: &[u8]) -> Result<(Value, usize), Malformed> {
-    let mut r = Reader { bytes, at: 0 };
+    let mut r = Reader {
+        bytes,
+        at: 0,
+        values: 0,
+    };
     let v = r.value(0)?;
     Ok((v, r.at))
 }
@@ -23,6 +33,7 @@ pub fn read(bytes: &[u8]) -> Result<(Value, usize), Malformed> {
 struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
+    values: usize,
 }
 
 impl Reader<'_> {
@@ -50,6 +61,12 @@ impl Reader<'_> {
         if depth > MAX_DEPTH {
             return Err(Malformed(format!(
                 "MessagePack nested deeper than {MAX_DEPTH} levels"
+            )));
+        }
+        self.values += 1;
+        if self.values > MAX_VALUES {
+            return Err(Malformed(format!(
+                "a MessagePack message of more than {MAX_VALUES} values"
             )));
         }
         let b = self.take(1)?[0];
@@ -123,7 +140,7 @@ impl Reader<'_> {
                 self.bytes.len() - self.at
             )));
         }
-        let mut items = Vec::with_capacity(n);
+        let mut items = Vec::with_capacity(n.min(MAX_RESERVE));
         for _ in 0..n {
             items.push(self.value(depth + 1)?);
         }
@@ -266,5 +283,10 @@ mod tests {
         assert!(read(&[0xa5, b'a']).is_err());
         let deep = vec![0x91; 100];
         assert!(read(&deep).expect_err("deep").0.contains("deeper"));
+        // An array that claims as many items as there are bytes left reserves little, and a flood of nils is cut
+        // off at the value budget.
+        let mut nils = vec![0xdd, 0x00, 0x20, 0x00, 0x00];
+        nils.extend(std::iter::repeat_n(0xc0, 0x20_0000));
+        assert!(read(&nils).expect_err("budget").0.contains("values"));
     }
 }

@@ -39,7 +39,8 @@ impl Vsn {
 /// What the user chose for Phoenix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
-    pub heartbeat: Duration,
+    /// The heartbeat's interval (`None`: 0, no heartbeat).
+    pub heartbeat: Option<Duration>,
     pub vsn: Vsn,
 }
 
@@ -56,9 +57,25 @@ impl Settings {
         };
         Ok(Self {
             heartbeat: millis_option(options, "heartbeat_ms")?
-                .map_or(DEFAULT_HEARTBEAT, Duration::from_millis),
+                .map_or(Some(DEFAULT_HEARTBEAT), |ms| {
+                    (ms > 0).then(|| Duration::from_millis(ms))
+                }),
             vsn,
         })
+    }
+
+    /// The settings for the URL connected to: a `vsn=` in its query is what the server reads, so it wins.
+    pub fn for_url(mut self, url: &str) -> Self {
+        let query = url.split_once('?').map_or("", |(_, q)| q);
+        let query = query.split('#').next().unwrap_or("");
+        for pair in query.split('&') {
+            match pair {
+                "vsn=2.0.0" => self.vsn = Vsn::V2,
+                "vsn=1.0.0" => self.vsn = Vsn::V1,
+                _ => {}
+            }
+        }
+        self
     }
 
     /// The URL phoenix.js connects to for endpoint `url`: `…/websocket` and `vsn=` added when missing.
@@ -417,11 +434,15 @@ impl Lens for PhoenixLens {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        (self.automatic && !self.failed).then_some(self.last_heartbeat + self.settings.heartbeat)
+        let every = self.settings.heartbeat?;
+        (self.automatic && !self.failed).then_some(self.last_heartbeat + every)
     }
 
     fn on_time(&mut self, now: Instant) -> Vec<Output> {
-        if !self.automatic || self.failed || now < self.last_heartbeat + self.settings.heartbeat {
+        let Some(every) = self.settings.heartbeat else {
+            return Vec::new();
+        };
+        if !self.automatic || self.failed || now < self.last_heartbeat + every {
             return Vec::new();
         }
         // phoenix.js: a heartbeat still unanswered when the next is due means the connection is gone.
@@ -574,6 +595,17 @@ mod tests {
             [Output::Failed(f)] => assert_eq!(f.then, Then::Drop),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_heartbeat_of_0_is_none() {
+        let mut o = Options::new();
+        o.insert("heartbeat_ms".into(), "0".into());
+        let mut l = PhoenixLens::new(Settings::from_options(&o).expect("s"), true);
+        let t0 = Instant::now();
+        l.start(t0);
+        assert_eq!(l.next_deadline(), None);
+        assert!(l.on_time(t0 + Duration::from_secs(100)).is_empty());
     }
 
     #[test]

@@ -136,42 +136,45 @@ pub fn msgpack_fields(message: &Value) -> Result<Map<String, Value>, Malformed> 
     let at = |i: usize| items.get(i).cloned().unwrap_or(Value::Null);
     let mut record = Map::new();
     record.insert("type".into(), json!(kind));
-    let mut put = |k: &str, v: Value| {
+    let put = |record: &mut Map<String, Value>, k: &str, v: Value| {
         if !v.is_null() {
             record.insert(k.into(), v);
         }
     };
     match kind {
         1 | 4 => {
-            put("headers", at(1));
-            put("invocationId", at(2));
-            put("target", at(3));
-            put("arguments", at(4));
-            put("streamIds", at(5));
+            put(&mut record, "headers", at(1));
+            put(&mut record, "invocationId", at(2));
+            put(&mut record, "target", at(3));
+            put(&mut record, "arguments", at(4));
+            put(&mut record, "streamIds", at(5));
         }
         2 => {
-            put("headers", at(1));
-            put("invocationId", at(2));
-            put("item", at(3));
+            put(&mut record, "headers", at(1));
+            put(&mut record, "invocationId", at(2));
+            put(&mut record, "item", at(3));
         }
         3 => {
-            put("headers", at(1));
-            put("invocationId", at(2));
+            put(&mut record, "headers", at(1));
+            put(&mut record, "invocationId", at(2));
             match at(3).as_u64() {
-                Some(1) => put("error", at(4)),
-                Some(3) => put("result", at(4)),
+                Some(1) => put(&mut record, "error", at(4)),
+                // A result of nil is a result (JSON keeps "result":null), not a void completion.
+                Some(3) => {
+                    record.insert("result".into(), at(4));
+                }
                 _ => {}
             }
         }
         5 => {
-            put("headers", at(1));
-            put("invocationId", at(2));
+            put(&mut record, "headers", at(1));
+            put(&mut record, "invocationId", at(2));
         }
         7 => {
-            put("error", at(1));
-            put("allowReconnect", at(2));
+            put(&mut record, "error", at(1));
+            put(&mut record, "allowReconnect", at(2));
         }
-        8 | 9 => put("sequenceId", at(1)),
+        8 | 9 => put(&mut record, "sequenceId", at(1)),
         _ => {}
     }
     fields_of_json(&Value::Object(record))

@@ -209,26 +209,44 @@ impl Reader {
         self.buf.len()
     }
 
-    /// Reads `bytes` (one WebSocket message): the items it completed, in order. After an error the buffer is
-    /// dropped, so the next message starts afresh.
+    /// Reads `bytes` (one WebSocket message): the items it completed, in order, or the first error. After an
+    /// error the buffer is dropped, so the next message starts afresh.
     pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<Item>, Malformed> {
+        match self.feed_all(bytes) {
+            (items, None) => Ok(items),
+            (_, Some(e)) => Err(e),
+        }
+    }
+
+    /// As [`Reader::feed`], but keeping the items read before an error (a good CONNECTED or MESSAGE is not lost
+    /// to a broken frame after it in the same message).
+    pub fn feed_all(&mut self, bytes: &[u8]) -> (Vec<Item>, Option<Malformed>) {
+        let waiting = !self.buf.is_empty();
         self.buf.extend_from_slice(bytes);
         let mut items = Vec::new();
+        // A frame ends with NUL: while one is unfinished, a piece without NUL cannot complete it, so the buffer
+        // is not scanned again (a large frame in small pieces costs linear time, not quadratic).
+        if waiting && !bytes.contains(&0) {
+            return (items, self.check_pending());
+        }
         let mut at = 0;
-        let result = loop {
+        let error = loop {
             match read_one(self.version, &self.buf[at..]) {
                 Ok(Some((item, used))) => {
                     at += used;
                     if let Item::Frame(f) = &item
                         && f.command == "CONNECTED"
-                        && let Some(v) = f.header("version").and_then(Version::parse)
                     {
-                        self.version = v;
+                        // A CONNECTED without a version is a STOMP 1.0 server's.
+                        self.version = f
+                            .header("version")
+                            .and_then(Version::parse)
+                            .unwrap_or(Version::V10);
                     }
                     items.push(item);
                 }
-                Ok(None) => break Ok(()),
-                Err(e) => break Err(e),
+                Ok(None) => break None,
+                Err(e) => break Some(e),
             }
         };
         // The EOLs around frames are not heart-beats of their own (RabbitMQ ends each frame with one): a
@@ -238,24 +256,29 @@ impl Reader {
         } else if items.len() > 1 {
             items.truncate(1);
         }
-        match result {
-            Ok(()) => {
+        match error {
+            None => {
                 self.buf.drain(..at);
-                if self.buf.len() > self.max {
-                    let held = self.buf.len();
-                    self.buf = Vec::new();
-                    return Err(Malformed(format!(
-                        "a STOMP frame went on for {held} bytes without its closing NUL (at most {} are kept)",
-                        self.max
-                    )));
-                }
-                Ok(items)
+                (items, self.check_pending())
             }
-            Err(e) => {
+            Some(e) => {
                 self.buf = Vec::new();
-                Err(e)
+                (items, Some(e))
             }
         }
+    }
+
+    /// Refuses an unfinished frame past the bound (and drops it).
+    fn check_pending(&mut self) -> Option<Malformed> {
+        if self.buf.len() <= self.max {
+            return None;
+        }
+        let held = self.buf.len();
+        self.buf = Vec::new();
+        Some(Malformed(format!(
+            "a STOMP frame went on for {held} bytes without its closing NUL (at most {} are kept)",
+            self.max
+        )))
     }
 }
 

@@ -110,7 +110,7 @@ pub fn proto_js(
                 });
             format!(
                 "const proto = signalr({});\n",
-                settings.keepalive.as_millis()
+                settings.keepalive.map_or(0, |k| k.as_millis())
             )
         }
         Some(Protocol::Phoenix) => {
@@ -120,7 +120,7 @@ pub fn proto_js(
             format!(
                 "const proto = phoenix({}, {});\n",
                 settings.vsn == Vsn::V2,
-                settings.heartbeat.as_millis()
+                settings.heartbeat.map_or(0, |h| h.as_millis())
             )
         }
         Some(Protocol::ActionCable) => "const proto = actionCable();\n".into(),
@@ -383,7 +383,7 @@ function signalr(keepaliveMs) {
           const h = { name: 'signalr', type: 'handshake' };
           if (m.error !== undefined) h.error = m.error;
           else {
-            socket.setInterval(() => socket.send('{"type":6}' + RS), keepaliveMs);
+            if (keepaliveMs > 0) socket.setInterval(() => socket.send('{"type":6}' + RS), keepaliveMs);
             if (ready) { const r = ready; ready = null; r(); }
           }
           out.push(h);
@@ -415,7 +415,7 @@ function phoenix(v2, heartbeatMs) {
   const encode = (m) => v2 ? JSON.stringify([m.join_ref, m.ref, m.topic, m.event, m.payload]) : JSON.stringify(m);
   return {
     open(socket, onReady) {
-      socket.setInterval(() => socket.send(encode({ join_ref: null, ref: String(ref++), topic: 'phoenix', event: 'heartbeat', payload: {} })), heartbeatMs);
+      if (heartbeatMs > 0) socket.setInterval(() => socket.send(encode({ join_ref: null, ref: String(ref++), topic: 'phoenix', event: 'heartbeat', payload: {} })), heartbeatMs);
       onReady();
     },
     message(socket, data) {

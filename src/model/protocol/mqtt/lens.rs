@@ -122,6 +122,15 @@ impl Settings {
                 properties: Vec::new(),
             }),
         };
+        if version == Version::V311
+            && options.contains_key("password")
+            && !options.contains_key("username")
+        {
+            return Err(
+                "MQTT 3.1.1 sends a password only with a user name: give protocol option username too"
+                    .into(),
+            );
+        }
         Ok(Self {
             version,
             client_id: options.get("client_id").cloned().unwrap_or_default(),
@@ -256,43 +265,26 @@ fn parse_properties(value: &Value) -> Result<Properties, String> {
     let mut props = Vec::new();
     for (name, v) in o {
         let id = property_id(name).ok_or_else(|| format!("MQTT 5 has no property '{name}'"))?;
-        let number = || {
-            v.as_u64()
-                .ok_or_else(|| format!("the property {name} is a number"))
-        };
-        let text = || {
-            v.as_str()
-                .map(str::to_owned)
-                .ok_or_else(|| format!("the property {name} is text"))
-        };
-        let value = match name.as_str() {
-            "user_property" => {
-                let pairs = v
-                    .as_array()
-                    .ok_or("user_property is a list of [key, value] pairs")?;
-                for pair in pairs {
-                    match pair.as_array().map(Vec::as_slice) {
-                        Some([Value::String(k), Value::String(v)]) => {
-                            props.push((id, PropValue::Pair(k.clone(), v.clone())));
-                        }
-                        _ => return Err("user_property is a list of [key, value] pairs".into()),
+        if !super::PUBLISH_PROPERTIES.contains(&id) {
+            return Err(format!(
+                "the property {name} is not one a client puts in a PUBLISH (payload_format_indicator, message_expiry_interval, content_type, response_topic, correlation_data, topic_alias, user_property)"
+            ));
+        }
+        if name == "user_property" {
+            let pairs = v
+                .as_array()
+                .ok_or("user_property is a list of [key, value] pairs")?;
+            for pair in pairs {
+                match pair.as_array().map(Vec::as_slice) {
+                    Some([Value::String(k), Value::String(v)]) => {
+                        props.push((id, PropValue::Pair(k.clone(), v.clone())));
                     }
+                    _ => return Err("user_property is a list of [key, value] pairs".into()),
                 }
-                continue;
             }
-            "correlation_data" | "authentication_data" => PropValue::Bin(match v {
-                Value::String(s) => s.clone().into_bytes(),
-                other => value_bytes(other)
-                    .ok_or_else(|| format!("the property {name} is text or {{\"base64\":…}}"))?,
-            }),
-            "content_type" | "response_topic" | "authentication_method" | "reason_string" => {
-                PropValue::Str(text()?)
-            }
-            "payload_format_indicator" => PropValue::Byte(number()?.min(255) as u8),
-            "topic_alias" => PropValue::Two(number()?.min(65535) as u16),
-            _ => PropValue::Four(number()?.min(u64::from(u32::MAX)) as u32),
-        };
-        props.push((id, value));
+            continue;
+        }
+        props.push((id, super::property_value(id, v)?));
     }
     Ok(props)
 }
@@ -816,23 +808,22 @@ impl Lens for MqttLens {
 
     fn on_message(&mut self, now: Instant, message: WsData) -> (Decoded, Vec<Output>) {
         let mut out = Vec::new();
-        let packets = match self.reader.feed(ws_bytes(&message)) {
-            Ok(p) => p,
-            Err(e) => {
-                let why = format!("not an MQTT packet: {}", e.0);
-                let fail = if self.automatic {
-                    // The byte stream cannot be followed past a malformed packet (§4.13).
-                    self.failure(why.clone(), !self.connected, Then::Close)
-                } else {
-                    Output::failed(why.clone())
-                };
-                return (invalid(&why), vec![fail]);
-            }
-        };
-        let parts: Vec<Decoded> = packets
+        let (packets, error) = self.reader.feed_all(ws_bytes(&message));
+        let mut parts: Vec<Decoded> = packets
             .iter()
             .map(|p| self.on_packet(now, p, &mut out))
             .collect();
+        if let Some(e) = error {
+            let why = format!("not an MQTT packet: {}", e.0);
+            let fail = if self.automatic {
+                // The byte stream cannot be followed past a malformed packet (§4.13).
+                self.failure(why.clone(), !self.connected, Then::Close)
+            } else {
+                Output::failed(why.clone())
+            };
+            parts.push(invalid(&why));
+            out.push(fail);
+        }
         let decoded = Decoded::joined(parts).unwrap_or_else(|| {
             let mut fields = Map::new();
             fields.insert("type".into(), json!("partial"));
@@ -875,6 +866,11 @@ impl Lens for MqttLens {
                 }
             }
             Emit::Publish(mut p) => {
+                if !p.properties.is_empty() && self.version() == Version::V311 {
+                    return vec![Output::failed(
+                        "properties are MQTT 5's: this connection speaks 3.1.1 (protocol option version=5)",
+                    )];
+                }
                 if p.qos > 0 {
                     if self.outgoing.len() >= MAX_IN_FLIGHT {
                         return vec![Output::failed(format!(
@@ -898,13 +894,12 @@ impl Lens for MqttLens {
 
     fn describe_sent(&self, message: &WsData) -> Decoded {
         let mut reader = Reader::new(self.version(), MAX_PACKET);
-        match reader.feed(ws_bytes(message)) {
-            Ok(packets) => {
-                Decoded::joined(packets.iter().map(|p| decoded(self.version(), p)).collect())
-                    .unwrap_or_else(|| invalid("an unfinished MQTT packet"))
-            }
-            Err(e) => invalid(&e.0),
+        let (packets, error) = reader.feed_all(ws_bytes(message));
+        let mut parts: Vec<Decoded> = packets.iter().map(|p| decoded(self.version(), p)).collect();
+        if let Some(e) = error {
+            parts.push(invalid(&e.0));
         }
+        Decoded::joined(parts).unwrap_or_else(|| invalid("an unfinished MQTT packet"))
     }
 
     fn next_deadline(&self) -> Option<Instant> {

@@ -419,6 +419,7 @@ fn connect_then_the_qos_flows_both_ways_and_the_keepalive() {
 #[test]
 fn a_refused_connack_says_why() {
     let mut o = Options::new();
+    o.insert("username".into(), "guest".into());
     o.insert("password".into(), "wrong".into());
     let mut lens = MqttLens::new(Settings::from_options(&o).expect("s"), true);
     let t0 = Instant::now();
@@ -464,4 +465,56 @@ fn emits_and_options_are_checked_in_words() {
     o.clear();
     o.insert("clean".into(), "maybe".into());
     assert!(Settings::from_options(&o).is_err());
+}
+
+#[test]
+fn properties_take_their_own_wire_type_and_3_1_1_refusals_read_right() {
+    assert_eq!(property_value(0x23, &json!(7)), Ok(PropValue::Two(7)));
+    assert_eq!(property_value(0x01, &json!(1)), Ok(PropValue::Byte(1)));
+    assert_eq!(property_value(0x0B, &json!(300)), Ok(PropValue::Var(300)));
+    assert!(property_value(0x01, &json!(300)).is_err());
+    assert!(
+        matches!(Emit::parse(&json!({"publish":"a","properties":{"topic_alias":3}})), Ok(Emit::Publish(p)) if p.properties == vec![(0x23, PropValue::Two(3))])
+    );
+    assert!(
+        Emit::parse(&json!({"publish":"a","properties":{"subscription_identifier":3}}))
+            .expect_err("server's")
+            .contains("not one a client")
+    );
+    // A 3.1.1 broker answers a v5 CONNECT with return code 1.
+    assert_eq!(
+        connack_words(Version::V5, 1),
+        "unacceptable protocol version"
+    );
+    assert_eq!(
+        connack_words(Version::V5, 0x86),
+        "bad user name or password"
+    );
+    let mut o = Options::new();
+    o.insert("password".into(), "p".into());
+    assert!(
+        Settings::from_options(&o)
+            .expect_err("no user")
+            .contains("user name")
+    );
+    // Properties on a 3.1.1 connection are refused, not silently dropped.
+    let mut lens = MqttLens::new(Settings::from_options(&Options::new()).expect("s"), true);
+    let out = lens.emit(
+        Instant::now(),
+        &json!({"publish":"a","properties":{"content_type":"x"}}),
+    );
+    assert!(matches!(out.as_slice(), [Output::Failed(f)] if f.message.contains("MQTT 5")));
+    // The packets before a malformed one are kept.
+    let mut bytes = encode(
+        Version::V311,
+        &Packet::ConnAck {
+            session_present: false,
+            code: 0,
+            properties: Vec::new(),
+        },
+    );
+    bytes.extend([0x00, 0x00]);
+    let (d, out) = lens.on_message(Instant::now(), WsData::Binary(bytes));
+    assert_eq!(d.kind(), "connack");
+    assert_eq!(out[0], Output::Ready);
 }

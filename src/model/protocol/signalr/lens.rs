@@ -38,8 +38,10 @@ const MAX_PENDING_INVOCATIONS: usize = 4096;
 /// What the user chose for SignalR.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
-    pub keepalive: Duration,
-    pub server_timeout: Duration,
+    /// A ping this often (`None`: 0, no pings).
+    pub keepalive: Option<Duration>,
+    /// The hub silent this long is gone (`None`: 0, never).
+    pub server_timeout: Option<Duration>,
     pub hub_protocol: HubProtocol,
     /// POST `/negotiate` first and connect with its connectionToken (`negotiate=true`); off by default, as
     /// clients with skipNegotiation do.
@@ -63,9 +65,9 @@ impl Settings {
         };
         Ok(Self {
             keepalive: millis_option(options, "keepalive_ms")?
-                .map_or(DEFAULT_KEEPALIVE, Duration::from_millis),
+                .map_or(Some(DEFAULT_KEEPALIVE), nonzero_millis),
             server_timeout: millis_option(options, "server_timeout_ms")?
-                .map_or(DEFAULT_SERVER_TIMEOUT, Duration::from_millis),
+                .map_or(Some(DEFAULT_SERVER_TIMEOUT), nonzero_millis),
             hub_protocol,
             negotiate: match options
                 .get("negotiate")
@@ -82,6 +84,11 @@ impl Settings {
             },
         })
     }
+}
+
+/// Milliseconds as an interval, 0 as none.
+fn nonzero_millis(ms: u64) -> Option<Duration> {
+    (ms > 0).then(|| Duration::from_millis(ms))
 }
 
 /// One `--emit` for SignalR.
@@ -389,45 +396,70 @@ impl Lens for SignalrLens {
     fn on_message(&mut self, now: Instant, message: WsData) -> (Decoded, Vec<Output>) {
         self.last_received = now;
         let mut out = Vec::new();
-        let mut records = Vec::new();
+        let mut parts = Vec::new();
         let mut errors = Vec::new();
-        let text = match &message {
-            WsData::Text(t) => Some(t.as_bytes()),
-            // The handshake reply is JSON text even for MessagePack; after it, binary messages.
-            WsData::Binary(b) if !self.ready => Some(b.as_slice()),
-            WsData::Binary(_) => None,
-        };
-        if let Some(bytes) = text {
-            self.pending_bytes.extend_from_slice(bytes);
-            let (complete, rest) = split_records(&self.pending_bytes);
-            for r in complete {
-                match serde_json::from_slice::<Value>(r) {
-                    Ok(v) => match fields_of_json(&v) {
-                        Ok(f) => records.push(f),
-                        Err(e) => errors.push(e.0),
-                    },
-                    Err(e) => errors.push(format!("a SignalR record is not JSON: {e}")),
+        match &message {
+            WsData::Binary(b) if self.ready && self.msgpack() => match read_msgpack(b) {
+                Ok(records) => {
+                    for f in records {
+                        parts.push(self.on_record(now, f, &mut out));
+                    }
+                }
+                Err(e) => errors.push(e.0),
+            },
+            WsData::Binary(_) if self.ready => errors.push(
+                "a binary message arrived, but the JSON hub protocol sends text (hub_protocol=messagepack?)"
+                    .into(),
+            ),
+            // Text, or the handshake reply (JSON text even for MessagePack, in a binary frame or not).
+            _ => {
+                let bytes = match &message {
+                    WsData::Text(t) => t.as_bytes(),
+                    WsData::Binary(b) => b.as_slice(),
+                };
+                let waiting = !self.pending_bytes.is_empty();
+                self.pending_bytes.extend_from_slice(bytes);
+                // An unfinished record is not read again until a piece brings a 0x1E (linear, not quadratic).
+                if !waiting || bytes.contains(&RS) {
+                    let buf = std::mem::take(&mut self.pending_bytes);
+                    let mut rest = &buf[..];
+                    while let Some(i) = rest.iter().position(|b| *b == RS) {
+                        let record = &rest[..i];
+                        rest = &rest[i + 1..];
+                        match serde_json::from_slice::<Value>(record) {
+                            Ok(v) => match fields_of_json(&v) {
+                                Ok(f) => parts.push(self.on_record(now, f, &mut out)),
+                                Err(e) => errors.push(e.0),
+                            },
+                            Err(e) => errors.push(format!("a SignalR record is not JSON: {e}")),
+                        }
+                        if self.ready && self.msgpack() {
+                            // The handshake is done: what follows it in the same frame is MessagePack.
+                            if !rest.is_empty() {
+                                match read_msgpack(rest) {
+                                    Ok(records) => {
+                                        for f in records {
+                                            parts.push(self.on_record(now, f, &mut out));
+                                        }
+                                    }
+                                    Err(e) => errors.push(e.0),
+                                }
+                            }
+                            rest = &[];
+                            break;
+                        }
+                    }
+                    self.pending_bytes = rest.to_vec();
+                }
+                if self.pending_bytes.len() > MAX_PENDING {
+                    errors.push(format!(
+                        "a SignalR record went on for {} bytes without its 0x1E (at most {MAX_PENDING} are kept)",
+                        self.pending_bytes.len()
+                    ));
+                    self.pending_bytes = Vec::new();
                 }
             }
-            let rest = rest.to_vec();
-            self.pending_bytes = rest;
-            if self.pending_bytes.len() > MAX_PENDING {
-                errors.push(format!(
-                    "a SignalR record went on for {} bytes without its 0x1E (at most {MAX_PENDING} are kept)",
-                    self.pending_bytes.len()
-                ));
-                self.pending_bytes = Vec::new();
-            }
-        } else if let WsData::Binary(b) = &message {
-            match read_msgpack(b) {
-                Ok(r) => records = r,
-                Err(e) => errors.push(e.0),
-            }
         }
-        let mut parts: Vec<Decoded> = records
-            .into_iter()
-            .map(|f| self.on_record(now, f, &mut out))
-            .collect();
         for e in errors {
             out.push(Output::failed(format!("not a SignalR message: {e}")));
             parts.push(invalid(&e));
@@ -477,10 +509,9 @@ impl Lens for SignalrLens {
         if !self.ready {
             return self.handshake_sent.map(|at| at + HANDSHAKE_TIMEOUT);
         }
-        Some(
-            (self.last_sent + self.settings.keepalive)
-                .min(self.last_received + self.settings.server_timeout),
-        )
+        let ping = self.settings.keepalive.map(|k| self.last_sent + k);
+        let silent = self.settings.server_timeout.map(|t| self.last_received + t);
+        [ping, silent].into_iter().flatten().min()
     }
 
     fn on_time(&mut self, now: Instant) -> Vec<Output> {
@@ -500,16 +531,22 @@ impl Lens for SignalrLens {
             }
             return Vec::new();
         }
-        if now >= self.last_received + self.settings.server_timeout {
+        if let Some(timeout) = self.settings.server_timeout
+            && now >= self.last_received + timeout
+        {
             let why = format!(
                 "the SignalR hub went silent: nothing for {} ms (server timeout {} ms)",
                 now.saturating_duration_since(self.last_received)
                     .as_millis(),
-                self.settings.server_timeout.as_millis()
+                timeout.as_millis()
             );
             return vec![self.failure(why, false, Then::Drop)];
         }
-        if now >= self.last_sent + self.settings.keepalive {
+        if self
+            .settings
+            .keepalive
+            .is_some_and(|k| now >= self.last_sent + k)
+        {
             return vec![self.send_record(now, json!({"type": 6}), true)];
         }
         Vec::new()

@@ -178,3 +178,42 @@ fn negotiate_answers_are_read_in_words() {
             .contains("WebSockets")
     );
 }
+
+#[test]
+fn messagepack_after_the_handshake_reply_in_one_frame_and_binary_in_json_mode() {
+    let mut l = lens(&[
+        ("hub_protocol", "messagepack"),
+        ("keepalive_ms", "0"),
+        ("server_timeout_ms", "0"),
+    ]);
+    let t0 = Instant::now();
+    l.start(t0);
+    let mut frame = b"{}\x1e".to_vec();
+    frame.extend(write_msgpack(
+        &json!({"type":1,"target":"welcome","arguments":[30]}),
+    ));
+    let (d, out) = l.on_message(t0, WsData::Binary(frame));
+    assert_eq!(out, vec![Output::Ready]);
+    assert_eq!(d.kind(), "handshake");
+    assert_eq!(d.more[0].value["target"], "welcome");
+    assert_eq!(d.more[0].value["args"], json!([30]));
+    // 0 is off: no pings, no server timeout.
+    assert_eq!(l.next_deadline(), None);
+    let mut j = lens(&[]);
+    j.start(t0);
+    j.on_message(t0, WsData::Text("{}\u{1e}".into()));
+    let (d, out) = j.on_message(t0, WsData::Binary(vec![0x01, 0x91]));
+    assert_eq!(d.class, Class::Invalid);
+    assert!(
+        matches!(out.as_slice(), [Output::Failed(f)] if f.message.contains("JSON hub protocol sends text"))
+    );
+    // A nil result is a result.
+    let mut body = Vec::new();
+    crate::model::protocol::msgpack::write(&json!([3, {}, "7", 3, null]), &mut body);
+    let mut framed = vec![body.len() as u8];
+    framed.extend(body);
+    assert_eq!(
+        read_msgpack(&framed).expect("c")[0].get("result"),
+        Some(&Value::Null)
+    );
+}

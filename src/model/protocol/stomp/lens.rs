@@ -51,6 +51,14 @@ impl Settings {
                 )
             })?,
         };
+        // CONNECT's headers are never escaped: a line break cannot travel in them.
+        for key in ["login", "passcode", "host"] {
+            if options.get(key).is_some_and(|v| v.contains(['\n', '\r'])) {
+                return Err(format!(
+                    "protocol option {key} cannot hold a line break (CONNECT's headers are not escaped)"
+                ));
+            }
+        }
         Ok(Self {
             login: options.get("login").cloned(),
             passcode: options.get("passcode").cloned(),
@@ -174,23 +182,18 @@ fn invalid(why: &str) -> Decoded {
 fn describe(version: Version, bytes: &[u8]) -> Decoded {
     let mut reader = Reader::new(MAX_PENDING);
     reader.version = version;
-    match reader.feed(bytes) {
-        Ok(items) => {
-            let parts: Vec<Decoded> = items
-                .iter()
-                .map(|item| match item {
-                    Item::Frame(f) => decoded(f),
-                    Item::HeartBeat => heart_beat_decoded(),
-                })
-                .collect();
-            match Decoded::joined(parts) {
-                Some(d) if reader.pending() == 0 => d,
-                Some(d) => d,
-                None => invalid("an unfinished STOMP frame (no closing NUL)"),
-            }
-        }
-        Err(e) => invalid(&e.0),
+    let (items, error) = reader.feed_all(bytes);
+    let mut parts: Vec<Decoded> = items
+        .iter()
+        .map(|item| match item {
+            Item::Frame(f) => decoded(f),
+            Item::HeartBeat => heart_beat_decoded(),
+        })
+        .collect();
+    if let Some(e) = error {
+        parts.push(invalid(&e.0));
     }
+    Decoded::joined(parts).unwrap_or_else(|| invalid("an unfinished STOMP frame (no closing NUL)"))
 }
 
 /// A subscription the user made.
@@ -378,6 +381,11 @@ impl StompLens {
                 frame.set_header("ack", "auto");
             }
         }
+        // The content-length the encoder adds for a body with NUL, added here so the logged frame shows it.
+        if frame.body.contains(&0) && frame.header("content-length").is_none() {
+            let length = frame.body.len().to_string();
+            frame.set_header("content-length", &length);
+        }
         if frame.command == "DISCONNECT" && frame.header("receipt").is_none() {
             frame.set_header("receipt", &format!("disconnect-{}", self.next_receipt));
             self.next_receipt += 1;
@@ -490,20 +498,20 @@ impl Lens for StompLens {
     fn on_message(&mut self, now: Instant, message: WsData) -> (Decoded, Vec<Output>) {
         self.last_received = now;
         let mut out = Vec::new();
-        let items = match self.reader.feed(ws_bytes(&message)) {
-            Ok(items) => items,
-            Err(e) => {
-                let why = format!("not a STOMP frame: {}", e.0);
-                return (invalid(&why), vec![Output::failed(why)]);
-            }
-        };
-        let parts: Vec<Decoded> = items
+        // The frames before a broken one still count (a CONNECTED is not lost to what follows it).
+        let (items, error) = self.reader.feed_all(ws_bytes(&message));
+        let mut parts: Vec<Decoded> = items
             .iter()
             .map(|item| match item {
                 Item::Frame(f) => self.on_frame(now, f, &mut out),
                 Item::HeartBeat => heart_beat_decoded(),
             })
             .collect();
+        if let Some(e) = error {
+            let why = format!("not a STOMP frame: {}", e.0);
+            parts.push(invalid(&why));
+            out.push(Output::failed(why));
+        }
         let decoded = Decoded::joined(parts).unwrap_or_else(|| {
             let mut fields = Map::new();
             fields.insert("type".into(), json!("partial"));

@@ -233,3 +233,47 @@ fn an_error_before_connected_names_the_brokers_words() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn frames_before_a_broken_one_still_count() {
+    let mut lens = StompLens::new(Settings::from_options(&Options::new()).expect("s"), true);
+    let t0 = Instant::now();
+    lens.start(t0);
+    let (d, out) = lens.on_message(
+        t0,
+        WsData::Text("CONNECTED\nversion:1.2\n\n\0lowercase\n\n\0".into()),
+    );
+    assert_eq!(d.kind(), "CONNECTED");
+    assert_eq!(d.more[0].kind(), "invalid");
+    assert_eq!(out[0], Output::Ready);
+    assert!(matches!(&out[1], Output::Failed(f) if f.message.contains("not a STOMP frame")));
+    // A line break in a CONNECT header cannot travel: refused when the options are read.
+    let mut o = Options::new();
+    o.insert("login".into(), "a\nb".into());
+    assert!(
+        Settings::from_options(&o)
+            .expect_err("refused")
+            .contains("line break")
+    );
+    // A body with NUL is logged with the content-length it goes with.
+    let out = lens.emit(
+        t0,
+        &json!({"command":"SEND","headers":{"destination":"/q"},"body":{"base64":"AAE="}}),
+    );
+    match &out[0] {
+        Output::Send { decoded, .. } => assert_eq!(decoded.value["headers"]["content-length"], "2"),
+        other => panic!("{other:?}"),
+    }
+    // A large frame in small pieces without NUL waits without being read again, and completes.
+    let mut r = Reader::new(1 << 20);
+    assert!(
+        r.feed(b"MESSAGE\ndestination:/t\n\n")
+            .expect("head")
+            .is_empty()
+    );
+    for _ in 0..1000 {
+        assert!(r.feed(&[b'x'; 100]).expect("piece").is_empty());
+    }
+    let got = frames(r.feed(b"\0").expect("end"));
+    assert_eq!(got[0].body.len(), 100_000);
+}
