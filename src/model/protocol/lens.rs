@@ -149,10 +149,12 @@ impl Decoded {
 
     /// The ack id (Socket.IO) or the operation id (GraphQL).
     pub fn id(&self) -> Option<String> {
-        // STOMP: a frame's receipt, and the RECEIPT that answers it.
-        let receipt = self
-            .field("headers")
-            .and_then(|h| h.get("receipt-id").or_else(|| h.get("receipt")));
+        // STOMP: a frame's receipt, and the RECEIPT that answers it (a MESSAGE may carry the SEND's receipt
+        // header along: that is not its id).
+        let receipt = self.field("headers").and_then(|h| {
+            h.get("receipt-id")
+                .or_else(|| h.get("receipt").filter(|_| self.kind() != "MESSAGE"))
+        });
         let id = ["ack_id", "id", "packet_id", "invocation_id", "ref"]
             .into_iter()
             .find_map(|key| self.field(key).filter(|v| !v.is_null()))
@@ -547,6 +549,9 @@ mod tests {
             (asked.id(), answer.id()),
             (Some("r1".into()), Some("r1".into()))
         );
+        let carried =
+            decoded(json!({"type":"MESSAGE","headers":{"destination":"/q","receipt":"r1"}}));
+        assert_eq!(carried.id(), None);
         let push = decoded(json!({"type":"new_msg","topic":"t","ref":"4","join_ref":"1"}));
         assert_eq!(push.id().as_deref(), Some("4"));
         let cable = decoded(json!({"type":"message","identifier":{"channel":"Chat"}}));
