@@ -5,7 +5,8 @@
 //! - once open, [`Driver::open`] picks the lens (`auto`: from the server's subprotocol or the URL) and says which;
 //! - the reader decodes every received data message under the lens's lock ([`ReaderLens::decode`]), so each log
 //!   entry carries its decoded form in order, reports failures after the messages that caused them, and hands
-//!   what the lens wants sent (pongs, held events) to the connection task over a bounded channel;
+//!   what the lens wants sent (pongs, held events) to the connection task over a bounded channel; either side
+//!   reports the open items when they changed, under one lock, so the last report is the latest state;
 //! - the connection task ([`Driver`]) starts the lens, feeds it `Emit` commands and its timer, holds the user's
 //!   messages until the protocol's handshake completed, and writes what the lens asks.
 
@@ -25,6 +26,27 @@ pub(super) const MAX_HELD_COMMANDS: usize = 4096;
 const OUTPUT_QUEUE: usize = 256;
 
 type SharedLens = Arc<Mutex<Box<dyn Lens>>>;
+
+/// The open items last reported, shared by the reader and the connection task. Each reports under this lock
+/// (reading the items and sending them), so the reports go out in the order the items were read and the last one
+/// is the lens's latest state (two caches let a fast reply's change go unreported).
+type ReportedItems = Arc<tokio::sync::Mutex<Vec<OpenItem>>>;
+
+/// Reports the lens's open items when they differ from the last report.
+async fn report_items(
+    lens: &SharedLens,
+    reported: &ReportedItems,
+    conn_id: ConnId,
+    sink: &EventSink,
+) {
+    let mut last = reported.lock().await;
+    let items = lock(lens).open_items();
+    if items != *last {
+        *last = items.clone();
+        sink.emit(conn_id, EventKind::Protocol(ProtocolEvent::Open(items)))
+            .await;
+    }
+}
 
 fn lock(lens: &SharedLens) -> MutexGuard<'_, Box<dyn Lens>> {
     // A panic inside a lens ends the connection anyway (contain_panics); the state is still readable.
@@ -56,8 +78,8 @@ pub(super) fn prepare(req: &ConnectRequest) -> Result<ConnectRequest, String> {
 pub(super) struct ReaderLens {
     lens: SharedLens,
     outputs: mpsc::Sender<Vec<Output>>,
-    /// The open items last reported from here (a burst reports them only when they changed).
-    items: Vec<OpenItem>,
+    /// The open items last reported (by either side).
+    reported: ReportedItems,
 }
 
 /// What decoding a burst left to do once the burst is reported.
@@ -66,7 +88,6 @@ pub(super) struct AfterBurst {
     failures: Vec<Failure>,
     forward: Vec<Output>,
     wake: bool,
-    items: Option<Vec<OpenItem>>,
 }
 
 impl ReaderLens {
@@ -97,11 +118,6 @@ impl ReaderLens {
             }
         }
         after.wake = lens.next_deadline() != deadline;
-        let items = lens.open_items();
-        if items != self.items {
-            self.items = items.clone();
-            after.items = Some(items);
-        }
         after
     }
 
@@ -115,10 +131,7 @@ impl ReaderLens {
             };
             sink.emit(conn_id, EventKind::Protocol(event)).await;
         }
-        if let Some(items) = after.items {
-            sink.emit(conn_id, EventKind::Protocol(ProtocolEvent::Open(items)))
-                .await;
-        }
+        report_items(&self.lens, &self.reported, conn_id, sink).await;
         if !after.forward.is_empty() || after.wake {
             // The connection task is gone only when the connection is ending: nothing left to send then.
             let _ = self.outputs.send(after.forward).await;
@@ -138,7 +151,7 @@ pub(super) struct Driver {
     /// A failure that ends the connection was reported: the close needs no other explanation.
     pub(super) ended: bool,
     name: &'static str,
-    items: Vec<OpenItem>,
+    reported: ReportedItems,
 }
 
 impl Driver {
@@ -184,6 +197,7 @@ impl Driver {
             automatic: choice.automatic,
         };
         let lens: SharedLens = Arc::new(Mutex::new(lens));
+        let reported = ReportedItems::default();
         let (tx, rx) = mpsc::channel(OUTPUT_QUEUE);
         let driver = Driver {
             lens: lens.clone(),
@@ -193,12 +207,12 @@ impl Driver {
             held: VecDeque::new(),
             ended: false,
             name: protocol.name(),
-            items: Vec::new(),
+            reported: reported.clone(),
         };
         let reader = ReaderLens {
             lens,
             outputs: tx,
-            items: Vec::new(),
+            reported,
         };
         (Some((driver, reader)), Some(chosen))
     }
@@ -235,14 +249,9 @@ impl Driver {
         lock(&self.lens).describe_sent(message)
     }
 
-    /// The open items, when they changed since the last call.
-    pub(super) fn changed_items(&mut self) -> Option<Vec<OpenItem>> {
-        let items = lock(&self.lens).open_items();
-        if items == self.items {
-            return None;
-        }
-        self.items = items.clone();
-        Some(items)
+    /// Reports the open items when they changed since the last report (by either side).
+    pub(super) async fn report_items(&self, conn_id: ConnId, sink: &EventSink) {
+        report_items(&self.lens, &self.reported, conn_id, sink).await;
     }
 
     /// What to say when the connection closed with `code` (its meaning in the protocol), or before the

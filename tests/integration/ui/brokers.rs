@@ -153,3 +153,69 @@ fn an_mqtt_subscribe_and_publish_from_the_composer() {
             .any(|d| d.kind() == "puback" && d.field("rtt_ms").is_some())
     });
 }
+
+/// A SignalR invocation answered at once leaves the list of what is open (the reply's change is reported even
+/// when it comes before the invocation's own report).
+#[test]
+fn a_signalr_invocation_leaves_the_open_list_when_it_completes() {
+    let Some(hub) = crate::interop::start_peer_with(
+        "ui_signalr",
+        Runtime::Node,
+        "node_signalr_hub.js",
+        &["-e", "require('@microsoft/signalr-protocol-msgpack')"],
+        &[],
+    ) else {
+        return;
+    };
+    let mut harness = harness(None);
+    tab_for(&mut harness, format!("ws://127.0.0.1:{}/chathub", hub.port));
+    pick_protocol(&mut harness, "SignalR");
+    connect(&mut harness);
+    wait_for(&mut harness, "the handshake reply", |h| {
+        h.state().tab().protocol.as_ref().is_some_and(|p| p.ready)
+    });
+    harness
+        .state_mut()
+        .tab_mut()
+        .composer
+        .protocol
+        .signalr_method = "Echo".into();
+    harness.run_steps(1);
+    let completions = |h: &Harness<'static, AppState>| {
+        h.state()
+            .tab()
+            .log
+            .iter()
+            .filter_map(|e| e.decoded())
+            .filter(|d| d.kind() == "completion" && d.field("result").is_some())
+            .count()
+    };
+    // Each answered within a millisecond or two: the reply's change comes right after the invocation's.
+    for n in 1..=5 {
+        click_after_moving_there(&mut harness, "Invoke");
+        wait_for(&mut harness, "the completion", |h| completions(h) == n);
+        // Within a second: not at the next keep-alive tick (15 s), which is when a lost report would be mended.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        while !harness
+            .state()
+            .tab()
+            .protocol
+            .as_ref()
+            .is_some_and(|p| p.items.is_empty())
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "invocation {n} is still listed as open after its completion"
+            );
+            harness.step();
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+    // The completions read in SignalR's terms: the method they answer and its result.
+    assert_eq!(
+        harness
+            .query_all_by_label_contains("completion Echo")
+            .count(),
+        5
+    );
+}

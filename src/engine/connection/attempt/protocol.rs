@@ -2,7 +2,7 @@
 //! handshake completed, `Emit` commands, and writing what it asks (see `connection/lens.rs`).
 
 use super::super::Command;
-use super::super::lens::{Driver, MAX_HELD_COMMANDS};
+use super::super::lens::MAX_HELD_COMMANDS;
 use super::{Ending, Open};
 use crate::engine::events::{EventKind, ProtocolEvent};
 use crate::model::protocol::lens::Then;
@@ -132,8 +132,8 @@ impl Open<'_> {
                 }
             }
         }
-        if let Some(items) = self.driver.as_mut().and_then(Driver::changed_items) {
-            self.protocol_event(ProtocolEvent::Open(items)).await;
+        if let Some(driver) = self.driver.as_ref() {
+            driver.report_items(self.a.conn_id, self.a.sink).await;
         }
         None
     }
