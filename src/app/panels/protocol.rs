@@ -388,6 +388,16 @@ fn mqtt_form(
 fn open_items_ui(tab: &ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
     let Some(view) = &tab.protocol else { return };
     if view.items.is_empty() {
+        // The line is kept while the protocol runs, so the form above does not move when the first
+        // subscription appears (a click aimed at a button would land on the row above it).
+        if view.automatic {
+            ui.label(
+                RichText::new(
+                    "Open: nothing yet (subscriptions, topics and pending calls show here)",
+                )
+                .weak(),
+            );
+        }
         return;
     }
     ui.horizontal_wrapped(|ui| {
