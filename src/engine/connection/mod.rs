@@ -27,17 +27,7 @@ pub async fn run(conn_id: ConnId, req: ConnectRequest, mut commands: Commands, s
     let req = match lens::prepare(&req) {
         Ok(req) => req,
         Err(message) => {
-            let err = StageError::new(Stage::Protocol, message);
-            sink.emit(conn_id, EventKind::Error(err)).await;
-            attempt::finish(
-                &sink,
-                conn_id,
-                None,
-                String::new(),
-                false,
-                crate::model::Initiator::None,
-            )
-            .await;
+            protocol_failed(conn_id, &sink, message).await;
             return;
         }
     };
@@ -59,17 +49,7 @@ pub async fn run(conn_id: ConnId, req: ConnectRequest, mut commands: Commands, s
                 .await
             }
             Err(message) => {
-                let err = StageError::new(Stage::Protocol, message);
-                sink.emit(conn_id, EventKind::Error(err)).await;
-                attempt::finish(
-                    &sink,
-                    conn_id,
-                    None,
-                    String::new(),
-                    false,
-                    crate::model::Initiator::None,
-                )
-                .await;
+                protocol_failed(conn_id, &sink, message).await;
                 attempt::AttemptEnd {
                     by_user: false,
                     opened: false,
@@ -127,6 +107,22 @@ pub async fn run(conn_id: ConnId, req: ConnectRequest, mut commands: Commands, s
             }
         }
     }
+}
+
+/// The protocol could not be set up before connecting (its options, SignalR's negotiate): the error at stage
+/// `protocol`, then the end of the attempt.
+async fn protocol_failed(conn_id: ConnId, sink: &EventSink, message: String) {
+    let err = StageError::new(Stage::Protocol, message);
+    sink.emit(conn_id, EventKind::Error(err)).await;
+    attempt::finish(
+        sink,
+        conn_id,
+        None,
+        String::new(),
+        false,
+        crate::model::Initiator::None,
+    )
+    .await;
 }
 
 /// With SignalR and `negotiate=true`: POST `/negotiate`, follow a redirect (Azure SignalR Service, with its

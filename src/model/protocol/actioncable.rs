@@ -5,7 +5,7 @@
 //! and a `disconnect` gives its reason and reconnect hint.
 
 use super::engineio::WsData;
-use super::lens::{Class, Decoded, Failure, Lens, OpenItem, Output, Then};
+use super::lens::{Class, Decoded, Lens, OpenItem, Output, Then};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -121,10 +121,7 @@ fn decoded(f: Map<String, Value>, class: Class) -> Decoded {
 }
 
 fn invalid(why: &str) -> Decoded {
-    let mut f = Map::new();
-    f.insert("type".into(), json!("invalid"));
-    f.insert("error".into(), json!(why));
-    decoded(f, Class::Invalid)
+    Decoded::invalid("actioncable", why)
 }
 
 /// What the server sent, decoded.
@@ -261,12 +258,12 @@ impl ActionCableLens {
                     None => "",
                 };
                 let handshake = !self.welcomed;
-                self.failed = true;
-                out.push(Output::Failed(Failure {
-                    message: format!("the Action Cable server disconnected: {reason}{reconnect}"),
+                out.push(Output::ending(
+                    &mut self.failed,
+                    format!("the Action Cable server disconnected: {reason}{reconnect}"),
                     handshake,
-                    then: Then::Close,
-                }));
+                    Then::Close,
+                ));
             }
             _ => {}
         }
@@ -381,26 +378,26 @@ impl Lens for ActionCableLens {
         }
         match self.last_ping {
             None if now >= self.started + WELCOME_TIMEOUT => {
-                self.failed = true;
-                vec![Output::Failed(Failure {
-                    message: format!(
+                vec![Output::ending(
+                    &mut self.failed,
+                    format!(
                         "no welcome from the Action Cable server within {} s",
                         WELCOME_TIMEOUT.as_secs()
                     ),
-                    handshake: true,
-                    then: Then::Close,
-                })]
+                    true,
+                    Then::Close,
+                )]
             }
             Some(at) if now >= at + STALE_AFTER => {
-                self.failed = true;
-                vec![Output::Failed(Failure {
-                    message: format!(
+                vec![Output::ending(
+                    &mut self.failed,
+                    format!(
                         "the Action Cable server stopped pinging: none for {} ms (Rails pings every 3 s)",
                         now.saturating_duration_since(at).as_millis()
                     ),
-                    handshake: false,
-                    then: Then::Drop,
-                })]
+                    false,
+                    Then::Drop,
+                )]
             }
             _ => Vec::new(),
         }

@@ -50,6 +50,16 @@ pub enum WsData {
     Binary(Vec<u8>),
 }
 
+impl WsData {
+    /// The message's bytes (a text message's UTF-8), for protocols that read both kinds alike.
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            WsData::Text(t) => t.as_bytes(),
+            WsData::Binary(b) => b,
+        }
+    }
+}
+
 /// The payload of a `message` packet: what the layer above (Socket.IO) reads.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Payload {
@@ -125,7 +135,7 @@ pub enum DecodeError {
 }
 
 /// Base64 as Node's `Buffer.from(…, "base64")` reads it: padding optional.
-const LENIENT_BASE64: GeneralPurpose = GeneralPurpose::new(
+pub(super) const LENIENT_BASE64: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::STANDARD,
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );

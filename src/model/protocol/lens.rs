@@ -98,6 +98,22 @@ impl Decoded {
         format!("[{}] {}", parts.len(), parts.join(" · "))
     }
 
+    /// A message of protocol `name` it could not read: `{"type":"invalid","error":why}`.
+    pub fn invalid(name: &str, why: &str) -> Self {
+        let mut fields = Map::new();
+        fields.insert("type".into(), Value::String("invalid".into()));
+        fields.insert("error".into(), Value::String(why.to_owned()));
+        Self::new(name, Class::Invalid, fields)
+    }
+
+    /// A WebSocket message that completed no protocol message: `buffered` bytes wait for the rest.
+    pub fn partial(name: &str, buffered: usize) -> Self {
+        let mut fields = Map::new();
+        fields.insert("type".into(), Value::String("partial".into()));
+        fields.insert("buffered".into(), Value::from(buffered));
+        Self::new(name, Class::Part, fields)
+    }
+
     /// A field of the decoded object.
     pub fn field(&self, key: &str) -> Option<&Value> {
         self.value.get(key)
@@ -270,6 +286,19 @@ pub enum Output {
 }
 
 impl Output {
+    /// A failure; one that ends the connection (`then` other than continue) also sets `ended`, so the lens's
+    /// automatic part stops.
+    pub fn ending(ended: &mut bool, message: String, handshake: bool, then: Then) -> Self {
+        if then != Then::Continue {
+            *ended = true;
+        }
+        Output::Failed(Failure {
+            message,
+            handshake,
+            then,
+        })
+    }
+
     /// A failure that leaves the connection as it is.
     pub fn failed(message: impl Into<String>) -> Self {
         Output::Failed(Failure {
@@ -464,12 +493,7 @@ pub fn value_bytes(value: &Value) -> Option<Vec<u8>> {
     use base64::Engine as _;
     let object = value.as_object().filter(|o| o.len() == 1)?;
     let text = object.get("base64")?.as_str()?;
-    let lenient = base64::engine::GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
-        base64::engine::GeneralPurposeConfig::new()
-            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
-    );
-    lenient.decode(text.trim()).ok()
+    super::engineio::LENIENT_BASE64.decode(text.trim()).ok()
 }
 
 /// A JSON option value (`auth={"token":"x"}`), or why it is not one.
@@ -481,6 +505,24 @@ pub(super) fn json_option(options: &Options, key: &str) -> Result<Option<Value>,
                 .map_err(|e| format!("protocol option {key} is not valid JSON ({e}): {text}"))
         })
         .transpose()
+}
+
+/// A true / false option value (also 1 / 0, yes / no), `default` when unset.
+pub(super) fn bool_option(options: &Options, key: &str, default: bool) -> Result<bool, String> {
+    match options.get(key).map(|v| v.trim().to_ascii_lowercase()) {
+        None => Ok(default),
+        Some(v) if v == "true" || v == "1" || v == "yes" => Ok(true),
+        Some(v) if v == "false" || v == "0" || v == "no" => Ok(false),
+        Some(v) => Err(format!(
+            "protocol option {key} must be true or false, not '{v}'"
+        )),
+    }
+}
+
+/// The time from `since` to `now` for `rtt_ms`, in milliseconds to a tenth.
+pub(super) fn rtt_ms(since: Instant, now: Instant) -> Value {
+    let ms = now.saturating_duration_since(since).as_secs_f64() * 1000.0;
+    Value::from((ms * 10.0).round() / 10.0)
 }
 
 /// A millisecond option value (`ack_timeout_ms=5000`), or why it is not one.

@@ -4,7 +4,7 @@
 //! broadcasts, the `phoenix` heartbeat at an interval (a missing reply reported), `phx_error` / `phx_close`.
 
 use super::engineio::WsData;
-use super::lens::{Class, Decoded, Failure, Lens, OpenItem, Options, Output, Then, millis_option};
+use super::lens::{Class, Decoded, Lens, OpenItem, Options, Output, Then, millis_option, rtt_ms};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -294,22 +294,10 @@ impl PhoenixLens {
                     .heartbeat_pending
                     .take()
                     .unwrap_or((String::new(), now));
-                set(
-                    &mut d,
-                    "rtt_ms",
-                    json!(
-                        (now.saturating_duration_since(at).as_secs_f64() * 10_000.0).round() / 10.0
-                    ),
-                );
+                set(&mut d, "rtt_ms", rtt_ms(at, now));
             } else if let Some((topic, event, at)) = self.pending.remove(r) {
                 set(&mut d, "reply_to", json!(event));
-                set(
-                    &mut d,
-                    "rtt_ms",
-                    json!(
-                        (now.saturating_duration_since(at).as_secs_f64() * 10_000.0).round() / 10.0
-                    ),
-                );
+                set(&mut d, "rtt_ms", rtt_ms(at, now));
                 let status = m
                     .payload
                     .get("status")
@@ -447,15 +435,15 @@ impl Lens for PhoenixLens {
         }
         // phoenix.js: a heartbeat still unanswered when the next is due means the connection is gone.
         if let Some((_, at)) = &self.heartbeat_pending {
-            self.failed = true;
-            return vec![Output::Failed(Failure {
-                message: format!(
+            return vec![Output::ending(
+                &mut self.failed,
+                format!(
                     "the Phoenix server did not answer the heartbeat sent {} ms ago",
                     now.saturating_duration_since(*at).as_millis()
                 ),
-                handshake: false,
-                then: Then::Drop,
-            })];
+                false,
+                Then::Drop,
+            )];
         }
         self.last_heartbeat = now;
         let reference = self.new_ref();
@@ -489,10 +477,7 @@ impl Lens for PhoenixLens {
 }
 
 fn invalid(why: &str) -> Decoded {
-    let mut f = Map::new();
-    f.insert("type".into(), json!("invalid"));
-    f.insert("error".into(), json!(why));
-    Decoded::new("phoenix", Class::Invalid, f)
+    Decoded::invalid("phoenix", why)
 }
 
 #[cfg(test)]

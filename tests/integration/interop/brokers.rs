@@ -5,7 +5,7 @@
 //! sends and an independent encoder writes every one it reads; and `stomp-broker-js` (STOMP 1.1). All through
 //! `sockscope connect --protocol …`, as a user runs it.
 
-use super::{Peer, Runtime, start_peer};
+use super::{Peer, Runtime, connect, protocol_error, start_peer};
 use serde_json::{Value, json};
 
 /// A RabbitMQ listener's URL, or None (after recording the skip) when the run started none.
@@ -28,22 +28,6 @@ pub(crate) fn rabbitmq(test: &str, which: &str) -> Option<String> {
 fn node_peer(test: &str, script: &str, module: &str) -> Option<Peer> {
     let probe = format!("require('{module}')");
     start_peer(test, Runtime::Node, script, &["-e", &probe])
-}
-
-/// `sockscope connect URL ARGS… --json`: the events, the exit status and stderr.
-async fn connect(url: &str, args: &[&str]) -> (Vec<Value>, Option<i32>, String) {
-    let mut all: Vec<String> = vec!["connect".into(), url.into(), "--json".into()];
-    all.extend(args.iter().map(|s| (*s).to_owned()));
-    let out = crate::servers::cli_async(all).await;
-    let events = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect();
-    (
-        events,
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 /// The decoded protocol messages of one direction, in order (one per part).
@@ -173,11 +157,7 @@ async fn stomp_against_rabbitmq_web_stomp() {
     )
     .await;
     assert_eq!(code, Some(3), "{events:#?}");
-    let error = events
-        .iter()
-        .find(|e| e["event"] == "error" && e["stage"] == "protocol")
-        .unwrap_or_else(|| panic!("no protocol error: {events:#?}"));
-    let message = error["message"].as_str().expect("message");
+    let message = protocol_error(&events);
     assert!(
         message.contains("refused the connection") && message.contains("ccess refused"),
         "{message}"
@@ -262,13 +242,9 @@ async fn mqtt_against_rabbitmq_web_mqtt() {
     )
     .await;
     assert_eq!(code, Some(3), "{events:#?}");
-    let error = events
-        .iter()
-        .find(|e| e["event"] == "error" && e["stage"] == "protocol")
-        .unwrap_or_else(|| panic!("no protocol error: {events:#?}"));
     // RabbitMQ 3.10 answers a wrong password by closing with 1002 "unauthenticated" (no CONNACK): its words
     // are in the error.
-    let message = error["message"].as_str().expect("message");
+    let message = protocol_error(&events);
     assert!(message.contains("unauthenticated"), "{message}");
 }
 
@@ -473,11 +449,7 @@ async fn mqtt5_against_mqtt_packet() {
     )
     .await;
     assert_eq!(code, Some(3), "{events:#?}");
-    let error = events
-        .iter()
-        .find(|e| e["event"] == "error" && e["stage"] == "protocol")
-        .unwrap_or_else(|| panic!("no protocol error: {events:#?}"));
-    let message = error["message"].as_str().expect("message");
+    let message = protocol_error(&events);
     assert!(
         message.contains("bad user name or password") && message.contains("guest / secret only"),
         "{message}"

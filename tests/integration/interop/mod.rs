@@ -415,3 +415,31 @@ async fn node_ws_over_wss() {
     )
     .await;
 }
+
+/// `sockscope connect URL ARGS… --json`: the events, the exit status and stderr.
+pub(crate) async fn connect(
+    url: &str,
+    args: &[&str],
+) -> (Vec<serde_json::Value>, Option<i32>, String) {
+    let mut all: Vec<String> = vec!["connect".into(), url.into(), "--json".into()];
+    all.extend(args.iter().map(|s| (*s).to_owned()));
+    let out = crate::servers::cli_async(all).await;
+    let events = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    (
+        events,
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The message of the first `error` event at stage `protocol`, or a panic showing the events.
+pub(crate) fn protocol_error(events: &[serde_json::Value]) -> &str {
+    events
+        .iter()
+        .find(|e| e["event"] == "error" && e["stage"] == "protocol")
+        .and_then(|e| e["message"].as_str())
+        .unwrap_or_else(|| panic!("no protocol error: {events:#?}"))
+}

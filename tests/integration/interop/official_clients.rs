@@ -9,7 +9,7 @@
 //! 3. `sockscope connect --protocol …` makes the same calls against the same server, which must accept them
 //!    (it closes with 4000 on anything off-spec), and sockscope must decode the answers.
 
-use super::{Peer, Runtime, peers_dir, start_peer_with};
+use super::{Peer, Runtime, connect, peers_dir, protocol_error, start_peer_with};
 use serde_json::{Value, json};
 use sockscope::model::protocol::engineio::WsData;
 use sockscope::model::protocol::lens::{Lens, Options, for_protocol};
@@ -112,22 +112,6 @@ fn types(decoded: &[(String, Decoded)], dir: &str) -> Vec<String> {
         .filter(|(d, _)| d == dir)
         .map(|(_, p)| p.kind().to_owned())
         .collect()
-}
-
-/// `sockscope connect URL ARGS… --json`: the events and the exit status.
-async fn connect(url: &str, args: &[&str]) -> (Vec<Value>, Option<i32>, String) {
-    let mut all: Vec<String> = vec!["connect".into(), url.into(), "--json".into()];
-    all.extend(args.iter().map(|s| (*s).to_owned()));
-    let out = crate::servers::cli_async(all).await;
-    let events = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect();
-    (
-        events,
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 fn parts<'a>(events: &'a [Value], direction: &str, kind: &str) -> Vec<&'a Value> {
@@ -413,11 +397,7 @@ async fn phoenix_against_the_official_client() {
     assert_eq!(broadcast[0]["payload"]["body"], "from sockscope");
     assert!(parts(&events, "sent", "heartbeat").len() >= 2);
     // The refused join is said in words, the connection goes on.
-    let refusal = events
-        .iter()
-        .find(|e| e["event"] == "error" && e["stage"] == "protocol")
-        .expect("a refusal");
-    let message = refusal["message"].as_str().expect("message");
+    let message = protocol_error(&events);
     assert!(
         message.contains("room:secret refused phx_join") && message.contains("unauthorized"),
         "{message}"
@@ -515,11 +495,7 @@ async fn action_cable_against_the_official_client() {
     )
     .await;
     assert_eq!(code, Some(3), "{events:#?}");
-    let error = events
-        .iter()
-        .find(|e| e["event"] == "error" && e["stage"] == "protocol")
-        .expect("error");
-    let message = error["message"].as_str().expect("message");
+    let message = protocol_error(&events);
     assert!(
         message.contains("unauthorized") && message.contains("not to reconnect"),
         "{message}"

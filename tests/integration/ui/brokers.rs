@@ -4,21 +4,6 @@
 use super::*;
 use crate::interop::{Runtime, start_peer};
 
-fn pick_protocol(harness: &mut Harness<'static, AppState>, name: &str) {
-    harness.get_by_label("Protocol").click();
-    harness.run_steps(2);
-    harness.get_by_label(name).click();
-    harness.run_steps(2);
-}
-
-fn tab_for(harness: &mut Harness<'static, AppState>, url: String) {
-    let tab = harness.state_mut().tab_mut();
-    let mut session = tab.session.clone();
-    session.endpoint.url = url;
-    *tab = sockscope::app::ConnTab::with_session(session, None);
-    harness.run_steps(1);
-}
-
 /// Moves the pointer to the button, as a hand does (the last button's tooltip goes), then clicks it.
 fn click_after_moving_there(harness: &mut Harness<'static, AppState>, label: &str) {
     harness.get_by_label(label).hover();

@@ -98,3 +98,20 @@ pub(crate) fn connect(harness: &mut Harness<'static, AppState>) {
         h.state().tab().conn_state == ConnState::Open
     });
 }
+
+/// Picks `name` in the Protocol box.
+pub(crate) fn pick_protocol(harness: &mut Harness<'static, AppState>, name: &str) {
+    harness.get_by_label("Protocol").click();
+    harness.run_steps(2);
+    harness.get_by_label(name).click();
+    harness.run_steps(2);
+}
+
+/// A tab for `url` that connects directly.
+pub(crate) fn tab_for(harness: &mut Harness<'static, AppState>, url: String) {
+    let tab = harness.state_mut().tab_mut();
+    let mut session = tab.session.clone();
+    session.endpoint.url = url;
+    *tab = sockscope::app::ConnTab::with_session(session, None);
+    harness.run_steps(1);
+}

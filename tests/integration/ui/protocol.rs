@@ -5,23 +5,6 @@
 use super::*;
 use crate::interop::{Runtime, start_peer, start_peer_with};
 
-/// Picks `name` in the Protocol box.
-fn pick_protocol(harness: &mut Harness<'static, AppState>, name: &str) {
-    harness.get_by_label("Protocol").click();
-    harness.run_steps(2);
-    harness.get_by_label(name).click();
-    harness.run_steps(2);
-}
-
-/// A tab for `url` that connects directly.
-fn tab_for(harness: &mut Harness<'static, AppState>, url: String) {
-    let tab = harness.state_mut().tab_mut();
-    let mut session = tab.session.clone();
-    session.endpoint.url = url;
-    *tab = sockscope::app::ConnTab::with_session(session, None);
-    harness.run_steps(1);
-}
-
 #[test]
 fn socketio_emit_with_ack_shows_decoded_rows_and_the_ack_time() {
     let probe = ["-e", "require('socket.io')"];

@@ -8,7 +8,8 @@ use super::{
 };
 use crate::model::protocol::engineio::WsData;
 use crate::model::protocol::lens::{
-    Class, Decoded, Failure, Lens, OpenItem, Options, Output, Then, bytes_value, value_bytes,
+    Class, Decoded, Lens, OpenItem, Options, Output, Then, bool_option, bytes_value, rtt_ms,
+    value_bytes,
 };
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -54,17 +55,6 @@ pub struct Settings {
     pub will: Option<Will>,
     /// MQTT 5's session expiry interval, seconds.
     pub session_expiry: Option<u32>,
-}
-
-fn bool_option(options: &Options, key: &str, default: bool) -> Result<bool, String> {
-    match options.get(key).map(|v| v.trim().to_ascii_lowercase()) {
-        None => Ok(default),
-        Some(v) if v == "true" || v == "1" || v == "yes" => Ok(true),
-        Some(v) if v == "false" || v == "0" || v == "no" => Ok(false),
-        Some(v) => Err(format!(
-            "protocol option {key} must be true or false, not '{v}'"
-        )),
-    }
 }
 
 fn number_option<T: std::str::FromStr>(
@@ -463,17 +453,7 @@ pub fn decoded(version: Version, packet: &Packet) -> Decoded {
 }
 
 fn invalid(why: &str) -> Decoded {
-    let mut fields = Map::new();
-    fields.insert("type".into(), json!("invalid"));
-    fields.insert("error".into(), json!(why));
-    Decoded::new("mqtt", Class::Invalid, fields)
-}
-
-fn ws_bytes(message: &WsData) -> &[u8] {
-    match message {
-        WsData::Text(t) => t.as_bytes(),
-        WsData::Binary(b) => b,
-    }
+    Decoded::invalid("mqtt", why)
 }
 
 /// A subscription the user asked for.
@@ -586,14 +566,7 @@ impl MqttLens {
     }
 
     fn failure(&mut self, message: String, handshake: bool, then: Then) -> Output {
-        if then != Then::Continue {
-            self.failed = true;
-        }
-        Output::Failed(Failure {
-            message,
-            handshake,
-            then,
-        })
+        Output::ending(&mut self.failed, message, handshake, then)
     }
 
     fn keep_alive(&self) -> Option<Duration> {
@@ -609,9 +582,6 @@ impl MqttLens {
 
     fn on_packet(&mut self, now: Instant, packet: &Packet, out: &mut Vec<Output>) -> Decoded {
         let mut d = decoded(self.version(), packet);
-        let rtt = |at: Instant| {
-            (now.saturating_duration_since(at).as_secs_f64() * 10_000.0).round() / 10.0
-        };
         match packet {
             Packet::ConnAck {
                 code, properties, ..
@@ -682,7 +652,7 @@ impl MqttLens {
                     AckKind::PubAck | AckKind::PubComp => {
                         if let Some((qos, topic, at)) = self.outgoing.remove(&id) {
                             insert(&mut d, "topic", json!(topic));
-                            insert(&mut d, "rtt_ms", json!(rtt(at)));
+                            insert(&mut d, "rtt_ms", rtt_ms(at, now));
                             if qos == 2 && *kind == AckKind::PubAck {
                                 insert(
                                     &mut d,
@@ -743,7 +713,7 @@ impl MqttLens {
             } => {
                 if let Some((filter, _, at)) = self.pending.remove(packet_id) {
                     insert(&mut d, "topic", json!(filter));
-                    insert(&mut d, "rtt_ms", json!(rtt(at)));
+                    insert(&mut d, "rtt_ms", rtt_ms(at, now));
                     let code = codes.first().copied().unwrap_or(0x80);
                     if let Some(sub) = self.subscriptions.get_mut(&filter) {
                         sub.granted = Some(code);
@@ -761,13 +731,13 @@ impl MqttLens {
             Packet::UnsubAck { packet_id, .. } => {
                 if let Some((filter, _, at)) = self.pending.remove(packet_id) {
                     insert(&mut d, "topic", json!(filter));
-                    insert(&mut d, "rtt_ms", json!(rtt(at)));
+                    insert(&mut d, "rtt_ms", rtt_ms(at, now));
                     self.subscriptions.remove(&filter);
                 }
             }
             Packet::PingResp => {
                 if let Some(at) = self.ping_outstanding.take() {
-                    insert(&mut d, "rtt_ms", json!(rtt(at)));
+                    insert(&mut d, "rtt_ms", rtt_ms(at, now));
                 }
             }
             Packet::Disconnect { code, properties } => {
@@ -808,7 +778,7 @@ impl Lens for MqttLens {
 
     fn on_message(&mut self, now: Instant, message: WsData) -> (Decoded, Vec<Output>) {
         let mut out = Vec::new();
-        let (packets, error) = self.reader.feed_all(ws_bytes(&message));
+        let (packets, error) = self.reader.feed_all(message.bytes());
         let mut parts: Vec<Decoded> = packets
             .iter()
             .map(|p| self.on_packet(now, p, &mut out))
@@ -824,12 +794,8 @@ impl Lens for MqttLens {
             parts.push(invalid(&why));
             out.push(fail);
         }
-        let decoded = Decoded::joined(parts).unwrap_or_else(|| {
-            let mut fields = Map::new();
-            fields.insert("type".into(), json!("partial"));
-            fields.insert("buffered".into(), json!(self.reader.pending()));
-            Decoded::new("mqtt", Class::Part, fields)
-        });
+        let decoded = Decoded::joined(parts)
+            .unwrap_or_else(|| Decoded::partial("mqtt", self.reader.pending()));
         (decoded, out)
     }
 
@@ -894,7 +860,7 @@ impl Lens for MqttLens {
 
     fn describe_sent(&self, message: &WsData) -> Decoded {
         let mut reader = Reader::new(self.version(), MAX_PACKET);
-        let (packets, error) = reader.feed_all(ws_bytes(message));
+        let (packets, error) = reader.feed_all(message.bytes());
         let mut parts: Vec<Decoded> = packets.iter().map(|p| decoded(self.version(), p)).collect();
         if let Some(e) = error {
             parts.push(invalid(&e.0));

@@ -8,7 +8,7 @@ use super::{
 };
 use crate::model::protocol::engineio::WsData;
 use crate::model::protocol::lens::{
-    Class, Decoded, Failure, Lens, OpenItem, Options, Output, Then, millis_option,
+    Class, Decoded, Lens, OpenItem, Options, Output, Then, bool_option, millis_option, rtt_ms,
 };
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -69,19 +69,7 @@ impl Settings {
             server_timeout: millis_option(options, "server_timeout_ms")?
                 .map_or(Some(DEFAULT_SERVER_TIMEOUT), nonzero_millis),
             hub_protocol,
-            negotiate: match options
-                .get("negotiate")
-                .map(|v| v.trim().to_ascii_lowercase())
-            {
-                None => false,
-                Some(v) if v == "true" || v == "1" || v == "yes" => true,
-                Some(v) if v == "false" || v == "0" || v == "no" => false,
-                Some(v) => {
-                    return Err(format!(
-                        "protocol option negotiate must be true or false, not '{v}'"
-                    ));
-                }
-            },
+            negotiate: bool_option(options, "negotiate", false)?,
         })
     }
 }
@@ -189,10 +177,7 @@ fn decoded(fields: Map<String, Value>) -> Decoded {
 }
 
 fn invalid(why: &str) -> Decoded {
-    let mut f = Map::new();
-    f.insert("type".into(), json!("invalid"));
-    f.insert("error".into(), json!(why));
-    Decoded::new("signalr", Class::Invalid, f)
+    Decoded::invalid("signalr", why)
 }
 
 /// The records of one JSON text (complete ones only), decoded.
@@ -246,14 +231,7 @@ impl SignalrLens {
     }
 
     fn failure(&mut self, message: String, handshake: bool, then: Then) -> Output {
-        if then != Then::Continue {
-            self.failed = true;
-        }
-        Output::Failed(Failure {
-            message,
-            handshake,
-            then,
-        })
+        Output::ending(&mut self.failed, message, handshake, then)
     }
 
     fn new_id(&mut self) -> String {
@@ -324,8 +302,7 @@ impl SignalrLens {
             "completion" => {
                 if let Some(p) = id.as_ref().and_then(|id| self.invocations.remove(id)) {
                     f.insert("target".into(), json!(p.target));
-                    let rtt = now.saturating_duration_since(p.at).as_secs_f64() * 1000.0;
-                    f.insert("rtt_ms".into(), json!((rtt * 10.0).round() / 10.0));
+                    f.insert("rtt_ms".into(), rtt_ms(p.at, now));
                     if p.stream {
                         f.insert("items".into(), json!(p.items));
                     }
@@ -413,10 +390,7 @@ impl Lens for SignalrLens {
             ),
             // Text, or the handshake reply (JSON text even for MessagePack, in a binary frame or not).
             _ => {
-                let bytes = match &message {
-                    WsData::Text(t) => t.as_bytes(),
-                    WsData::Binary(b) => b.as_slice(),
-                };
+                let bytes = message.bytes();
                 let waiting = !self.pending_bytes.is_empty();
                 self.pending_bytes.extend_from_slice(bytes);
                 // An unfinished record is not read again until a piece brings a 0x1E (linear, not quadratic).
@@ -464,12 +438,8 @@ impl Lens for SignalrLens {
             out.push(Output::failed(format!("not a SignalR message: {e}")));
             parts.push(invalid(&e));
         }
-        let decoded = Decoded::joined(parts).unwrap_or_else(|| {
-            let mut f = Map::new();
-            f.insert("type".into(), json!("partial"));
-            f.insert("buffered".into(), json!(self.pending_bytes.len()));
-            Decoded::new("signalr", Class::Part, f)
-        });
+        let decoded = Decoded::joined(parts)
+            .unwrap_or_else(|| Decoded::partial("signalr", self.pending_bytes.len()));
         (decoded, out)
     }
 

@@ -5,7 +5,7 @@
 use super::{Frame, Item, Reader, Version, encode};
 use crate::model::protocol::engineio::WsData;
 use crate::model::protocol::lens::{
-    Class, Decoded, Failure, Lens, OpenItem, Options, Output, Then, bytes_value,
+    Class, Decoded, Lens, OpenItem, Options, Output, Then, bytes_value, rtt_ms,
 };
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap};
@@ -172,10 +172,7 @@ fn heart_beat_decoded() -> Decoded {
 }
 
 fn invalid(why: &str) -> Decoded {
-    let mut fields = Map::new();
-    fields.insert("type".into(), json!("invalid"));
-    fields.insert("error".into(), json!(why));
-    Decoded::new("stomp", Class::Invalid, fields)
+    Decoded::invalid("stomp", why)
 }
 
 /// Reads a whole message on its own (for messages the user typed, and for the automatic part's own frames).
@@ -318,14 +315,7 @@ impl StompLens {
     }
 
     fn failure(&mut self, message: String, handshake: bool, then: Then) -> Output {
-        if then != Then::Continue {
-            self.failed = true;
-        }
-        Output::Failed(Failure {
-            message,
-            handshake,
-            then,
-        })
+        Output::ending(&mut self.failed, message, handshake, then)
     }
 
     /// Notes a frame the user sends: its subscription, its receipt.
@@ -433,8 +423,7 @@ impl StompLens {
                 {
                     if let Some(obj) = d.value.as_object_mut() {
                         obj.insert("receipt_for".into(), json!(command));
-                        let rtt = now.saturating_duration_since(at).as_secs_f64() * 1000.0;
-                        obj.insert("rtt_ms".into(), json!((rtt * 10.0).round() / 10.0));
+                        obj.insert("rtt_ms".into(), rtt_ms(at, now));
                     }
                     if let Some(sub) = sub.and_then(|s| self.subscriptions.get_mut(&s)) {
                         sub.confirmed = true;
@@ -468,13 +457,6 @@ fn text_or_binary(bytes: Vec<u8>) -> WsData {
     }
 }
 
-fn ws_bytes(message: &WsData) -> &[u8] {
-    match message {
-        WsData::Text(t) => t.as_bytes(),
-        WsData::Binary(b) => b,
-    }
-}
-
 impl Lens for StompLens {
     /// The version agreed in CONNECTED; before it, the versions CONNECT accepts.
     fn version(&self) -> String {
@@ -499,7 +481,7 @@ impl Lens for StompLens {
         self.last_received = now;
         let mut out = Vec::new();
         // The frames before a broken one still count (a CONNECTED is not lost to what follows it).
-        let (items, error) = self.reader.feed_all(ws_bytes(&message));
+        let (items, error) = self.reader.feed_all(message.bytes());
         let mut parts: Vec<Decoded> = items
             .iter()
             .map(|item| match item {
@@ -512,12 +494,8 @@ impl Lens for StompLens {
             parts.push(invalid(&why));
             out.push(Output::failed(why));
         }
-        let decoded = Decoded::joined(parts).unwrap_or_else(|| {
-            let mut fields = Map::new();
-            fields.insert("type".into(), json!("partial"));
-            fields.insert("buffered".into(), json!(self.reader.pending()));
-            Decoded::new("stomp", Class::Part, fields)
-        });
+        let decoded = Decoded::joined(parts)
+            .unwrap_or_else(|| Decoded::partial("stomp", self.reader.pending()));
         (decoded, out)
     }
 
@@ -535,7 +513,7 @@ impl Lens for StompLens {
     }
 
     fn describe_sent(&self, message: &WsData) -> Decoded {
-        describe(self.version(), ws_bytes(message))
+        describe(self.version(), message.bytes())
     }
 
     fn next_deadline(&self) -> Option<Instant> {
