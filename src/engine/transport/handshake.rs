@@ -328,14 +328,47 @@ where
         header_value(headers, "Content-Length").and_then(|v| v.trim().parse::<usize>().ok());
     let limit = expected.unwrap_or(MAX_BODY_BYTES).min(MAX_BODY_BYTES);
     let deadline = tokio::time::Instant::now() + wait;
+    let chunked =
+        header_tokens(headers, "Transfer-Encoding").any(|t| t.eq_ignore_ascii_case("chunked"));
     let mut chunk = [0u8; 4096];
     while body.len() < limit {
+        if chunked && let Some((whole, _)) = crate::engine::pipeline::dechunk(&body) {
+            return whole;
+        }
         match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
             Ok(Ok(n)) if n > 0 => body.extend_from_slice(&chunk[..n]),
             _ => break,
         }
     }
+    // A chunked body is shown without its chunk sizes, also when it did not end in time.
+    if chunked {
+        return crate::engine::pipeline::dechunk(&body)
+            .map(|(whole, _)| whole)
+            .unwrap_or_else(|| dechunk_partial(&body));
+    }
     body.truncate(limit);
+    body
+}
+
+/// The data of the complete chunks at the start of `bytes` (a body cut short).
+fn dechunk_partial(mut bytes: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Some(eol) = bytes.windows(2).position(|w| w == b"\r\n") {
+        let size = std::str::from_utf8(&bytes[..eol])
+            .ok()
+            .and_then(|t| usize::from_str_radix(t.split(';').next().unwrap_or("").trim(), 16).ok());
+        let Some(size) = size.filter(|&n| n > 0) else {
+            break;
+        };
+        let rest = &bytes[eol + 2..];
+        let take = size.min(rest.len());
+        body.extend_from_slice(&rest[..take]);
+        if rest.len() < size.saturating_add(2) {
+            break;
+        }
+        bytes = &rest[size + 2..];
+    }
+    body.truncate(MAX_BODY_BYTES);
     body
 }
 
@@ -622,6 +655,15 @@ mod tests {
                 ..DeflateOffer::default()
             }]
         );
+    }
+
+    #[test]
+    fn a_cut_chunked_body_keeps_its_whole_chunks() {
+        assert_eq!(
+            dechunk_partial(b"d\r\nno entry here\r\n4\r\nab"),
+            b"no entry hereab"
+        );
+        assert_eq!(dechunk_partial(b"zz\r\n"), b"");
     }
 
     #[test]

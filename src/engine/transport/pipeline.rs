@@ -495,7 +495,7 @@ fn http_response_complete(bytes: &[u8]) -> Option<usize> {
 }
 
 /// A chunked body: its bytes and how many bytes of input it used, once the last chunk came.
-fn dechunk(mut bytes: &[u8]) -> Option<(Vec<u8>, usize)> {
+pub(crate) fn dechunk(mut bytes: &[u8]) -> Option<(Vec<u8>, usize)> {
     let total = bytes.len();
     let mut body = Vec::new();
     loop {
