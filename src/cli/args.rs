@@ -268,6 +268,13 @@ pub struct ConnectArgs {
     /// Do not answer the server's pings (to test its ping timeout); each ping is still printed.
     #[arg(long)]
     pub no_auto_pong: bool,
+    /// The HTTP under the WebSocket: 1.1 (Upgrade, the default), 2 (an extended CONNECT, RFC 8441: ALPN h2 for
+    /// wss, h2c with prior knowledge for ws) or auto (wss: HTTP/2 when the server offers it, else HTTP/1.1).
+    #[arg(long = "http", value_name = "VERSION", default_value = "1.1", value_parser = ["1.1", "2", "auto"])]
+    pub http: String,
+    /// Over HTTP/2: our stream window (SETTINGS_INITIAL_WINDOW_SIZE) in bytes, 1..=2147483647.
+    #[arg(long = "h2-window", value_name = "BYTES")]
+    pub h2_window: Option<u32>,
     /// Send one protocol message, repeatable, in order with --send. Socket.IO:
     /// '{"event":"NAME","args":[…],"namespace":"/admin","ack":true,"auth":{…}}'; GraphQL:
     /// '{"subscribe":"subscription { … }","variables":{…},"operationName":"…","id":"1"}' or '{"complete":"1"}'.
@@ -412,6 +419,16 @@ impl ConnectArgs {
             request.deflate.offer = offer.clone();
         }
         request.auto_pong = !self.no_auto_pong;
+        request.http_version =
+            crate::model::h2::HttpVersion::parse(&self.http).map_err(UsageError)?;
+        if let Some(window) = self.h2_window {
+            if !(1..=0x7fff_ffff).contains(&window) {
+                return Err(UsageError(
+                    "--h2-window: a window is 1 to 2147483647 bytes (RFC 9113 §6.9.2)".into(),
+                ));
+            }
+            request.h2_window_bytes = window;
+        }
         Ok(request)
     }
 

@@ -631,7 +631,7 @@ fn count_reached(received: &mut u64, count: Option<u64>) -> bool {
 }
 
 fn report_handshake(h: &HandshakeInfo) {
-    if h.status == 101 {
+    if h.accepted() {
         let proto = h
             .subprotocol
             .as_deref()
@@ -643,11 +643,13 @@ fn report_handshake(h: &HandshakeInfo) {
             .map(|d| format!(", permessage-deflate: {}", d.describe()))
             .unwrap_or_default();
         let proto = format!("{proto}{deflate}");
+        let status = match &h.h2 {
+            Some(h2) => format!("HTTP/2 {}, stream {}", h.status, h2.stream_id),
+            None => format!("{} {}", h.status, h.reason),
+        };
         eprintln!(
-            "connected to {} ({} {}{proto}) in {:.1} ms",
+            "connected to {} ({status}{proto}) in {:.1} ms",
             h.peer_addr.as_deref().unwrap_or("?"),
-            h.status,
-            h.reason,
             h.timings.total_ms
         );
     }

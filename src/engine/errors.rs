@@ -22,6 +22,13 @@ pub fn describe_ws_error(err: &tungstenite::Error) -> String {
         return wire.message.clone();
     }
     match err {
+        tungstenite::Error::Io(e)
+            if let Some(h2) = e
+                .get_ref()
+                .and_then(|e| e.downcast_ref::<crate::engine::transport::h2::H2StreamError>()) =>
+        {
+            h2.0.clone()
+        }
         tungstenite::Error::Io(e) => match e.kind() {
             ErrorKind::ConnectionReset => "the server reset the connection".into(),
             ErrorKind::UnexpectedEof => {

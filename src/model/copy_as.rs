@@ -51,6 +51,16 @@ const SAMPLE_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 
 /// The command line for `tool`. Things the tool cannot express are listed as trailing `#` comments.
 pub fn command(tool: Tool, req: &ConnectRequest, effective_headers: &[(String, String)]) -> String {
+    use crate::model::h2::HttpVersion;
+    if req.http_version == HttpVersion::Http2 {
+        // A command that speaks HTTP/1.1 would test something else: say so instead.
+        return format!(
+            "# {} cannot open a WebSocket over HTTP/2 (RFC 8441's extended CONNECT): it speaks HTTP/1.1 only.\n\
+             sockscope connect {} --http 2",
+            tool.name(),
+            shell_quote(req.url.trim())
+        );
+    }
     let url = req.url.trim();
     let mut parts: Vec<String> = vec![tool.name().to_owned()];
     let mut notes: Vec<String> = Vec::new();
@@ -140,6 +150,12 @@ pub fn command(tool: Tool, req: &ConnectRequest, effective_headers: &[(String, S
         }
     }
     let mut line = parts.join(" ");
+    if req.http_version == HttpVersion::Auto {
+        notes.push(format!(
+            "{} speaks HTTP/1.1 only: where sockscope's auto picks HTTP/2, this command does not",
+            tool.name()
+        ));
+    }
     for note in notes {
         line.push_str(&format!("  # {note}"));
     }
@@ -224,6 +240,31 @@ mod tests {
         assert!(line.contains("-H 'Sec-WebSocket-Protocol: graphql-ws'"));
         assert!(line.contains(r"-H 'Authorization: Bearer it'\''s'"));
         assert!(line.ends_with("'https://api.example.com/socket?token=a b'"));
+    }
+
+    #[test]
+    fn http2_is_said_to_be_out_of_reach_instead_of_a_wrong_command() {
+        let mut req = request();
+        req.http_version = crate::model::h2::HttpVersion::Http2;
+        for tool in [Tool::Curl, Tool::Wscat, Tool::Websocat] {
+            let text = command(tool, &req, &[]);
+            assert!(
+                text.starts_with(&format!(
+                    "# {} cannot open a WebSocket over HTTP/2",
+                    tool.name()
+                )),
+                "{text}"
+            );
+            assert_eq!(
+                text.lines().nth(1),
+                Some("sockscope connect 'wss://api.example.com/socket?token=a b' --http 2"),
+                "the command that can: {text}"
+            );
+        }
+        req.http_version = crate::model::h2::HttpVersion::Auto;
+        let curl = command(Tool::Curl, &req, &[]);
+        assert!(curl.starts_with("curl --include"), "{curl}");
+        assert!(curl.contains("# curl speaks HTTP/1.1 only"), "{curl}");
     }
 
     #[test]

@@ -109,6 +109,10 @@ pub struct Endpoint {
     pub deflate: crate::model::deflate::DeflateSetting,
     /// Answer the server's pings.
     pub auto_pong: bool,
+    /// HTTP/1.1, HTTP/2 or auto (HTTP/1.1 in session files saved before this option existed).
+    pub http_version: crate::model::h2::HttpVersion,
+    /// Tabs to one origin share one HTTP/2 connection.
+    pub h2_share: bool,
 }
 
 impl Default for Endpoint {
@@ -134,6 +138,8 @@ impl Default for Endpoint {
             protocol: ProtocolChoice::default(),
             deflate: crate::model::deflate::DeflateSetting::default(),
             auto_pong: true,
+            http_version: crate::model::h2::HttpVersion::Http1,
+            h2_share: false,
         }
     }
 }
@@ -209,6 +215,9 @@ impl Endpoint {
             protocol: self.protocol.clone(),
             deflate: self.deflate.clone(),
             auto_pong: self.auto_pong,
+            http_version: self.http_version,
+            h2_share: self.h2_share,
+            ..ConnectRequest::default()
         }
     }
 }

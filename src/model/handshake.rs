@@ -52,6 +52,24 @@ pub struct HandshakeInfo {
     pub extensions: Vec<crate::model::deflate::Extension>,
     /// What permessage-deflate was agreed, when it was.
     pub deflate: Option<crate::model::deflate::Negotiated>,
+    /// The HTTP/2 side, when the WebSocket went over HTTP/2 (or the extended CONNECT was tried).
+    pub h2: Option<Box<crate::model::h2::H2Info>>,
+}
+
+impl HandshakeInfo {
+    /// Whether the server accepted the WebSocket: 101 over HTTP/1.1, a 2xx to the extended CONNECT over HTTP/2.
+    pub fn accepted(&self) -> bool {
+        if self.h2.is_some() {
+            (200..300).contains(&self.status)
+        } else {
+            self.status == 101
+        }
+    }
+
+    /// `"2"` over HTTP/2, else `"1.1"`.
+    pub fn http_version(&self) -> &'static str {
+        if self.h2.is_some() { "2" } else { "1.1" }
+    }
 }
 
 /// How a handshake check came out.

@@ -8,6 +8,7 @@ pub mod deflate;
 pub mod endpoint;
 pub(crate) mod frame;
 pub mod fsutil;
+pub mod h2;
 mod handshake;
 pub mod json_text;
 pub mod log;
@@ -28,8 +29,8 @@ pub use log::payload::{
     hex_string, parse_payload, preview,
 };
 pub use request::{
-    ConnId, ConnectRequest, Heartbeat, Keepalive, OutgoingMessage, ProtocolChoice, ReconnectPolicy,
-    TlsOptions,
+    ConnId, ConnectRequest, DEFAULT_H2_WINDOW, Heartbeat, Keepalive, OutgoingMessage,
+    ProtocolChoice, ReconnectPolicy, TlsOptions,
 };
 pub use session::{expect, har, junit, k6, template};
 pub use stage::{ConnState, Stage, StageError, StageTimings, millis};

@@ -48,6 +48,12 @@ pub struct ConnectRequest {
     /// Answer the server's pings (the library does it by itself); off, pings go unanswered, to test a server's
     /// ping timeout.
     pub auto_pong: bool,
+    /// HTTP/1.1 (the default, also for older session files), HTTP/2 (RFC 8441) or auto.
+    pub http_version: crate::model::h2::HttpVersion,
+    /// Several WebSockets to one origin share one HTTP/2 connection (a stream each).
+    pub h2_share: bool,
+    /// Our HTTP/2 initial stream window (SETTINGS_INITIAL_WINDOW_SIZE), in bytes.
+    pub h2_window_bytes: u32,
 }
 
 /// The protocol of a connection, whether its automatic part (handshake, keep-alive) runs, and its options.
@@ -192,9 +198,15 @@ impl Default for ConnectRequest {
             protocol: ProtocolChoice::default(),
             deflate: crate::model::deflate::DeflateSetting::default(),
             auto_pong: true,
+            http_version: crate::model::h2::HttpVersion::Http1,
+            h2_share: false,
+            h2_window_bytes: DEFAULT_H2_WINDOW,
         }
     }
 }
+
+/// Our default HTTP/2 stream window: 1 MiB (h2's own default, 64 KiB, makes a large message crawl).
+pub const DEFAULT_H2_WINDOW: u32 = 1 << 20;
 
 impl ConnectRequest {
     /// A request for `url` with default options.

@@ -125,7 +125,9 @@ pub struct StageTimings {
     pub proxy_ms: Option<f64>,
     /// TLS handshake (wss only).
     pub tls_ms: Option<f64>,
-    /// HTTP upgrade request and response.
+    /// HTTP/2: from the connection preface to the server's SETTINGS.
+    pub h2_settings_ms: Option<f64>,
+    /// HTTP upgrade request and response (over HTTP/2: the extended CONNECT and its response).
     pub upgrade_ms: Option<f64>,
     /// From start to open (or failure).
     pub total_ms: f64,

@@ -23,6 +23,15 @@ pub struct TestPki {
     _dir: tempfile::TempDir,
 }
 
+impl TestPki {
+    /// The server's configuration, offering `alpn` (e.g. h2 and http/1.1).
+    pub fn server_config_with_alpn(&self, alpn: &[&[u8]]) -> Arc<rustls::ServerConfig> {
+        let mut config = (*self.server).clone();
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        Arc::new(config)
+    }
+}
+
 /// Makes a CA and a server certificate for `names`.
 pub fn pki(names: &[&str]) -> TestPki {
     pki_with(names, false, false).0

@@ -202,10 +202,9 @@ impl<'a> Attempt<'a> {
                 true
             }
             Some(failure) => {
-                if let Some(h) = failure
-                    .handshake
-                    .filter(|h| h.status != 0 || h.proxy.is_some() || h.tls.is_some())
-                {
+                if let Some(h) = failure.handshake.filter(|h| {
+                    h.status != 0 || h.proxy.is_some() || h.tls.is_some() || h.h2.is_some()
+                }) {
                     sink.emit(conn_id, EventKind::Handshake(h)).await;
                 }
                 sink.emit(conn_id, EventKind::Error(failure.error)).await;

@@ -272,7 +272,16 @@ pub(super) async fn read_loop(
                 break;
             }
         };
+        let close = matches!(message, Message::Close(_));
         report_control(conn_id, message, &sink, &clock, &shared, &mut outcome).await;
+        // Over HTTP/2 the reply to our close completes the WebSocket: the stream ends here rather than waiting
+        // for the server to end its side.
+        if close
+            && !shared.peer_first.load(Ordering::Acquire)
+            && reader.lock().get_mut().inner_mut().end_h2_stream()
+        {
+            break;
+        }
     }
     outcome
 }

@@ -506,7 +506,7 @@ fn check_accept(headers: &[(String, String)], request: &UpgradeRequest) -> Check
 }
 
 /// The selected subprotocol (recorded in `info`), or a warning when none of those offered was picked.
-fn check_subprotocol(
+pub(crate) fn check_subprotocol(
     headers: &[(String, String)],
     request: &UpgradeRequest,
     info: &mut HandshakeInfo,
@@ -551,7 +551,7 @@ fn check_subprotocol(
 
 /// The extensions the server enabled, checked against our offers (RFC 7692 §7.1); what was agreed goes into
 /// `info`.
-fn check_extensions(
+pub(crate) fn check_extensions(
     headers: &[(String, String)],
     request: &UpgradeRequest,
     info: &mut HandshakeInfo,

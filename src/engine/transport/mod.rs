@@ -1,6 +1,7 @@
 //! How bytes reach the server and come back: the target URL, the staged connect (DNS, TCP, proxy, TLS, the HTTP
 //! upgrade by hand), the byte stream under the WebSocket with its frame observer, and read pacing during floods.
 
+pub mod h2;
 pub mod handshake;
 pub mod observer;
 pub mod pace;

@@ -243,6 +243,11 @@ impl<S> Observed<S> {
     pub fn recent_frames(&self) -> &RecentFrames {
         &self.recent
     }
+
+    /// The stream underneath.
+    pub fn inner_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
 }
 
 /// When bytes last arrived from the socket: the stream stamps each read, and the reader dates each message by

@@ -143,23 +143,173 @@ async fn run_stages(
     req: &ConnectRequest,
     info: &mut HandshakeInfo,
 ) -> Result<(Transport, handshake::Upgraded), StageError> {
+    use crate::model::h2::HttpVersion;
     let limit = req.connect_timeout();
     let target = parse_target(&req.url)?;
     let upgrade_request = handshake::build_request(&target, req)?;
     info.request = upgrade_request.head.clone();
     info.request_raw = upgrade_request.raw.clone();
-    let proxy = select_proxy(req, &target)?;
-    let mut tcp = tcp_stage(&target, proxy.as_ref(), info, limit).await?;
-    if let Some(proxy) = &proxy {
-        tcp = proxy_stage(tcp, proxy, &target, info, limit).await?;
+    let wants_h2 = match req.http_version {
+        HttpVersion::Http1 => false,
+        HttpVersion::Http2 => true,
+        HttpVersion::Auto => target.secure,
+    };
+    if !wants_h2 {
+        return http1_stages(req, &target, &upgrade_request, info, limit).await;
     }
-    let mut transport = if target.secure {
-        Transport::tls(tls_stage(req, &target, tcp, info, limit).await?)
+    let fallback = req.http_version == HttpVersion::Auto;
+    match h2_stages(req, &target, &upgrade_request, info, limit).await {
+        H2Outcome::Open(stream) => Ok((
+            Transport::h2(stream),
+            handshake::Upgraded {
+                leftover: Vec::new(),
+            },
+        )),
+        H2Outcome::Http1(mut transport) => {
+            // ALPN chose HTTP/1.1 (auto): the upgrade goes on the same TLS connection, as a browser's does.
+            let upgraded = run_upgrade(transport.as_mut(), &upgrade_request, info, limit).await?;
+            Ok((*transport, upgraded))
+        }
+        H2Outcome::Failed(failure) if fallback && failure.fallback => {
+            info.warnings.push(format!(
+                "HTTP/2 was tried and not used ({}); fell back to HTTP/1.1 on a fresh connection",
+                failure.error.message
+            ));
+            info.h2 = None;
+            info.checks.clear();
+            info.status = 0;
+            info.reason.clear();
+            info.response = Default::default();
+            info.response_raw.clear();
+            info.response_body.clear();
+            info.request = upgrade_request.head.clone();
+            info.request_raw = upgrade_request.raw.clone();
+            let result = http1_stages(req, &target, &upgrade_request, info, limit).await;
+            // The fresh connection's TLS warnings are those of the first.
+            let mut seen = std::collections::HashSet::new();
+            info.warnings.retain(|w| seen.insert(w.clone()));
+            result
+        }
+        H2Outcome::Failed(failure) => Err(failure.error),
+    }
+}
+
+/// DNS, TCP, the proxy and TLS (ALPN as `alpn` says): the transport the upgrade goes over.
+async fn connection_stages(
+    req: &ConnectRequest,
+    target: &Target,
+    alpn: &[&[u8]],
+    info: &mut HandshakeInfo,
+    limit: Duration,
+) -> Result<Transport, StageError> {
+    let proxy = select_proxy(req, target)?;
+    let mut tcp = tcp_stage(target, proxy.as_ref(), info, limit).await?;
+    if let Some(proxy) = &proxy {
+        tcp = proxy_stage(tcp, proxy, target, info, limit).await?;
+    }
+    Ok(if target.secure {
+        Transport::tls(tls_stage(req, target, tcp, alpn, info, limit).await?)
     } else {
         Transport::plain(tcp)
-    };
-    let upgraded = run_upgrade(&mut transport, &upgrade_request, info, limit).await?;
+    })
+}
+
+const ALPN_HTTP1: &[&[u8]] = &[b"http/1.1"];
+
+/// The WebSocket as RFC 6455 has it: a connection, then the HTTP/1.1 upgrade.
+async fn http1_stages(
+    req: &ConnectRequest,
+    target: &Target,
+    upgrade_request: &UpgradeRequest,
+    info: &mut HandshakeInfo,
+    limit: Duration,
+) -> Result<(Transport, handshake::Upgraded), StageError> {
+    let mut transport = connection_stages(req, target, ALPN_HTTP1, info, limit).await?;
+    let upgraded = run_upgrade(&mut transport, upgrade_request, info, limit).await?;
     Ok((transport, upgraded))
+}
+
+enum H2Outcome {
+    /// The extended CONNECT succeeded: the stream is the WebSocket.
+    Open(super::h2::H2Stream),
+    /// `auto` over TLS, and the server's ALPN chose HTTP/1.1.
+    Http1(Box<Transport>),
+    Failed(super::h2::ConnectFailure),
+}
+
+/// The WebSocket over HTTP/2: a shared connection when there is one (`h2_share`), else a new one (ALPN `h2` for
+/// wss, prior knowledge for ws), the server's SETTINGS, then the extended CONNECT.
+async fn h2_stages(
+    req: &ConnectRequest,
+    target: &Target,
+    upgrade_request: &UpgradeRequest,
+    info: &mut HandshakeInfo,
+    limit: Duration,
+) -> H2Outcome {
+    use super::h2;
+    use crate::model::h2::HttpVersion;
+    let key = h2::pool_key(req, target);
+    if req.h2_share
+        && let Some(conn) = h2::pooled(&key)
+    {
+        return match h2::open_stream(&conn, target, upgrade_request, info, true, limit).await {
+            Ok(mut stream) => {
+                h2::share(key, &conn, &mut stream);
+                H2Outcome::Open(stream)
+            }
+            Err(failure) => H2Outcome::Failed(failure),
+        };
+    }
+    let alpn: &[&[u8]] = match req.http_version {
+        HttpVersion::Http2 => &[b"h2"],
+        _ => &[b"h2", b"http/1.1"],
+    };
+    let transport = match connection_stages(req, target, alpn, info, limit).await {
+        Ok(t) => t,
+        Err(error) => return H2Outcome::Failed(error.into()),
+    };
+    let mode = if target.secure {
+        let chosen = info.tls.as_ref().and_then(|t| t.alpn.clone());
+        if chosen.as_deref() != Some("h2") {
+            if req.http_version == HttpVersion::Auto {
+                return H2Outcome::Http1(Box::new(transport));
+            }
+            let what = match chosen {
+                Some(p) => format!("chose '{p}' in ALPN"),
+                None => "chose no protocol in ALPN".to_owned(),
+            };
+            return H2Outcome::Failed(
+                StageError::new(
+                    Stage::Handshake,
+                    format!(
+                        "the server {what}, not h2: it does not speak HTTP/2 here (use HTTP/1.1 or auto)"
+                    ),
+                )
+                .into(),
+            );
+        }
+        "h2"
+    } else {
+        "h2c"
+    };
+    let conn = match h2::connect(transport, req, mode, info, limit).await {
+        Ok(c) => c,
+        Err(error) => {
+            return H2Outcome::Failed(h2::ConnectFailure {
+                fallback: error.stage == Stage::Handshake,
+                error,
+            });
+        }
+    };
+    match h2::open_stream(&conn, target, upgrade_request, info, false, limit).await {
+        Ok(mut stream) => {
+            if req.h2_share {
+                h2::share(key, &conn, &mut stream);
+            }
+            H2Outcome::Open(stream)
+        }
+        Err(failure) => H2Outcome::Failed(failure),
+    }
 }
 
 /// DNS (unless the host is an address) and TCP. With a proxy, both concern the proxy; the proxy resolves the
@@ -256,6 +406,7 @@ async fn tls_stage(
     req: &ConnectRequest,
     target: &Target,
     tcp: TcpStream,
+    alpn: &[&[u8]],
     info: &mut HandshakeInfo,
     limit: Duration,
 ) -> Result<TlsStream<TcpStream>, StageError> {
@@ -277,10 +428,12 @@ async fn tls_stage(
     let what = format!("TLS with {sni}");
     let mut refused = None;
     let handshake = async {
-        tls::handshake(&config, &sni, tcp).await.map_err(|failure| {
-            refused = Some((failure.certificates, failure.certificate_refused));
-            failure.error
-        })
+        tls::handshake(&config, &sni, tcp, alpn)
+            .await
+            .map_err(|failure| {
+                refused = Some((failure.certificates, failure.certificate_refused));
+                failure.error
+            })
     };
     let shaken = timed(Stage::Tls, &what, limit, handshake).await;
     if let Err(error) = &shaken {
@@ -408,16 +561,7 @@ pub async fn http_post(req: &ConnectRequest, url: &str) -> Result<(u16, Vec<u8>)
     let limit = req.connect_timeout();
     let target = parse_target(url)?;
     let mut info = HandshakeInfo::default();
-    let proxy = select_proxy(req, &target)?;
-    let mut tcp = tcp_stage(&target, proxy.as_ref(), &mut info, limit).await?;
-    if let Some(proxy) = &proxy {
-        tcp = proxy_stage(tcp, proxy, &target, &mut info, limit).await?;
-    }
-    let mut transport = if target.secure {
-        Transport::tls(tls_stage(req, &target, tcp, &mut info, limit).await?)
-    } else {
-        Transport::plain(tcp)
-    };
+    let mut transport = connection_stages(req, &target, ALPN_HTTP1, &mut info, limit).await?;
     let mut head = format!(
         "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nContent-Type: text/plain;charset=UTF-8\r\nAccept: */*\r\nConnection: close\r\n",
         target.resource, target.host_header

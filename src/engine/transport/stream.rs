@@ -25,6 +25,8 @@ pub struct Transport {
 enum Io {
     Plain(TcpStream),
     Tls(Box<TlsStream<TcpStream>>),
+    /// One stream of an HTTP/2 connection (RFC 8441); the connection runs in h2's task.
+    H2(Box<super::h2::H2Stream>),
 }
 
 impl Transport {
@@ -38,6 +40,30 @@ impl Transport {
         Self::new(Io::Tls(Box::new(tls)))
     }
 
+    /// One HTTP/2 stream (the TCP socket is h2's: reads are not paced).
+    pub fn h2(stream: super::h2::H2Stream) -> Self {
+        let mut transport = Self::new(Io::H2(Box::new(stream)));
+        transport.pacer = Pacer::disabled();
+        transport
+    }
+
+    /// Whether this is an HTTP/2 stream.
+    pub fn is_h2(&self) -> bool {
+        matches!(self.io, Io::H2(_))
+    }
+
+    /// Over HTTP/2, ends the stream and says so: once the close handshake is complete the stream is done,
+    /// whether or not the server ends its side (hypercorn does not).
+    pub fn end_h2_stream(&mut self) -> bool {
+        match &mut self.io {
+            Io::H2(s) => {
+                s.end();
+                true
+            }
+            _ => false,
+        }
+    }
+
     fn new(io: Io) -> Self {
         Self {
             io,
@@ -47,11 +73,12 @@ impl Transport {
         }
     }
 
-    /// The TCP socket underneath.
-    pub fn tcp(&self) -> &TcpStream {
+    /// The TCP socket underneath (h2's own, for a stream).
+    pub fn tcp(&self) -> Option<&TcpStream> {
         match &self.io {
-            Io::Plain(s) => s,
-            Io::Tls(s) => s.get_ref().0,
+            Io::Plain(s) => Some(s),
+            Io::Tls(s) => Some(s.get_ref().0),
+            Io::H2(_) => None,
         }
     }
 
@@ -61,7 +88,11 @@ impl Transport {
         let Some(Change::LowWater(bytes)) = change else {
             return;
         };
-        if super::sockopt::set_recv_low_water(self.tcp(), bytes).is_err() {
+        let refused = match self.tcp() {
+            Some(tcp) => super::sockopt::set_recv_low_water(tcp, bytes).is_err(),
+            None => true,
+        };
+        if refused {
             self.pacer = Pacer::disabled();
             self.fallback = None;
         }
@@ -88,6 +119,7 @@ impl AsyncRead for Transport {
         let result = match &mut this.io {
             Io::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Io::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Io::H2(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         };
         let read = buf.filled().len() - before;
         match result {
@@ -131,6 +163,7 @@ impl AsyncWrite for Transport {
         match &mut self.get_mut().io {
             Io::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Io::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Io::H2(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
 
@@ -138,6 +171,7 @@ impl AsyncWrite for Transport {
         match &mut self.get_mut().io {
             Io::Plain(s) => Pin::new(s).poll_flush(cx),
             Io::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Io::H2(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
@@ -145,6 +179,7 @@ impl AsyncWrite for Transport {
         match &mut self.get_mut().io {
             Io::Plain(s) => Pin::new(s).poll_shutdown(cx),
             Io::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Io::H2(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 
@@ -156,6 +191,7 @@ impl AsyncWrite for Transport {
         match &mut self.get_mut().io {
             Io::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
             Io::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+            Io::H2(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
         }
     }
 
@@ -163,6 +199,7 @@ impl AsyncWrite for Transport {
         match &self.io {
             Io::Plain(s) => s.is_write_vectored(),
             Io::Tls(s) => s.is_write_vectored(),
+            Io::H2(_) => false,
         }
     }
 }

@@ -28,12 +28,13 @@ impl TlsConfig {
     }
 
     /// A configuration for one handshake, whose verifier records the chain the server presents.
-    fn recording(&self) -> (Arc<rustls::ClientConfig>, Arc<RecordingVerifier>) {
+    fn recording(&self, alpn: &[&[u8]]) -> (Arc<rustls::ClientConfig>, Arc<RecordingVerifier>) {
         let recorder = Arc::new(RecordingVerifier {
             inner: self.verifier.clone(),
             chain: std::sync::Mutex::new(Vec::new()),
         });
         let mut config = (*self.config).clone();
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
         config
             .dangerous()
             .set_certificate_verifier(recorder.clone());
@@ -422,6 +423,7 @@ pub async fn handshake(
     config: &TlsConfig,
     host: &str,
     tcp: TcpStream,
+    alpn: &[&[u8]],
 ) -> Result<TlsStream<TcpStream>, TlsFailure> {
     let server_name = ServerName::try_from(host.to_owned()).map_err(|_| TlsFailure {
         error: StageError::new(
@@ -431,7 +433,7 @@ pub async fn handshake(
         certificates: Vec::new(),
         certificate_refused: false,
     })?;
-    let (config, recorder) = config.recording();
+    let (config, recorder) = config.recording(alpn);
     tokio_rustls::TlsConnector::from(config)
         .connect(server_name, tcp)
         .await

@@ -38,6 +38,7 @@ fn timings(t: &StageTimings) -> Value {
         "tcp": t.tcp_ms,
         "proxy": t.proxy_ms,
         "tls": t.tls_ms,
+        "h2_settings": t.h2_settings_ms,
         "upgrade": t.upgrade_ms,
         "total": t.total_ms,
     })
@@ -53,10 +54,37 @@ fn bytes_field(obj: &mut Map<String, Value>, bytes: &[u8]) {
     };
 }
 
+/// The HTTP/2 side of a handshake: `{"stream_id","mode","reused","settings":{…server's…},"our_settings",
+/// "request_headers":[[name,value],…],"response_headers":[…]}`.
+fn h2_info(h: &crate::model::h2::H2Info) -> Value {
+    let settings = |pairs: &[(u16, u32)]| {
+        pairs
+            .iter()
+            .map(|(id, v)| (crate::model::h2::setting_name(*id), json!(v)))
+            .collect::<Map<String, Value>>()
+    };
+    let pairs = |headers: &[(String, String)]| {
+        headers
+            .iter()
+            .map(|(n, v)| json!([n, v]))
+            .collect::<Vec<_>>()
+    };
+    json!({
+        "stream_id": h.stream_id,
+        "mode": h.mode,
+        "reused": h.reused,
+        "settings": settings(&h.server_settings),
+        "our_settings": settings(&h.our_settings),
+        "request_headers": pairs(&h.request_headers),
+        "response_headers": pairs(&h.response_headers),
+    })
+}
+
 /// `{"event":"handshake",…}`
 pub fn handshake(h: &HandshakeInfo) -> Value {
     let mut obj = json!({
         "event": "handshake",
+        "http_version": h.http_version(),
         "status": h.status,
         "request": {
             "method": h.method,
@@ -85,6 +113,9 @@ pub fn handshake(h: &HandshakeInfo) -> Value {
     if let Some(obj) = obj.as_object_mut() {
         if let Some(t) = &h.tls {
             obj.insert("tls".into(), tls(t));
+        }
+        if let Some(h2) = &h.h2 {
+            obj.insert("h2".into(), h2_info(h2));
         }
         if let Some(p) = &h.proxy {
             obj.insert(

@@ -98,6 +98,12 @@ fn files_missing_later_fields_still_load() {
     );
     assert!(s.endpoint.deflate.enabled && s.endpoint.auto_pong);
     assert!(s.endpoint.to_request().deflate.enabled);
+    // Saved before HTTP/2 existed: HTTP/1.1, unshared.
+    assert_eq!(
+        s.endpoint.http_version,
+        crate::model::h2::HttpVersion::Http1
+    );
+    assert!(!s.endpoint.to_request().h2_share);
 }
 
 #[test]
@@ -106,10 +112,19 @@ fn the_deflate_choice_survives_a_save() {
     s.endpoint.deflate.enabled = false;
     s.endpoint.deflate.offer = "permessage-deflate; server_max_window_bits=10".into();
     s.endpoint.auto_pong = false;
+    s.endpoint.http_version = crate::model::h2::HttpVersion::Auto;
+    s.endpoint.h2_share = true;
     let text = s.to_ron();
+    assert!(text.contains("http_version: \"auto\""), "{text}");
     let back = Session::from_ron(&text, Path::new("s.ron")).expect("loads");
     assert_eq!(back.endpoint.deflate, s.endpoint.deflate);
     assert!(!back.endpoint.auto_pong);
+    assert_eq!(
+        back.endpoint.http_version,
+        crate::model::h2::HttpVersion::Auto
+    );
+    let req = back.endpoint.to_request();
+    assert!(req.h2_share && req.http_version == crate::model::h2::HttpVersion::Auto);
 }
 
 #[test]

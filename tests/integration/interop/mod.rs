@@ -6,6 +6,7 @@
 pub(crate) mod brokers;
 mod deflate;
 mod graphql;
+mod h2;
 mod k6;
 mod k6_lenses;
 mod official_clients;
@@ -113,7 +114,11 @@ pub(crate) fn start_peer_with(
         .args(args)
         .current_dir(peers_dir())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(if std::env::var_os("SOCKSCOPE_PEER_STDERR").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
         .spawn()
         .unwrap_or_else(|e| panic!("start {script}: {e}"));
     let mut line = String::new();
@@ -130,10 +135,17 @@ pub(crate) fn start_peer_with(
 
 /// Text, binary (including a 1 MiB message) and ping round trips, then a server-initiated close with a code.
 async fn exercise(peer: Peer, path: &str) {
-    let (handle, mut events) = start(ConnectRequest::new(format!(
+    exercise_request(ConnectRequest::new(format!(
         "ws://127.0.0.1:{}{path}",
         peer.port
-    )));
+    )))
+    .await;
+    drop(peer);
+}
+
+/// As [`exercise`], for any request (an HTTP version, TLS, a subprotocol); the transcript for more checks.
+pub(crate) async fn exercise_request(req: ConnectRequest) -> crate::servers::Transcript {
+    let (handle, mut events) = start(req);
     let big: Vec<u8> = (0..(1 << 20)).map(|i: u32| (i % 251) as u8).collect();
     let big_for_send = big.clone();
     let t = collect(&mut events, move |event, t| match event {
@@ -179,11 +191,12 @@ async fn exercise(peer: Peer, path: &str) {
             .iter()
             .any(|m| m.kind == MessageKind::Pong && &m.payload[..] == b"are you there")
     );
-    let closed = t.closed.expect("closed");
+    let closed = t.closed.clone().expect("closed");
     assert_eq!(closed.code, Some(4001), "{:?}", t.errors);
     assert_eq!(closed.reason, "peer says bye");
     assert_eq!(closed.initiated_by, Initiator::Server);
     assert!(closed.clean, "{:?}", t.errors);
+    t
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
