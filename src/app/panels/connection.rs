@@ -143,8 +143,12 @@ fn outcome_ui(tab: &ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
         } else {
             ""
         };
+        let http2 =
+            h.h2.as_ref()
+                .map(|h2| format!(" · HTTP/2 stream {}", h2.stream_id))
+                .unwrap_or_default();
         ui.label(format!(
-            "connected to {} in {:.1} ms{proto}{deflate}",
+            "connected to {} in {:.1} ms{http2}{proto}{deflate}",
             h.peer_addr.as_deref().unwrap_or("?"),
             h.timings.total_ms
         ));

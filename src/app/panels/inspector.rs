@@ -30,7 +30,7 @@ pub(crate) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>
         return;
     };
     if h.status != 0 {
-        let colour = if h.status == 101 { PASS } else { FAIL };
+        let colour = if h.accepted() { PASS } else { FAIL };
         ui.label(
             RichText::new(&h.response.start_line)
                 .monospace()
@@ -55,6 +55,9 @@ pub(crate) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>
     }
     if let Some(tls) = &h.tls {
         tls_ui(tls, ui, actions);
+    }
+    if let Some(h2) = &h.h2 {
+        h2_ui(h2, h.tls.as_ref(), ui);
     }
     section(ui, "Request");
     mono(ui, &String::from_utf8_lossy(&h.request_raw));
@@ -113,6 +116,57 @@ fn protocol_ui(view: Option<&crate::app::tab::protocol::ProtocolView>, ui: &mut 
     }
 }
 
+/// The HTTP/2 side: ALPN, the stream, both sides' SETTINGS.
+fn h2_ui(h2: &crate::model::h2::H2Info, tls: Option<&TlsInfo>, ui: &mut egui::Ui) {
+    use crate::model::h2::setting_name;
+    let how = match (h2.mode.as_str(), tls.and_then(|t| t.alpn.as_deref())) {
+        ("h2", Some(alpn)) => format!("ALPN {alpn}"),
+        ("h2c", _) => "h2c, prior knowledge".to_owned(),
+        (mode, _) => mode.to_owned(),
+    };
+    let shared = if h2.reused {
+        ", on a shared connection"
+    } else {
+        ""
+    };
+    let stream = if h2.stream_id == 0 {
+        "no stream opened".to_owned()
+    } else {
+        format!("stream {}", h2.stream_id)
+    };
+    section(ui, &format!("HTTP/2: {how}, {stream}{shared}"));
+    egui::Grid::new("h2-settings")
+        .num_columns(3)
+        .striped(true)
+        .show(ui, |ui| {
+            ui.label(RichText::new("SETTINGS").strong());
+            ui.label(RichText::new("server").strong());
+            ui.label(RichText::new("ours").strong());
+            ui.end_row();
+            let mut ids: Vec<u16> = h2.server_settings.iter().map(|(id, _)| *id).collect();
+            for (id, _) in &h2.our_settings {
+                if !ids.contains(id) {
+                    ids.push(*id);
+                }
+            }
+            let value = |pairs: &[(u16, u32)], id: u16| {
+                pairs
+                    .iter()
+                    .rev()
+                    .find(|(i, _)| *i == id)
+                    .map_or("-".to_owned(), |(_, v)| v.to_string())
+            };
+            for id in ids {
+                let name = setting_name(id);
+                ui.monospace(name.strip_prefix("SETTINGS_").unwrap_or(&name));
+                ui.monospace(value(&h2.server_settings, id));
+                ui.monospace(value(&h2.our_settings, id));
+                ui.end_row();
+            }
+        });
+    ui.label(RichText::new("- : not sent (the RFC's default applies)").weak());
+}
+
 fn section(ui: &mut egui::Ui, title: &str) {
     ui.add_space(6.0);
     ui.label(RichText::new(title).strong());
@@ -130,6 +184,11 @@ fn waterfall_ui(h: &HandshakeInfo, ui: &mut egui::Ui) {
         ("TCP", t.tcp_ms, Color32::from_rgb(0x4a, 0x9e, 0xff)),
         ("Proxy", t.proxy_ms, Color32::from_rgb(0xa3, 0x71, 0xf7)),
         ("TLS", t.tls_ms, Color32::from_rgb(0xd2, 0x99, 0x22)),
+        (
+            "h2 settings",
+            t.h2_settings_ms,
+            Color32::from_rgb(0x39, 0xc5, 0xbb),
+        ),
         ("Upgrade", t.upgrade_ms, PASS),
     ];
     let total = t.total_ms.max(0.001);

@@ -7,7 +7,7 @@ use crate::model::endpoint::{Auth, HeaderRow, ProxyMode, query_params, with_quer
 use egui::RichText;
 use std::path::PathBuf;
 
-const TABS: [(OptionsTab, &str); 9] = [
+const TABS: [(OptionsTab, &str); 10] = [
     (OptionsTab::Params, "Params"),
     (OptionsTab::Headers, "Headers"),
     (OptionsTab::Auth, "Auth"),
@@ -16,6 +16,7 @@ const TABS: [(OptionsTab, &str); 9] = [
     (OptionsTab::Keepalive, "Keepalive"),
     (OptionsTab::Limits, "Limits"),
     (OptionsTab::Compression, "Compression"),
+    (OptionsTab::Http, "HTTP"),
     (OptionsTab::Protocol, "Protocol options"),
 ];
 
@@ -35,6 +36,7 @@ pub(crate) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>
         OptionsTab::Keepalive => keepalive_ui(tab, ui),
         OptionsTab::Limits => limits_ui(tab, ui),
         OptionsTab::Compression => compression_ui(tab, ui),
+        OptionsTab::Http => http_ui(tab, ui),
         OptionsTab::Protocol => super::protocol::options_ui(tab, ui),
     }
     ui.add_space(4.0);
@@ -550,7 +552,7 @@ fn compression_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
         });
     });
     ui.separator();
-    match tab.handshake.as_ref().filter(|h| h.status == 101) {
+    match tab.handshake.as_ref().filter(|h| h.accepted()) {
         Some(h) => match &h.deflate {
             Some(agreed) => ui.label(format!(
                 "Last connection: permessage-deflate agreed ({})",
@@ -566,6 +568,55 @@ fn compression_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
         )
         .weak(),
     );
+}
+
+/// The HTTP under the WebSocket: 1.1, 2 (RFC 8441) or auto, sharing one HTTP/2 connection, and what the last
+/// handshake used.
+fn http_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
+    use crate::model::h2::HttpVersion;
+    let e = &mut tab.session.endpoint;
+    ui.horizontal(|ui| {
+        ui.label("HTTP version");
+        for v in HttpVersion::ALL {
+            ui.radio_value(&mut e.http_version, v, v.label());
+        }
+    });
+    let hint = match e.http_version {
+        HttpVersion::Http1 => "GET with Upgrade: websocket (RFC 6455), as every tester does.",
+        HttpVersion::Http2 => {
+            "An extended CONNECT (RFC 8441): wss offers ALPN h2 only; ws speaks h2c with prior knowledge. \
+             The server's SETTINGS must carry SETTINGS_ENABLE_CONNECT_PROTOCOL = 1."
+        }
+        HttpVersion::Auto => {
+            "As a browser: wss offers ALPN h2, http/1.1 and uses HTTP/2 when the server picks it and enables the \
+             extended CONNECT; otherwise HTTP/1.1 (on a fresh connection, with a warning, when HTTP/2 was \
+             tried). ws: HTTP/1.1."
+        }
+    };
+    ui.label(RichText::new(hint).weak());
+    ui.add_enabled(
+        e.http_version != HttpVersion::Http1,
+        egui::Checkbox::new(
+            &mut e.h2_share,
+            "Share one HTTP/2 connection with other tabs to the same origin (a stream each)",
+        ),
+    );
+    if let Some(h) = tab.handshake.as_ref() {
+        let used = match &h.h2 {
+            Some(h2) => format!(
+                "Last handshake: HTTP/2 ({}), stream {}{}",
+                h2.mode,
+                h2.stream_id,
+                if h2.reused {
+                    ", on a shared connection"
+                } else {
+                    ""
+                }
+            ),
+            None => "Last handshake: HTTP/1.1".to_owned(),
+        };
+        ui.label(used);
+    }
 }
 
 fn limits_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {

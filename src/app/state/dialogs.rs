@@ -181,10 +181,17 @@ impl AppState {
         match crate::engine::handshake::extra_headers(&request) {
             Ok(headers) => {
                 self.clipboard = Some(crate::model::copy_as::command(tool, &request, &headers));
-                self.notice = Some(format!(
-                    "copied the {} command to the clipboard",
-                    tool.name()
-                ));
+                self.notice = Some(
+                    if request.http_version == crate::model::h2::HttpVersion::Http2 {
+                        format!(
+                            "{} cannot open a WebSocket over HTTP/2 (it speaks HTTP/1.1 only): copied the \
+                             equivalent sockscope command instead",
+                            tool.name()
+                        )
+                    } else {
+                        format!("copied the {} command to the clipboard", tool.name())
+                    },
+                );
             }
             Err(e) => self.notice = Some(format!("cannot build the command: {e}")),
         }

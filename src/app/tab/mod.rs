@@ -41,6 +41,8 @@ pub enum OptionsTab {
     Limits,
     /// permessage-deflate: offered or not, the exact offer, what was agreed.
     Compression,
+    /// HTTP/1.1, HTTP/2 (RFC 8441) or auto; sharing one HTTP/2 connection.
+    Http,
     /// The protocol's options (Socket.IO auth / EIO / path, GraphQL connection_init payload, timeouts).
     Protocol,
 }
@@ -493,10 +495,22 @@ impl ConnTab {
         let Some(h) = &self.handshake else {
             return "connected".to_owned();
         };
+        let status = match &h.h2 {
+            Some(h2) => format!(
+                "HTTP/2 {} · stream {}{}",
+                h.status,
+                h2.stream_id,
+                if h2.reused {
+                    " (shared connection)"
+                } else {
+                    ""
+                }
+            ),
+            None => h.status.to_string(),
+        };
         let mut text = format!(
-            "connected to {} · {} in {}",
+            "connected to {} · {status} in {}",
             h.peer_addr.as_deref().unwrap_or("?"),
-            h.status,
             crate::app::panels::log_view::format_ms(h.timings.total_ms, 1)
         );
         if let Some(p) = &h.subprotocol {

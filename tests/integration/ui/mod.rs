@@ -10,6 +10,7 @@ mod connect;
 mod deflate;
 mod frames;
 mod hostile;
+mod http2;
 mod layout;
 mod log;
 mod protocol;
