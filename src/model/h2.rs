@@ -174,12 +174,26 @@ const DROPPED: [&str; 7] = [
 /// minus the connection-specific ones, `Sec-WebSocket-Key` and `Host` (which becomes `:authority`). `TE` stays
 /// only as `trailers`.
 pub fn connect_headers(http1: &[(String, String)]) -> Vec<(String, String)> {
+    // The fields a Connection header names are connection-specific too (RFC 9113 §8.2.2).
+    let named: Vec<String> = http1
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("connection"))
+        .flat_map(|(_, v)| v.split(','))
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect();
     http1
         .iter()
         .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
         .filter(|(n, v)| {
             !DROPPED.contains(&n.as_str())
+                && !named.contains(n)
                 && (n != "te" || v.trim().eq_ignore_ascii_case("trailers"))
+        })
+        .map(|(n, v)| {
+            // h2 takes TE only as the exact bytes "trailers".
+            let v = if n == "te" { "trailers".to_owned() } else { v };
+            (n, v)
         })
         .collect()
 }
@@ -189,7 +203,11 @@ pub fn authority(http1: &[(String, String)]) -> Option<String> {
     http1
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case("host"))
-        .map(|(_, v)| v.trim().to_owned())
+        .map(|(_, v)| {
+            // No userinfo in :authority (RFC 9113 §8.3.1).
+            let v = v.trim();
+            v.rsplit_once('@').map_or(v, |(_, host)| host).to_owned()
+        })
 }
 
 /// What the server said at the connection level, read from its frames.
@@ -238,6 +256,8 @@ pub struct FrameTap {
     pub settings: Option<Vec<(u16, u32)>>,
     /// SETTINGS frames seen (not counting ACKs).
     pub settings_frames: u32,
+    /// Every SETTINGS frame's values, the latest value per identifier, in first-seen order (at most 64).
+    merged: Vec<(u16, u32)>,
     /// The latest GOAWAY.
     pub goaway: Option<GoAway>,
     /// The latest RST_STREAMs: (stream, error code).
@@ -291,23 +311,30 @@ impl FrameTap {
 
     fn end_frame(&mut self) {
         self.header_len = 0;
-        self.frames += 1;
+        self.frames = self.frames.saturating_add(1);
         let Some(payload) = self.kept.take() else {
             return;
         };
         match self.kind {
             0x4 => {
-                self.settings_frames += 1;
+                self.settings_frames = self.settings_frames.saturating_add(1);
+                let pairs: Vec<(u16, u32)> = payload
+                    .chunks_exact(6)
+                    .map(|c| {
+                        (
+                            u16::from_be_bytes([c[0], c[1]]),
+                            u32::from_be_bytes([c[2], c[3], c[4], c[5]]),
+                        )
+                    })
+                    .collect();
+                for &(id, value) in &pairs {
+                    match self.merged.iter().position(|(i, _)| *i == id) {
+                        Some(at) => self.merged[at].1 = value,
+                        None if self.merged.len() < 64 => self.merged.push((id, value)),
+                        None => {}
+                    }
+                }
                 if self.settings.is_none() {
-                    let pairs = payload
-                        .chunks_exact(6)
-                        .map(|c| {
-                            (
-                                u16::from_be_bytes([c[0], c[1]]),
-                                u32::from_be_bytes([c[2], c[3], c[4], c[5]]),
-                            )
-                        })
-                        .collect();
                     self.settings = Some(pairs);
                 }
             }
@@ -335,6 +362,11 @@ impl FrameTap {
             }
             _ => {}
         }
+    }
+
+    /// The server's SETTINGS now: every frame's values, the latest per identifier.
+    pub fn merged_settings(&self) -> Vec<(u16, u32)> {
+        self.merged.clone()
     }
 
     /// The error code of the latest RST_STREAM on `stream`.
@@ -382,6 +414,7 @@ mod tests {
             assert_eq!(tap.settings, Some(vec![(3, 100), (8, 1), (4, 65535)]));
             assert!(enables_connect(tap.settings.as_deref().unwrap_or_default()));
             assert_eq!(tap.settings_frames, 1);
+            assert_eq!(tap.merged_settings(), vec![(3, 100), (8, 1), (4, 65535)]);
             assert_eq!(tap.reset_of(1), Some(8));
             assert_eq!(tap.reset_of(3), None);
             let g = tap.goaway.clone().expect("goaway");
@@ -430,6 +463,8 @@ mod tests {
             ("Transfer-Encoding", "chunked"),
             ("TE", "gzip"),
             ("X-Trace-ID", "abc"),
+            ("connection", "x-hop"),
+            ("X-Hop", "1"),
         ]
         .iter()
         .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
@@ -443,6 +478,13 @@ mod tests {
             ]
         );
         assert_eq!(authority(&http1).as_deref(), Some("example.com:8443"));
+        let te = vec![("TE".to_owned(), "Trailers".to_owned())];
+        assert_eq!(
+            connect_headers(&te),
+            vec![("te".to_owned(), "trailers".to_owned())]
+        );
+        let host = vec![("Host".to_owned(), "user:pw@h:1".to_owned())];
+        assert_eq!(authority(&host).as_deref(), Some("h:1"));
     }
 
     #[test]

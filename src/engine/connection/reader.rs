@@ -274,16 +274,38 @@ pub(super) async fn read_loop(
         };
         let close = matches!(message, Message::Close(_));
         report_control(conn_id, message, &sink, &clock, &shared, &mut outcome).await;
-        // Over HTTP/2 the reply to our close completes the WebSocket: the stream ends here rather than waiting
-        // for the server to end its side.
+        // Over HTTP/2 the reply to our close completes the WebSocket: the server gets a moment to end its side
+        // of the stream (then we end ours with END_STREAM), and the stream ends here either way (a server need
+        // not end it; hypercorn does not).
         if close
             && !shared.peer_first.load(Ordering::Acquire)
-            && reader.lock().get_mut().inner_mut().end_h2_stream()
+            && reader.lock().get_ref().inner().is_h2()
         {
+            let _ = tokio::time::timeout(H2_END_GRACE, until_end(&reader)).await;
             break;
         }
     }
+    // Over HTTP/2: END_STREAM when the server ended its side, else RST_STREAM CANCEL.
+    reader.lock().get_mut().inner_mut().end_h2_stream();
     outcome
+}
+
+/// How long the server has to end its side of an HTTP/2 stream after its reply to our close.
+const H2_END_GRACE: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Reads until the stream ends (after a close handshake nothing more is a message).
+async fn until_end(reader: &Reader) {
+    std::future::poll_fn(|cx| {
+        let mut socket = reader.lock();
+        loop {
+            match Pin::new(&mut *socket).poll_next(cx) {
+                Poll::Ready(None | Some(Err(_))) => return Poll::Ready(()),
+                Poll::Ready(Some(Ok(_))) => continue,
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    })
+    .await;
 }
 
 /// The frame behind a protocol violation, as a red log row with its header and first bytes: the earliest kept

@@ -185,12 +185,23 @@ fn stage_error(stage: Stage, message: impl Into<String>) -> StageError {
     StageError::new(stage, message)
 }
 
+/// The connection's window: the stream's (at least 1 MiB), or with sharing room for 16 streams' worth, so that
+/// one stream whose reader stalls cannot hold every other stream on the connection.
+fn connection_window(req: &ConnectRequest) -> u32 {
+    let stream = req.h2_window_bytes.max(1 << 20);
+    if req.h2_share {
+        stream.saturating_mul(16).min(0x7fff_ffff)
+    } else {
+        stream
+    }
+}
+
 /// Ours, as the SETTINGS h2 sends with the builder below say.
 fn builder(req: &ConnectRequest) -> h2::client::Builder {
     let mut b = h2::client::Builder::new();
     b.enable_push(false)
         .initial_window_size(req.h2_window_bytes.max(1))
-        .initial_connection_window_size(req.h2_window_bytes.max(1 << 20))
+        .initial_connection_window_size(connection_window(req))
         .max_send_buffer_size(SEND_BUFFER);
     b
 }
@@ -287,25 +298,28 @@ pub async fn connect(
 impl H2Connection {
     /// Whether a new stream can still be opened on it.
     fn usable(&self) -> bool {
-        lock(&self.shared).ended.is_none()
+        let state = lock(&self.shared);
+        state.ended.is_none() && state.from_server.goaway.is_none()
     }
 
     /// The server's SETTINGS and ours, as sent.
     fn settings(&self) -> (Settings, Settings) {
         let state = lock(&self.shared);
         (
-            state.from_server.settings.clone().unwrap_or_default(),
+            state.from_server.merged_settings(),
             state.from_us.settings.clone().unwrap_or_default(),
         )
     }
 }
 
-/// Whether a failure of the extended CONNECT leaves room to try HTTP/1.1 (`auto`): the server does not enable
-/// it, refused it, or reset it. A timeout or a bad request of ours does not.
+/// A failed extended CONNECT, and what may follow it.
 #[derive(Debug)]
 pub struct ConnectFailure {
     pub error: StageError,
+    /// `auto` may try HTTP/1.1: the server does not enable the extended CONNECT, or asked for HTTP/1.1.
     pub fallback: bool,
+    /// Nothing of the request went out (a shared connection that takes no new stream: try a fresh one).
+    pub before_headers: bool,
 }
 
 impl From<StageError> for ConnectFailure {
@@ -313,6 +327,7 @@ impl From<StageError> for ConnectFailure {
         Self {
             error,
             fallback: false,
+            before_headers: false,
         }
     }
 }
@@ -381,6 +396,7 @@ pub async fn open_stream(
         return Err(ConnectFailure {
             error,
             fallback: true,
+            before_headers: true,
         });
     }
     let uri = format!("{scheme}://{authority}{}", target.resource);
@@ -429,6 +445,7 @@ pub async fn open_stream(
         Ok::<_, StageError>((stream_id, response, send))
     };
     let outcome = tokio::time::timeout(limit, exchange).await;
+    let before_headers = matches!(&outcome, Ok(Err(_)));
     info.timings.upgrade_ms = Some(crate::model::millis(started.elapsed().as_secs_f64()));
     let (stream_id, response, send) = match outcome {
         Err(_) => {
@@ -443,10 +460,14 @@ pub async fn open_stream(
             )
             .into());
         }
-        Ok(Err(e)) => {
+        Ok(Err(error)) => {
             info.request_raw = render_headers("HEADERS", &h2.request_headers);
             info.h2 = Some(Box::new(h2));
-            return Err(e.into());
+            return Err(ConnectFailure {
+                error,
+                fallback: false,
+                before_headers,
+            });
         }
         Ok(Ok(v)) => v,
     };
@@ -466,9 +487,12 @@ pub async fn open_stream(
                 ),
             );
             info.h2 = Some(Box::new(h2));
+            // As browsers do: HTTP/1.1 is tried again only when the server asks for it.
+            let http1_required = e.reason() == Some(h2::Reason::HTTP_1_1_REQUIRED);
             return Err(ConnectFailure {
                 error,
-                fallback: true,
+                fallback: http1_required,
+                before_headers: false,
             });
         }
     };
@@ -504,10 +528,8 @@ pub async fn open_stream(
             detail: format!("{status} {} instead of a 2xx (RFC 9113 §8.5)", info.reason),
         });
         info.h2 = Some(Box::new(h2));
-        return Err(ConnectFailure {
-            error,
-            fallback: true,
-        });
+        // A refusal over HTTP/2 is the server's answer: no second try over HTTP/1.1 (browsers make none).
+        return Err(error.into());
     }
     info.checks.push(Check {
         name: "Status".into(),
@@ -612,12 +634,12 @@ impl Drop for Lease {
     fn drop(&mut self) {
         use std::sync::atomic::Ordering;
         if self.users.fetch_sub(1, Ordering::AcqRel) == 1 {
-            // The last WebSocket on it closed: the pool lets the connection go (h2 then closes it).
+            // The last WebSocket on it closed: the pool lets the connection go (h2 then closes it), unless
+            // another took it meanwhile (counted under the same lock as in `share`).
             let mut pool = pool();
-            if pool
-                .get(&self.key)
-                .is_some_and(|c| Arc::ptr_eq(&c.users, &self.users))
-            {
+            if pool.get(&self.key).is_some_and(|c| {
+                Arc::ptr_eq(&c.users, &self.users) && self.users.load(Ordering::Acquire) == 0
+            }) {
                 pool.remove(&self.key);
             }
         }
@@ -717,10 +739,25 @@ impl AsyncWrite for H2Stream {
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => return Poll::Ready(Err(this.error(&e))),
                 None => {
-                    // The stream can take no more: say why when the server reset it.
-                    let why = match this.send.poll_reset(cx) {
-                        Poll::Ready(Ok(reason)) => format!(
+                    // The stream can take no more: say why, from what the server sent when it sent something.
+                    let (reset, goaway) = {
+                        let state = lock(&this.shared);
+                        (
+                            state.from_server.reset_of(this.stream_id),
+                            state.from_server.goaway.clone(),
+                        )
+                    };
+                    let why = match (reset, goaway, this.send.poll_reset(cx)) {
+                        (Some(code), _, _) => format!(
                             "the server reset the HTTP/2 stream {}: RST_STREAM {}",
+                            this.stream_id,
+                            error_code_words(code)
+                        ),
+                        (None, Some(g), _) => {
+                            format!("the server closed the HTTP/2 connection: {}", g.describe())
+                        }
+                        (None, None, Poll::Ready(Ok(reason))) => format!(
+                            "the HTTP/2 stream {} was reset: {}",
                             this.stream_id,
                             error_code_words(u32::from(reason))
                         ),
@@ -772,6 +809,11 @@ pub fn pool_key(req: &ConnectRequest, target: &Target) -> PoolKey {
     )
 }
 
+/// Forgets the shared connection for `key` (it takes no new stream).
+pub fn forget(key: &PoolKey) {
+    pool().remove(key);
+}
+
 /// A live shared connection for `key`, if one is kept.
 pub fn pooled(key: &PoolKey) -> Option<H2Connection> {
     let mut pool = pool();
@@ -789,10 +831,11 @@ pub fn pooled(key: &PoolKey) -> Option<H2Connection> {
 /// open.
 pub fn share(key: PoolKey, conn: &H2Connection, stream: &mut H2Stream) {
     use std::sync::atomic::Ordering;
+    let mut pool = pool();
     conn.users.fetch_add(1, Ordering::AcqRel);
     stream.lease = Some(Lease {
         key: key.clone(),
         users: conn.users.clone(),
     });
-    pool().entry(key).or_insert_with(|| conn.clone());
+    pool.entry(key).or_insert_with(|| conn.clone());
 }

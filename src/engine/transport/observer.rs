@@ -245,6 +245,11 @@ impl<S> Observed<S> {
     }
 
     /// The stream underneath.
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    /// The stream underneath, to change.
     pub fn inner_mut(&mut self) -> &mut S {
         &mut self.inner
     }

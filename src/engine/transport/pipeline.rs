@@ -177,6 +177,10 @@ async fn run_stages(
             ));
             info.h2 = None;
             info.checks.clear();
+            info.timings.h2_settings_ms = None;
+            info.timings.upgrade_ms = None;
+            info.method.clear();
+            info.target.clear();
             info.status = 0;
             info.reason.clear();
             info.response = Default::default();
@@ -252,13 +256,21 @@ async fn h2_stages(
     if req.h2_share
         && let Some(conn) = h2::pooled(&key)
     {
-        return match h2::open_stream(&conn, target, upgrade_request, info, true, limit).await {
+        match h2::open_stream(&conn, target, upgrade_request, info, true, limit).await {
             Ok(mut stream) => {
                 h2::share(key, &conn, &mut stream);
-                H2Outcome::Open(stream)
+                return H2Outcome::Open(stream);
             }
-            Err(failure) => H2Outcome::Failed(failure),
-        };
+            // The shared connection takes no new stream (a GOAWAY, its stream limit): a fresh one.
+            Err(failure) if failure.before_headers && !failure.fallback => {
+                h2::forget(&key);
+                info.h2 = None;
+                info.tls = None;
+                info.peer_addr = None;
+                info.checks.clear();
+            }
+            Err(failure) => return H2Outcome::Failed(failure),
+        }
     }
     let alpn: &[&[u8]] = match req.http_version {
         HttpVersion::Http2 => &[b"h2"],
@@ -295,8 +307,10 @@ async fn h2_stages(
     let conn = match h2::connect(transport, req, mode, info, limit).await {
         Ok(c) => c,
         Err(error) => {
+            // ALPN chose h2 and HTTP/2 did not start (no SETTINGS, an HTTP/1.1 answer): auto may try HTTP/1.1.
             return H2Outcome::Failed(h2::ConnectFailure {
                 fallback: error.stage == Stage::Handshake,
+                before_headers: false,
                 error,
             });
         }

@@ -223,9 +223,9 @@ async fn auto_picks_h2_with_hypercorn_and_http1_with_python_websockets() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_connect_shows_its_status_and_body_and_auto_falls_back() {
+async fn a_refused_connect_shows_its_status_and_body_and_auto_does_not_retry() {
     let Some((peer, pki)) =
-        hypercorn_tls("a_refused_connect_shows_its_status_and_body_and_auto_falls_back")
+        hypercorn_tls("a_refused_connect_shows_its_status_and_body_and_auto_does_not_retry")
     else {
         return;
     };
@@ -254,23 +254,23 @@ async fn a_refused_connect_shows_its_status_and_body_and_auto_falls_back() {
     assert_eq!(handshake["h2"]["response_headers"][0][0], ":status");
     assert!(stdout.contains("instead of 200"), "{stdout}");
 
-    // auto: HTTP/2 is tried, then HTTP/1.1 on a fresh connection (hypercorn refuses that too, with 403).
+    // auto: a refusal over HTTP/2 is the server's answer (no second try over HTTP/1.1, as browsers do).
     let mut req = request(url, HttpVersion::Auto);
     req.tls.ca_file = Some(pki.ca_file.clone());
-    let (_, t) = ask(req, "x").await;
+    let (_, t) = ask(req.clone(), "x").await;
     let h = t.handshake.expect("handshake");
-    assert_eq!((h.http_version(), h.status), ("1.1", 403));
-    assert_eq!(
-        h.response_body, b"no entry here",
-        "the chunked body without its chunk sizes"
-    );
+    assert_eq!((h.http_version(), h.status), ("2", 403));
     assert!(
-        h.warnings
-            .iter()
-            .any(|w| w.contains("fell back to HTTP/1.1") && w.contains("403")),
+        !h.warnings.iter().any(|w| w.contains("fell back")),
         "{:?}",
         h.warnings
     );
+    // The same refusal over HTTP/1.1: hypercorn sends the body chunked; it reads without its chunk sizes.
+    req.http_version = HttpVersion::Http1;
+    let (_, t) = ask(req, "x").await;
+    let h = t.handshake.expect("handshake");
+    assert_eq!((h.http_version(), h.status), ("1.1", 403));
+    assert_eq!(h.response_body, b"no entry here");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -513,8 +513,10 @@ mod h2_servers {
         NoConnectProtocol,
         /// Accepts, then resets the stream with ENHANCE_YOUR_CALM on the first DATA.
         ResetOnData,
-        /// Accepts, then sends GOAWAY INTERNAL_ERROR (debug data "maintenance") on the first DATA.
+        /// Accepts, then sends GOAWAY INTERNAL_ERROR on the first DATA.
         GoAwayOnData,
+        /// Accepts, then starts a graceful shutdown (GOAWAY NO_ERROR) on the first DATA, serving open streams on.
+        GracefulGoAwayOnData,
     }
 
     pub async fn start(how: Misbehaviour) -> u16 {
@@ -582,8 +584,12 @@ mod h2_servers {
                     tokio::spawn(answer(request, respond, how, goaway.clone()));
                 }
                 _ = go.recv() => {
-                    conn.abrupt_shutdown(h2::Reason::INTERNAL_ERROR);
-                    break;
+                    if matches!(how, Misbehaviour::GracefulGoAwayOnData) {
+                        conn.graceful_shutdown();
+                    } else {
+                        conn.abrupt_shutdown(h2::Reason::INTERNAL_ERROR);
+                        break;
+                    }
                 }
             }
         }
@@ -607,7 +613,7 @@ mod h2_servers {
         if let Some(Ok(_)) = body.data().await {
             match how {
                 Misbehaviour::ResetOnData => send.send_reset(h2::Reason::ENHANCE_YOUR_CALM),
-                Misbehaviour::GoAwayOnData => {
+                Misbehaviour::GoAwayOnData | Misbehaviour::GracefulGoAwayOnData => {
                     let _ = goaway.send(()).await;
                 }
                 Misbehaviour::NoConnectProtocol => {}
@@ -793,4 +799,38 @@ async fn frames_are_observed_inside_the_stream() {
             .any(|f| f["direction"] == "received" && f["opcode"] == "text" && f["masked"] == false),
         "{frames:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_connection_that_got_goaway_is_not_used_again() {
+    let port = h2_servers::start(h2_servers::Misbehaviour::GracefulGoAwayOnData).await;
+    let mut req = request(format!("ws://127.0.0.1:{port}/"), HttpVersion::Http2);
+    req.h2_share = true;
+    req.deflate.enabled = false;
+    let (first, mut first_events) = start(req.clone());
+    loop {
+        match first_events.recv().await.expect("events").kind {
+            EventKind::State(ConnState::Open) => break,
+            EventKind::Closed(c) => panic!("closed: {c:?}"),
+            _ => {}
+        }
+    }
+    first.send(Command::Text("goaway, please".into()));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (second, mut second_events) = start(req);
+    let t = collect(&mut second_events, move |event, _| {
+        if let EventKind::State(ConnState::Open) = event {
+            second.send(Command::Abort);
+        }
+    })
+    .await;
+    assert!(t.opened, "{:?}", t.errors);
+    let h = t.handshake.expect("handshake");
+    let h2 = h.h2.as_ref().expect("h2");
+    assert!(
+        !h2.reused,
+        "the connection after GOAWAY takes no new stream: a fresh one"
+    );
+    assert_eq!(h2.stream_id, 1);
+    first.send(Command::Abort);
 }
