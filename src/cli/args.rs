@@ -280,6 +280,26 @@ pub struct ConnectArgs {
     /// '{"subscribe":"subscription { … }","variables":{…},"operationName":"…","id":"1"}' or '{"complete":"1"}'.
     #[arg(long = "emit", value_name = "JSON")]
     pub emit: Vec<String>,
+    /// Decode every binary message (received and sent) with this codec: its events carry "decoded" (or
+    /// "decode_error"); plain output prints the decoded JSON. With a protocol, the protocol's binary payload
+    /// (an MQTT PUBLISH payload, a STOMP body) is decoded.
+    #[arg(long, value_name = "CODEC", value_parser = ["msgpack", "cbor", "protobuf"])]
+    pub decode: Option<String>,
+    /// Every --send TEXT is JSON, sent encoded with this codec as a binary message.
+    #[arg(long, value_name = "CODEC", value_parser = ["msgpack", "cbor", "protobuf"])]
+    pub encode: Option<String>,
+    /// A .proto file for Protobuf (repeatable); compiled here, no protoc needed.
+    #[arg(long = "proto-file", value_name = "FILE.proto")]
+    pub proto_file: Vec<std::path::PathBuf>,
+    /// Where imports of the .proto files are found (repeatable; default: each file's folder).
+    #[arg(long = "proto-path", value_name = "DIR")]
+    pub proto_path: Vec<std::path::PathBuf>,
+    /// The Protobuf message type of received (and, unless --proto-send-message, sent) messages: pkg.Type.
+    #[arg(long = "proto-message", value_name = "pkg.Type")]
+    pub proto_message: Option<String>,
+    /// The Protobuf message type of sent messages, when it differs from --proto-message.
+    #[arg(long = "proto-send-message", value_name = "pkg.Type")]
+    pub proto_send_message: Option<String>,
 }
 
 /// One message to send after the handshake.
@@ -320,6 +340,8 @@ pub struct ConnectPlan {
     pub stdin: bool,
     /// Print the equivalent command for this tool instead of connecting.
     pub print: Option<crate::model::copy_as::Tool>,
+    /// `--decode`: the codec binary messages are shown with.
+    pub decode: Option<crate::model::codec::Codec>,
 }
 
 /// A flag that does not make sense, in plain words.
@@ -338,7 +360,16 @@ impl ConnectArgs {
     pub fn plan(&self, matches: Option<&ArgMatches>) -> Result<ConnectPlan, UsageError> {
         let mut request = self.request()?;
         request.protocol = self.protocol_choice()?;
-        let sends = self.sends(matches, request.protocol.protocol)?;
+        let encode = self.codec(self.encode.as_deref(), "--encode")?;
+        if encode.is_some() && request.protocol.protocol != crate::model::protocol::Protocol::Raw {
+            return Err(UsageError(
+                "--encode works on plain WebSocket messages (--protocol raw); with a protocol, send its payload \
+                 with --emit"
+                    .into(),
+            ));
+        }
+        let sends = self.sends(matches, request.protocol.protocol, encode.as_ref())?;
+        let decode = self.codec(self.decode.as_deref(), "--decode")?;
         let seconds = |flag: &str, v: Option<f64>| -> Result<Option<u64>, UsageError> {
             v.map(|s| seconds_millis(flag, s, false)).transpose()
         };
@@ -370,7 +401,46 @@ impl ConnectArgs {
                 .print
                 .as_deref()
                 .and_then(crate::model::copy_as::Tool::from_name),
+            decode,
         })
+    }
+
+    /// The codec `name` names (with its .proto files compiled for Protobuf), for `flag`.
+    fn codec(
+        &self,
+        name: Option<&str>,
+        flag: &str,
+    ) -> Result<Option<crate::model::codec::Codec>, UsageError> {
+        use crate::model::codec::{Codec, CodecKind, protobuf};
+        let Some(name) = name else {
+            return Ok(None);
+        };
+        let kind = CodecKind::parse(name).map_err(|e| UsageError(format!("{flag}: {e}")))?;
+        Ok(Some(match kind {
+            CodecKind::None => return Ok(None),
+            CodecKind::MessagePack => Codec::MessagePack,
+            CodecKind::Cbor => Codec::Cbor,
+            CodecKind::Protobuf => {
+                let set = protobuf::compile(&self.proto_file, &self.proto_path)
+                    .map_err(|e| UsageError(format!("{flag} protobuf: {e}")))?;
+                let Some(receive) = self.proto_message.as_deref() else {
+                    return Err(UsageError(format!(
+                        "{flag} protobuf needs --proto-message pkg.Type (the files define: {})",
+                        set.message_names().join(", ")
+                    )));
+                };
+                let receive = set
+                    .message(receive)
+                    .map_err(|e| UsageError(format!("--proto-message: {e}")))?;
+                let send = match self.proto_send_message.as_deref() {
+                    Some(name) => set
+                        .message(name)
+                        .map_err(|e| UsageError(format!("--proto-send-message: {e}")))?,
+                    None => receive.clone(),
+                };
+                Codec::Protobuf { receive, send }
+            }
+        }))
     }
 
     /// The request the connection flags describe: URL, headers, subprotocols, TLS, proxy, size limits, Origin and
@@ -470,6 +540,7 @@ impl ConnectArgs {
         &self,
         matches: Option<&ArgMatches>,
         protocol: crate::model::protocol::Protocol,
+        encode: Option<&crate::model::codec::Codec>,
     ) -> Result<Vec<Outgoing>, UsageError> {
         let mut indexed: Vec<(usize, Outgoing)> = Vec::new();
         let indices = |id: &str| -> Vec<usize> {
@@ -480,10 +551,25 @@ impl ConnectArgs {
         };
         let text_idx = indices("send");
         for (n, t) in self.send.iter().enumerate() {
-            indexed.push((
-                text_idx.get(n).copied().unwrap_or(n),
-                Outgoing::Text(t.clone()),
-            ));
+            let outgoing = match encode {
+                // Checked and encoded before anything is sent: a value that cannot be encoded stops here.
+                Some(codec) => {
+                    let value: serde_json::Value = serde_json::from_str(t).map_err(|e| {
+                        UsageError(format!(
+                            "--send '{t}' is not valid JSON (with --encode): {e}"
+                        ))
+                    })?;
+                    let bytes = codec.encode(&value).map_err(|e| {
+                        UsageError(format!(
+                            "--send '{t}' cannot be encoded as {}: {e}",
+                            codec.kind().label()
+                        ))
+                    })?;
+                    Outgoing::Binary(bytes)
+                }
+                None => Outgoing::Text(t.clone()),
+            };
+            indexed.push((text_idx.get(n).copied().unwrap_or(n), outgoing));
         }
         let bin_idx = indices("send_binary");
         for (n, hex) in self.send_binary.iter().enumerate() {

@@ -316,14 +316,19 @@ impl ConnectRun {
                         }
                     }
                     None => {
-                        print_received(&mut self.printer, message.text, &message.payload);
+                        print_received(
+                            &mut self.printer,
+                            message.text,
+                            &message.payload,
+                            self.plan.decode.as_ref(),
+                        );
                         if count_reached(&mut self.received_data, self.plan.count) {
                             self.close_once();
                         }
                     }
                 }
             } else if !counted && message.protocol.as_deref().is_some_and(is_invalid) {
-                print_received(&mut self.printer, message.text, &message.payload);
+                print_received(&mut self.printer, message.text, &message.payload, None);
             }
             next = events.next_in_burst();
         }
@@ -494,16 +499,19 @@ impl ConnectRun {
         };
         let mut apps = 0u64;
         if self.printer.json {
-            for (part, app) in ndjson::message_parts(&m) {
+            for (mut part, app) in ndjson::message_parts(&m) {
                 let app = app && data_in;
                 if app && apps >= allowed {
                     continue;
                 }
                 apps += u64::from(app);
+                if let Some(codec) = &self.plan.decode {
+                    add_decoded(codec, &m, &mut part);
+                }
                 self.printer.json(&part);
             }
         } else {
-            apps = print_plain(&mut self.printer, &m, allowed);
+            apps = print_plain(&mut self.printer, &m, allowed, self.plan.decode.as_ref());
             if !self.plan.request.auto_pong
                 && m.direction == Direction::Received
                 && m.kind == MessageKind::Ping
@@ -563,7 +571,12 @@ async fn next_line(
 
 /// Prints a received data message (at most `allowed` of its application messages) and says how many of those
 /// it printed.
-fn print_plain(printer: &mut Printer, m: &LogEntry, allowed: u64) -> u64 {
+fn print_plain(
+    printer: &mut Printer,
+    m: &LogEntry,
+    allowed: u64,
+    codec: Option<&crate::model::codec::Codec>,
+) -> u64 {
     if !(m.direction == Direction::Received && m.kind.is_data()) {
         return 0;
     }
@@ -583,12 +596,12 @@ fn print_plain(printer: &mut Printer, m: &LogEntry, allowed: u64) -> u64 {
             printed
         }
         Some(d) if is_invalid(d) => {
-            print_received(printer, m.kind == MessageKind::Text, &m.payload);
+            print_received(printer, m.kind == MessageKind::Text, &m.payload, None);
             0
         }
         Some(_) => 0,
         None => {
-            print_received(printer, m.kind == MessageKind::Text, &m.payload);
+            print_received(printer, m.kind == MessageKind::Text, &m.payload, codec);
             1
         }
     }
@@ -610,12 +623,67 @@ fn print_decoded(printer: &mut Printer, d: &crate::model::protocol::Decoded) {
     printer.line(&d.summary());
 }
 
-/// A received data message as a line: text as is (the library has checked it is UTF-8), binary as hex.
-fn print_received(printer: &mut Printer, text: bool, payload: &[u8]) {
+/// A received data message as a line: text as is (the library has checked it is UTF-8), binary as hex, or with
+/// `--decode` as its decoded JSON in one line (as hex when it does not decode, the reason on stderr).
+fn print_received(
+    printer: &mut Printer,
+    text: bool,
+    payload: &[u8],
+    codec: Option<&crate::model::codec::Codec>,
+) {
     if text {
         printer.line_bytes(payload);
-    } else {
-        printer.line(&hex_string(payload));
+        return;
+    }
+    match codec.map(|c| c.decode_received(payload)) {
+        Some(Ok(value)) => printer.line(&value.to_string()),
+        Some(Err(e)) => {
+            printer.line(&hex_string(payload));
+            printer.flush();
+            eprintln!(
+                "decode error ({}): {e}",
+                codec.map_or("", |c| c.kind().label())
+            );
+        }
+        None => printer.line(&hex_string(payload)),
+    }
+}
+
+/// `--decode` on one message event: `"decoded"` (or `"decode_error"`) for a binary message, or inside its
+/// `"protocol"` object for the protocol's binary payload (MQTT's `payload`, STOMP's `body`).
+fn add_decoded(codec: &crate::model::codec::Codec, m: &LogEntry, event: &mut serde_json::Value) {
+    use serde_json::Value;
+    let decode = |bytes: &[u8]| {
+        if m.direction == Direction::Received {
+            codec.decode_received(bytes)
+        } else {
+            codec.decode_sent(bytes)
+        }
+    };
+    let put = |target: &mut serde_json::Map<String, Value>, result: Result<Value, _>| match result {
+        Ok(value) => {
+            target.insert("decoded".into(), value);
+        }
+        Err(e) => {
+            target.insert("decode_error".into(), Value::String(format!("{e}")));
+        }
+    };
+    let Some(object) = event.as_object_mut() else {
+        return;
+    };
+    if let Some(protocol) = object.get_mut("protocol").and_then(Value::as_object_mut) {
+        let bytes = ["payload", "body"].iter().find_map(|k| {
+            protocol
+                .get(*k)
+                .and_then(crate::model::protocol::lens::value_bytes)
+        });
+        if let Some(bytes) = bytes {
+            put(protocol, decode(&bytes));
+        }
+        return;
+    }
+    if m.kind == MessageKind::Binary {
+        put(object, decode(&m.payload));
     }
 }
 

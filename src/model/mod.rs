@@ -3,6 +3,7 @@
 //! Nothing here knows about egui or tokio, so the GUI, the command line and the tests all speak the same types.
 
 mod close;
+pub mod codec;
 pub mod copy_as;
 pub mod deflate;
 pub mod endpoint;

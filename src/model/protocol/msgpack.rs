@@ -1,6 +1,8 @@
 //! A small MessagePack reader and writer between bytes and JSON values, for the protocols that carry it
-//! (SignalR's MessagePack hub protocol). Bytes (`bin`) read as `{"base64":…}`, extension values as
-//! `{"ext":TYPE,"base64":…}`; nesting is bounded.
+//! (SignalR's MessagePack hub protocol) and the MessagePack codec (`model::codec`). Bytes (`bin`) read as
+//! `{"base64":…}`, extension values as `{"ext":TYPE,"base64":…}` (the timestamp type -1 adds `"timestamp"`, its
+//! RFC 3339 time), integers beyond ±2^53 as decimal strings, NaN and the infinities as `{"float":"NaN"}`; the
+//! writer takes the same forms. Nesting and the number of values are bounded.
 
 use super::lens::{bytes_value, value_bytes};
 use serde_json::{Map, Number, Value, json};
@@ -21,19 +23,29 @@ pub struct Malformed(pub String);
 
 /// Reads one value from the start of `bytes`: the value and the bytes it used.
 pub fn read(bytes: &[u8]) -> Result<(Value, usize), Malformed> {
+    read_at(bytes).map_err(|(_, e)| e)
+}
+
+/// As [`read`]; a failure also says at which byte the value that failed starts.
+pub fn read_at(bytes: &[u8]) -> Result<(Value, usize), (usize, Malformed)> {
     let mut r = Reader {
         bytes,
         at: 0,
         values: 0,
+        start: 0,
     };
-    let v = r.value(0)?;
-    Ok((v, r.at))
+    match r.value(0) {
+        Ok(v) => Ok((v, r.at)),
+        Err(e) => Err((r.start, e)),
+    }
 }
 
 struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
     values: usize,
+    /// Where the value being read starts.
+    start: usize,
 }
 
 impl Reader<'_> {
@@ -69,6 +81,7 @@ impl Reader<'_> {
                 "a MessagePack message of more than {MAX_VALUES} values"
             )));
         }
+        self.start = self.at;
         let b = self.take(1)?[0];
         Ok(match b {
             0x00..=0x7f => json!(b),
@@ -91,11 +104,25 @@ impl Reader<'_> {
                 float(f64::from(f32::from_bits(bits)))
             }
             0xcb => float(f64::from_bits(self.uint(8)?)),
-            0xcc..=0xcf => json!(self.uint(1 << (b - 0xcc))?),
+            0xcc..=0xcf => {
+                let n = self.uint(1 << (b - 0xcc))?;
+                if n > SAFE_INTEGER {
+                    Value::String(n.to_string())
+                } else {
+                    json!(n)
+                }
+            }
             0xd0 => json!(self.uint(1)? as u8 as i8),
             0xd1 => json!(self.uint(2)? as u16 as i16),
             0xd2 => json!(self.uint(4)? as u32 as i32),
-            0xd3 => json!(self.uint(8)? as i64),
+            0xd3 => {
+                let n = self.uint(8)? as i64;
+                if n < -(SAFE_INTEGER as i64) {
+                    Value::String(n.to_string())
+                } else {
+                    json!(n)
+                }
+            }
             0xd4..=0xd8 => self.ext(1 << (b - 0xd4))?,
             0xd9..=0xdb => {
                 let n = self.uint(1 << (b - 0xd9))? as usize;
@@ -125,11 +152,17 @@ impl Reader<'_> {
     fn ext(&mut self, n: usize) -> Result<Value, Malformed> {
         let kind = self.take(1)?[0] as i8;
         let data = self.take(n)?;
-        let mut v = bytes_value(data);
-        if let Some(o) = v.as_object_mut() {
-            o.insert("ext".into(), json!(kind));
+        let mut o = Map::new();
+        o.insert("ext".into(), json!(kind));
+        if let Value::Object(bytes) = bytes_value(data) {
+            o.extend(bytes);
         }
-        Ok(v)
+        if kind == -1
+            && let Some(time) = timestamp(data)
+        {
+            o.insert("timestamp".into(), Value::String(time));
+        }
+        Ok(Value::Object(o))
     }
 
     fn array(&mut self, n: usize, depth: usize) -> Result<Value, Malformed> {
@@ -167,8 +200,52 @@ impl Reader<'_> {
 }
 
 fn float(f: f64) -> Value {
-    Number::from_f64(f).map_or(Value::Null, Value::Number)
+    Number::from_f64(f).map_or_else(|| crate::model::codec::special_float(f), Value::Number)
 }
+
+/// The MessagePack timestamp extension (type -1; 32, 64 or 96 bits) as an RFC 3339 time in UTC.
+fn timestamp(data: &[u8]) -> Option<String> {
+    let be = |b: &[u8]| b.iter().fold(0u64, |acc, x| (acc << 8) | u64::from(*x));
+    let (secs, nanos) = match data.len() {
+        4 => (be(data) as i64, 0u32),
+        8 => {
+            let all = be(data);
+            ((all & 0x3_ffff_ffff) as i64, (all >> 34) as u32)
+        }
+        12 => (be(&data[4..]) as i64, be(&data[..4]) as u32),
+        _ => return None,
+    };
+    let time = chrono::DateTime::from_timestamp(secs, nanos)?;
+    Some(time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+}
+
+/// A decimal string beyond ±2^53 that fits 64 bits: the integer it spells.
+fn big_integer(s: &str) -> Option<Value> {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    if digits.is_empty() || digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if let Ok(u) = s.parse::<u64>() {
+        return (u > SAFE_INTEGER).then(|| json!(u));
+    }
+    let i = s.parse::<i64>().ok()?;
+    (i < -(SAFE_INTEGER as i64)).then(|| json!(i))
+}
+
+/// The type and data of an `{"ext":N,"base64":…}` value (a `"timestamp"` beside them is what reading added).
+fn ext_value(value: &Value) -> Option<(i8, Vec<u8>)> {
+    let object = value.as_object().filter(|o| o.len() >= 2)?;
+    let extra = object.len() - 2;
+    if !(extra == 0 || (extra == 1 && object.contains_key("timestamp"))) {
+        return None;
+    }
+    let kind = i8::try_from(object.get("ext")?.as_i64()?).ok()?;
+    let mut bytes_only = serde_json::Map::new();
+    bytes_only.insert("base64".into(), object.get("base64")?.clone());
+    Some((kind, value_bytes(&Value::Object(bytes_only))?))
+}
+
+const SAFE_INTEGER: u64 = crate::model::codec::SAFE_INTEGER;
 
 /// Writes a JSON value as MessagePack (`{"base64":…}` as `bin`).
 pub fn write(value: &Value, out: &mut Vec<u8>) {
@@ -205,6 +282,11 @@ pub fn write(value: &Value, out: &mut Vec<u8>) {
                 out.extend_from_slice(&n.as_f64().unwrap_or(0.0).to_bits().to_be_bytes());
             }
         }
+        Value::String(s) if big_integer(s).is_some() => {
+            if let Some(v) = big_integer(s) {
+                write(&v, out);
+            }
+        }
         Value::String(s) => {
             let n = s.len();
             match n {
@@ -232,6 +314,32 @@ pub fn write(value: &Value, out: &mut Vec<u8>) {
                 out.push(0xc6);
                 out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
                 out.extend_from_slice(&bytes);
+                return;
+            }
+            if let Some((kind, data)) = ext_value(value) {
+                match data.len() {
+                    1 => out.push(0xd4),
+                    2 => out.push(0xd5),
+                    4 => out.push(0xd6),
+                    8 => out.push(0xd7),
+                    16 => out.push(0xd8),
+                    n if n <= 0xff => out.extend_from_slice(&[0xc7, n as u8]),
+                    n if n <= 0xffff => {
+                        out.push(0xc8);
+                        out.extend_from_slice(&(n as u16).to_be_bytes());
+                    }
+                    n => {
+                        out.push(0xc9);
+                        out.extend_from_slice(&(n as u32).to_be_bytes());
+                    }
+                }
+                out.push(kind as u8);
+                out.extend_from_slice(&data);
+                return;
+            }
+            if let Some(f) = crate::model::codec::float_form(value) {
+                out.push(0xcb);
+                out.extend_from_slice(&f.to_bits().to_be_bytes());
                 return;
             }
             header(out, map.len(), 0x80, 0xde);
@@ -274,6 +382,51 @@ mod tests {
             json!([1, "a"])
         );
         assert_eq!(read(&[0xff]).expect("x").0, json!(-1));
+    }
+
+    #[test]
+    fn ext_timestamps_big_integers_and_special_floats_round_trip() {
+        // timestamp32 1 s, timestamp64 with 500 ns, timestamp96 before 1970; an ext of 3 bytes; u64::MAX; i64::MIN.
+        let cases: [(&[u8], Value); 6] = [
+            (
+                &[0xd6, 0xff, 0, 0, 0, 1],
+                json!({"ext": -1, "base64": "AAAAAQ==", "timestamp": "1970-01-01T00:00:01Z"}),
+            ),
+            (
+                &[0xd7, 0xff, 0, 0, 0x07, 0xd0, 0, 0, 0, 1],
+                json!({"ext": -1, "base64": "AAAH0AAAAAE=", "timestamp": "1970-01-01T00:00:01.000000500Z"}),
+            ),
+            (
+                &[
+                    0xc7, 12, 0xff, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                ],
+                json!({"ext": -1, "base64": "AAAAAP//////////", "timestamp": "1969-12-31T23:59:59Z"}),
+            ),
+            (&[0xc7, 3, 5, 1, 2, 3], json!({"ext": 5, "base64": "AQID"})),
+            (
+                &[0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+                json!("18446744073709551615"),
+            ),
+            (
+                &[0xd3, 0x80, 0, 0, 0, 0, 0, 0, 0],
+                json!("-9223372036854775808"),
+            ),
+        ];
+        for (bytes, want) in cases {
+            let (value, used) = read(bytes).expect("reads");
+            assert_eq!((&value, used), (&want, bytes.len()));
+            let mut out = Vec::new();
+            write(&value, &mut out);
+            assert_eq!(out, bytes, "{want}");
+        }
+        let mut out = Vec::new();
+        write(&json!({"float": "NaN"}), &mut out);
+        assert_eq!(read(&out).expect("nan").0, json!({"float": "NaN"}));
+        assert_eq!(
+            read_at(&[0x92, 0x01, 0xc1]).expect_err("bad").0,
+            2,
+            "the offset of the bad value"
+        );
     }
 
     #[test]

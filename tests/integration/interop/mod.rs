@@ -4,6 +4,7 @@
 //! A test whose peer is missing fails under CI and skips visibly elsewhere (see `skips.rs`).
 
 pub(crate) mod brokers;
+mod codecs;
 mod deflate;
 mod graphql;
 mod h2;

@@ -1,0 +1,189 @@
+//! Binary payloads as JSON: MessagePack, CBOR and Protobuf (from the user's `.proto` files, compiled at run time
+//! by protox; no `protoc`). Sans-IO: bytes in, a JSON value (or where and why it does not decode) out; JSON in,
+//! bytes (or why it cannot be encoded) out.
+//!
+//! The JSON forms are shared by the three codecs and the protocol lenses: bytes are `{"base64":…}`, MessagePack
+//! extension values `{"ext":N,"base64":…}` (a timestamp adds `"timestamp"`), CBOR tags `{"tag":N,"value":…}`,
+//! integers beyond ±2^53 decimal strings, non-string map keys the JSON text of the key, NaN and the infinities
+//! `{"float":"NaN"}`; Protobuf follows the proto3 JSON mapping, with unknown fields as `"#N"` (their field number).
+//! The same forms are accepted when composing.
+
+pub mod cbor;
+pub mod msgpack;
+pub mod protobuf;
+
+use serde_json::{Value, json};
+
+/// 2^53: the largest integer a JSON number holds exactly in every reader (JavaScript's `Number`).
+pub const SAFE_INTEGER: u64 = 1 << 53;
+
+/// Where a payload stopped decoding, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecodeError {
+    /// The byte offset of the item that failed.
+    pub offset: usize,
+    /// What was wrong, in words.
+    pub cause: String,
+}
+
+impl DecodeError {
+    /// An error at `offset`.
+    pub fn new(offset: usize, cause: impl Into<String>) -> Self {
+        Self {
+            offset,
+            cause: cause.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "at byte {}: {}", self.offset, self.cause)
+    }
+}
+
+/// Why a JSON value cannot be encoded, in words.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct EncodeError(pub String);
+
+/// `{"float":"NaN"}` for the floats JSON has no number for.
+pub(crate) fn special_float(f: f64) -> Value {
+    let name = if f.is_nan() {
+        "NaN"
+    } else if f > 0.0 {
+        "Infinity"
+    } else {
+        "-Infinity"
+    };
+    json!({ "float": name })
+}
+
+/// The float of a `{"float":"NaN"|"Infinity"|"-Infinity"}` value.
+pub(crate) fn float_form(value: &Value) -> Option<f64> {
+    let object = value.as_object().filter(|o| o.len() == 1)?;
+    match object.get("float")?.as_str()? {
+        "NaN" => Some(f64::NAN),
+        "Infinity" => Some(f64::INFINITY),
+        "-Infinity" => Some(f64::NEG_INFINITY),
+        _ => None,
+    }
+}
+
+/// Which codec a connection reads and writes its binary messages with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum CodecKind {
+    /// Bytes as bytes (hex, base64, UTF-8).
+    #[default]
+    None,
+    /// MessagePack.
+    MessagePack,
+    /// CBOR (RFC 8949).
+    Cbor,
+    /// Protobuf, with the message types of the user's `.proto` files.
+    Protobuf,
+}
+
+impl CodecKind {
+    /// Every choice, in the order the GUI lists them.
+    pub const ALL: [Self; 4] = [Self::None, Self::MessagePack, Self::Cbor, Self::Protobuf];
+
+    /// `none`, `msgpack`, `cbor` or `protobuf`: the command line's and the session file's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::MessagePack => "msgpack",
+            Self::Cbor => "cbor",
+            Self::Protobuf => "protobuf",
+        }
+    }
+
+    /// What the GUI shows.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::MessagePack => "MessagePack",
+            Self::Cbor => "CBOR",
+            Self::Protobuf => "Protobuf",
+        }
+    }
+
+    /// Parses `none`, `msgpack` (`messagepack`), `cbor` or `protobuf` (`proto`).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "none" | "" => Ok(Self::None),
+            "msgpack" | "messagepack" => Ok(Self::MessagePack),
+            "cbor" => Ok(Self::Cbor),
+            "protobuf" | "proto" => Ok(Self::Protobuf),
+            other => Err(format!(
+                "unknown codec '{other}' (use msgpack, cbor or protobuf)"
+            )),
+        }
+    }
+}
+
+impl serde::Serialize for CodecKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CodecKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Self::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A codec ready to use: MessagePack and CBOR as they are, Protobuf with its compiled message types.
+#[derive(Clone, Debug)]
+pub enum Codec {
+    /// MessagePack.
+    MessagePack,
+    /// CBOR.
+    Cbor,
+    /// Protobuf: what received messages are read as, and what sent ones are written as.
+    Protobuf {
+        /// For received messages.
+        receive: protobuf::MessageType,
+        /// For sent messages.
+        send: protobuf::MessageType,
+    },
+}
+
+impl Codec {
+    /// The codec's name.
+    pub fn kind(&self) -> CodecKind {
+        match self {
+            Self::MessagePack => CodecKind::MessagePack,
+            Self::Cbor => CodecKind::Cbor,
+            Self::Protobuf { .. } => CodecKind::Protobuf,
+        }
+    }
+
+    /// A received payload as JSON.
+    pub fn decode_received(&self, bytes: &[u8]) -> Result<Value, DecodeError> {
+        match self {
+            Self::MessagePack => msgpack::decode(bytes),
+            Self::Cbor => cbor::decode(bytes),
+            Self::Protobuf { receive, .. } => receive.decode(bytes),
+        }
+    }
+
+    /// A sent payload as JSON (sent messages are shown decoded too).
+    pub fn decode_sent(&self, bytes: &[u8]) -> Result<Value, DecodeError> {
+        match self {
+            Self::Protobuf { send, .. } => send.decode(bytes),
+            other => other.decode_received(bytes),
+        }
+    }
+
+    /// A JSON value to send, encoded.
+    pub fn encode(&self, value: &Value) -> Result<Vec<u8>, EncodeError> {
+        match self {
+            Self::MessagePack => msgpack::encode(value),
+            Self::Cbor => cbor::encode(value),
+            Self::Protobuf { send, .. } => send.encode(value),
+        }
+    }
+}
