@@ -1,4 +1,4 @@
-// Codec interop peer: MessagePack (msgpackr), CBOR (cbor-x) and Protobuf (protobufjs, loading the .proto files
+// Codec interop peer: MessagePack (msgpackr), CBOR (node-cbor, npm `cbor`) and Protobuf (protobufjs, loading the .proto files
 // at run time) on a ws server that prints its port.
 //
 // Path /msgpack, /cbor or /protobuf. On connect the server sends its samples, each encoded by the library as a
@@ -11,7 +11,7 @@
 const { WebSocketServer } = require('ws');
 const path = require('path');
 const msgpackr = require('msgpackr');
-const cbor = require('cbor-x');
+const cbor = require('cbor');
 const protobuf = require('protobufjs');
 
 const protoDir = process.argv[2] || path.join(__dirname, 'proto');
@@ -26,8 +26,6 @@ const TickV2 = root.lookupType('feed.TickV2');
 
 const packr = new msgpackr.Packr({ useRecords: false, int64AsType: 'bigint', moreTypes: true });
 const unpackr = new msgpackr.Unpackr({ useRecords: false, int64AsType: 'bigint', mapsAsObjects: true });
-const cborEncoder = new cbor.Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
-const cborDecoder = new cbor.Decoder({ useRecords: false, mapsAsObjects: true, int64AsType: 'bigint' });
 
 const SAFE = 2n ** 53n;
 
@@ -42,7 +40,7 @@ function forms(v) {
   if (typeof v === 'bigint') return (v > SAFE || v < -SAFE) ? v.toString() : Number(v);
   if (v instanceof Date) return v.toISOString();
   if (v instanceof Uint8Array) return { base64: Buffer.from(v).toString('base64') };
-  if (v instanceof cbor.Tag) return { tag: v.tag, value: forms(v.value) };
+  if (v instanceof cbor.Tagged) return { tag: v.tag, value: forms(v.value) };
   if (v instanceof Ext5) return { ext: 5, base64: v.data.toString('base64') };
   if (Array.isArray(v)) return v.map(forms);
   if (v && typeof v === 'object') {
@@ -62,11 +60,11 @@ const samples = {
     packr.pack({ mine: new Ext5([1, 2, 3]) }),
   ],
   cbor: () => [
-    cborEncoder.encode({ name: 'ACME', price: 1.5, sizes: [1, 2, 300], ok: true, none: null }),
-    cborEncoder.encode({ big: 18446744073709551615n, neg: -18446744073709551616n }),
-    cborEncoder.encode({ raw: Buffer.from([0, 1, 254, 255]) }),
-    cborEncoder.encode(new cbor.Tag(1363896240, 1)),
-    cborEncoder.encode(new cbor.Tag('2013-03-21T20:04:00Z', 0)),
+    cbor.encode({ name: 'ACME', price: 1.5, sizes: [1, 2, 300], ok: true, none: null }),
+    cbor.encode({ big: 18446744073709551615n, neg: -18446744073709551616n }),
+    cbor.encode({ raw: Buffer.from([0, 1, 254, 255]) }),
+    cbor.encode(new cbor.Tagged(1, 1363896240)),
+    cbor.encode(new cbor.Tagged(0, '2013-03-21T20:04:00Z')),
   ],
   protobuf: () => [
     Tick.encode(Tick.fromObject({
@@ -81,7 +79,7 @@ const samples = {
 
 function decode(kind, data) {
   if (kind === 'msgpack') return forms(unpackr.unpack(data));
-  if (kind === 'cbor') return forms(cborDecoder.decode(data));
+  if (kind === 'cbor') return forms(cbor.decodeFirstSync(data));
   const msg = Tick.decode(data);
   return Tick.toObject(msg, { longs: String, bytes: String, defaults: false, oneofs: false });
 }

@@ -1,5 +1,5 @@
 //! `--decode` / `--encode` against independent codec libraries in node (tests/peers/node_codec_peer.js):
-//! msgpackr for MessagePack, cbor-x for CBOR, protobufjs (loading the same .proto files at run time) for
+//! msgpackr for MessagePack, node-cbor (npm `cbor`) for CBOR, protobufjs (loading the same .proto files at run time) for
 //! Protobuf. The peer sends samples its library encoded, which sockscope must decode to the expected JSON; it
 //! decodes what sockscope encoded and answers with the JSON its library read.
 
@@ -19,7 +19,7 @@ fn peer(test: &str) -> Option<super::Peer> {
         "node_codec_peer.js",
         &[
             "-e",
-            "require('msgpackr'); require('cbor-x'); require('protobufjs')",
+            "require('msgpackr'); require('cbor'); require('protobufjs')",
         ],
         &[proto_dir().as_os_str()],
     )
@@ -118,8 +118,8 @@ async fn messagepack_from_msgpackr_and_back() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cbor_from_cbor_x_and_back() {
-    let Some(peer) = peer("cbor_from_cbor_x_and_back") else {
+async fn cbor_from_node_cbor_and_back() {
+    let Some(peer) = peer("cbor_from_node_cbor_and_back") else {
         return;
     };
     let url = format!("ws://127.0.0.1:{}/cbor", peer.port);
@@ -139,7 +139,7 @@ async fn cbor_from_cbor_x_and_back() {
             &json!({"tag": 0, "value": "2013-03-21T20:04:00Z"}),
         ]
     );
-    // cbor-x reads our tag 1 (epoch seconds) as a date, our bignum as a BigInt, our bytes as bytes.
+    // node-cbor reads our tag 1 (epoch seconds) as a date, our bignum as a BigInt, our bytes as bytes.
     let sent = json!({"t": {"tag": 1, "value": 1363896240}, "big": "-18446744073709551617",
         "raw": {"base64": "AP8="}, "f": {"float": "Infinity"}});
     let out = cli_async(args(&[
@@ -166,7 +166,7 @@ async fn cbor_from_cbor_x_and_back() {
     assert_eq!(
         read["f"],
         Value::Null,
-        "JSON.stringify(Infinity) is null: cbor-x read an infinity"
+        "JSON.stringify(Infinity) is null: node-cbor read an infinity"
     );
 }
 
