@@ -113,6 +113,8 @@ pub struct Endpoint {
     pub http_version: crate::model::h2::HttpVersion,
     /// Tabs to one origin share one HTTP/2 connection.
     pub h2_share: bool,
+    /// How binary messages are shown: none, MessagePack, CBOR or Protobuf (with its .proto files).
+    pub codec: crate::model::codec::CodecSetting,
 }
 
 impl Default for Endpoint {
@@ -140,6 +142,7 @@ impl Default for Endpoint {
             auto_pong: true,
             http_version: crate::model::h2::HttpVersion::Http1,
             h2_share: false,
+            codec: Default::default(),
         }
     }
 }

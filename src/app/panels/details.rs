@@ -60,6 +60,10 @@ fn message_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
     header_ui(entry, ui);
     // Analysed once per selection (UTF-8 check, JSON parse), not once per frame.
     let cache = &mut tab.caches.payload;
+    if entry.kind == MessageKind::Binary && entry.decoded().is_none() {
+        tab.codec.update(&tab.session.endpoint.codec, ui.ctx());
+        decoded_ui(&tab.codec, seq, entry, cache, ui);
+    }
     let selected = cache.get(seq, entry);
     let json = selected.json.clone();
     let view = tab.payload_view.unwrap_or(selected.auto);
@@ -98,6 +102,66 @@ fn message_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
     };
     buttons_ui(&shown, cache, ui, actions);
     body_ui(&shown, body, cache, ui);
+}
+
+/// A binary message read with the tab's codec: a foldable tree (decoded once per selection), or where and why
+/// it does not decode (the bytes follow below either way).
+fn decoded_ui(
+    codec: &crate::app::tab::codec::CodecState,
+    seq: u64,
+    entry: &LogEntry,
+    cache: &mut crate::app::tab::payload_cache::PayloadCache,
+    ui: &mut egui::Ui,
+) {
+    use crate::app::tab::codec::CodecStatus;
+    let ready = match &codec.status {
+        CodecStatus::Off => return,
+        CodecStatus::Compiling => {
+            ui.label(RichText::new("Compiling the .proto files…").weak());
+            return;
+        }
+        CodecStatus::Failed(why) => {
+            ui.label(RichText::new(format!("Codec: {why}")).color(ui.visuals().warn_fg_color));
+            return;
+        }
+        CodecStatus::Ready(c, _) => c.clone(),
+    };
+    let selected = cache.get(seq, entry);
+    let fresh = selected
+        .decoded
+        .as_ref()
+        .is_some_and(|(g, _)| *g == codec.generation);
+    if !fresh {
+        let result = if entry.direction == crate::model::Direction::Received {
+            ready.decode_received(&entry.payload)
+        } else {
+            ready.decode_sent(&entry.payload)
+        };
+        selected.decoded = Some((
+            codec.generation,
+            result.map(Arc::new).map_err(|e| e.to_string()),
+        ));
+        selected.decoded_tree = Default::default();
+    }
+    let Some((_, result)) = &selected.decoded else {
+        return;
+    };
+    match result {
+        Ok(value) => {
+            let value = value.clone();
+            ui.label(RichText::new(format!("Decoded ({})", ready.describe())).strong());
+            ui.push_id("decoded-tree", |ui| {
+                crate::app::widgets::json_tree::show(ui, &mut selected.decoded_tree, &value, 260.0);
+            });
+        }
+        Err(why) => {
+            ui.label(
+                RichText::new(format!("Does not decode as {}: {why}", ready.describe()))
+                    .color(ui.visuals().warn_fg_color),
+            );
+        }
+    }
+    ui.separator();
 }
 
 /// The selected message as the panel shows it.

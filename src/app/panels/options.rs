@@ -7,7 +7,7 @@ use crate::model::endpoint::{Auth, HeaderRow, ProxyMode, query_params, with_quer
 use egui::RichText;
 use std::path::PathBuf;
 
-const TABS: [(OptionsTab, &str); 10] = [
+const TABS: [(OptionsTab, &str); 11] = [
     (OptionsTab::Params, "Params"),
     (OptionsTab::Headers, "Headers"),
     (OptionsTab::Auth, "Auth"),
@@ -17,6 +17,7 @@ const TABS: [(OptionsTab, &str); 10] = [
     (OptionsTab::Limits, "Limits"),
     (OptionsTab::Compression, "Compression"),
     (OptionsTab::Http, "HTTP"),
+    (OptionsTab::Codec, "Codec"),
     (OptionsTab::Protocol, "Protocol options"),
 ];
 
@@ -37,6 +38,7 @@ pub(crate) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>
         OptionsTab::Limits => limits_ui(tab, ui),
         OptionsTab::Compression => compression_ui(tab, ui),
         OptionsTab::Http => http_ui(tab, ui),
+        OptionsTab::Codec => codec_ui(tab, ui),
         OptionsTab::Protocol => super::protocol::options_ui(tab, ui),
     }
     ui.add_space(4.0);
@@ -616,6 +618,103 @@ fn http_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
             None => "Last handshake: HTTP/1.1".to_owned(),
         };
         ui.label(used);
+    }
+}
+
+/// How binary messages are read: none, MessagePack, CBOR or Protobuf with its .proto files and message types,
+/// and whether the setting gives a codec (the .proto files compile off this thread).
+fn codec_ui(tab: &mut ConnTab, ui: &mut egui::Ui) {
+    use crate::app::tab::codec::CodecStatus;
+    use crate::model::codec::CodecKind;
+    let setting = &mut tab.session.endpoint.codec;
+    ui.horizontal(|ui| {
+        ui.label("Binary messages as");
+        for kind in CodecKind::ALL {
+            ui.radio_value(&mut setting.kind, kind, kind.label());
+        }
+    });
+    if setting.kind == CodecKind::Protobuf {
+        egui::Grid::new("proto-fields")
+            .num_columns(2)
+            .spacing([8.0, 4.0])
+            .show(ui, |ui| {
+                let list_field =
+                    |ui: &mut egui::Ui, title: &str, list: &mut Vec<String>, hint: &str| {
+                        let label = ui.label(title);
+                        let mut text = list.join(", ");
+                        if ui
+                            .add(
+                                egui::TextEdit::singleline(&mut text)
+                                    .hint_text(hint)
+                                    .desired_width(420.0),
+                            )
+                            .labelled_by(label.id)
+                            .changed()
+                        {
+                            *list = text
+                                .split(',')
+                                .map(|p| p.trim().to_owned())
+                                .filter(|p| !p.is_empty())
+                                .collect();
+                        }
+                        ui.end_row();
+                    };
+                list_field(
+                    ui,
+                    ".proto files",
+                    &mut setting.proto_files,
+                    "feed.proto, other.proto",
+                );
+                list_field(
+                    ui,
+                    "Import paths",
+                    &mut setting.proto_paths,
+                    "(each file's folder)",
+                );
+                for (title, value, hint) in [
+                    (
+                        "Received message type",
+                        &mut setting.proto_message,
+                        "pkg.Type",
+                    ),
+                    (
+                        "Sent message type",
+                        &mut setting.proto_send_message,
+                        "(the same)",
+                    ),
+                ] {
+                    let label = ui.label(title);
+                    ui.add(
+                        egui::TextEdit::singleline(value)
+                            .hint_text(hint)
+                            .desired_width(260.0),
+                    )
+                    .labelled_by(label.id);
+                    ui.end_row();
+                }
+            });
+    }
+    tab.codec.update(&tab.session.endpoint.codec, ui.ctx());
+    match &tab.codec.status {
+        CodecStatus::Off => {
+            ui.label(RichText::new("Binary messages show as hex, base64 or text.").weak());
+        }
+        CodecStatus::Compiling => {
+            ui.label(RichText::new("Compiling the .proto files…").weak());
+        }
+        CodecStatus::Ready(codec, names) => {
+            let mut text = format!(
+                "Ready: binary messages are shown decoded ({}).",
+                codec.describe()
+            );
+            if !names.is_empty() {
+                text.push_str(&format!(" Message types: {}", names.join(", ")));
+            }
+            ui.label(text);
+        }
+        CodecStatus::Failed(why) => {
+            ui.label(RichText::new(why.as_str()).color(ui.visuals().warn_fg_color));
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! app routes each engine event to the tab that owns its connection.
 
 pub(crate) mod caches;
+pub(crate) mod codec;
 pub(crate) mod collection;
 pub(crate) mod latency;
 pub(crate) mod log_columns;
@@ -43,6 +44,8 @@ pub enum OptionsTab {
     Compression,
     /// HTTP/1.1, HTTP/2 (RFC 8441) or auto; sharing one HTTP/2 connection.
     Http,
+    /// How binary messages are read: MessagePack, CBOR or Protobuf (with its .proto files).
+    Codec,
     /// The protocol's options (Socket.IO auth / EIO / path, GraphQL connection_init payload, timeouts).
     Protocol,
 }
@@ -262,6 +265,8 @@ pub struct ConnTab {
     open_marked: bool,
     /// The protocol the current connection speaks, once the engine said.
     pub protocol: Option<protocol::ProtocolView>,
+    /// The codec binary messages are shown with (built from the session's setting).
+    pub codec: codec::CodecState,
 }
 
 /// How many connection attempts a tab keeps for the inspector (each holds its handshake's bytes).
@@ -321,6 +326,7 @@ impl ConnTab {
             log_payload_chars: 0,
             open_marked: false,
             protocol: None,
+            codec: Default::default(),
         }
     }
 

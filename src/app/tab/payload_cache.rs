@@ -41,6 +41,11 @@ pub struct SelectedPayload {
     body: Option<(PayloadView, usize, Arc<str>)>,
     /// The laid-out pretty JSON text, kept while the width, scale and theme stay the same.
     pub galley: Option<(GalleyKey, Arc<egui::Galley>)>,
+    /// A binary payload decoded with the tab's codec (once per selection and codec build): the build it was
+    /// made with, and the value or why it does not decode.
+    pub decoded: Option<(u64, Result<Arc<Value>, String>)>,
+    /// The decoded value's tree.
+    pub decoded_tree: JsonTree,
 }
 
 /// What a cached galley was laid out for.
@@ -130,6 +135,8 @@ impl SelectedPayload {
             tree: JsonTree::default(),
             body: None,
             galley: None,
+            decoded: None,
+            decoded_tree: JsonTree::default(),
         }
     }
 }

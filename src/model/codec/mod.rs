@@ -135,6 +135,59 @@ impl<'de> serde::Deserialize<'de> for CodecKind {
     }
 }
 
+/// A connection's codec as the user set it (and a session keeps it): which one, and for Protobuf the `.proto`
+/// files, their import paths and the message types.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct CodecSetting {
+    /// none, msgpack, cbor or protobuf.
+    pub kind: CodecKind,
+    /// Protobuf: the `.proto` files.
+    pub proto_files: Vec<String>,
+    /// Protobuf: where their imports are (empty: each file's folder).
+    pub proto_paths: Vec<String>,
+    /// Protobuf: the type of received messages (`pkg.Type`).
+    pub proto_message: String,
+    /// Protobuf: the type of sent messages, when it differs (empty: the same).
+    pub proto_send_message: String,
+}
+
+impl CodecSetting {
+    /// The codec, and for Protobuf every message type the files define. Reads the `.proto` files (std I/O):
+    /// the GUI calls it off its thread.
+    pub fn build(&self) -> Result<Option<(Codec, Vec<String>)>, String> {
+        Ok(Some(match self.kind {
+            CodecKind::None => return Ok(None),
+            CodecKind::MessagePack => (Codec::MessagePack, Vec::new()),
+            CodecKind::Cbor => (Codec::Cbor, Vec::new()),
+            CodecKind::Protobuf => {
+                let paths = |list: &[String]| -> Vec<std::path::PathBuf> {
+                    list.iter()
+                        .map(|p| p.trim())
+                        .filter(|p| !p.is_empty())
+                        .map(std::path::PathBuf::from)
+                        .collect()
+                };
+                let set = protobuf::compile(&paths(&self.proto_files), &paths(&self.proto_paths))?;
+                let names = set.message_names();
+                let receive = self.proto_message.trim();
+                if receive.is_empty() {
+                    return Err(format!(
+                        "choose the message type of received messages (the files define: {})",
+                        names.join(", ")
+                    ));
+                }
+                let receive = set.message(receive)?;
+                let send = match self.proto_send_message.trim() {
+                    "" => receive.clone(),
+                    name => set.message(name)?,
+                };
+                (Codec::Protobuf { receive, send }, names)
+            }
+        }))
+    }
+}
+
 /// A codec ready to use: MessagePack and CBOR as they are, Protobuf with its compiled message types.
 #[derive(Clone, Debug)]
 pub enum Codec {
@@ -152,6 +205,14 @@ pub enum Codec {
 }
 
 impl Codec {
+    /// "MessagePack", "CBOR", "Protobuf feed.Tick".
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Protobuf { receive, .. } => format!("Protobuf {}", receive.name()),
+            other => other.kind().label().to_owned(),
+        }
+    }
+
     /// The codec's name.
     pub fn kind(&self) -> CodecKind {
         match self {

@@ -98,6 +98,11 @@ fn files_missing_later_fields_still_load() {
     );
     assert!(s.endpoint.deflate.enabled && s.endpoint.auto_pong);
     assert!(s.endpoint.to_request().deflate.enabled);
+    // Saved before codecs existed: binary messages as bytes.
+    assert_eq!(
+        s.endpoint.codec,
+        crate::model::codec::CodecSetting::default()
+    );
     // Saved before HTTP/2 existed: HTTP/1.1, unshared.
     assert_eq!(
         s.endpoint.http_version,
@@ -114,7 +119,11 @@ fn the_deflate_choice_survives_a_save() {
     s.endpoint.auto_pong = false;
     s.endpoint.http_version = crate::model::h2::HttpVersion::Auto;
     s.endpoint.h2_share = true;
+    s.endpoint.codec.kind = crate::model::codec::CodecKind::Protobuf;
+    s.endpoint.codec.proto_files = vec!["feed.proto".into()];
+    s.endpoint.codec.proto_message = "feed.Tick".into();
     let text = s.to_ron();
+    assert!(text.contains("kind: \"protobuf\""), "{text}");
     assert!(text.contains("http_version: \"auto\""), "{text}");
     let back = Session::from_ron(&text, Path::new("s.ron")).expect("loads");
     assert_eq!(back.endpoint.deflate, s.endpoint.deflate);
@@ -125,6 +134,7 @@ fn the_deflate_choice_survives_a_save() {
     );
     let req = back.endpoint.to_request();
     assert!(req.h2_share && req.http_version == crate::model::h2::HttpVersion::Auto);
+    assert_eq!(back.endpoint.codec, s.endpoint.codec);
 }
 
 #[test]

@@ -6,6 +6,7 @@
 //! `trust` (certificates and violations).
 
 mod brokers;
+mod codecs;
 mod connect;
 mod deflate;
 mod frames;
