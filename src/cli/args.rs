@@ -421,6 +421,11 @@ impl ConnectArgs {
             CodecKind::MessagePack => Codec::MessagePack,
             CodecKind::Cbor => Codec::Cbor,
             CodecKind::Protobuf => {
+                if self.proto_file.is_empty() {
+                    return Err(UsageError(format!(
+                        "{flag} protobuf needs --proto-file FILE.proto (repeatable)"
+                    )));
+                }
                 let set = protobuf::compile(&self.proto_file, &self.proto_path)
                     .map_err(|e| UsageError(format!("{flag} protobuf: {e}")))?;
                 let Some(receive) = self.proto_message.as_deref() else {

@@ -27,7 +27,7 @@ pub struct MessageType {
 /// Compiles `files`, finding imports in `includes` (and in each file's own folder when no include path is given).
 pub fn compile(files: &[PathBuf], includes: &[PathBuf]) -> Result<ProtoSet, String> {
     if files.is_empty() {
-        return Err("Protobuf needs a .proto file (--proto-file)".into());
+        return Err("Protobuf needs a .proto file: none is given".into());
     }
     let mut includes = includes.to_vec();
     if includes.is_empty() {
