@@ -668,6 +668,9 @@ impl H2Stream {
                 self.send.send_reset(h2::Reason::CANCEL);
             }
         }
+        // The stream is done: its hold on a shared connection ends now, before the connection reports its
+        // close (the socket itself may be dropped a little later).
+        self.lease = None;
     }
 
     fn error(&self, err: &h2::Error) -> io::Error {
