@@ -113,6 +113,9 @@ pub(crate) fn ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>
 /// JSON mode: the message's title, whether it is valid (with the line and column of the first problem) and
 /// Beautify / Minify. Returns the title, which labels the text box.
 fn json_bar_ui(tab: &mut ConnTab, ui: &mut egui::Ui) -> egui::Response {
+    // The codec follows its setting (Options → Codec) here too: Send encodes with the one shown.
+    tab.codec.update(&tab.session.endpoint.codec, ui.ctx());
+    let codec = tab.codec.ready().cloned();
     let composer = &mut tab.composer;
     ui.horizontal(|ui| {
         let title = ui.label(RichText::new("Message (JSON)").weak());
@@ -142,6 +145,13 @@ fn json_bar_ui(tab: &mut ConnTab, ui: &mut egui::Ui) -> egui::Response {
             ),
         };
         ui.weak("{{templates}} are values, expanded when sent");
+        if let Some(codec) = &codec {
+            ui.checkbox(&mut composer.encode, format!("Encode as {}", codec.describe()))
+                .on_hover_text(
+                    "Send encodes the JSON with the connection's codec (Options → Codec): a binary message. \
+                     Untick to send the JSON as text.",
+                );
+        }
         title
     })
     .inner

@@ -77,6 +77,22 @@ impl AppState {
         }
     }
 
+    /// JSON mode with a codec and Encode on: the expanded JSON encoded (`Err` when it cannot be, said in the
+    /// composer, nothing sent); `None` when the message goes as it is.
+    fn encoded(&mut self, json: &[u8]) -> Option<Result<Vec<u8>, ()>> {
+        let tab = self.tab_mut();
+        if tab.composer.format != PayloadFormat::Json || !tab.composer.encode {
+            return None;
+        }
+        let codec = tab.codec.ready()?.clone();
+        let result = serde_json::from_slice::<serde_json::Value>(json)
+            .map_err(|e| e.to_string())
+            .and_then(|value| codec.encode(&value).map_err(|e| e.0));
+        Some(result.map_err(|why| {
+            tab.composer.error = Some(format!("cannot be encoded as {}: {why}", codec.describe()));
+        }))
+    }
+
     /// JSON mode: the text with its templates expanded (session variables, `{{counter}}`, …), checked.
     fn composed_json(&mut self) -> Option<String> {
         let tab = self.tab_mut();
@@ -107,6 +123,22 @@ impl AppState {
         let Some(bytes) = self.composed_payload() else {
             return;
         };
+        if let Some(encoded) = self.encoded(&bytes) {
+            let Ok(payload) = encoded else {
+                return;
+            };
+            let tab = self.tab();
+            let command = if tab.deflate_agreed() && !tab.composer.compress {
+                Command::Uncompressed {
+                    text: false,
+                    payload,
+                }
+            } else {
+                Command::Binary(payload)
+            };
+            self.command(command);
+            return;
+        }
         let tab = self.tab();
         let composer = &tab.composer;
         let command = match composer.format {

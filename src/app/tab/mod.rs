@@ -98,6 +98,8 @@ pub struct Composer {
     pub sent: u64,
     /// On a connection that agreed permessage-deflate: compress what Send sends (off: RSV1 off, as is).
     pub compress: bool,
+    /// JSON mode with a codec: Send encodes the JSON with it (a binary message); off, it goes as text.
+    pub encode: bool,
 }
 
 impl Composer {
@@ -133,6 +135,7 @@ impl Default for Composer {
             json_check: None,
             sent: 0,
             compress: true,
+            encode: true,
         }
     }
 }

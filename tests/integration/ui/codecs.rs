@@ -95,3 +95,65 @@ fn a_protobuf_message_opens_as_a_tree_with_its_field_names() {
             .is_some()
     });
 }
+
+#[test]
+fn the_composer_sends_json_encoded_with_the_codec_and_refuses_what_cannot_be() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let server = runtime.block_on(crate::servers::echo());
+    let mut harness = harness(None);
+    tab_for(&mut harness, server.url());
+    harness.state_mut().tab_mut().session.endpoint.codec.kind =
+        sockscope::model::codec::CodecKind::MessagePack;
+    connect(&mut harness);
+    {
+        let composer = &mut harness.state_mut().tab_mut().composer;
+        composer.format = sockscope::model::PayloadFormat::Json;
+        composer.text = r#"{"op": "sub", "n": {{counter}}, "id": "18446744073709551615"}"#.into();
+    }
+    harness.run_steps(2);
+    assert!(
+        harness
+            .query_by_label_contains("Encode as MessagePack")
+            .is_some()
+    );
+    harness.get_by_label("Send").click();
+    wait_for(&mut harness, "the echo of the encoded message", |h| {
+        h.query_all_by_label_contains("received binary")
+            .next()
+            .is_some()
+    });
+    harness
+        .query_all_by_label_contains("received binary")
+        .next()
+        .expect("row")
+        .click();
+    wait_for(&mut harness, "the decoded echo", |h| {
+        h.query_by_label_contains("Decoded (MessagePack)").is_some()
+    });
+    for field in ["op:", "n:", "id:"] {
+        assert!(
+            harness.query_all_by_label(field).next().is_some(),
+            "{field}"
+        );
+    }
+    // A CBOR tag that is not a number: said in the composer, nothing sent.
+    harness.state_mut().tab_mut().session.endpoint.codec.kind =
+        sockscope::model::codec::CodecKind::Cbor;
+    harness.state_mut().tab_mut().composer.text = r#"{"tag": "x", "value": 1}"#.into();
+    // The codec follows the setting when a panel looks at it (the composer's Encode box).
+    wait_for(&mut harness, "the CBOR codec", |h| {
+        h.query_by_label_contains("Encode as CBOR").is_some()
+    });
+    let sent_before = harness.query_all_by_label_contains("sent binary").count();
+    harness.get_by_label("Send").click();
+    wait_for(&mut harness, "the refusal", |h| {
+        h.query_by_label_contains("cannot be encoded as CBOR")
+            .is_some()
+    });
+    harness.run_steps(5);
+    assert_eq!(
+        harness.query_all_by_label_contains("sent binary").count(),
+        sent_before,
+        "nothing was sent"
+    );
+}
