@@ -567,21 +567,8 @@ fn refused_error(info: &HandshakeInfo) -> StageError {
         "the server answered the extended CONNECT with {} {} instead of 200",
         info.status, info.reason
     );
-    match info.status {
-        401 => msg.push_str(" (authentication required: add an Authorization header)"),
-        403 => msg.push_str(" (forbidden: check the Origin and credentials)"),
-        404 => msg.push_str(" (no WebSocket endpoint at this path)"),
-        _ => {}
-    }
-    if !info.response_body.is_empty() {
-        let text = String::from_utf8_lossy(&info.response_body);
-        let snippet: String = text
-            .chars()
-            .take(200)
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
-        msg.push_str(&format!("; body: {}", snippet.trim()));
-    }
+    msg.push_str(handshake::refusal_hint(info.status));
+    msg.push_str(&handshake::body_snippet(&info.response_body));
     StageError::new(Stage::Handshake, msg)
 }
 

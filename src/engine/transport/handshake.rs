@@ -384,23 +384,35 @@ fn non_101_error(info: &HandshakeInfo) -> StageError {
             )),
             None => msg.push_str(" (a redirect without a Location header)"),
         },
-        401 => msg.push_str(" (authentication required: add an Authorization header)"),
-        403 => msg.push_str(" (forbidden: check the Origin and credentials)"),
-        404 => msg.push_str(" (no WebSocket endpoint at this path)"),
         426 => msg.push_str(" (the server wants a different protocol version)"),
         200 => msg.push_str(" (a plain HTTP endpoint, not a WebSocket one)"),
-        _ => {}
+        status => msg.push_str(refusal_hint(status)),
     }
-    if !info.response_body.is_empty() {
-        let text = String::from_utf8_lossy(&info.response_body);
-        let snippet: String = text
-            .chars()
-            .take(200)
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
-        msg.push_str(&format!("; body: {}", snippet.trim()));
-    }
+    msg.push_str(&body_snippet(&info.response_body));
     StageError::new(Stage::Handshake, msg)
+}
+
+/// What a refusal's status asks of the user (401, 403, 404), in parentheses; empty for others.
+pub(crate) fn refusal_hint(status: u16) -> &'static str {
+    match status {
+        401 => " (authentication required: add an Authorization header)",
+        403 => " (forbidden: check the Origin and credentials)",
+        404 => " (no WebSocket endpoint at this path)",
+        _ => "",
+    }
+}
+
+/// `"; body: …"`: the first 200 characters of a refusal's body on one line; empty without a body.
+pub(crate) fn body_snippet(body: &[u8]) -> String {
+    if body.is_empty() {
+        return String::new();
+    }
+    let snippet: String = String::from_utf8_lossy(body)
+        .chars()
+        .take(200)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    format!("; body: {}", snippet.trim())
 }
 
 fn check_101(info: &mut HandshakeInfo, request: &UpgradeRequest) -> Result<(), StageError> {

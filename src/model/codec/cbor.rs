@@ -4,7 +4,7 @@
 //! as `null`, other simple values as `{"simple":N}`. Indefinite-length items are read whole. Reading is bounded:
 //! nesting, the number of values, and no allocation sized by a length the input cannot hold.
 
-use super::{DecodeError, EncodeError, SAFE_INTEGER};
+use super::{DecodeError, EncodeError, SAFE_INTEGER, big_integer};
 use crate::model::protocol::lens::{bytes_value, value_bytes};
 use serde_json::{Map, Number, Value, json};
 
@@ -351,16 +351,6 @@ fn bignum(out: &mut Vec<u8>, tag: u64, n: u128) {
     let first = bytes.iter().position(|b| *b != 0).unwrap_or(15);
     head(out, 2, (16 - first) as u64);
     out.extend_from_slice(&bytes[first..]);
-}
-
-/// A decimal string beyond ±2^53 that fits 128 bits: the integer it spells.
-pub(super) fn big_integer(s: &str) -> Option<i128> {
-    let digits = s.strip_prefix('-').unwrap_or(s);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.len() > 39 {
-        return None;
-    }
-    let v: i128 = s.parse().ok()?;
-    (v.unsigned_abs() > u128::from(SAFE_INTEGER)).then_some(v)
 }
 
 fn write(value: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), EncodeError> {

@@ -47,6 +47,17 @@ impl std::fmt::Display for DecodeError {
 #[error("{0}")]
 pub struct EncodeError(pub String);
 
+/// A decimal string beyond ±2^53 that fits 128 bits: the integer it spells (how both codecs take a big integer
+/// written as JSON).
+pub(crate) fn big_integer(s: &str) -> Option<i128> {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.len() > 39 {
+        return None;
+    }
+    let v: i128 = s.parse().ok()?;
+    (v.unsigned_abs() > u128::from(SAFE_INTEGER)).then_some(v)
+}
+
 /// `{"float":"NaN"}` for the floats JSON has no number for.
 pub(crate) fn special_float(f: f64) -> Value {
     let name = if f.is_nan() {

@@ -260,7 +260,7 @@ fn unknown_value(bytes: &[u8]) -> Option<Value> {
             // A group: its fields, by number.
             let mut fields = Map::new();
             let mut at = rest;
-            while let Some((t, n)) = varint(at) {
+            while let Some((t, _)) = varint(at) {
                 if t & 7 == 4 {
                     break;
                 }
@@ -269,7 +269,6 @@ fn unknown_value(bytes: &[u8]) -> Option<Value> {
                     fields.insert(format!("#{}", t >> 3), v);
                 }
                 at = &at[len..];
-                let _ = n;
             }
             Value::Object(fields)
         }

@@ -221,15 +221,11 @@ fn timestamp(data: &[u8]) -> Option<String> {
 
 /// A decimal string beyond ±2^53 that fits 64 bits: the integer it spells.
 fn big_integer(s: &str) -> Option<Value> {
-    let digits = s.strip_prefix('-').unwrap_or(s);
-    if digits.is_empty() || digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    if let Ok(u) = s.parse::<u64>() {
-        return (u > SAFE_INTEGER).then(|| json!(u));
-    }
-    let i = s.parse::<i64>().ok()?;
-    (i < -(SAFE_INTEGER as i64)).then(|| json!(i))
+    let v = crate::model::codec::big_integer(s)?;
+    u64::try_from(v)
+        .map(|u| json!(u))
+        .or_else(|_| i64::try_from(v).map(|i| json!(i)))
+        .ok()
 }
 
 /// The type and data of an `{"ext":N,"base64":…}` value (a `"timestamp"` beside them is what reading added).

@@ -43,6 +43,15 @@ fn received(events: &[Value]) -> Vec<&Value> {
         .collect()
 }
 
+/// What the peer's library read of our message: its text answer, as JSON.
+fn peer_read(events: &[Value]) -> Value {
+    let answer = received(events)
+        .into_iter()
+        .find(|e| e["kind"] == "text")
+        .expect("the peer's answer");
+    serde_json::from_str(answer["text"].as_str().expect("text")).expect("JSON")
+}
+
 fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| (*s).to_owned()).collect()
 }
@@ -103,11 +112,7 @@ async fn messagepack_from_msgpackr_and_back() {
     ]))
     .await;
     let all = events(&out);
-    let answer = received(&all)
-        .into_iter()
-        .find(|e| e["kind"] == "text")
-        .expect("the peer's answer");
-    let read: Value = serde_json::from_str(answer["text"].as_str().expect("text")).expect("JSON");
+    let read = peer_read(&all);
     assert_eq!(read, sent);
     // The sent binary message's event carries its decoded form too.
     let ours = all
@@ -155,11 +160,7 @@ async fn cbor_from_node_cbor_and_back() {
     ]))
     .await;
     let all = events(&out);
-    let answer = received(&all)
-        .into_iter()
-        .find(|e| e["kind"] == "text")
-        .expect("the peer's answer");
-    let read: Value = serde_json::from_str(answer["text"].as_str().expect("text")).expect("JSON");
+    let read = peer_read(&all);
     assert_eq!(read["t"], "2013-03-21T20:04:00.000Z");
     assert_eq!(read["big"], "-18446744073709551617");
     assert_eq!(read["raw"], json!({"base64": "AP8="}));
@@ -215,11 +216,7 @@ async fn protobuf_from_protobufjs_with_unknown_fields_and_back() {
     list.extend(proto_flags());
     let out = cli_async(list).await;
     let all = events(&out);
-    let answer = received(&all)
-        .into_iter()
-        .find(|e| e["kind"] == "text")
-        .expect("the peer's answer");
-    let read: Value = serde_json::from_str(answer["text"].as_str().expect("text")).expect("JSON");
+    let read = peer_read(&all);
     assert_eq!(read, sent);
 }
 

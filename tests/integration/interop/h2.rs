@@ -40,15 +40,12 @@ fn request(url: String, version: HttpVersion) -> ConnectRequest {
     req
 }
 
-/// One text message's answer (and the transcript).
-async fn ask(
-    req: ConnectRequest,
-    text: &'static str,
-) -> (Option<String>, crate::servers::Transcript) {
+/// Sends `command` once open, closes after the first data message back: the transcript.
+async fn exchange(req: ConnectRequest, command: Command) -> crate::servers::Transcript {
     let (handle, mut events) = start(req);
-    let t = collect(&mut events, move |event, _| match event {
+    collect(&mut events, move |event, _| match event {
         EventKind::State(ConnState::Open) => {
-            handle.send(Command::Text(text.into()));
+            handle.send(command.clone());
         }
         EventKind::Message(m) if m.direction == Direction::Received && m.kind.is_data() => {
             handle.send(Command::Close {
@@ -58,7 +55,15 @@ async fn ask(
         }
         _ => {}
     })
-    .await;
+    .await
+}
+
+/// One text message's answer (and the transcript).
+async fn ask(
+    req: ConnectRequest,
+    text: &'static str,
+) -> (Option<String>, crate::servers::Transcript) {
+    let t = exchange(req, Command::Text(text.into())).await;
     let answer = t
         .messages
         .iter()
@@ -283,21 +288,7 @@ async fn sixteen_mib_pass_through_a_small_window_both_ways() {
     req.h2_window_bytes = 16 * 1024;
     req.deflate.enabled = false;
     let big: Vec<u8> = (0..(16u32 << 20)).map(|i| (i % 253) as u8).collect();
-    let sent = big.clone();
-    let (handle, mut events) = start(req);
-    let t = collect(&mut events, move |event, _| match event {
-        EventKind::State(ConnState::Open) => {
-            handle.send(Command::Binary(sent.clone()));
-        }
-        EventKind::Message(m) if m.direction == Direction::Received && m.kind.is_data() => {
-            handle.send(Command::Close {
-                code: 1000,
-                reason: String::new(),
-            });
-        }
-        _ => {}
-    })
-    .await;
+    let t = exchange(req, Command::Binary(big.clone())).await;
     assert_h2(&t, "h2c");
     let back = t
         .messages
