@@ -712,7 +712,8 @@ fn report_handshake(h: &HandshakeInfo) {
             .unwrap_or_default();
         let proto = format!("{proto}{deflate}");
         let status = match &h.h2 {
-            Some(h2) => format!("HTTP/2 {}, stream {}", h.status, h2.stream_id),
+            // As the contract writes it: `(HTTP/2 200)`; the stream is in the NDJSON.
+            Some(_) => format!("HTTP/2 {}", h.status),
             None => format!("{} {}", h.status, h.reason),
         };
         eprintln!(
