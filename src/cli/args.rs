@@ -361,14 +361,28 @@ impl ConnectArgs {
         let mut request = self.request()?;
         request.protocol = self.protocol_choice()?;
         let encode = self.codec(self.encode.as_deref(), "--encode")?;
-        if encode.is_some() && request.protocol.protocol != crate::model::protocol::Protocol::Raw {
-            return Err(UsageError(
-                "--encode works on plain WebSocket messages (--protocol raw); with a protocol, send its payload \
-                 with --emit"
-                    .into(),
-            ));
+        use crate::model::protocol::Protocol;
+        let protocol = request.protocol.protocol;
+        // With a protocol the codec applies to the application payload: an MQTT PUBLISH payload, a STOMP body.
+        if encode.is_some() && !matches!(protocol, Protocol::Raw | Protocol::Mqtt | Protocol::Stomp)
+        {
+            let why = if protocol == Protocol::Auto {
+                "with --protocol auto the protocol is not known before connecting: name it"
+                    .to_owned()
+            } else {
+                format!("{} carries JSON already", protocol.name())
+            };
+            return Err(UsageError(format!(
+                "--encode applies to whole WebSocket messages (--protocol raw) or to the payload of an MQTT or \
+                 STOMP --emit (--protocol mqtt or stomp); {why}"
+            )));
         }
-        let sends = self.sends(matches, request.protocol.protocol, encode.as_ref())?;
+        let (whole, payloads) = if protocol == Protocol::Raw {
+            (encode.as_ref(), None)
+        } else {
+            (None, encode.as_ref())
+        };
+        let sends = self.sends(matches, protocol, whole, payloads)?;
         let decode = self.codec(self.decode.as_deref(), "--decode")?;
         let seconds = |flag: &str, v: Option<f64>| -> Result<Option<u64>, UsageError> {
             v.map(|s| seconds_millis(flag, s, false)).transpose()
@@ -546,6 +560,7 @@ impl ConnectArgs {
         matches: Option<&ArgMatches>,
         protocol: crate::model::protocol::Protocol,
         encode: Option<&crate::model::codec::Codec>,
+        encode_payloads: Option<&crate::model::codec::Codec>,
     ) -> Result<Vec<Outgoing>, UsageError> {
         let mut indexed: Vec<(usize, Outgoing)> = Vec::new();
         let indices = |id: &str| -> Vec<usize> {
@@ -600,8 +615,12 @@ impl ConnectArgs {
         }
         let emit_idx = indices("emit");
         for (n, text) in self.emit.iter().enumerate() {
-            let value: serde_json::Value = serde_json::from_str(text)
+            let mut value: serde_json::Value = serde_json::from_str(text)
                 .map_err(|e| UsageError(format!("--emit '{text}' is not valid JSON: {e}")))?;
+            if let Some(codec) = encode_payloads {
+                encode_emit_payload(codec, protocol, &mut value)
+                    .map_err(|e| UsageError(format!("--emit '{text}': {e}")))?;
+            }
             crate::model::protocol::lens::check_emit(protocol, &value)
                 .map_err(|e| UsageError(format!("--emit '{text}': {e}")))?;
             let at = emit_idx.get(n).copied().unwrap_or(usize::MAX / 2 + n);
@@ -610,6 +629,27 @@ impl ConnectArgs {
         indexed.sort_by_key(|(i, _)| *i);
         Ok(indexed.into_iter().map(|(_, o)| o).collect())
     }
+}
+
+/// `--encode` with MQTT or STOMP: the `payload` (MQTT PUBLISH) or `body` (STOMP SEND) of an `--emit`, a JSON
+/// value, encoded with `codec` and put back as `{"base64":…}` bytes. An emit without one is left as it is.
+fn encode_emit_payload(
+    codec: &crate::model::codec::Codec,
+    protocol: crate::model::protocol::Protocol,
+    emit: &mut serde_json::Value,
+) -> Result<(), String> {
+    let key = match protocol {
+        crate::model::protocol::Protocol::Mqtt => "payload",
+        _ => "body",
+    };
+    let Some(field) = emit.as_object_mut().and_then(|o| o.get_mut(key)) else {
+        return Ok(());
+    };
+    let bytes = codec
+        .encode(field)
+        .map_err(|e| format!("its {key} cannot be encoded as {}: {e}", codec.describe()))?;
+    *field = crate::model::protocol::lens::bytes_value(&bytes);
+    Ok(())
 }
 
 /// The longest time a flag may give: a hundred years, far beyond any test, and far from the clock's limits.

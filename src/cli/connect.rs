@@ -651,7 +651,11 @@ fn print_received(
 
 /// `--decode` on one message event: `"decoded"` (or `"decode_error"`) for a binary message, or inside its
 /// `"protocol"` object for the protocol's binary payload (MQTT's `payload`, STOMP's `body`).
-fn add_decoded(codec: &crate::model::codec::Codec, m: &LogEntry, event: &mut serde_json::Value) {
+pub(crate) fn add_decoded(
+    codec: &crate::model::codec::Codec,
+    m: &LogEntry,
+    event: &mut serde_json::Value,
+) {
     use serde_json::Value;
     let decode = |bytes: &[u8]| {
         if m.direction == Direction::Received {

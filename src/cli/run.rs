@@ -38,10 +38,24 @@ pub async fn run(args: RunArgs) -> i32 {
         base_dir: args.session.parent().map(|p| p.to_path_buf()),
     };
     let json_mode = args.json;
+    // With a codec, binary message events carry "decoded" as `connect --decode` gives it (the replay builds
+    // its own for the steps and expectations, and reports a codec that does not build).
+    let codec = if json_mode {
+        session
+            .endpoint
+            .codec
+            .relative_to(options.base_dir.as_deref())
+            .build()
+            .ok()
+            .flatten()
+            .map(|(codec, _)| codec)
+    } else {
+        None
+    };
     let stdout = std::io::stdout();
     let (_tx, control) = tokio::sync::watch::channel(Control::Run);
     let result = replay::run(&session, &options, control, |p| {
-        print_progress(p, json_mode, &mut stdout.lock());
+        print_progress(p, json_mode, codec.as_ref(), &mut stdout.lock());
     })
     .await;
     let result = match result {
@@ -86,12 +100,23 @@ fn parse_vars(vars: &[String]) -> Result<HashMap<String, String>, &str> {
 
 /// Prints one replay event: NDJSON lines with `--json`, else a line per finished step (and connection errors on
 /// stderr).
-fn print_progress(p: Progress, json_mode: bool, out: &mut impl Write) {
+fn print_progress(
+    p: Progress,
+    json_mode: bool,
+    codec: Option<&crate::model::codec::Codec>,
+    out: &mut impl Write,
+) {
     match p {
         Progress::Connection(kind) if json_mode => {
             let value = match &kind {
                 EventKind::Handshake(h) if h.status != 0 => Some(ndjson::handshake(h)),
-                EventKind::Message(m) => Some(ndjson::message(m)),
+                EventKind::Message(m) => {
+                    let mut event = ndjson::message(m);
+                    if let Some(codec) = codec {
+                        crate::cli::connect::add_decoded(codec, m, &mut event);
+                    }
+                    Some(event)
+                }
                 EventKind::Error(e) => Some(ndjson::error(e)),
                 EventKind::Closed(c) => Some(ndjson::closed(c)),
                 EventKind::Protocol(crate::engine::events::ProtocolEvent::Chosen {

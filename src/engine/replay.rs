@@ -84,7 +84,7 @@ mod inbox;
 #[cfg(test)]
 use inbox::LAST_KEPT_BYTES;
 pub use inbox::{INBOX_MAX_BYTES, INBOX_MAX_MESSAGES};
-use inbox::{Inbox, describe_got};
+use inbox::{Inbox, Reading, describe_got};
 
 /// Runs `session`. `progress` sees every connection event and step outcome as they happen.
 pub async fn run(
@@ -102,6 +102,17 @@ pub async fn run(
         request.url = url.clone();
     }
     request.reconnect.enabled = false;
+    // The session's codec: its steps' JSON is encoded with it and its binary messages are matched decoded.
+    // Compiling .proto files reads them: off the runtime's threads.
+    let setting = session
+        .endpoint
+        .codec
+        .relative_to(options.base_dir.as_deref());
+    let codec = tokio::task::spawn_blocking(move || setting.build())
+        .await
+        .map_err(|e| ReplayError::Request(format!("the codec could not be built: {e}")))?
+        .map_err(|e| ReplayError::Request(format!("codec: {e}")))?
+        .map(|(codec, _)| codec);
     let (sink, mut events) = events::channel(64 << 20, Overflow::Wait, None);
     let (handle, mut task) = engine::spawn_connection(request, sink);
     wait_for_open(&mut events, &mut task, &mut progress).await?;
@@ -114,6 +125,7 @@ pub async fn run(
         events,
         inbox: Inbox::default(),
         progress,
+        codec,
     };
     let mut reports = Vec::with_capacity(steps.len());
     for (i, (folder, step)) in steps.iter().enumerate() {
@@ -189,6 +201,8 @@ struct Replay<'a, P> {
     events: events::EventStream,
     inbox: Inbox,
     progress: P,
+    /// The session's codec.
+    codec: Option<crate::model::codec::Codec>,
 }
 
 impl<P: FnMut(Progress)> Replay<'_, P> {
@@ -242,14 +256,23 @@ impl<P: FnMut(Progress)> Replay<'_, P> {
 
     /// Sends the step's message, if it has one; false when it could not be prepared (the report says why).
     fn send(&mut self, step: &Step, report: &mut StepReport) -> bool {
-        match step
+        let prepared = step
             .payload
             .prepare(&self.ctx, self.options.base_dir.as_deref())
-        {
+            .map_err(|e| e.to_string())
+            .and_then(|p| p.encoded_with(self.codec.as_ref()));
+        match prepared {
             Err(e) => {
                 report.outcome = Outcome::Fail;
                 report.expected = "a message that can be sent".into();
-                report.got = e.to_string();
+                report.got = e;
+                false
+            }
+            // `encoded_with` leaves no value to encode.
+            Ok(Prepared::Encode(_)) => {
+                report.outcome = Outcome::Fail;
+                report.expected = "a message that can be sent".into();
+                report.got = "the JSON was not encoded".into();
                 false
             }
             Ok(Prepared::Nothing) => true,
@@ -327,7 +350,14 @@ impl<P: FnMut(Progress)> Replay<'_, P> {
     }
 
     async fn pump_until(&mut self, until: tokio::time::Instant) {
-        pump_until(&mut self.events, &mut self.inbox, &mut self.progress, until).await;
+        pump_until(
+            &mut self.events,
+            &mut self.inbox,
+            self.codec.as_ref(),
+            &mut self.progress,
+            until,
+        )
+        .await;
     }
 
     /// Closes politely and lets the last events through.
@@ -353,6 +383,7 @@ impl<P: FnMut(Progress)> Replay<'_, P> {
 async fn pump_until(
     events: &mut events::EventStream,
     inbox: &mut Inbox,
+    codec: Option<&crate::model::codec::Codec>,
     progress: &mut impl FnMut(Progress),
     until: tokio::time::Instant,
 ) {
@@ -370,7 +401,15 @@ async fn pump_until(
             // Keep-alives and the first parts of a multi-message packet are no answer to anything.
             let decoded = m.decoded();
             if !decoded.is_some_and(|d| matches!(d.class, Class::KeepAlive | Class::Part)) {
-                inbox.file(&m.payload, decoded.map(|d| &d.value));
+                let reading = match (decoded, codec) {
+                    (Some(d), _) => Reading::Protocol(d.value.clone()),
+                    // A binary message that does not decode is matched by its bytes.
+                    (None, Some(codec)) if m.kind == MessageKind::Binary => codec
+                        .decode_received(&m.payload)
+                        .map_or(Reading::Raw, Reading::Codec),
+                    (None, _) => Reading::Raw,
+                };
+                inbox.file(&m.payload, reading);
             }
         }
         EventKind::Message(m) if m.direction == Direction::Sent && inbox.awaiting_id => {
@@ -422,16 +461,16 @@ mod tests {
         let filler = vec![b'x'; 100];
         let n = 10 * INBOX_MAX_MESSAGES;
         for _ in 0..n {
-            inbox.file(&filler, None);
+            inbox.file(&filler, Reading::Raw);
         }
         // Linear: one run per message and waiting expectation (the old inbox rescanned every message on each one).
         assert_eq!(inbox.evaluations, 2 * n as u64);
         assert_eq!(inbox.recent.len(), INBOX_MAX_MESSAGES, "at the bound");
         assert_eq!(inbox.received, n);
-        inbox.file(b"the needle", None);
+        inbox.file(b"the needle", Reading::Raw);
         assert!(inbox.matched(1) && !inbox.matched(0));
         // A matched expectation is not run again.
-        inbox.file(&filler, None);
+        inbox.file(&filler, Reading::Raw);
         assert_eq!(inbox.evaluations, 2 * n as u64 + 2 + 1);
         // A step that only waits sees the recent tail.
         inbox.watch(vec![contains("needle")]);
@@ -445,11 +484,11 @@ mod tests {
         let mut inbox = Inbox::default();
         let big = vec![b'y'; INBOX_MAX_BYTES / 4 + 1];
         for _ in 0..10 {
-            inbox.file(&big, None);
+            inbox.file(&big, Reading::Raw);
         }
         assert!(inbox.recent_bytes <= INBOX_MAX_BYTES);
         assert_eq!(inbox.recent.len(), 3);
-        inbox.file(&vec![b'z'; INBOX_MAX_BYTES + 1], None);
+        inbox.file(&vec![b'z'; INBOX_MAX_BYTES + 1], Reading::Raw);
         assert!(
             inbox.recent_bytes <= INBOX_MAX_BYTES,
             "a huge one is counted, not kept"

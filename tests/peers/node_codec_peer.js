@@ -5,7 +5,9 @@
 // binary message (the test knows what each should decode to). Every binary message it receives is decoded by
 // the library and answered with a text message: the decoded value as JSON in sockscope's forms (bytes as
 // {"base64"}, integers beyond 2^53 as strings, CBOR tags as {"tag","value"}, MessagePack timestamps as ISO
-// strings), or "error: …".
+// strings), or "error: …". With `?reply=binary` it answers in kind instead: the decoded value, marked as seen
+// (MessagePack and CBOR: a "seen_by" key naming the library; Protobuf: the symbol prefixed "seen:"), encoded
+// again by the library as a binary message.
 //
 // Usage: node node_codec_peer.js PROTO_DIR (feed.proto and its import common.proto).
 const { WebSocketServer } = require('ws');
@@ -77,6 +79,22 @@ const samples = {
   ],
 };
 
+function reencode(kind, data) {
+  if (kind === 'msgpack') {
+    const v = unpackr.unpack(data);
+    v.seen_by = 'msgpackr';
+    return packr.pack(v);
+  }
+  if (kind === 'cbor') {
+    const v = cbor.decodeFirstSync(data);
+    v.seen_by = 'node-cbor';
+    return cbor.encode(v);
+  }
+  const msg = Tick.decode(data);
+  msg.symbol = 'seen:' + msg.symbol;
+  return Tick.encode(msg).finish();
+}
+
 function decode(kind, data) {
   if (kind === 'msgpack') return forms(unpackr.unpack(data));
   if (kind === 'cbor') return forms(cbor.decodeFirstSync(data));
@@ -88,7 +106,9 @@ const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 }, () => {
   console.log(wss.address().port);
 });
 wss.on('connection', (ws, req) => {
-  const kind = (req.url || '/').split('?')[0].slice(1);
+  const [route, query] = (req.url || '/').split('?');
+  const kind = route.slice(1);
+  const binaryReplies = new URLSearchParams(query || '').get('reply') === 'binary';
   if (!samples[kind]) {
     ws.close(4000, 'use /msgpack, /cbor or /protobuf');
     return;
@@ -96,6 +116,14 @@ wss.on('connection', (ws, req) => {
   for (const bytes of samples[kind]()) ws.send(bytes, { binary: true });
   ws.on('message', (data, isBinary) => {
     if (!isBinary) return;
+    if (binaryReplies) {
+      try {
+        ws.send(reencode(kind, data), { binary: true });
+      } catch (e) {
+        ws.send('error: ' + e.message);
+      }
+      return;
+    }
     let answer;
     try {
       answer = JSON.stringify(decode(kind, data));

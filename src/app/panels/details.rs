@@ -101,7 +101,119 @@ fn message_ui(tab: &mut ConnTab, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
         tree_view,
     };
     buttons_ui(&shown, cache, ui, actions);
+    tab.codec.update(&tab.session.endpoint.codec, ui.ctx());
+    inner_bytes_ui(&tab.codec, cache.get(seq, entry), ui);
     body_ui(&shown, body, cache, ui);
+}
+
+/// The message's JSON (its text, or what the codec read) holds bytes as base64: pick a field and read it as
+/// hex, MessagePack, CBOR or Protobuf (the message type of Options → Codec).
+fn inner_bytes_ui(
+    codec: &crate::app::tab::codec::CodecState,
+    selected: &mut crate::app::tab::payload_cache::SelectedPayload,
+    ui: &mut egui::Ui,
+) {
+    use crate::model::codec::{CodecKind, base64_fields};
+    // Found again when the codec's reading of a binary message changes (another build).
+    let reading = selected.decoded.as_ref().map(|(g, _)| *g);
+    if selected.inner.fields.is_none() || selected.inner.reading != reading {
+        let source = selected.json.clone().or_else(|| {
+            selected
+                .decoded
+                .as_ref()
+                .and_then(|(_, r)| r.as_ref().ok().cloned())
+        });
+        selected.inner.fields = Some(source.map(|v| base64_fields(&v)).unwrap_or_default());
+        selected.inner.reading = reading;
+        selected.inner.read_as = codec.ready().map_or(CodecKind::None, |c| c.kind());
+    }
+    let inner = &mut selected.inner;
+    let Some(fields) = inner.fields.as_ref().filter(|f| !f.is_empty()) else {
+        return;
+    };
+    inner.pick = inner.pick.min(fields.len() - 1);
+    ui.horizontal_wrapped(|ui| {
+        let label = ui.label(RichText::new("Base64 inside").weak());
+        // As `PayloadCache::current_inner_fields` says them.
+        let name =
+            |(path, bytes): &(String, Vec<u8>)| format!("{path} ({})", format_size(bytes.len()));
+        egui::ComboBox::from_id_salt("inner-bytes-field")
+            .selected_text(name(&fields[inner.pick]))
+            .show_ui(ui, |ui| {
+                for (i, field) in fields.iter().enumerate() {
+                    ui.selectable_value(&mut inner.pick, i, name(field));
+                }
+            })
+            .response
+            .labelled_by(label.id)
+            .on_hover_text("A field of this message that holds bytes as base64");
+        let label = ui.label(RichText::new("read as").weak());
+        let shown = |k: CodecKind| match k {
+            CodecKind::None => "hex",
+            other => other.label(),
+        };
+        egui::ComboBox::from_id_salt("inner-bytes-codec")
+            .selected_text(shown(inner.read_as))
+            .show_ui(ui, |ui| {
+                for kind in CodecKind::ALL {
+                    ui.selectable_value(&mut inner.read_as, kind, shown(kind));
+                }
+            })
+            .response
+            .labelled_by(label.id);
+    });
+    let (_, bytes) = &fields[inner.pick];
+    if inner.read_as == CodecKind::None {
+        let shown = &bytes[..bytes.len().min(4096)];
+        let mut dump = crate::model::hex_dump_with(shown, 8, 4);
+        if shown.len() < bytes.len() {
+            dump.push_str("\n…");
+        }
+        let mut text: &str = &dump;
+        ui.add(
+            egui::TextEdit::multiline(&mut text)
+                .font(egui::TextStyle::Monospace)
+                .desired_rows(3)
+                .desired_width(f32::INFINITY),
+        );
+        ui.separator();
+        return;
+    }
+    let key = (inner.pick, inner.read_as, codec.generation);
+    if inner.result.as_ref().is_none_or(|(k, _)| *k != key) {
+        let result = match inner.read_as {
+            CodecKind::MessagePack => crate::model::codec::msgpack::decode(bytes),
+            CodecKind::Cbor => crate::model::codec::cbor::decode(bytes),
+            _ => match codec.ready().map(|c| c.as_ref()) {
+                Some(crate::model::codec::Codec::Protobuf { receive, .. }) => receive.decode(bytes),
+                _ => Err(crate::model::codec::DecodeError::new(
+                    0,
+                    "choose the .proto files and the message type in Options → Codec (Protobuf)",
+                )),
+            },
+        };
+        inner.result = Some((key, result.map(Arc::new).map_err(|e| e.to_string())));
+        inner.tree = Default::default();
+    }
+    match inner.result.as_ref().map(|(_, r)| r) {
+        Some(Ok(value)) => {
+            let value = value.clone();
+            ui.push_id("inner-bytes-tree", |ui| {
+                crate::app::widgets::json_tree::show(ui, &mut inner.tree, &value, 220.0);
+            });
+        }
+        Some(Err(why)) => {
+            ui.label(
+                RichText::new(format!(
+                    "Does not decode as {}: {why}",
+                    inner.read_as.label()
+                ))
+                .color(ui.visuals().warn_fg_color),
+            );
+        }
+        None => {}
+    }
+    ui.separator();
 }
 
 /// A binary message read with the tab's codec: a foldable tree (decoded once per selection), or where and why

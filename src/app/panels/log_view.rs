@@ -92,6 +92,17 @@ pub fn row_label(entry: &LogEntry) -> String {
     )
 }
 
+/// The accessible description of a binary row read with the tab's codec: its decoded line.
+fn decoded_row_label(entry: &LogEntry, line: &str) -> String {
+    format!(
+        "{} {} {} {}",
+        entry.direction.as_str(),
+        entry.kind.as_str(),
+        format_size(entry.size()),
+        clip(line, 60)
+    )
+}
+
 fn row_preview(entry: &LogEntry, chars: usize) -> String {
     let mut text = payload_preview(entry, chars);
     if let Some(rtt) = entry.rtt() {
@@ -206,6 +217,11 @@ pub(crate) fn ui(
     ui: &mut egui::Ui,
     actions: &mut Vec<Action>,
 ) {
+    // Binary rows are read with the tab's codec: searched, and previewed when drawn.
+    tab.codec.update(&tab.session.endpoint.codec, ui.ctx());
+    let codec = tab.codec.ready().cloned();
+    tab.filter.codec = codec.clone().map(|c| (tab.codec.generation, c));
+    tab.caches.rows.frame(tab.codec.generation);
     tab.filter.refresh(&tab.log);
     if tab.filter.is_scanning(&tab.log) {
         ui.ctx().request_repaint();
@@ -242,11 +258,16 @@ pub(crate) fn ui(
         font: &font,
         layout: &layout,
         dividers: &dividers,
+        codec: codec.as_deref(),
     };
+    let lines = &mut tab.caches.rows;
     tab.log_scroll
         .show(ui, total, ROW_HEIGHT, &mut tab.follow, |ui, row| {
-            row_ui(ui, row, &rows, actions)
+            row_ui(ui, row, &rows, lines, actions)
         });
+    if lines.deferred {
+        ui.ctx().request_repaint();
+    }
 }
 
 /// The rows the dividers take among the shown entries, in order (a divider before the k-th shown entry after
@@ -430,9 +451,17 @@ struct Rows<'a> {
     layout: &'a Layout,
     /// The rows the dividers take, in order.
     dividers: &'a [usize],
+    /// The tab's codec, which binary rows are previewed with.
+    codec: Option<&'a crate::model::codec::Codec>,
 }
 
-fn row_ui(ui: &mut egui::Ui, row: usize, rows: &Rows<'_>, actions: &mut Vec<Action>) {
+fn row_ui(
+    ui: &mut egui::Ui,
+    row: usize,
+    rows: &Rows<'_>,
+    lines: &mut crate::app::tab::codec::PreviewLines,
+    actions: &mut Vec<Action>,
+) {
     let Rows {
         log,
         filter,
@@ -440,6 +469,7 @@ fn row_ui(ui: &mut egui::Ui, row: usize, rows: &Rows<'_>, actions: &mut Vec<Acti
         font,
         layout,
         dividers,
+        codec,
     } = *rows;
     let entry_row = match dividers.binary_search(&row) {
         Ok(k) => {
@@ -460,7 +490,11 @@ fn row_ui(ui: &mut egui::Ui, row: usize, rows: &Rows<'_>, actions: &mut Vec<Acti
     let selected = selected_seq == Some(seq);
     let (rect, response) =
         ui.allocate_exact_size(egui::vec2(ui.available_width(), ROW_HEIGHT), Sense::click());
-    let label = row_label(entry);
+    let codec_line = codec.and_then(|c| lines.line(c, seq, entry));
+    let label = match &codec_line {
+        Some(line) => decoded_row_label(entry, line),
+        None => row_label(entry),
+    };
     response.widget_info(|| {
         egui::WidgetInfo::selected(egui::Role::ListBoxOption, true, selected, &label)
     });
@@ -490,9 +524,13 @@ fn row_ui(ui: &mut egui::Ui, row: usize, rows: &Rows<'_>, actions: &mut Vec<Acti
         );
     }
     let chars = layout.payload_chars.clamp(8, 400);
-    let text = match entry.decoded().filter(|_| filter.protocol_rows) {
-        Some(decoded) => decoded_preview(decoded, chars),
-        None => row_preview(entry, chars),
+    let text = match (
+        entry.decoded().filter(|_| filter.protocol_rows),
+        &codec_line,
+    ) {
+        (Some(decoded), _) => decoded_preview(decoded, chars),
+        (None, Some(line)) => clip(line, chars),
+        (None, None) => row_preview(entry, chars),
     };
     painter.text(
         rect.left_center() + egui::vec2(layout.payload_x, 0.0),

@@ -42,7 +42,7 @@ fn folder_editor(folder: &mut Folder, ui: &mut egui::Ui) {
         .labelled_by(label.id);
 }
 
-const PAYLOAD_KINDS: [&str; 7] = [
+const PAYLOAD_KINDS: [&str; 8] = [
     "None (wait only)",
     "Text",
     "JSON",
@@ -50,6 +50,7 @@ const PAYLOAD_KINDS: [&str; 7] = [
     "Base64",
     "File",
     "Protocol message",
+    "JSON, encoded (codec)",
 ];
 
 fn payload_kind(p: &Payload) -> usize {
@@ -61,6 +62,7 @@ fn payload_kind(p: &Payload) -> usize {
         Payload::Base64(_) => 4,
         Payload::File(_) => 5,
         Payload::Emit(_) => 6,
+        Payload::Encoded(_) => 7,
     }
 }
 
@@ -94,7 +96,8 @@ fn step_editor(step: &mut Step, ui: &mut egui::Ui) {
                 | Payload::Json(t)
                 | Payload::Hex(t)
                 | Payload::Base64(t)
-                | Payload::Emit(t) => t.clone(),
+                | Payload::Emit(t)
+                | Payload::Encoded(t) => t.clone(),
                 Payload::File(p) => p.display().to_string(),
                 Payload::None => String::new(),
             };
@@ -105,13 +108,16 @@ fn step_editor(step: &mut Step, ui: &mut egui::Ui) {
                 3 => Payload::Hex(text),
                 4 => Payload::Base64(text),
                 5 => Payload::File(PathBuf::from(text)),
-                _ => Payload::Emit(text),
+                6 => Payload::Emit(text),
+                _ => Payload::Encoded(text),
             };
         }
     });
     let label = ui.label(RichText::new("Payload text").weak());
     let hint = match &step.payload {
-        Payload::Json(_) => r#"{"type": "order", "item": "tea", "id": {{counter}}}"#,
+        Payload::Json(_) | Payload::Encoded(_) => {
+            r#"{"type": "order", "item": "tea", "id": {{counter}}}"#
+        }
         Payload::Emit(_) => r#"{"event": "message", "args": ["hello"], "ack": true}"#,
         Payload::Hex(_) => "48 65 6c 6c 6f",
         Payload::Base64(_) => "SGVsbG8=",
@@ -123,7 +129,8 @@ fn step_editor(step: &mut Step, ui: &mut egui::Ui) {
         | Payload::Json(t)
         | Payload::Hex(t)
         | Payload::Base64(t)
-        | Payload::Emit(t) => {
+        | Payload::Emit(t)
+        | Payload::Encoded(t) => {
             ui.add(
                 egui::TextEdit::multiline(t)
                     .hint_text(hint)
@@ -144,8 +151,17 @@ fn step_editor(step: &mut Step, ui: &mut egui::Ui) {
             }
         }
     }
-    if let Payload::Json(t) | Payload::Emit(t) = &step.payload {
+    if let Payload::Json(t) | Payload::Emit(t) | Payload::Encoded(t) = &step.payload {
         json_check_ui(t, "the payload", ui);
+    }
+    if matches!(step.payload, Payload::Encoded(_)) {
+        ui.label(
+            RichText::new(
+                "Sent as a binary message encoded with the session's codec (Options → Codec); \
+                 expectations read received binary messages decoded with it.",
+            )
+            .weak(),
+        );
     }
     ui.label(RichText::new("Expect after sending").weak());
     let mut remove = None;

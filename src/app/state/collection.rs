@@ -56,8 +56,9 @@ impl AppState {
     /// Adds the logged message `seq` to the collection.
     pub(super) fn save_to_collection(&mut self, seq: u64) {
         let tab = self.tab_mut();
+        let codec = tab.codec.ready().cloned();
         if let Some(entry) = tab.log.by_seq(seq) {
-            let step = step_from_entry(entry, seq + 1);
+            let step = step_from_entry(entry, seq + 1, codec.as_deref());
             tab.session.collection.push(Item::Step(step));
             self.notice = Some("added the message to the collection".into());
         }
@@ -68,7 +69,8 @@ impl AppState {
         let tab = self.tab_mut();
         let entries: Vec<&crate::model::LogEntry> = tab.log.iter().collect();
         let name = format!("Recorded {}", chrono::Local::now().format("%H:%M:%S"));
-        let folder = folder_from_log(&entries, name);
+        let codec = tab.codec.ready().cloned();
+        let folder = folder_from_log(&entries, name, codec.as_deref());
         let count = folder.items.len();
         if count == 0 {
             self.notice = Some("the log has no sent messages to record".into());
@@ -102,13 +104,23 @@ impl AppState {
             }));
             return;
         }
-        match step.payload.prepare(&ctx, base.as_deref()) {
+        // JSON to encode goes through the tab's codec (Options → Codec).
+        let codec = tab.codec.ready().cloned();
+        let prepared = step
+            .payload
+            .prepare(&ctx, base.as_deref())
+            .map_err(|e| e.to_string())
+            .and_then(|p| p.encoded_with(codec.as_deref()));
+        match prepared {
             Ok(crate::model::session::Prepared::Text(t)) => self.command(Command::Text(t)),
             Ok(crate::model::session::Prepared::Binary(b)) => self.command(Command::Binary(b)),
             Ok(crate::model::session::Prepared::Emit(v)) => self.command(Command::Emit(v)),
             Ok(crate::model::session::Prepared::Nothing) => {
                 self.tab_mut().composer.error =
                     Some("this step sends nothing (it only waits)".into());
+            }
+            Ok(crate::model::session::Prepared::Encode(_)) => {
+                self.tab_mut().composer.error = Some("not sent: the JSON was not encoded".into());
             }
             Err(e) => self.tab_mut().composer.error = Some(format!("not sent: {e}")),
         }

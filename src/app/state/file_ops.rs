@@ -279,6 +279,11 @@ impl AppState {
                         tab.composer.error = Some("this step sends nothing (it only waits)".into());
                         return;
                     }
+                    // File payloads are bytes: nothing is encoded.
+                    Ok(Prepared::Encode(_)) => {
+                        tab.composer.error = Some("not sent: the JSON was not encoded".into());
+                        return;
+                    }
                     Err(e) => {
                         tab.composer.error = Some(format!("not sent: {e}"));
                         return;

@@ -15,6 +15,8 @@ pub struct TabCaches {
     pub latency: LatencyCache,
     /// Whether the session differs from its file.
     pub unsaved: UnsavedMarker,
+    /// The log's binary rows as their codec reads them, one line each.
+    pub rows: super::codec::PreviewLines,
 }
 
 /// Answers "does the session differ from what was saved?" by serialising it only when it changed since the last

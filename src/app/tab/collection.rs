@@ -89,8 +89,13 @@ pub fn move_item(items: &mut Vec<Item>, from: &[usize], to: &[usize], into_folde
 
 /// A folder of steps from a log: each sent data message becomes a step whose delay is the recorded gap since
 /// the previous one (so a replay keeps the original timing); received messages become expectations that start
-/// switched off.
-pub fn folder_from_log(entries: &[&crate::model::LogEntry], name: String) -> Folder {
+/// switched off. With a codec, binary messages that decode are kept in their JSON form (steps that encode it,
+/// expectations on the decoded value).
+pub fn folder_from_log(
+    entries: &[&crate::model::LogEntry],
+    name: String,
+    codec: Option<&crate::model::codec::Codec>,
+) -> Folder {
     use crate::model::{Direction, MessageKind};
     let mut steps: Vec<Step> = Vec::new();
     let mut last_sent: Option<std::time::Duration> = None;
@@ -100,7 +105,7 @@ pub fn folder_from_log(entries: &[&crate::model::LogEntry], name: String) -> Fol
         }
         match entry.direction {
             Direction::Sent => {
-                let mut step = step_from_entry(entry, steps.len() as u64 + 1);
+                let mut step = step_from_entry(entry, steps.len() as u64 + 1, codec);
                 step.name = format!("Message {}", steps.len() + 1);
                 step.delay_ms = last_sent
                     .map(|prev| entry.since_connect().saturating_sub(prev).as_millis() as u64)
@@ -110,10 +115,14 @@ pub fn folder_from_log(entries: &[&crate::model::LogEntry], name: String) -> Fol
             }
             Direction::Received => {
                 if let Some(step) = steps.last_mut() {
-                    let matcher = match entry.kind {
-                        MessageKind::Text => {
+                    let decoded = codec
+                        .and_then(|c| super::codec::decode_entry(c, entry))
+                        .and_then(Result::ok);
+                    let matcher = match (entry.kind, decoded) {
+                        (MessageKind::Text, _) => {
                             Matcher::Equals(String::from_utf8_lossy(&entry.payload).into_owned())
                         }
+                        (_, Some(value)) => Matcher::Equals(value.to_string()),
                         _ => Matcher::Bytes(crate::model::hex_string(&entry.payload)),
                     };
                     step.expect.push(Expectation {
@@ -133,8 +142,25 @@ pub fn folder_from_log(entries: &[&crate::model::LogEntry], name: String) -> Fol
     }
 }
 
-/// A new step from a logged message ("save from log").
-pub fn step_from_entry(entry: &crate::model::LogEntry, number: u64) -> Step {
+/// A new step from a logged message ("save from log"): a binary message its codec reads as its JSON, to be
+/// encoded again when sent.
+pub fn step_from_entry(
+    entry: &crate::model::LogEntry,
+    number: u64,
+    codec: Option<&crate::model::codec::Codec>,
+) -> Step {
+    let decoded = codec
+        .and_then(|c| super::codec::decode_entry(c, entry))
+        .and_then(Result::ok);
+    if let Some(value) = decoded {
+        return Step {
+            name: format!("From log #{number}"),
+            payload: Payload::Encoded(
+                serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string()),
+            ),
+            ..Step::default()
+        };
+    }
     let payload = match entry.kind {
         crate::model::MessageKind::Text => {
             let text = String::from_utf8_lossy(&entry.payload).into_owned();

@@ -20,8 +20,14 @@ pub const KINDS: [MessageKind; 5] = [
     MessageKind::Close,
 ];
 
-/// What the matches were computed for: direction, kinds, query, regex, keep-alives hidden.
-type FilterKey = (Option<Direction>, [bool; 5], String, bool, bool);
+/// What the matches were computed for: direction, kinds, query, regex, keep-alives hidden, codec build.
+type FilterKey = (Option<Direction>, [bool; 5], String, bool, bool, u64);
+
+/// A binary message searched through its codec counts this many times its size against the frame's byte budget
+/// (decoding and writing out the JSON cost more than a regex over bytes).
+const DECODE_COST: usize = 16;
+/// Bytes of decoded JSON a search looks at per message.
+const DECODED_SEARCH_BYTES: usize = 1 << 20;
 
 /// The filter settings and its matches.
 #[derive(Debug)]
@@ -41,6 +47,8 @@ pub struct LogFilter {
     pub keepalives: bool,
     /// The log holds messages of a protocol (set by the tab), so hiding keep-alives filters something.
     pub protocol_rows: bool,
+    /// The tab's codec and its build: the search also reads binary messages as their decoded JSON.
+    pub codec: Option<(u64, std::sync::Arc<crate::model::codec::Codec>)>,
     matches: Vec<u64>,
     next_seq: u64,
     key: Option<FilterKey>,
@@ -59,6 +67,7 @@ impl Default for LogFilter {
             error: None,
             keepalives: false,
             protocol_rows: false,
+            codec: None,
             matches: Vec::new(),
             next_seq: 0,
             key: None,
@@ -119,9 +128,34 @@ impl LogFilter {
         if query.is_empty() {
             return true;
         }
-        self.compiled
-            .as_ref()
-            .is_some_and(|re| re.is_match(&entry.payload))
+        let Some(re) = self.compiled.as_ref() else {
+            return false;
+        };
+        if re.is_match(&entry.payload) {
+            return true;
+        }
+        // A binary message also matches by what its codec reads in it.
+        self.codec.as_ref().is_some_and(|(_, codec)| {
+            crate::app::tab::codec::decode_entry(codec, entry).is_some_and(|decoded| {
+                decoded.is_ok_and(|value| {
+                    let text = crate::app::tab::codec::json_head(&value, DECODED_SEARCH_BYTES);
+                    re.is_match(text.as_bytes())
+                })
+            })
+        })
+    }
+
+    /// What searching `entry` costs against the frame's byte budget.
+    fn cost(&self, entry: &LogEntry) -> usize {
+        let searched_decoded = self.codec.is_some()
+            && self.compiled.is_some()
+            && entry.kind == MessageKind::Binary
+            && entry.decoded().is_none();
+        if searched_decoded {
+            entry.payload.len().saturating_mul(DECODE_COST)
+        } else {
+            entry.payload.len()
+        }
     }
 
     /// Brings the matches up to date with `log` (a bounded amount of work per call).
@@ -133,6 +167,7 @@ impl LogFilter {
             self.query.clone(),
             self.regex,
             hide,
+            self.codec.as_ref().map_or(0, |(generation, _)| *generation),
         );
         if self.key.as_ref() != Some(&key) {
             self.key = Some(key);
@@ -174,7 +209,7 @@ impl LogFilter {
                 if self.accepts(entry) {
                     self.matches.push(self.next_seq);
                 }
-                bytes_left = bytes_left.saturating_sub(entry.payload.len());
+                bytes_left = bytes_left.saturating_sub(self.cost(entry));
             }
             self.next_seq += 1;
             budget -= 1;
@@ -295,5 +330,28 @@ mod tests {
         }
         assert_eq!(f.len(&log), 8);
         assert!(!f.is_scanning(&log));
+    }
+
+    #[test]
+    fn the_search_reads_binary_messages_through_the_codec() {
+        let mut log = LogStore::new(100);
+        // MessagePack {"user":"ada"}
+        let mut ada = entry(Direction::Received, MessageKind::Binary, "");
+        ada.payload = vec![0x81, 0xa4, b'u', b's', b'e', b'r', 0xa3, b'a', b'd', b'a'].into();
+        log.push(ada);
+        log.push(entry(Direction::Received, MessageKind::Text, "plain"));
+        let mut f = LogFilter {
+            query: r#""user":"ada""#.into(),
+            ..LogFilter::default()
+        };
+        f.refresh(&log);
+        assert_eq!(f.len(&log), 0, "the bytes alone do not hold the JSON text");
+        f.codec = Some((
+            1,
+            std::sync::Arc::new(crate::model::codec::Codec::MessagePack),
+        ));
+        f.refresh(&log);
+        assert_eq!(f.len(&log), 1, "a new codec build searches again");
+        assert_eq!(f.index(0, &log), Some(0));
     }
 }

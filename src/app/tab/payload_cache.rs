@@ -46,6 +46,29 @@ pub struct SelectedPayload {
     pub decoded: Option<(u64, Result<Arc<Value>, String>)>,
     /// The decoded value's tree.
     pub decoded_tree: JsonTree,
+    /// Base64 fields of the JSON, opened as bytes.
+    pub inner: InnerBytes,
+}
+
+/// What an inner reading was made for: the field, the codec, the codec's build.
+pub type InnerKey = (usize, crate::model::codec::CodecKind, u64);
+
+/// The base64 fields of the selected message's JSON (SignalR and AWS payloads carry bytes so), one of them
+/// opened as bytes and read with a codec.
+#[derive(Default)]
+pub struct InnerBytes {
+    /// The fields found (once per selection): JSON path and bytes.
+    pub fields: Option<Vec<(String, Vec<u8>)>>,
+    /// The codec build whose reading they were found in (a binary message's), if any.
+    pub reading: Option<u64>,
+    /// The field shown.
+    pub pick: usize,
+    /// What it is read as (`None`: hex).
+    pub read_as: crate::model::codec::CodecKind,
+    /// What the last reading was made for (field, codec, codec build) and its result.
+    pub result: Option<(InnerKey, Result<Arc<Value>, String>)>,
+    /// The reading's tree.
+    pub tree: JsonTree,
 }
 
 /// What a cached galley was laid out for.
@@ -100,6 +123,22 @@ impl PayloadCache {
         body
     }
 
+    /// The base64 fields found in the selected message, as the panel lists them ("$.data (16 B)"; for tests).
+    pub fn current_inner_fields(&self) -> Vec<String> {
+        self.current
+            .as_ref()
+            .and_then(|c| c.inner.fields.as_ref())
+            .map(|fields| {
+                fields
+                    .iter()
+                    .map(|(path, bytes)| {
+                        format!("{path} ({})", crate::model::format_size(bytes.len()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Forgets the selection (the log was cleared, or nothing is selected).
     pub fn clear(&mut self) {
         self.current = None;
@@ -137,6 +176,7 @@ impl SelectedPayload {
             galley: None,
             decoded: None,
             decoded_tree: JsonTree::default(),
+            inner: InnerBytes::default(),
         }
     }
 }

@@ -18,11 +18,11 @@ pub(super) const LAST_KEPT_BYTES: usize = 1024;
 pub(super) struct Inbox {
     /// Recent data messages with their protocol's reading (bounded by [`INBOX_MAX_MESSAGES`] and
     /// [`INBOX_MAX_BYTES`]).
-    pub(super) recent: std::collections::VecDeque<(Box<[u8]>, Option<serde_json::Value>)>,
+    pub(super) recent: std::collections::VecDeque<(Box<[u8]>, Reading)>,
     pub(super) recent_bytes: usize,
     /// Data messages received since the last send, counted.
     pub(super) received: usize,
-    /// The last one, cut to [`LAST_KEPT_BYTES`], and whether it was valid UTF-8 whole.
+    /// The last one, cut to [`LAST_KEPT_BYTES`], and whether it is text (valid UTF-8 whole, or a codec's JSON).
     pub(super) last: Option<(Box<[u8]>, bool)>,
     pub(super) closed: Option<Option<u16>>,
     /// The current step's expectations (`None`: did not compile) and whether a message matched each yet.
@@ -35,19 +35,31 @@ pub(super) struct Inbox {
     pub(super) step_id: Option<String>,
 }
 
-/// A message as the matchers read it: with its protocol's reading when it has one.
-fn received<'a>(
-    payload: &'a [u8],
-    decoded: Option<&'a serde_json::Value>,
-    step_id: Option<&'a str>,
-) -> Received<'a> {
-    match decoded {
-        Some(decoded) => Received::Decoded {
+/// How a received message is read besides its bytes.
+#[derive(Clone, Debug, Default)]
+pub(super) enum Reading {
+    /// Only as bytes (or text).
+    #[default]
+    Raw,
+    /// By its protocol (the NDJSON `protocol` object).
+    Protocol(serde_json::Value),
+    /// By the session's codec (a binary message as JSON).
+    Codec(serde_json::Value),
+}
+
+/// A message as the matchers read it: with its protocol's or codec's reading when it has one.
+fn received<'a>(payload: &'a [u8], reading: &'a Reading, step_id: Option<&'a str>) -> Received<'a> {
+    match reading {
+        Reading::Protocol(decoded) => Received::Decoded {
             bytes: payload,
             decoded,
             step_id,
         },
-        None => Received::Data(payload),
+        Reading::Codec(value) => Received::Encoded {
+            bytes: payload,
+            value,
+        },
+        Reading::Raw => Received::Data(payload),
     }
 }
 
@@ -67,20 +79,20 @@ impl Inbox {
     pub(super) fn watch(&mut self, matchers: Vec<Option<expect::Compiled>>) {
         self.watching = matchers.into_iter().map(|m| (m, false)).collect();
         let step_id = self.step_id.as_deref();
-        for (message, decoded) in &self.recent {
+        for (message, reading) in &self.recent {
             for (matcher, matched) in &mut self.watching {
                 if let Some(m) = matcher
                     && !*matched
                 {
                     self.evaluations += 1;
-                    *matched = m.matches(received(message, decoded.as_ref(), step_id));
+                    *matched = m.matches(received(message, reading, step_id));
                 }
             }
         }
     }
 
     /// A data message arrived.
-    pub(super) fn file(&mut self, payload: &[u8], decoded: Option<&serde_json::Value>) {
+    pub(super) fn file(&mut self, payload: &[u8], reading: Reading) {
         self.received += 1;
         let step_id = self.step_id.as_deref();
         for (matcher, matched) in &mut self.watching {
@@ -88,13 +100,23 @@ impl Inbox {
                 && !*matched
             {
                 self.evaluations += 1;
-                *matched = m.matches(received(payload, decoded, step_id));
+                *matched = m.matches(received(payload, &reading, step_id));
             }
         }
-        let cut = &payload[..payload.len().min(LAST_KEPT_BYTES)];
-        self.last = Some((cut.into(), std::str::from_utf8(payload).is_ok()));
+        // A codec's reading is what the report shows of a binary message.
+        self.last = Some(match &reading {
+            Reading::Codec(value) => {
+                let mut text = value.to_string().into_bytes();
+                text.truncate(LAST_KEPT_BYTES);
+                (text.into(), true)
+            }
+            _ => {
+                let cut = &payload[..payload.len().min(LAST_KEPT_BYTES)];
+                (cut.into(), std::str::from_utf8(payload).is_ok())
+            }
+        });
         if payload.len() <= INBOX_MAX_BYTES {
-            self.recent.push_back((payload.into(), decoded.cloned()));
+            self.recent.push_back((payload.into(), reading));
             self.recent_bytes += payload.len();
         }
         while self.recent.len() > INBOX_MAX_MESSAGES || self.recent_bytes > INBOX_MAX_BYTES {

@@ -81,6 +81,90 @@ pub(crate) fn float_form(value: &Value) -> Option<f64> {
     }
 }
 
+/// Most base64 fields [`base64_fields`] lists.
+pub const MAX_BASE64_FIELDS: usize = 64;
+/// JSON nodes [`base64_fields`] looks at, at most (a huge document is not walked whole).
+const MAX_NODES_WALKED: usize = 100_000;
+
+/// The fields of a JSON value that hold bytes as base64 (a string field, as SignalR and AWS payloads carry
+/// them, or the `{"base64":…}` form), in document order, with their JSON path (`$.data`, `$.items[2].blob`) and
+/// the bytes. Standard and URL-safe alphabets, padded or not. A short string of letters only ("username") is
+/// not taken for base64: at least 8 characters, and a digit, `+`, `/`, `-`, `_` or `=` among them, or mixed case
+/// from 16 characters on.
+pub fn base64_fields(value: &Value) -> Vec<(String, Vec<u8>)> {
+    use base64::Engine as _;
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const LENIENT: GeneralPurposeConfig =
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    const STANDARD: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::STANDARD, LENIENT);
+    const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::URL_SAFE, LENIENT);
+    fn bytes_of(text: &str) -> Option<Vec<u8>> {
+        let text = text.trim();
+        if text.len() < 8 {
+            return None;
+        }
+        let marked = text
+            .bytes()
+            .any(|b| b.is_ascii_digit() || b"+/-_=".contains(&b));
+        let mixed = text.bytes().any(|b| b.is_ascii_uppercase())
+            && text.bytes().any(|b| b.is_ascii_lowercase());
+        if !(marked || (mixed && text.len() >= 16)) {
+            return None;
+        }
+        STANDARD
+            .decode(text)
+            .or_else(|_| URL_SAFE.decode(text))
+            .ok()
+            .filter(|b| !b.is_empty())
+    }
+    fn walk(value: &Value, path: &mut String, out: &mut Vec<(String, Vec<u8>)>, nodes: &mut usize) {
+        *nodes += 1;
+        if out.len() >= MAX_BASE64_FIELDS || *nodes > MAX_NODES_WALKED {
+            return;
+        }
+        match value {
+            Value::String(text) => {
+                if let Some(bytes) = bytes_of(text) {
+                    out.push((path.clone(), bytes));
+                }
+            }
+            Value::Object(map) => {
+                if let Some(bytes) = crate::model::protocol::lens::value_bytes(value) {
+                    out.push((path.clone(), bytes));
+                    return;
+                }
+                for (key, item) in map {
+                    let len = path.len();
+                    let plain = !key.is_empty()
+                        && key
+                            .chars()
+                            .all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+                    if plain {
+                        path.push('.');
+                        path.push_str(key);
+                    } else {
+                        path.push_str(&format!("[{}]", Value::String(key.clone())));
+                    }
+                    walk(item, path, out, nodes);
+                    path.truncate(len);
+                }
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let len = path.len();
+                    path.push_str(&format!("[{i}]"));
+                    walk(item, path, out, nodes);
+                    path.truncate(len);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(value, &mut "$".to_owned(), &mut out, &mut 0);
+    out
+}
+
 /// Which codec a connection reads and writes its binary messages with.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum CodecKind {
@@ -164,6 +248,30 @@ pub struct CodecSetting {
 }
 
 impl CodecSetting {
+    /// The setting with relative `.proto` files and import paths taken from `base` (a session file's folder).
+    pub fn relative_to(&self, base: Option<&std::path::Path>) -> Self {
+        let Some(base) = base else {
+            return self.clone();
+        };
+        let resolve = |list: &[String]| -> Vec<String> {
+            list.iter()
+                .map(|p| {
+                    let trimmed = p.trim();
+                    if trimmed.is_empty() || std::path::Path::new(trimmed).is_absolute() {
+                        p.clone()
+                    } else {
+                        base.join(trimmed).display().to_string()
+                    }
+                })
+                .collect()
+        };
+        Self {
+            proto_files: resolve(&self.proto_files),
+            proto_paths: resolve(&self.proto_paths),
+            ..self.clone()
+        }
+    }
+
     /// The codec, and for Protobuf every message type the files define. Reads the `.proto` files (std I/O):
     /// the GUI calls it off its thread.
     pub fn build(&self) -> Result<Option<(Codec, Vec<String>)>, String> {
@@ -257,5 +365,39 @@ impl Codec {
             Self::Cbor => cbor::encode(value),
             Self::Protobuf { send, .. } => send.encode(value),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_fields_are_found_with_their_paths() {
+        // SignalR-style: a MessagePack payload carried as base64 in a JSON message.
+        let packed = msgpack::encode(&json!({"px": 1.5})).expect("encodes");
+        let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &packed);
+        let url_safe = base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            [0xfb, 0xff, 0x01, 0x02, 0x03, 0x04],
+        );
+        let value = json!({
+            "type": 1, "target": "tick", "user": "username", "note": "hello world",
+            "arguments": [{"data": b64}, {"base64": "AAH+/w=="}],
+            "odd key": url_safe,
+        });
+        let found = base64_fields(&value);
+        let paths: Vec<&str> = found.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            paths,
+            vec!["$.arguments[0].data", "$.arguments[1]", "$[\"odd key\"]"]
+        );
+        assert_eq!(found[0].1, packed);
+        assert_eq!(msgpack::decode(&found[0].1), Ok(json!({"px": 1.5})));
+        assert_eq!(found[1].1, vec![0, 1, 0xfe, 0xff]);
+        assert_eq!(found[2].1, vec![0xfb, 0xff, 1, 2, 3, 4]);
+        // Bounded: a huge array lists at most MAX_BASE64_FIELDS.
+        let many = Value::Array(vec![json!("AAECAwQFBgc="); 1000]);
+        assert_eq!(base64_fields(&many).len(), MAX_BASE64_FIELDS);
     }
 }

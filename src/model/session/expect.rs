@@ -18,6 +18,9 @@ pub enum Received<'a> {
         decoded: &'a Value,
         step_id: Option<&'a str>,
     },
+    /// A binary message read with the session's codec (MessagePack, CBOR, Protobuf): the text, JSON and equals
+    /// matchers read its decoded value; `Bytes` still reads its bytes.
+    Encoded { bytes: &'a [u8], value: &'a Value },
 }
 
 /// A matcher ready to run: templates expanded, regex compiled, JSON parsed.
@@ -166,6 +169,10 @@ impl Compiled {
                     && step_id.is_some_and(|want| id.as_deref() == Some(want));
             }
             (Compiled::Decoded(..) | Compiled::Reply(_), _) => return false,
+            (Compiled::Bytes(want), Received::Encoded { bytes, .. }) => {
+                return want.as_slice() == bytes;
+            }
+            (_, Received::Encoded { value, .. }) => return self.matches_value(value),
             (_, Received::Decoded { bytes, .. }) => Received::Data(bytes),
             (_, other) => other,
         };
@@ -189,7 +196,26 @@ impl Compiled {
                     | Compiled::Reply(_) => false,
                 }
             }
-            (_, Received::Decoded { .. }) => false,
+            (_, Received::Decoded { .. } | Received::Encoded { .. }) => false,
+        }
+    }
+
+    /// A codec's reading of a binary message: JSON subset and JSON path on the value, equals by JSON value (or
+    /// by its compact text), contains and regex on its compact text.
+    fn matches_value(&self, value: &Value) -> bool {
+        let text = || value.to_string();
+        match self {
+            Compiled::Equals(s) => serde_json::from_str::<Value>(s)
+                .map(|expected| &expected == value)
+                .unwrap_or_else(|_| text() == *s),
+            Compiled::Contains(s) => text().contains(s.as_str()),
+            Compiled::Regex(r) => r.is_match(&text()),
+            Compiled::JsonSubset(expected) => json_contains(value, expected),
+            Compiled::JsonPath(path, expected) => lookup(value, path) == Some(expected),
+            Compiled::Bytes(_)
+            | Compiled::Close(_)
+            | Compiled::Decoded(..)
+            | Compiled::Reply(_) => false,
         }
     }
 
@@ -316,5 +342,36 @@ mod tests {
         );
         // The text matchers still read the message itself.
         assert!(m(Matcher::Contains("[3]".into())).matches(got(None)));
+    }
+
+    #[test]
+    fn a_codec_reading_is_matched_as_json() {
+        let value = serde_json::json!({"op":"tick","px":97000.5,"ids":[1,2]});
+        let bytes = [0x83u8, 0xa2];
+        let got = Received::Encoded {
+            bytes: &bytes,
+            value: &value,
+        };
+        assert!(m(Matcher::JsonSubset(r#"{"op":"tick"}"#.into())).matches(got));
+        assert!(!m(Matcher::JsonSubset(r#"{"op":"trade"}"#.into())).matches(got));
+        let path = m(Matcher::JsonPath {
+            path: "$.ids[1]".into(),
+            equals: "2".into(),
+        });
+        assert!(path.matches(got));
+        // Equals compares JSON values: key order and spacing do not matter.
+        assert!(
+            m(Matcher::Equals(
+                r#"{ "ids":[1,2], "px":97000.5, "op":"tick" }"#.into()
+            ))
+            .matches(got)
+        );
+        assert!(!m(Matcher::Equals(r#"{"op":"tick"}"#.into())).matches(got));
+        assert!(m(Matcher::Contains(r#""op":"tick""#.into())).matches(got));
+        assert!(m(Matcher::Regex(r#""px":97\d+"#.into())).matches(got));
+        // Bytes still read the bytes.
+        assert!(m(Matcher::Bytes("83 a2".into())).matches(got));
+        assert!(!m(Matcher::Bytes("83".into())).matches(got));
+        assert!(!m(Matcher::Close(None)).matches(got));
     }
 }

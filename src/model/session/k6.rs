@@ -424,6 +424,11 @@ fn step_js(
             ));
         }
         Payload::Emit(_) => "null".to_owned(),
+        Payload::Encoded(_) => {
+            return Err(format!(
+                "// step '{name}' sends JSON encoded with the session's codec, which k6 has no encoder for: not exported"
+            ));
+        }
     };
     let emit = match &step.payload {
         Payload::Emit(t) => format!("() => JSON.parse({})", js_template(t, ctx)),

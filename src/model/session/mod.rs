@@ -103,6 +103,9 @@ pub enum Payload {
     /// A protocol message, as `connect --emit` takes it (templates expanded, then read as JSON): a Socket.IO
     /// event, a GraphQL operation.
     Emit(String),
+    /// JSON (templates expanded) sent as a binary message encoded with the session's codec (MessagePack, CBOR
+    /// or Protobuf: `endpoint.codec`).
+    Encoded(String),
 }
 
 /// One step of a collection.
@@ -437,6 +440,27 @@ pub enum Prepared {
     Binary(Vec<u8>),
     /// A protocol message (`Command::Emit`).
     Emit(serde_json::Value),
+    /// JSON to send encoded with the session's codec ([`Prepared::encoded_with`] makes it binary).
+    Encode(serde_json::Value),
+}
+
+impl Prepared {
+    /// A JSON value to encode, encoded with `codec` (a binary message); the rest as it is. Errors say why in
+    /// words: no codec, or a value the codec cannot encode.
+    pub fn encoded_with(self, codec: Option<&crate::model::codec::Codec>) -> Result<Self, String> {
+        match self {
+            Self::Encode(value) => {
+                let codec = codec.ok_or(
+                    "the step's JSON is to be encoded, but the session has no codec (Options → Codec)",
+                )?;
+                codec
+                    .encode(&value)
+                    .map(Self::Binary)
+                    .map_err(|e| format!("cannot be encoded as {}: {e}", codec.describe()))
+            }
+            other => Ok(other),
+        }
+    }
 }
 
 impl Payload {
@@ -459,6 +483,12 @@ impl Payload {
             Payload::Emit(t) => {
                 let text = template::expand(t, ctx, env)?;
                 Prepared::Emit(
+                    serde_json::from_str(&text).map_err(|e| PayloadError::Json(e.to_string()))?,
+                )
+            }
+            Payload::Encoded(t) => {
+                let text = template::expand(t, ctx, env)?;
+                Prepared::Encode(
                     serde_json::from_str(&text).map_err(|e| PayloadError::Json(e.to_string()))?,
                 )
             }

@@ -236,3 +236,46 @@ fn subprotocols_are_saved_as_they_are_sent() {
     let back = Session::from_ron(&s.to_ron(), Path::new("x.ron")).expect("loads");
     assert_eq!(back.endpoint.subprotocols, ["graphql-ws", "chat"]);
 }
+
+#[test]
+fn an_encoded_step_is_json_that_the_sessions_codec_writes_and_round_trips_in_ron() {
+    let mut overrides = HashMap::new();
+    overrides.insert("room".to_owned(), "lobby".to_owned());
+    let ctx = sample().context(&overrides);
+    let payload = Payload::Encoded(r#"{"op":"join","room":"{{room}}","n":{{counter}}}"#.into());
+    let prepared = payload.prepare(&ctx, None).expect("prepared");
+    assert_eq!(
+        prepared,
+        Prepared::Encode(serde_json::json!({"op": "join", "room": "lobby", "n": 0}))
+    );
+    let codec = crate::model::codec::Codec::MessagePack;
+    let Prepared::Binary(bytes) = prepared
+        .clone()
+        .encoded_with(Some(&codec))
+        .expect("encodes")
+    else {
+        panic!("binary");
+    };
+    assert_eq!(
+        codec.decode_received(&bytes),
+        Ok(serde_json::json!({"op": "join", "room": "lobby", "n": 0}))
+    );
+    let none = prepared.encoded_with(None).expect_err("no codec");
+    assert!(none.contains("has no codec"), "{none}");
+    // Anything else passes through.
+    assert_eq!(
+        Prepared::Text("x".into()).encoded_with(None),
+        Ok(Prepared::Text("x".into()))
+    );
+    // Kept in the session file as it was written.
+    let mut s = sample();
+    s.collection.push(Item::Step(Step {
+        payload: payload.clone(),
+        ..Step::default()
+    }));
+    let back = Session::from_ron(&s.to_ron(), Path::new("x.ron")).expect("loads");
+    assert_eq!(
+        back.steps().last().map(|(_, st)| &st.payload),
+        Some(&payload)
+    );
+}

@@ -341,6 +341,59 @@ async fn mqtt_against_aedes() {
     assert_eq!(connack[0]["reason"], "bad user name or password");
 }
 
+/// `--encode` and `--decode` with MQTT apply to the PUBLISH payload, not to the WebSocket message: a JSON
+/// payload goes out as MessagePack bytes inside an MQTT packet aedes relays, and comes back decoded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mqtt_payloads_through_a_codec_via_aedes() {
+    let Some(peer) = node_peer(
+        "mqtt_payloads_through_a_codec_via_aedes",
+        "node_aedes_broker.js",
+        "aedes",
+    ) else {
+        return;
+    };
+    let url = format!("ws://127.0.0.1:{}/", peer.port);
+    let payload = json!({"px": 97000.5, "big": "18446744073709551615", "raw": {"base64": "AP8="}});
+    let publish = json!({"publish": "codec/t", "payload": payload, "qos": 1}).to_string();
+    let (events, code, stderr) = connect(
+        &url,
+        &[
+            "--protocol",
+            "mqtt",
+            "--encode",
+            "msgpack",
+            "--decode",
+            "msgpack",
+            "--emit",
+            r#"{"subscribe":"codec/#","qos":1}"#,
+            "--emit",
+            &publish,
+            "--wait",
+            "1.5",
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(0), "stderr: {stderr}\n{events:#?}");
+    let received = decoded(&events, "received");
+    let back = of_type(&received, "publish");
+    let back = back.first().unwrap_or_else(|| panic!("{received:#?}"));
+    assert_eq!(back["topic"], "codec/t");
+    // The payload on the wire is MessagePack (a 3-entry map starts 0x83), which the codec reads back.
+    let bytes = back["payload"]["base64"].as_str().expect("binary payload");
+    let bytes =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, bytes).expect("base64");
+    assert_eq!(bytes[0], 0x83, "{bytes:02x?}");
+    assert_eq!(back["decoded"], payload);
+    // A protocol whose payloads are JSON already is refused before connecting.
+    let (_, code, stderr) =
+        connect(&url, &["--protocol", "socket.io", "--encode", "msgpack"]).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("socket.io carries JSON already"),
+        "{stderr}"
+    );
+}
+
 /// MQTT 5 against a broker on mqtt-packet: CONNACK's properties decoded, QoS 2 both ways, a publish's
 /// properties (content type, user property) read by mqtt-packet and written back to us, PINGREQ at a 1 s
 /// keep-alive kept up for 5 s (the broker drops a client silent for 1.5 s), `--count` counting PUBLISHes only, a

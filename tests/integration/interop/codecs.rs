@@ -270,3 +270,105 @@ async fn what_cannot_be_encoded_or_decoded_is_said_before_or_as_it_happens() {
     assert!(error.starts_with("at byte "), "{error}");
     assert!(first["base64"].is_string(), "the payload stays");
 }
+
+/// A session whose steps send JSON encoded with its codec and whose expectations read the binary replies
+/// decoded, run by `sockscope run` against the peer answering in kind (`?reply=binary`). `.proto` files are
+/// found next to the session file.
+fn codec_session(dir: &std::path::Path, url: &str, codec: &str, steps: &str) -> PathBuf {
+    let path = dir.join("codec.ron");
+    let text = format!(
+        r#"Session(
+  name: "codec",
+  endpoint: Endpoint(url: "{url}", codec: CodecSetting(kind: "{codec}", proto_files: ["feed.proto"],
+    proto_message: "feed.Tick")),
+  collection: [{steps}],
+)"#
+    );
+    std::fs::write(&path, text).expect("session written");
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_run_encodes_its_steps_and_expects_on_decoded_replies() {
+    let Some(peer) = peer("a_session_run_encodes_its_steps_and_expects_on_decoded_replies") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    for name in ["feed.proto", "common.proto"] {
+        std::fs::copy(proto_dir().join(name), dir.path().join(name)).expect("proto copied");
+    }
+    let run = |path: PathBuf| {
+        cli_async(vec![
+            "run".into(),
+            path.display().to_string(),
+            "--json".into(),
+        ])
+    };
+    // MessagePack: msgpackr reads our {{counter}}-templated JSON, adds a key, and packs it again.
+    let url = format!("ws://127.0.0.1:{}/msgpack?reply=binary", peer.port);
+    let steps = r#"
+    Step(Step(name: "subscribe", payload: Encoded("{\"op\":\"sub\",\"id\":{{counter}},\"big\":\"18446744073709551615\"}"),
+      expect: [
+        Expectation(matcher: JsonSubset("{\"op\":\"sub\",\"seen_by\":\"msgpackr\",\"big\":\"18446744073709551615\"}")),
+        Expectation(matcher: JsonPath(path: "$.id", equals: "1")),
+      ])),
+    Step(Step(name: "again", payload: Encoded("{\"op\":\"sub\",\"id\":{{counter}}}"),
+      expect: [Expectation(matcher: Equals("{\"id\":2,\"op\":\"sub\",\"seen_by\":\"msgpackr\"}"))])),
+"#;
+    let out = run(codec_session(dir.path(), &url, "msgpack", steps)).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Its NDJSON carries the decoded replies, as `connect --decode` does.
+    let replies: Vec<Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| {
+            e["event"] == "message" && e["direction"] == "received" && e["kind"] == "binary"
+        })
+        .collect();
+    assert!(
+        replies
+            .iter()
+            .any(|e| e["decoded"] == json!({"op": "sub", "id": 2, "seen_by": "msgpackr"})),
+        "{replies:#?}"
+    );
+    // An expectation that the decoded reply does not meet fails, and the report shows the reply as JSON.
+    let steps = r#"
+    Step(Step(name: "wrong", payload: Encoded("{\"op\":\"sub\"}"),
+      expect: [Expectation(matcher: JsonSubset("{\"seen_by\":\"someone else\"}"), timeout_ms: 1500)])),
+"#;
+    let out = run(codec_session(dir.path(), &url, "msgpack", steps)).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains(r#"\"seen_by\":\"msgpackr\""#), "{stdout}");
+    // Protobuf, with the .proto file next to the session: protobufjs rewrites the symbol.
+    let url = format!("ws://127.0.0.1:{}/protobuf?reply=binary", peer.port);
+    let steps = r#"
+    Step(Step(name: "tick", payload: Encoded("{\"symbol\":\"ACME\",\"price\":\"9007199254740993\",\"sizes\":[1,2]}"),
+      expect: [Expectation(matcher: JsonSubset("{\"symbol\":\"seen:ACME\",\"price\":\"9007199254740993\",\"sizes\":[1,2]}"))])),
+"#;
+    let out = run(codec_session(dir.path(), &url, "protobuf", steps)).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A value the type cannot hold fails the step before anything is sent.
+    let steps = r#"
+    Step(Step(name: "bad", payload: Encoded("{\"sizes\":[\"seven\"]}"))),
+"#;
+    let out = run(codec_session(dir.path(), &url, "protobuf", steps)).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("cannot be encoded as Protobuf feed.Tick"),
+        "{stdout}"
+    );
+}

@@ -7,18 +7,25 @@ use tokio_tungstenite::tungstenite::Message;
 
 /// A server that sends `payload` as one binary message to each client, then reads until it leaves.
 async fn send_binary(payload: Vec<u8>) -> std::net::SocketAddr {
+    send_all(vec![Message::binary(payload)]).await
+}
+
+/// A server that sends `messages` to each client, then reads until it leaves.
+async fn send_all(messages: Vec<Message>) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
-            let payload = payload.clone();
+            let messages = messages.clone();
             tokio::spawn(async move {
                 let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
                     return;
                 };
-                let _ = ws.send(Message::binary(payload)).await;
+                for m in messages {
+                    let _ = ws.send(m).await;
+                }
                 while let Some(Ok(_)) = ws.next().await {}
             });
         }
@@ -156,4 +163,76 @@ fn the_composer_sends_json_encoded_with_the_codec_and_refuses_what_cannot_be() {
         sent_before,
         "nothing was sent"
     );
+}
+
+#[test]
+fn decoded_values_in_the_log_rows_the_search_the_collection_and_base64_inside_json() {
+    let tick = serde_json::json!({"sym": "ACME", "px": 1.5});
+    let packed = sockscope::model::codec::msgpack::encode(&tick).expect("encodes");
+    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &packed);
+    // As SignalR's JSON protocol and AWS payloads carry bytes: base64 in a text message's field.
+    let carrier = serde_json::json!({"type": 1, "target": "tick", "arguments": [{"data": b64}]});
+    let size = sockscope::model::format_size(packed.len());
+    let row = format!(r#"received binary {size} {{"sym":"ACME","px":1.5}}"#);
+    let field = format!("$.arguments[0].data ({size})");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let addr = runtime.block_on(send_all(vec![
+        Message::binary(packed),
+        Message::text(carrier.to_string()),
+    ]));
+    let mut harness = harness(None);
+    tab_for(&mut harness, format!("ws://{addr}/"));
+    harness.state_mut().tab_mut().session.endpoint.codec.kind =
+        sockscope::model::codec::CodecKind::MessagePack;
+    connect(&mut harness);
+    // The row shows the decoded value in one line, not hex.
+    wait_for(&mut harness, "the decoded row", |h| {
+        h.query_all_by_label_contains(&row).next().is_some()
+    });
+    wait_for(&mut harness, "the text row", |h| {
+        h.query_all_by_label_contains("received text")
+            .next()
+            .is_some()
+    });
+    // The search matches the decoded text, which the bytes do not hold.
+    harness.state_mut().tab_mut().filter.query = r#""px":1.5"#.into();
+    harness.run_steps(3);
+    {
+        let tab = harness.state_mut().tab_mut();
+        assert_eq!(tab.filter.len(&tab.log), 1, "the MessagePack row only");
+        tab.filter.query.clear();
+    }
+    harness.run_steps(2);
+    // Saved to the collection in its JSON form, to be encoded again when sent.
+    let seq = harness.state().tab().log.seq_of(0);
+    harness
+        .state_mut()
+        .apply(sockscope::app::Action::SaveToCollection(seq));
+    match harness.state().tab().session.collection.last() {
+        Some(sockscope::model::session::Item::Step(step)) => match &step.payload {
+            sockscope::model::session::Payload::Encoded(json) => {
+                let value: serde_json::Value = serde_json::from_str(json).expect("JSON");
+                assert_eq!(value, tick);
+            }
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    }
+    // The text message's base64 field opens as bytes, read with the tab's codec.
+    harness
+        .query_all_by_label_contains("received text")
+        .next()
+        .expect("row")
+        .click();
+    wait_for(&mut harness, "the base64 field", |h| {
+        h.query_by_label_contains("Base64 inside").is_some()
+    });
+    let listed = harness.state().tab().caches.payload.current_inner_fields();
+    assert_eq!(listed, vec![field]);
+    for field in ["sym:", "px:"] {
+        assert!(
+            harness.query_all_by_label(field).next().is_some(),
+            "the inner tree shows {field}"
+        );
+    }
 }
