@@ -47,6 +47,10 @@ pub enum Action {
     CopyAs(Tool),
     /// Open the load test window (k6).
     OpenLoadTest,
+    /// Open the mock server window.
+    OpenMockServer,
+    /// Stop the mock server.
+    StopMockServer,
     /// Start the load test with the active tab's session.
     StartLoadTest,
     /// Stop the load test.

@@ -10,6 +10,7 @@
 mod action;
 mod files;
 mod load_test;
+pub mod mock_server;
 mod panels;
 mod state;
 mod tab;
@@ -197,6 +198,7 @@ impl AppState {
         self.load_test.drain();
         let session_url = self.tab().session.endpoint.url.clone();
         panels::load_test::ui(&mut self.load_test, &session_url, ui.ctx(), &mut actions);
+        panels::mock_server::ui(&mut self.mock, self.engine.as_ref(), ui.ctx(), &mut actions);
         for action in actions {
             self.apply(action);
         }

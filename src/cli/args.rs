@@ -147,6 +147,15 @@ pub struct ServeArgs {
     /// Bytes per flood message (each starts with its number; the rest is `x`).
     #[arg(long, value_name = "BYTES", default_value_t = 64, requires = "flood")]
     pub size: usize,
+    /// Run the mock server with the rules of this file (RON; see assets/mock/chat.ron) instead of echoing.
+    #[arg(long, value_name = "FILE.ron", conflicts_with = "flood")]
+    pub rules: Option<std::path::PathBuf>,
+    /// The address to listen on (default 127.0.0.1; another one is reachable from other machines).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+    /// With --rules: NDJSON on stdout, `{"event":"listening","url":…}` first, then the server's events.
+    #[arg(long, requires = "rules")]
+    pub json: bool,
 }
 
 /// Flags of `sockscope connect`.

@@ -16,6 +16,9 @@ pub const MAX_FLOOD_MESSAGE_BYTES: usize = 16 << 20;
 
 /// Runs `sockscope serve` until interrupted; returns the exit status.
 pub async fn serve(args: ServeArgs) -> i32 {
+    if let Some(path) = &args.rules {
+        return serve_rules(path, &args).await;
+    }
     let port = args.port;
     if args.size > MAX_FLOOD_MESSAGE_BYTES {
         eprintln!(
@@ -31,11 +34,13 @@ pub async fn serve(args: ServeArgs) -> i32 {
         },
         None => Behaviour::Echo,
     };
-    let bound = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await;
+    let addr = SocketAddr::new(args.bind, port);
+    warn_if_reachable(addr);
+    let bound = tokio::net::TcpListener::bind(addr).await;
     let server = match bound {
         Ok(listener) => EchoServer::with_behaviour(listener, behaviour, Verbosity::Connections),
         Err(e) => {
-            eprintln!("error: could not listen on 127.0.0.1:{port}: {e}");
+            eprintln!("error: could not listen on {addr}: {e}");
             return connect::EXIT_USAGE;
         }
     };
@@ -48,6 +53,68 @@ pub async fn serve(args: ServeArgs) -> i32 {
     };
     eprintln!("{what} listening on {} (Ctrl+C to stop)", server.url());
     let _ = tokio::signal::ctrl_c().await;
+    eprintln!("stopping");
+    0
+}
+
+/// A listener on another address than loopback is reachable from other machines: said on stderr.
+fn warn_if_reachable(addr: SocketAddr) {
+    if !addr.ip().is_loopback() {
+        eprintln!(
+            "warning: listening on {}, which other machines can reach (the default is 127.0.0.1)",
+            addr.ip()
+        );
+    }
+}
+
+/// `serve --rules FILE`: the mock server until interrupted. A rules file that does not load exits 2 with
+/// file:line:column.
+async fn serve_rules(path: &std::path::Path, args: &ServeArgs) -> i32 {
+    use crate::engine::server::mock::MockServer;
+    let rules = match crate::model::mock::MockRules::load(path) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return connect::EXIT_USAGE;
+        }
+    };
+    let addr = SocketAddr::new(args.bind, args.port);
+    warn_if_reachable(addr);
+    let (server, mut events) = match MockServer::bind(addr, rules).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {}: {e}", path.display());
+            return connect::EXIT_USAGE;
+        }
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({"event": "listening", "url": server.url()})
+        );
+    } else {
+        println!("{}", server.url());
+        eprintln!(
+            "mock server ({}) listening on {} (Ctrl+C to stop)",
+            path.display(),
+            server.url()
+        );
+    }
+    use std::io::Write;
+    let stdout = std::io::stdout();
+    loop {
+        tokio::select! {
+            event = events.recv() => {
+                let Some(event) = event else { break };
+                let mut out = stdout.lock();
+                let line = if args.json { event.to_json().to_string() } else { event.to_line() };
+                if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
+                    break;
+                }
+            }
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
     eprintln!("stopping");
     0
 }

@@ -13,6 +13,7 @@ pub mod h2;
 mod handshake;
 pub mod json_text;
 pub mod log;
+pub mod mock;
 pub mod protocol;
 mod request;
 pub mod session;

@@ -8,6 +8,7 @@ mod hostile;
 mod inspect;
 mod interop;
 mod keepalive;
+mod mock;
 mod regressions;
 mod servers;
 mod sessions;

@@ -105,6 +105,13 @@ pub(crate) fn ui(tabs: &[ConnTab], active: usize, ui: &mut egui::Ui, actions: &m
                 actions.push(Action::DisconnectAll);
             }
             if ui
+                .button("Mock server…")
+                .on_hover_text("Run a WebSocket server with rules, connection ids and faults")
+                .clicked()
+            {
+                actions.push(Action::OpenMockServer);
+            }
+            if ui
                 .button("Shortcuts")
                 .on_hover_text("Every keyboard shortcut (F1)")
                 .clicked()

@@ -55,6 +55,8 @@ impl AppState {
             Action::SaveToCollection(seq) => self.save_to_collection(seq),
             Action::LogToCollection => self.log_to_collection(),
             Action::OpenLoadTest => self.load_test.show(),
+            Action::OpenMockServer => self.mock.open = true,
+            Action::StopMockServer => self.mock.stop(),
             Action::StartLoadTest => {
                 let session = self.tab().session.clone();
                 self.load_test.start(&session);

@@ -42,7 +42,7 @@ pub struct Confirmation {
 
 /// Everything the GUI shows and edits.
 pub struct AppState {
-    engine: Option<Engine>,
+    pub(crate) engine: Option<Engine>,
     events: EventStream,
     wake: Option<Waker>,
     /// The embedded echo server's URL.
@@ -89,6 +89,8 @@ pub struct AppState {
     pub log_columns: crate::app::tab::LogColumns,
     /// The load test window (k6) and its run.
     pub load_test: crate::app::load_test::LoadTest,
+    /// The mock server window.
+    pub mock: crate::app::mock_server::MockPanel,
     replay_feed: (FeedSender, FeedReceiver),
 }
 
@@ -174,6 +176,7 @@ impl AppState {
             log_limits: LogLimits::default(),
             log_columns: Default::default(),
             load_test: Default::default(),
+            mock: Default::default(),
             keyboard: Default::default(),
             replay_feed,
         };

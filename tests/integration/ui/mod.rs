@@ -14,6 +14,7 @@ mod hostile;
 mod http2;
 mod layout;
 mod log;
+mod mock;
 mod protocol;
 mod sessions;
 mod thread;

@@ -1,0 +1,248 @@
+//! The "Mock server" window: rules file, port, Start / Stop and the URL; the clients (id, address, since, last
+//! active, messages in and out), ticked to send to, close with a code, or drop; and the server's log, filtered
+//! by client.
+
+use crate::app::action::Action;
+use crate::app::mock_server::MockPanel;
+use egui::RichText;
+
+pub(crate) fn ui(
+    panel: &mut MockPanel,
+    engine: Option<&crate::engine::Engine>,
+    ctx: &egui::Context,
+    actions: &mut Vec<Action>,
+) {
+    if !panel.open {
+        return;
+    }
+    if panel.drain() || panel.starting() {
+        ctx.request_repaint();
+    }
+    if panel.server.is_some() {
+        // Clients' "last active" and counts move without events of their own.
+        ctx.request_repaint_after(std::time::Duration::from_millis(500));
+    }
+    let mut open = true;
+    egui::Window::new("Mock server")
+        .open(&mut open)
+        .default_width(720.0)
+        .default_height(560.0)
+        .resizable(true)
+        .show(ctx, |ui| body(panel, engine, ui, actions));
+    if !open {
+        panel.open = false;
+    }
+}
+
+fn body(
+    panel: &mut MockPanel,
+    engine: Option<&crate::engine::Engine>,
+    ui: &mut egui::Ui,
+    actions: &mut Vec<Action>,
+) {
+    ui.label(
+        RichText::new(
+            "A WebSocket server that answers by rules (sockscope serve --rules): connection ids, routes by \
+             $request.body.action, groups, faults, and API Gateway's management API on the same port.",
+        )
+        .weak(),
+    );
+    let running = panel.server.is_some();
+    ui.add_enabled_ui(!running, |ui| {
+        ui.horizontal(|ui| {
+            let label = ui.label("Rules file");
+            ui.add(
+                egui::TextEdit::singleline(&mut panel.rules_path)
+                    .hint_text("assets/mock/chat.ron (empty: no rules)")
+                    .desired_width(320.0),
+            )
+            .labelled_by(label.id);
+            let label = ui.label("Port");
+            ui.add(egui::DragValue::new(&mut panel.port).range(0..=65535))
+                .labelled_by(label.id)
+                .on_hover_text("0: any free port");
+        });
+    });
+    ui.horizontal(|ui| {
+        if running {
+            if ui.button("Stop").clicked() {
+                actions.push(Action::StopMockServer);
+            }
+            if let Some(server) = &panel.server {
+                let url = server.url();
+                ui.label(RichText::new(&url).monospace());
+                if ui.small_button("Copy URL").clicked() {
+                    ui.ctx().copy_text(url);
+                }
+            }
+        } else if panel.starting() {
+            ui.spinner();
+            ui.label("starting…");
+        } else if ui
+            .add_enabled(engine.is_some(), egui::Button::new("Start"))
+            .on_hover_text("Listen on 127.0.0.1 with these rules")
+            .clicked()
+            && let Some(engine) = engine
+        {
+            panel.start(engine, ui.ctx());
+        }
+    });
+    if let Some(error) = &panel.error {
+        ui.label(
+            RichText::new(format!("Could not start: {error}")).color(ui.visuals().error_fg_color),
+        );
+    }
+    let Some(server) = &panel.server else {
+        return;
+    };
+    ui.separator();
+    let clients = server.clients();
+    ui.horizontal(|ui| {
+        ui.strong(format!("Clients ({})", clients.len()));
+        if ui.small_button("All").clicked() {
+            panel.selected = clients.iter().map(|(id, _)| id.clone()).collect();
+        }
+        if ui.small_button("None").clicked() {
+            panel.selected.clear();
+        }
+    });
+    if clients.is_empty() {
+        ui.label(RichText::new("No client yet: connect one to the URL above.").weak());
+    }
+    egui::ScrollArea::vertical()
+        .id_salt("mock-clients")
+        .max_height(160.0)
+        .show(ui, |ui| {
+            egui::Grid::new("mock-clients-grid")
+                .num_columns(6)
+                .striped(true)
+                .show(ui, |ui| {
+                    for title in [
+                        "connection id",
+                        "address",
+                        "since",
+                        "last active",
+                        "in / out",
+                        "path",
+                    ] {
+                        ui.label(RichText::new(title).weak());
+                    }
+                    ui.end_row();
+                    for (id, client) in &clients {
+                        let mut ticked = panel.selected.contains(id);
+                        if ui
+                            .checkbox(&mut ticked, RichText::new(id).monospace())
+                            .changed()
+                        {
+                            if ticked {
+                                panel.selected.insert(id.clone());
+                            } else {
+                                panel.selected.remove(id);
+                            }
+                        }
+                        ui.label(&client.peer);
+                        ui.label(crate::app::panels::log_view::format_time(
+                            client.connected_at,
+                        ));
+                        ui.label(crate::app::panels::log_view::format_time(
+                            client.last_active(),
+                        ));
+                        ui.label(format!(
+                            "{} / {}",
+                            client.counts.0.load(std::sync::atomic::Ordering::Relaxed),
+                            client.counts.1.load(std::sync::atomic::Ordering::Relaxed)
+                        ));
+                        ui.label(&client.request.path);
+                        ui.end_row();
+                    }
+                });
+        });
+    let some = !panel.selected.is_empty();
+    ui.horizontal(|ui| {
+        let label = ui.label("Message to send");
+        ui.add(
+            egui::TextEdit::singleline(&mut panel.message)
+                .hint_text("text to send")
+                .desired_width(280.0),
+        )
+        .labelled_by(label.id);
+        if ui
+            .add_enabled(some, egui::Button::new("Send to selected"))
+            .clicked()
+        {
+            panel.send(false);
+        }
+        if ui
+            .add_enabled(!clients.is_empty(), egui::Button::new("Send to all"))
+            .clicked()
+        {
+            panel.send(true);
+        }
+    });
+    ui.horizontal(|ui| {
+        let label = ui.label("Close code");
+        ui.add(egui::DragValue::new(&mut panel.close_code).range(1000..=4999))
+            .labelled_by(label.id);
+        let label = ui.label("Reason");
+        ui.add(egui::TextEdit::singleline(&mut panel.close_reason).desired_width(160.0))
+            .labelled_by(label.id);
+        if ui
+            .add_enabled(some, egui::Button::new("Close selected"))
+            .clicked()
+        {
+            panel.close();
+        }
+        if ui
+            .add_enabled(some, egui::Button::new("Drop selected"))
+            .on_hover_text("A TCP reset: no close frame")
+            .clicked()
+        {
+            panel.drop_clients();
+        }
+    });
+    if let Some(status) = &panel.status {
+        ui.label(RichText::new(status).weak());
+    }
+    ui.separator();
+    ui.horizontal(|ui| {
+        ui.strong("Log");
+        let label = ui.label("client");
+        let shown = if panel.log_filter.is_empty() {
+            "all".to_owned()
+        } else {
+            panel.log_filter.clone()
+        };
+        egui::ComboBox::from_id_salt("mock-log-filter")
+            .selected_text(shown)
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut panel.log_filter, String::new(), "all");
+                for (id, _) in &clients {
+                    ui.selectable_value(&mut panel.log_filter, id.clone(), id);
+                }
+            })
+            .response
+            .labelled_by(label.id);
+        if panel.log_dropped > 0 {
+            ui.label(RichText::new(format!("({} oldest dropped)", panel.log_dropped)).weak());
+        }
+    });
+    let filter = panel.log_filter.clone();
+    egui::ScrollArea::vertical()
+        .id_salt("mock-log")
+        .stick_to_bottom(true)
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            // The last 500 lines that pass the filter.
+            let lines: Vec<&str> = panel
+                .log
+                .iter()
+                .rev()
+                .filter(|l| filter.is_empty() || l.id == filter || l.id.is_empty())
+                .take(500)
+                .map(|l| l.text.as_str())
+                .collect();
+            for line in lines.into_iter().rev() {
+                ui.label(RichText::new(line).monospace());
+            }
+        });
+}

@@ -1,0 +1,99 @@
+//! The mock server window: start it, see a client appear, send it a message, close it with 4000.
+
+use super::*;
+use futures_util::StreamExt;
+use tokio_tungstenite::tungstenite::Message;
+
+#[test]
+fn the_mock_server_window_serves_a_client_sends_to_it_and_closes_it_with_4000() {
+    let mut harness = harness(None);
+    harness.get_by_label("Mock server…").click();
+    harness.run_steps(2);
+    assert!(harness.state().mock.open, "the window opened");
+    wait_for(&mut harness, "the window", |h| {
+        h.query_by_label("Start").is_some()
+    });
+    harness.get_by_label("Start").click();
+    wait_for(&mut harness, "the server to listen", |h| {
+        h.query_by_label("Copy URL").is_some()
+    });
+    let url = harness.state().mock.server.as_ref().expect("running").url();
+    assert!(url.starts_with("ws://127.0.0.1:"), "{url}");
+    // An independent client, on its own runtime.
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let client = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        runtime.block_on(async move {
+            let tcp = tokio::net::TcpStream::connect(url.trim_start_matches("ws://"))
+                .await
+                .expect("tcp");
+            let (mut ws, _) = tokio_tungstenite::client_async(format!("{url}/room"), tcp)
+                .await
+                .expect("upgrade");
+            while let Some(Ok(m)) = ws.next().await {
+                match m {
+                    Message::Text(t) => {
+                        let _ = tx.send(format!("text {t}"));
+                    }
+                    Message::Close(frame) => {
+                        let code = frame.map(|f| u16::from(f.code)).unwrap_or(0);
+                        let _ = tx.send(format!("close {code}"));
+                    }
+                    _ => {}
+                }
+            }
+        });
+    });
+    wait_for(&mut harness, "the client's row", |h| {
+        h.state()
+            .mock
+            .server
+            .as_ref()
+            .is_some_and(|s| s.clients().len() == 1)
+    });
+    let id = harness
+        .state()
+        .mock
+        .server
+        .as_ref()
+        .expect("running")
+        .clients()[0]
+        .0
+        .clone();
+    wait_for(&mut harness, "the row drawn", |h| {
+        h.query_by_label(&id).is_some()
+    });
+    assert!(
+        harness
+            .query_all_by_label_contains("connected from 127.0.0.1")
+            .next()
+            .is_some(),
+        "the log says who connected"
+    );
+    harness.get_by_label(&id).click();
+    harness.run_steps(2);
+    type_into(&mut harness, "Message to send", "hello from the window");
+    harness.get_by_label("Send to selected").click();
+    harness.run_steps(2);
+    let got = rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the client got a message");
+    assert_eq!(got, "text hello from the window");
+    harness.state_mut().mock.close_code = 4000;
+    harness.run_steps(1);
+    harness.get_by_label("Close selected").click();
+    harness.run_steps(2);
+    let got = rx.recv_timeout(Duration::from_secs(5)).expect("the close");
+    assert_eq!(got, "close 4000");
+    wait_for(&mut harness, "the client gone from the list", |h| {
+        h.state()
+            .mock
+            .server
+            .as_ref()
+            .is_some_and(|s| s.clients().is_empty())
+    });
+    client.join().expect("client thread");
+    harness.get_by_label("Stop").click();
+    harness.run_steps(2);
+    assert!(harness.state().mock.server.is_none());
+}
