@@ -33,6 +33,8 @@ pub struct MockPanel {
     pub rules_path: String,
     /// The port (0: any free one).
     pub port: u16,
+    /// wss, with a certificate made on the spot for 127.0.0.1 and localhost.
+    pub tls: bool,
     /// The running server.
     pub server: Option<MockServer>,
     events: Option<tokio::sync::mpsc::Receiver<ServerEvent>>,
@@ -63,6 +65,7 @@ impl Default for MockPanel {
             open: false,
             rules_path: String::new(),
             port: 0,
+            tls: false,
             server: None,
             events: None,
             starting: None,
@@ -93,6 +96,7 @@ impl MockPanel {
         let (tx, rx) = mpsc::channel();
         let path = self.rules_path.trim().to_owned();
         let port = self.port;
+        let tls = self.tls;
         let ctx = ctx.clone();
         self.error = None;
         self.starting = Some(rx);
@@ -111,8 +115,13 @@ impl MockPanel {
             };
             let result = match rules {
                 Ok(rules) => {
-                    MockServer::bind(std::net::SocketAddr::from(([127, 0, 0, 1], port)), rules)
-                        .await
+                    let tls = tls.then_some(crate::engine::server::mock::MockTls::SelfSigned);
+                    MockServer::bind(
+                        std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+                        rules,
+                        tls,
+                    )
+                    .await
                 }
                 Err(e) => Err(e),
             };
@@ -146,6 +155,9 @@ impl MockPanel {
                 Ok(Ok((server, events))) => {
                     self.starting = None;
                     self.push(String::new(), format!("listening on {}", server.url()));
+                    if let Some(sha) = server.sha256() {
+                        self.push(String::new(), format!("certificate SHA-256: {sha}"));
+                    }
                     self.server = Some(server);
                     self.events = Some(events);
                 }

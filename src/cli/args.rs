@@ -156,6 +156,16 @@ pub struct ServeArgs {
     /// With --rules: NDJSON on stdout, `{"event":"listening","url":…}` first, then the server's events.
     #[arg(long, requires = "rules")]
     pub json: bool,
+    /// With --rules: wss (and HTTPS for the management API) with a certificate made on the spot for 127.0.0.1
+    /// and localhost; its SHA-256 is printed.
+    #[arg(long, requires = "rules", conflicts_with_all = ["tls_cert", "tls_key"])]
+    pub tls_self_signed: bool,
+    /// With --rules: wss with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires_all = ["rules", "tls_key"])]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 /// Flags of `sockscope connect`.

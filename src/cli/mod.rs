@@ -80,7 +80,15 @@ async fn serve_rules(path: &std::path::Path, args: &ServeArgs) -> i32 {
     };
     let addr = SocketAddr::new(args.bind, args.port);
     warn_if_reachable(addr);
-    let (server, mut events) = match MockServer::bind(addr, rules).await {
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::engine::server::mock::MockTls::Files {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ if args.tls_self_signed => Some(crate::engine::server::mock::MockTls::SelfSigned),
+        _ => None,
+    };
+    let (server, mut events) = match MockServer::bind(addr, rules, tls).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {}: {e}", path.display());
@@ -88,11 +96,15 @@ async fn serve_rules(path: &std::path::Path, args: &ServeArgs) -> i32 {
         }
     };
     if args.json {
-        println!(
-            "{}",
-            serde_json::json!({"event": "listening", "url": server.url()})
-        );
+        let mut listening = serde_json::json!({"event": "listening", "url": server.url()});
+        if let Some(sha) = server.sha256() {
+            listening["sha256"] = sha.into();
+        }
+        println!("{listening}");
     } else {
+        if let Some(sha) = server.sha256() {
+            eprintln!("certificate SHA-256: {sha}");
+        }
         println!("{}", server.url());
         eprintln!(
             "mock server ({}) listening on {} (Ctrl+C to stop)",

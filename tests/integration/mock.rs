@@ -501,3 +501,102 @@ async fn a_broadcast_reaches_a_thousand_clients() {
     let reached = got.iter().filter(|t| t.as_deref() == Some("go")).count();
     assert_eq!(reached, CLIENTS, "every client got the broadcast");
 }
+
+const ECHO: &str = r#"MockRules(rules: [
+  Rule(name: "echo", when: Route("$default"), then: [Reply("echo {{request.body}}")]),
+])"#;
+
+/// `Served::start` with extra flags.
+fn served_with(rules: &Path, flags: &[&str]) -> (Served, Value) {
+    let mut command = sockscope_command();
+    command
+        .args(["serve", "--rules"])
+        .arg(rules)
+        .args(["--port", "0", "--json"])
+        .args(flags)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = command.spawn().expect("start sockscope serve");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = lines.next().expect("a first line").expect("read");
+    let listening: Value = serde_json::from_str(&first).expect("NDJSON");
+    let url = listening["url"].as_str().expect("url").to_owned();
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str(&line) {
+                sink.lock().expect("events").push(v);
+            }
+        }
+    });
+    (Served { child, url, events }, listening)
+}
+
+#[test]
+fn wss_with_a_self_signed_certificate_or_the_users_own() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rules = dir.path().join("echo.ron");
+    std::fs::write(&rules, ECHO).expect("write");
+    // Made on the spot: node sees the fingerprint sockscope printed, talks wss and calls the API over HTTPS.
+    let (served, listening) = served_with(&rules, &["--tls-self-signed"]);
+    assert!(served.url.starts_with("wss://127.0.0.1:"), "{}", served.url);
+    let sha = listening["sha256"].as_str().expect("sha256").to_owned();
+    assert_eq!(sha.len(), 95, "32 bytes as AB:CD:…: {sha}");
+    let Some(node) = run_peer(
+        "wss_with_a_self_signed_certificate_or_the_users_own",
+        Runtime::Node,
+        "node_mock_tls.js",
+        &["-e", "require('ws')"],
+        &[&served.url],
+    ) else {
+        return;
+    };
+    assert_eq!(node["sha256"], sha.as_str(), "{node:#}");
+    assert_eq!(node["reply"], "echo over tls");
+    assert_eq!(node["api"], 410, "HTTPS on the same port: {node:#}");
+    drop(served);
+    // The user's certificate and key: Python verifies it, 127.0.0.1 included.
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+        .expect("params")
+        .self_signed(&key)
+        .expect("cert");
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.pem()).expect("cert written");
+    std::fs::write(&key_path, key.serialize_pem()).expect("key written");
+    let (served, _) = served_with(
+        &rules,
+        &[
+            "--tls-cert",
+            cert_path.to_str().expect("path"),
+            "--tls-key",
+            key_path.to_str().expect("path"),
+        ],
+    );
+    let python = run_peer(
+        "wss_with_a_self_signed_certificate_or_the_users_own",
+        Runtime::Python,
+        "python_wss_client.py",
+        &["-c", "import websockets"],
+        &[&served.url, cert_path.to_str().expect("path")],
+    )
+    .expect("python peer");
+    assert_eq!(python["reply"], "echo verified", "{python:#}");
+    // A key that is not the certificate's: exit 2, said.
+    let other = rcgen::KeyPair::generate().expect("key");
+    std::fs::write(&key_path, other.serialize_pem()).expect("key written");
+    let out = crate::servers::cli(&[
+        "serve",
+        "--rules",
+        rules.to_str().expect("path"),
+        "--tls-cert",
+        cert_path.to_str().expect("path"),
+        "--tls-key",
+        key_path.to_str().expect("path"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("do not go together"), "{stderr}");
+}

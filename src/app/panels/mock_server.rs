@@ -61,6 +61,10 @@ fn body(
             ui.add(egui::DragValue::new(&mut panel.port).range(0..=65535))
                 .labelled_by(label.id)
                 .on_hover_text("0: any free port");
+            ui.checkbox(&mut panel.tls, "wss (self-signed)")
+                .on_hover_text(
+                    "TLS with a certificate made on the spot for 127.0.0.1 and localhost",
+                );
         });
     });
     ui.horizontal(|ui| {
@@ -73,6 +77,12 @@ fn body(
                 ui.label(RichText::new(&url).monospace());
                 if ui.small_button("Copy URL").clicked() {
                     ui.ctx().copy_text(url);
+                }
+                if let Some(sha) = server.sha256() {
+                    ui.label(RichText::new(format!("SHA-256 {sha}")).monospace().weak())
+                        .on_hover_text(
+                            "The self-signed certificate's fingerprint: trust it in the client",
+                        );
                 }
             }
         } else if panel.starting() {

@@ -29,6 +29,98 @@ use tokio_tungstenite::tungstenite::protocol::frame::{Frame, coding::CloseCode};
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
 use tokio_tungstenite::tungstenite::{Message, handshake::derive_accept_key};
 
+/// How the server speaks TLS (wss, and HTTPS for the management API).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MockTls {
+    /// A certificate made on the spot for 127.0.0.1 and localhost.
+    SelfSigned,
+    /// The user's certificate chain and key (PEM files).
+    Files {
+        /// The chain.
+        cert: std::path::PathBuf,
+        /// The key.
+        key: std::path::PathBuf,
+    },
+}
+
+/// A TLS acceptor and the SHA-256 of its certificate (`AB:CD:…`, as browsers and node show it).
+#[derive(Clone)]
+pub struct TlsSetup {
+    acceptor: tokio_rustls::TlsAcceptor,
+    /// The leaf certificate's SHA-256 fingerprint.
+    pub sha256: String,
+}
+
+impl std::fmt::Debug for TlsSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsSetup")
+            .field("sha256", &self.sha256)
+            .finish()
+    }
+}
+
+impl MockTls {
+    /// The acceptor: the certificate made or read (file reads: call it off the UI thread).
+    pub fn setup(&self) -> Result<TlsSetup, String> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let (chain, key): (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) = match self {
+            MockTls::SelfSigned => {
+                let key = rcgen::KeyPair::generate().map_err(|e| format!("a key: {e}"))?;
+                let mut params = rcgen::CertificateParams::new(vec![
+                    "localhost".to_owned(),
+                    "127.0.0.1".to_owned(),
+                ])
+                .map_err(|e| format!("a certificate: {e}"))?;
+                params
+                    .distinguished_name
+                    .push(rcgen::DnType::CommonName, "sockscope mock server");
+                let cert = params
+                    .self_signed(&key)
+                    .map_err(|e| format!("a certificate: {e}"))?;
+                let key = PrivateKeyDer::try_from(key.serialize_der())
+                    .map_err(|e| format!("the key: {e}"))?;
+                (vec![cert.der().clone()], key)
+            }
+            MockTls::Files { cert, key } => {
+                let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+                    .map_err(|e| format!("could not read {}: {e}", cert.display()))?
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| format!("{} is not valid PEM: {e}", cert.display()))?;
+                if chain.is_empty() {
+                    return Err(format!("{} holds no certificate", cert.display()));
+                }
+                let key = PrivateKeyDer::from_pem_file(key).map_err(|e| {
+                    format!("could not read a private key from {}: {e}", key.display())
+                })?;
+                (chain, key)
+            }
+        };
+        let sha256 = {
+            use sha2::Digest;
+            let digest = sha2::Sha256::digest(chain[0].as_ref());
+            digest
+                .iter()
+                .map(|b| format!("{b:02X}"))
+                .collect::<Vec<_>>()
+                .join(":")
+        };
+        let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS: {e}"))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| format!("the certificate and key do not go together: {e}"))?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(TlsSetup {
+            acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+            sha256,
+        })
+    }
+}
+
 /// The longest upgrade or API request head read.
 const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// The largest management API body.
@@ -245,14 +337,24 @@ pub struct MockServer {
     pub local_addr: SocketAddr,
     shared: Arc<Shared>,
     task: JoinHandle<()>,
+    sha256: Option<String>,
 }
 
 impl MockServer {
-    /// Serves `rules` on `listener`; events go to the returned receiver (bounded: when it is not read they are
-    /// counted as dropped).
+    /// Serves `core` on `listener` (ws); events go to the returned receiver (bounded: when it is not read they
+    /// are counted as dropped).
     pub fn start(
         listener: TcpListener,
         core: MockCore,
+    ) -> io::Result<(Self, mpsc::Receiver<ServerEvent>)> {
+        Self::start_with(listener, core, None)
+    }
+
+    /// As [`MockServer::start`], over TLS when `tls` is given (wss, and HTTPS for the management API).
+    pub fn start_with(
+        listener: TcpListener,
+        core: MockCore,
+        tls: Option<TlsSetup>,
     ) -> io::Result<(Self, mpsc::Receiver<ServerEvent>)> {
         let local_addr = listener.local_addr()?;
         let (events, rx) = mpsc::channel(EVENT_QUEUE);
@@ -262,32 +364,50 @@ impl MockServer {
             events,
             dropped_events: AtomicU64::new(0),
         });
-        let task = tokio::spawn(accept_loop(listener, shared.clone()));
+        let sha256 = tls.as_ref().map(|t| t.sha256.clone());
+        let task = tokio::spawn(accept_loop(listener, shared.clone(), tls));
         Ok((
             Self {
                 local_addr,
                 shared,
                 task,
+                sha256,
             },
             rx,
         ))
     }
 
-    /// Binds `addr` and serves `rules` there.
+    /// Binds `addr` and serves `rules` there, over TLS when `tls` says so (the certificate is made or read
+    /// here).
     pub async fn bind(
         addr: SocketAddr,
         rules: MockRules,
+        tls: Option<MockTls>,
     ) -> Result<(Self, mpsc::Receiver<ServerEvent>), String> {
         let core = MockCore::new(rules)?;
+        let tls = match tls {
+            Some(t) => Some(
+                tokio::task::spawn_blocking(move || t.setup())
+                    .await
+                    .map_err(|e| e.to_string())??,
+            ),
+            None => None,
+        };
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|e| format!("could not listen on {addr}: {e}"))?;
-        Self::start(listener, core).map_err(|e| e.to_string())
+        Self::start_with(listener, core, tls).map_err(|e| e.to_string())
     }
 
-    /// The `ws://` URL.
+    /// The `ws://` (or `wss://`) URL.
     pub fn url(&self) -> String {
-        format!("ws://{}", self.local_addr)
+        let scheme = if self.sha256.is_some() { "wss" } else { "ws" };
+        format!("{scheme}://{}", self.local_addr)
+    }
+
+    /// Over TLS: the certificate's SHA-256 fingerprint.
+    pub fn sha256(&self) -> Option<&str> {
+        self.sha256.as_deref()
     }
 
     /// Events dropped because nobody read them fast enough.
@@ -340,11 +460,35 @@ impl Drop for MockServer {
     }
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tls: Option<TlsSetup>) {
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
-                tokio::spawn(serve_socket(stream, peer, shared.clone()));
+                let _ = stream.set_nodelay(true);
+                let shared = shared.clone();
+                let tls = tls.clone();
+                tokio::spawn(async move {
+                    let socket = match tls {
+                        None => Socket::Plain(stream),
+                        Some(tls) => {
+                            match tokio::time::timeout(HEAD_TIMEOUT, tls.acceptor.accept(stream))
+                                .await
+                            {
+                                Ok(Ok(s)) => Socket::Tls(Box::new(s)),
+                                Ok(Err(e)) => {
+                                    shared.event(ServerEvent::Refused {
+                                        peer: peer.to_string(),
+                                        status: 0,
+                                        why: format!("TLS handshake failed: {e}"),
+                                    });
+                                    return;
+                                }
+                                Err(_) => return,
+                            }
+                        }
+                    };
+                    serve_socket(socket, peer, shared).await;
+                });
             }
             Err(e) => {
                 tracing::warn!("mock server: accept failed: {e}");
@@ -372,7 +516,7 @@ impl Head {
     }
 }
 
-async fn read_head(stream: &mut TcpStream) -> Result<Head, String> {
+async fn read_head(stream: &mut Socket) -> Result<Head, String> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 2048];
     loop {
@@ -411,7 +555,7 @@ async fn read_head(stream: &mut TcpStream) -> Result<Head, String> {
     }
 }
 
-async fn respond(stream: &mut TcpStream, status: u16, content_type: &str, body: &[u8]) {
+async fn respond(stream: &mut Socket, status: u16, content_type: &str, body: &[u8]) {
     let reason = http::StatusCode::from_u16(status)
         .ok()
         .and_then(|s| s.canonical_reason())
@@ -432,8 +576,7 @@ async fn respond(stream: &mut TcpStream, status: u16, content_type: &str, body: 
     let _ = stream.shutdown().await;
 }
 
-async fn serve_socket(mut stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
-    let _ = stream.set_nodelay(true);
+async fn serve_socket(mut stream: Socket, peer: SocketAddr, shared: Arc<Shared>) {
     let head = match tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut stream)).await {
         Ok(Ok(head)) => head,
         Ok(Err(why)) => {
@@ -740,7 +883,7 @@ async fn client_loop(
                         match fault {
                             Fault::Drop => {
                                 // A reset, not a FIN: no close frame, no orderly end.
-                                let _ = ws.get_ref().inner.set_zero_linger();
+                                let _ = ws.get_ref().inner.tcp().set_zero_linger();
                                 return (None, "dropped by a fault".into(), ClosedBy::Dropped);
                             }
                             Fault::StopReading => reading = false,
@@ -868,7 +1011,7 @@ async fn send_message(
 }
 
 /// The management API: `POST`, `GET` and `DELETE` on `/@connections/{id}` and `/{stage}/@connections/{id}`.
-async fn api(mut stream: TcpStream, head: Head, path: &str, shared: &Arc<Shared>) {
+async fn api(mut stream: Socket, head: Head, path: &str, shared: &Arc<Shared>) {
     let status = api_answer(&mut stream, &head, path, shared).await;
     shared.event(ServerEvent::Api {
         method: head.method.clone(),
@@ -877,7 +1020,7 @@ async fn api(mut stream: TcpStream, head: Head, path: &str, shared: &Arc<Shared>
     });
 }
 
-async fn api_answer(stream: &mut TcpStream, head: &Head, path: &str, shared: &Arc<Shared>) -> u16 {
+async fn api_answer(stream: &mut Socket, head: &Head, path: &str, shared: &Arc<Shared>) -> u16 {
     let json = "application/json";
     let tail = path.rsplit_once("/@connections/");
     let Some((stage, raw_id)) = tail else {
@@ -1004,10 +1147,65 @@ async fn api_answer(stream: &mut TcpStream, head: &Head, path: &str, shared: &Ar
     }
 }
 
+/// A client's socket: TCP, or TLS over TCP.
+enum Socket {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+}
+
+impl Socket {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Socket::Plain(s) => s,
+            Socket::Tls(s) => s.get_ref().0,
+        }
+    }
+}
+
+impl AsyncRead for Socket {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Socket::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Socket::Tls(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Socket {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Socket::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Socket::Tls(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Socket::Plain(s) => Pin::new(s).poll_flush(cx),
+            Socket::Tls(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Socket::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Socket::Tls(s) => Pin::new(s).poll_shutdown(cx),
+        }
+    }
+}
+
 /// The socket under a client's WebSocket: bytes read past the upgrade head first, and writes dripped when a
 /// fault asks for it.
 struct Wire {
-    inner: TcpStream,
+    inner: Socket,
     prefix: Vec<u8>,
     drip: Arc<Mutex<Option<(usize, Duration)>>>,
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,

@@ -362,3 +362,39 @@ fn a_rules_file_that_does_not_load_says_where_and_ids_look_like_api_gateways() {
     let err = MockCore::with_env(bad, |_| None).expect_err("bad regex");
     assert!(err.starts_with("rule 1 ('r'): invalid regex"), "{err}");
 }
+
+#[test]
+fn hostile_messages_are_bounded_and_never_panic() {
+    let mut core = chat();
+    open(&mut core, "A");
+    // Deep nesting, many fields, a huge body, non-UTF-8, an action that is not a string.
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let many = format!(
+        "{{\"action\":\"join\",\"room\":\"r\",\"user\":\"u\",{}\"end\":1}}",
+        (0..20_000)
+            .map(|i| format!("\"k{i}\":{i},"))
+            .collect::<String>()
+    );
+    let huge = format!(
+        "{{\"action\":\"join\",\"room\":\"{}\"}}",
+        "x".repeat(2 << 20)
+    );
+    for message in [
+        deep.as_bytes(),
+        many.as_bytes(),
+        huge.as_bytes(),
+        &[0xff, 0xfe, 0x00][..],
+        br#"{"action":{"nested":[1,2]}}"#,
+        br#"{"action":null}"#,
+        br#"{"action":"join"}"#,
+    ] {
+        let _ = core.message("A", true, message);
+        let _ = core.message("A", false, message);
+    }
+    // The many-field join ran (its room and user were read) and the huge one took $default (not read as JSON).
+    assert!(core.group("r").contains(&"A".to_owned()));
+    assert!(core.group(&"x".repeat(2 << 20)).is_empty());
+    let _ = core.closed("A");
+    let _ = core.closed("never connected");
+    assert!(core.message("gone", true, b"{}").is_empty());
+}
