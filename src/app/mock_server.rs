@@ -9,6 +9,27 @@ use crate::model::mock::core::Outgoing;
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::mpsc;
 
+/// The faults the window can inject on a connected client.
+pub const CLIENT_FAULTS: [Fault; 11] = [
+    Fault::Drop,
+    Fault::StopReading,
+    Fault::PingThenDeaf,
+    Fault::BadUtf8,
+    Fault::Rsv1,
+    Fault::MaskedFrame,
+    Fault::OversizedControl,
+    Fault::Fragment(16),
+    Fault::Fragment(1),
+    Fault::Drip {
+        bytes: 1,
+        interval_ms: 100,
+    },
+    Fault::Drip {
+        bytes: 64,
+        interval_ms: 1000,
+    },
+];
+
 /// Log lines the window keeps; the oldest go first.
 pub const MOCK_LOG_LINES: usize = 10_000;
 /// Events taken per frame at most (the rest wait for the next frame).
@@ -55,6 +76,8 @@ pub struct MockPanel {
     pub close_code: u16,
     /// The reason.
     pub close_reason: String,
+    /// The fault to inject.
+    pub fault: Fault,
     /// What the last client action did.
     pub status: Option<String>,
 }
@@ -77,6 +100,7 @@ impl Default for MockPanel {
             message: String::new(),
             close_code: 4000,
             close_reason: String::new(),
+            fault: Fault::BadUtf8,
             status: None,
         }
     }
@@ -257,5 +281,18 @@ impl MockPanel {
         let to = self.targets();
         let dropped = to.iter().filter(|id| server.fault(id, Fault::Drop)).count();
         self.status = Some(format!("dropping {dropped} clients"));
+    }
+
+    /// Injects the chosen fault on the ticked clients.
+    pub fn inject(&mut self) {
+        let Some(server) = &self.server else {
+            return;
+        };
+        let to = self.targets();
+        let done = to
+            .iter()
+            .filter(|id| server.fault(id, self.fault.clone()))
+            .count();
+        self.status = Some(format!("{} on {done} clients", self.fault.describe()));
     }
 }

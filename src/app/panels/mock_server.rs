@@ -210,6 +210,26 @@ fn body(
             panel.drop_clients();
         }
     });
+    ui.horizontal(|ui| {
+        let label = ui.label("Fault");
+        egui::ComboBox::from_id_salt("mock-fault")
+            .selected_text(panel.fault.describe())
+            .show_ui(ui, |ui| {
+                for fault in crate::app::mock_server::CLIENT_FAULTS {
+                    let text = fault.describe();
+                    ui.selectable_value(&mut panel.fault, fault, text);
+                }
+            })
+            .response
+            .labelled_by(label.id);
+        if ui
+            .add_enabled(some, egui::Button::new("Inject on selected"))
+            .on_hover_text("Misbehave on purpose towards the ticked clients (logged as a fault)")
+            .clicked()
+        {
+            panel.inject();
+        }
+    });
     if let Some(status) = &panel.status {
         ui.label(RichText::new(status).weak());
     }

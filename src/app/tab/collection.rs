@@ -227,4 +227,44 @@ mod tests {
         assert!(move_item(&mut items, &[0], &[2], false));
         assert_eq!(names(&items), ["a", "c", "b", "[F: d]"]);
     }
+
+    #[test]
+    fn a_log_recorded_with_a_codec_keeps_binary_messages_as_json() {
+        use crate::model::{Direction, LogEntry, MessageKind};
+        let codec = crate::model::codec::Codec::MessagePack;
+        let entry = |direction, value: serde_json::Value, ms| {
+            LogEntry::new(
+                1,
+                direction,
+                MessageKind::Binary,
+                std::time::SystemTime::now(),
+                std::time::Duration::from_millis(ms),
+                codec.encode(&value).expect("encodes"),
+            )
+        };
+        let sent = entry(Direction::Sent, serde_json::json!({"op": "sub"}), 0);
+        let got = entry(Direction::Received, serde_json::json!({"ok": true}), 5);
+        let folder = folder_from_log(&[&sent, &got], "Recorded".into(), Some(&codec));
+        let Some(Item::Step(step)) = folder.items.first() else {
+            panic!("{folder:?}");
+        };
+        match &step.payload {
+            Payload::Encoded(json) => assert_eq!(
+                serde_json::from_str::<serde_json::Value>(json).expect("JSON"),
+                serde_json::json!({"op": "sub"})
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            step.expect[0].matcher,
+            Matcher::Equals(r#"{"ok":true}"#.into())
+        );
+        // Without a codec: hex and bytes, as before.
+        let folder = folder_from_log(&[&sent, &got], "Recorded".into(), None);
+        let Some(Item::Step(step)) = folder.items.first() else {
+            panic!("{folder:?}");
+        };
+        assert!(matches!(step.payload, Payload::Hex(_)));
+        assert!(matches!(step.expect[0].matcher, Matcher::Bytes(_)));
+    }
 }

@@ -236,3 +236,60 @@ fn decoded_values_in_the_log_rows_the_search_the_collection_and_base64_inside_js
         );
     }
 }
+
+#[test]
+fn the_guis_replay_sends_encoded_steps_and_checks_decoded_replies() {
+    use sockscope::model::session::{Expectation, Item, Matcher, Payload, Step};
+    let mut harness = harness(None);
+    let echo = harness.state().echo_url.clone().expect("echo");
+    {
+        let session = &mut harness.state_mut().tab_mut().session;
+        session.endpoint.url = echo;
+        session.endpoint.codec.kind = sockscope::model::codec::CodecKind::MessagePack;
+        let step = |name: &str, expect: &str| {
+            Item::Step(Step {
+                name: name.into(),
+                payload: Payload::Encoded(
+                    r#"{"op":"sub","n":{{counter}},"id":"18446744073709551615"}"#.into(),
+                ),
+                expect: vec![Expectation {
+                    matcher: Matcher::JsonSubset(expect.into()),
+                    timeout_ms: 2_000,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })
+        };
+        // The built-in echo server sends the MessagePack back: the first expectation holds on its decoded
+        // value, the second cannot.
+        session.collection = vec![
+            step(
+                "decoded",
+                r#"{"op":"sub","n":1,"id":"18446744073709551615"}"#,
+            ),
+            step("wrong", r#"{"op":"unsub"}"#),
+        ];
+    }
+    harness.run_steps(1);
+    harness.get_by_label("Run collection").click();
+    wait_for(&mut harness, "the replay to finish", |h| {
+        h.state().tab().replay.as_ref().is_some_and(|r| r.finished)
+    });
+    let run = harness.state().tab().replay.as_ref().expect("replay");
+    let outcomes: Vec<_> = run.reports.iter().map(|r| r.outcome).collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            sockscope::model::junit::Outcome::Pass,
+            sockscope::model::junit::Outcome::Fail
+        ],
+        "{:?}",
+        run.reports
+    );
+    // The failure shows the reply as JSON, not as bytes.
+    assert!(
+        run.reports[1].got.contains(r#""op":"sub""#),
+        "{}",
+        run.reports[1].got
+    );
+}

@@ -97,3 +97,71 @@ fn the_mock_server_window_serves_a_client_sends_to_it_and_closes_it_with_4000() 
     harness.run_steps(2);
     assert!(harness.state().mock.server.is_none());
 }
+
+#[test]
+fn a_fault_injected_from_the_window_reaches_the_client() {
+    let mut harness = harness(None);
+    harness.get_by_label("Mock server…").click();
+    wait_for(&mut harness, "the window", |h| {
+        h.query_by_label("Start").is_some()
+    });
+    harness.get_by_label("Start").click();
+    wait_for(&mut harness, "the server to listen", |h| {
+        h.query_by_label("Copy URL").is_some()
+    });
+    let url = harness.state().mock.server.as_ref().expect("running").url();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let client = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        runtime.block_on(async move {
+            let tcp = tokio::net::TcpStream::connect(url.trim_start_matches("ws://"))
+                .await
+                .expect("tcp");
+            let (mut ws, _) = tokio_tungstenite::client_async(url.as_str(), tcp)
+                .await
+                .expect("upgrade");
+            match ws.next().await {
+                Some(Err(e)) => {
+                    let _ = tx.send(format!("error {e}"));
+                }
+                other => {
+                    let _ = tx.send(format!("{other:?}"));
+                }
+            }
+        });
+    });
+    wait_for(&mut harness, "the client's row", |h| {
+        h.state()
+            .mock
+            .server
+            .as_ref()
+            .is_some_and(|s| s.clients().len() == 1)
+    });
+    let id = harness
+        .state()
+        .mock
+        .server
+        .as_ref()
+        .expect("running")
+        .clients()[0]
+        .0
+        .clone();
+    wait_for(&mut harness, "the row drawn", |h| {
+        h.query_by_label(&id).is_some()
+    });
+    harness.get_by_label(&id).click();
+    harness.state_mut().mock.fault = sockscope::model::mock::Fault::BadUtf8;
+    harness.run_steps(2);
+    harness.get_by_label("Inject on selected").click();
+    harness.run_steps(2);
+    let got = rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the client's reading");
+    assert!(got.contains("UTF-8"), "{got}");
+    wait_for(&mut harness, "the fault in the log", |h| {
+        h.query_all_by_label_contains("fault: a text frame that is not UTF-8")
+            .next()
+            .is_some()
+    });
+    client.join().expect("client thread");
+}
