@@ -37,6 +37,12 @@ const EVENTS_PER_FRAME: usize = 2_000;
 
 type Started = Result<(MockServer, tokio::sync::mpsc::Receiver<ServerEvent>), String>;
 
+/// What the rules file's thread reports.
+enum FileJob {
+    Loaded(Result<String, String>),
+    Saved(Result<String, String>),
+}
+
 /// One line of the window's log.
 #[derive(Clone, Debug)]
 pub struct LogLine {
@@ -78,6 +84,14 @@ pub struct MockPanel {
     pub close_reason: String,
     /// The fault to inject.
     pub fault: Fault,
+    /// The rules editor is shown (and its text, when not empty, is what Start serves).
+    pub editing: bool,
+    /// The rules as RON text, edited in the window.
+    pub rules_text: String,
+    /// What loading, checking or saving the rules said.
+    pub rules_status: Option<String>,
+    file_job: Option<mpsc::Receiver<FileJob>>,
+    check_cache: Option<(u64, Result<usize, String>)>,
     /// What the last client action did.
     pub status: Option<String>,
 }
@@ -101,6 +115,11 @@ impl Default for MockPanel {
             close_code: 4000,
             close_reason: String::new(),
             fault: Fault::BadUtf8,
+            editing: false,
+            rules_text: String::new(),
+            rules_status: None,
+            file_job: None,
+            check_cache: None,
             status: None,
         }
     }
@@ -124,8 +143,26 @@ impl MockPanel {
         let ctx = ctx.clone();
         self.error = None;
         self.starting = Some(rx);
+        // Rules typed in the window win over the file.
+        let edited = if self.editing && !self.rules_text.trim().is_empty() {
+            match crate::model::mock::MockRules::from_ron(
+                &self.rules_text,
+                std::path::Path::new(if path.is_empty() { "rules" } else { &path }),
+            ) {
+                Ok(rules) => Some(rules),
+                Err(e) => {
+                    self.starting = None;
+                    self.error = Some(e.to_string());
+                    return;
+                }
+            }
+        } else {
+            None
+        };
         engine.spawn(async move {
-            let rules = if path.is_empty() {
+            let rules = if let Some(rules) = edited {
+                Ok(rules)
+            } else if path.is_empty() {
                 Ok(crate::model::mock::MockRules {
                     rules: Vec::new(),
                     ..Default::default()
@@ -154,6 +191,121 @@ impl MockPanel {
         });
     }
 
+    /// Reads the rules file into the editor (on a thread of its own); a file that does not parse is shown with
+    /// its error and never written over by that.
+    pub fn load_text(&mut self, ctx: &egui::Context) {
+        let path = self.rules_path.trim().to_owned();
+        if path.is_empty() || self.file_job.is_some() {
+            return;
+        }
+        let (tx, rx) = mpsc::channel();
+        let ctx = ctx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("sockscope-mock-rules".into())
+            .spawn(move || {
+                let read = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("could not read {path}: {e}"));
+                let _ = tx.send(FileJob::Loaded(read));
+                ctx.request_repaint();
+            });
+        match spawned {
+            Ok(_) => self.file_job = Some(rx),
+            Err(e) => self.rules_status = Some(format!("could not start reading: {e}")),
+        }
+    }
+
+    /// Writes the editor's rules to the file, atomically, once they parse (on a thread of its own).
+    pub fn save_text(&mut self, ctx: &egui::Context) {
+        let path = self.rules_path.trim().to_owned();
+        if path.is_empty() || self.file_job.is_some() {
+            self.rules_status = Some("name the rules file first".into());
+            return;
+        }
+        if let Err(e) =
+            crate::model::mock::MockRules::from_ron(&self.rules_text, std::path::Path::new(&path))
+        {
+            self.rules_status = Some(format!("not saved: {e}"));
+            return;
+        }
+        let (tx, rx) = mpsc::channel();
+        let text = self.rules_text.clone();
+        let ctx = ctx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("sockscope-mock-rules".into())
+            .spawn(move || {
+                let written = crate::model::fsutil::write_atomic(
+                    std::path::Path::new(&path),
+                    text.as_bytes(),
+                )
+                .map(|()| path.clone())
+                .map_err(|e| format!("could not save {path}: {e}"));
+                let _ = tx.send(FileJob::Saved(written));
+                ctx.request_repaint();
+            });
+        match spawned {
+            Ok(_) => self.file_job = Some(rx),
+            Err(e) => self.rules_status = Some(format!("could not start saving: {e}")),
+        }
+    }
+
+    /// [`MockPanel::check_text`], parsed again only when the text changed (the window asks every frame).
+    pub fn checked(&mut self) -> Result<usize, String> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.rules_text.hash(&mut h);
+        self.rules_path.hash(&mut h);
+        let key = h.finish();
+        if let Some((k, result)) = &self.check_cache
+            && *k == key
+        {
+            return result.clone();
+        }
+        let result = self.check_text();
+        self.check_cache = Some((key, result.clone()));
+        result
+    }
+
+    /// Whether the editor's rules parse, in words: "3 rules", or the error with its line and column.
+    pub fn check_text(&self) -> Result<usize, String> {
+        let name = if self.rules_path.trim().is_empty() {
+            "rules"
+        } else {
+            self.rules_path.trim()
+        };
+        crate::model::mock::MockRules::from_ron(&self.rules_text, std::path::Path::new(name))
+            .map(|r| r.rules.len())
+            .map_err(|e| e.to_string())
+    }
+
+    fn take_file_job(&mut self) {
+        let Some(rx) = &self.file_job else {
+            return;
+        };
+        match rx.try_recv() {
+            Ok(FileJob::Loaded(Ok(text))) => {
+                self.file_job = None;
+                self.rules_text = text;
+                self.rules_status = Some(match self.check_text() {
+                    Ok(n) => format!("loaded: {n} rules"),
+                    Err(e) => format!("loaded, but it does not parse: {e}"),
+                });
+            }
+            Ok(FileJob::Loaded(Err(e))) | Ok(FileJob::Saved(Err(e))) => {
+                self.file_job = None;
+                self.rules_status = Some(e);
+            }
+            Ok(FileJob::Saved(Ok(path))) => {
+                self.file_job = None;
+                self.rules_status = Some(format!("saved {path}"));
+            }
+            Err(mpsc::TryRecvError::Empty) => {}
+            Err(mpsc::TryRecvError::Disconnected) => {
+                self.file_job = None;
+                self.rules_status = Some("the file work ended without an answer".into());
+            }
+        }
+    }
+
     /// Stops the server (its clients' connections end).
     pub fn stop(&mut self) {
         if let Some(server) = self.server.take() {
@@ -174,6 +326,7 @@ impl MockPanel {
 
     /// Takes a finished start and the events that arrived, within a frame's budget; true when more wait.
     pub fn drain(&mut self) -> bool {
+        self.take_file_job();
         if let Some(rx) = &self.starting {
             match rx.try_recv() {
                 Ok(Ok((server, events))) => {

@@ -600,3 +600,43 @@ fn wss_with_a_self_signed_certificate_or_the_users_own() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("do not go together"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_the_server_closes_its_clients_with_1001() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let rules =
+        sockscope::model::mock::MockRules::from_ron(ECHO, Path::new("e.ron")).expect("rules");
+    let core = sockscope::model::mock::core::MockCore::new(rules).expect("core");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let (server, _events) =
+        sockscope::engine::server::mock::MockServer::start(listener, core).expect("server");
+    let mut ws = connect(&server.url()).await.expect("connect");
+    for _ in 0..100 {
+        if server.clients().len() == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    server.stop();
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next())
+        .await
+        .expect("in time");
+    match closed {
+        Some(Ok(Message::Close(Some(frame)))) => {
+            assert_eq!(u16::from(frame.code), 1001);
+            assert_eq!(frame.reason.as_str(), "the mock server stopped");
+        }
+        other => panic!("{other:?}"),
+    }
+    // No new client is taken.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let again =
+        tokio::time::timeout(std::time::Duration::from_secs(2), connect(&server.url())).await;
+    assert!(
+        !matches!(again, Ok(Ok(_))),
+        "a client connected after the stop"
+    );
+}

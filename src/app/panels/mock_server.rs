@@ -67,6 +67,7 @@ fn body(
                 );
         });
     });
+    rules_editor_ui(panel, running, ui);
     ui.horizontal(|ui| {
         if running {
             if ui.button("Stop").clicked() {
@@ -274,5 +275,69 @@ fn body(
             for line in lines.into_iter().rev() {
                 ui.label(RichText::new(line).monospace());
             }
+        });
+}
+
+/// The rules as RON, edited here: loaded from the file (off this thread), checked as typed (line and column),
+/// saved atomically once they parse. Start serves them when the editor is open and not empty.
+fn rules_editor_ui(panel: &mut MockPanel, running: bool, ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        ui.checkbox(&mut panel.editing, "Edit rules")
+            .on_hover_text("Edit the rules as RON here; Start serves what the editor holds");
+        if !panel.editing {
+            return;
+        }
+        let named = !panel.rules_path.trim().is_empty();
+        if ui
+            .add_enabled(named, egui::Button::new("Load from file"))
+            .clicked()
+        {
+            panel.load_text(ui.ctx());
+        }
+        if ui
+            .add_enabled(named, egui::Button::new("Save to file"))
+            .on_hover_text("Written atomically, and only when the rules parse")
+            .clicked()
+        {
+            panel.save_text(ui.ctx());
+        }
+        if ui
+            .button("Example")
+            .on_hover_text("The chat rules of assets/mock/chat.ron")
+            .clicked()
+        {
+            panel.rules_text = include_str!("../../../assets/mock/chat.ron").to_owned();
+        }
+    });
+    if !panel.editing {
+        return;
+    }
+    if let Some(status) = &panel.rules_status {
+        ui.label(RichText::new(status).weak());
+    }
+    if !panel.rules_text.trim().is_empty() {
+        match panel.checked() {
+            Ok(n) => {
+                ui.label(RichText::new(format!("The rules parse: {n} rules.")).weak());
+            }
+            Err(e) => {
+                ui.label(RichText::new(e).color(ui.visuals().error_fg_color));
+            }
+        }
+    }
+    egui::ScrollArea::vertical()
+        .id_salt("mock-rules-text")
+        .max_height(180.0)
+        .show(ui, |ui| {
+            let label = ui.label(RichText::new("Rules (RON)").weak());
+            ui.add_enabled(
+                !running,
+                egui::TextEdit::multiline(&mut panel.rules_text)
+                    .font(egui::TextStyle::Monospace)
+                    .desired_rows(8)
+                    .desired_width(f32::INFINITY)
+                    .hint_text("MockRules(rules: [Rule(name: \"echo\", when: Route(\"$default\"), then: [Reply(\"{{request.body}}\")])])"),
+            )
+            .labelled_by(label.id);
         });
 }

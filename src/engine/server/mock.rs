@@ -312,10 +312,16 @@ impl Shared {
     }
 
     fn command(&self, id: &str, command: ClientCommand) -> bool {
-        let Some(client) = self.client(id) else {
+        // Only the sender is taken (a broadcast to a thousand clients copies no requests).
+        let Some(commands) = self
+            .clients
+            .lock()
+            .ok()
+            .and_then(|c| c.get(id).map(|c| c.commands.clone()))
+        else {
             return false;
         };
-        match client.commands.try_send(command) {
+        match commands.try_send(command) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 self.event(ServerEvent::Warning {
@@ -448,15 +454,30 @@ impl MockServer {
         self.shared.command(id, ClientCommand::Fault(fault))
     }
 
-    /// Stops accepting; the clients' tasks end with the runtime.
+    /// Stops accepting and closes every client with 1001 "the mock server stopped".
     pub fn stop(&self) {
         self.task.abort();
+        let ids: Vec<String> = self
+            .shared
+            .clients
+            .lock()
+            .map(|c| c.keys().cloned().collect())
+            .unwrap_or_default();
+        for id in ids {
+            self.shared.command(
+                &id,
+                ClientCommand::Close {
+                    code: 1001,
+                    reason: "the mock server stopped".into(),
+                },
+            );
+        }
     }
 }
 
 impl Drop for MockServer {
     fn drop(&mut self) {
-        self.task.abort();
+        self.stop();
     }
 }
 
@@ -854,7 +875,10 @@ async fn client_loop(
                 }
             },
             command = commands.recv() => {
-                let Some(command) = command else { continue };
+                // The sender lives in the client map until this loop ends: gone means the server is going.
+                let Some(command) = command else {
+                    return (None, "the server stopped".into(), ClosedBy::Server);
+                };
                 match command {
                     ClientCommand::Send(message) => {
                         if send_message(&mut ws, id, info, shared, message, fragment).await.is_err() {

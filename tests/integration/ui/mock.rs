@@ -165,3 +165,73 @@ fn a_fault_injected_from_the_window_reaches_the_client() {
     });
     client.join().expect("client thread");
 }
+
+#[test]
+fn rules_edited_in_the_window_are_checked_served_and_saved_only_when_they_parse() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("rules.ron");
+    std::fs::write(&file, "MockRules(rules: [])").expect("write");
+    let mut harness = harness(None);
+    harness.get_by_label("Mock server…").click();
+    wait_for(&mut harness, "the window", |h| {
+        h.query_by_label("Start").is_some()
+    });
+    harness.state_mut().mock.rules_path = file.display().to_string();
+    harness.get_by_label("Edit rules").click();
+    harness.run_steps(2);
+    // A broken text: its line and column, and Save leaves the file as it was.
+    harness.state_mut().mock.rules_text = "MockRules(\n  rules: [Rule(when: Nope)],\n)".into();
+    wait_for(&mut harness, "the error", |h| {
+        h.query_all_by_label_contains("rules.ron:2:")
+            .next()
+            .is_some()
+    });
+    harness.get_by_label("Save to file").click();
+    harness.run_steps(3);
+    assert_eq!(
+        std::fs::read_to_string(&file).expect("read"),
+        "MockRules(rules: [])"
+    );
+    // Valid rules: served, and saved as typed.
+    let rules = r#"MockRules(rules: [Rule(name: "echo", when: Route("$default"), then: [Reply("echo {{request.body}}")])])"#;
+    harness.state_mut().mock.rules_text = rules.into();
+    wait_for(&mut harness, "the check", |h| {
+        h.query_by_label_contains("The rules parse: 1 rules.")
+            .is_some()
+    });
+    harness.get_by_label("Save to file").click();
+    wait_for(&mut harness, "the save", |h| {
+        h.query_all_by_label_contains("saved ").next().is_some()
+    });
+    assert_eq!(std::fs::read_to_string(&file).expect("read"), rules);
+    harness.get_by_label("Start").click();
+    wait_for(&mut harness, "the server to listen", |h| {
+        h.query_by_label("Copy URL").is_some()
+    });
+    let url = harness.state().mock.server.as_ref().expect("running").url();
+    let reply = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        runtime.block_on(async move {
+            use futures_util::SinkExt;
+            let tcp = tokio::net::TcpStream::connect(url.trim_start_matches("ws://"))
+                .await
+                .expect("tcp");
+            let (mut ws, _) = tokio_tungstenite::client_async(url.as_str(), tcp)
+                .await
+                .expect("upgrade");
+            ws.send(Message::text("hi")).await.expect("send");
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) => t.to_string(),
+                other => format!("{other:?}"),
+            }
+        })
+    });
+    for _ in 0..50 {
+        harness.run_steps(1);
+        if reply.is_finished() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(reply.join().expect("client"), "echo hi");
+}
