@@ -44,17 +44,18 @@ pub(super) fn with_note(mut entry: LogEntry, note: String, violation: bool) -> L
     entry
 }
 
-pub(super) fn to_frame(raw: &RawFrame) -> Frame {
-    let mut frame = Frame::message(
-        raw.payload.clone(),
-        OpCode::from(raw.opcode & 0x0f),
-        raw.fin,
-    );
-    let header = frame.header_mut();
-    header.rsv1 = raw.rsv1;
-    header.rsv2 = raw.rsv2;
-    header.rsv3 = raw.rsv3;
-    frame
+/// A hand-built frame as the library's frame (any opcode, FIN and RSV bits). Built from its header, not with
+/// `Frame::message`, which debug-asserts a data opcode: a raw ping or close is a frame too.
+pub(crate) fn to_frame(raw: &RawFrame) -> Frame {
+    let header = tokio_tungstenite::tungstenite::protocol::frame::FrameHeader {
+        is_final: raw.fin,
+        rsv1: raw.rsv1,
+        rsv2: raw.rsv2,
+        rsv3: raw.rsv3,
+        opcode: OpCode::from(raw.opcode & 0x0f),
+        mask: None,
+    };
+    Frame::from_payload(header, raw.payload.clone().into())
 }
 
 /// A data message compressed as one frame with RSV1 set, and its entry marked with its size on the wire.
