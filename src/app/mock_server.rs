@@ -360,16 +360,7 @@ impl MockPanel {
         }
         let more = taken.len() == EVENTS_PER_FRAME;
         for event in taken {
-            let id = match &event {
-                ServerEvent::Connected { id, .. }
-                | ServerEvent::Message { id, .. }
-                | ServerEvent::Closed { id, .. }
-                | ServerEvent::Rule { id, .. }
-                | ServerEvent::RuleFailed { id, .. }
-                | ServerEvent::Fault { id, .. }
-                | ServerEvent::Warning { id, .. } => id.clone(),
-                _ => String::new(),
-            };
+            let id = event.connection_id().to_owned();
             if let ServerEvent::Closed { id, .. } = &event {
                 self.selected.remove(id);
             }

@@ -32,30 +32,28 @@ pub async fn run(args: RunArgs) -> i32 {
             return RUN_ERROR;
         }
     };
+    let base_dir = args.session.parent().map(|p| p.to_path_buf());
+    // The session's codec, built once: the replay encodes and matches with it, and binary message events
+    // carry "decoded" as `connect --decode` gives it. When it does not build, the replay says why.
+    let codec = session
+        .endpoint
+        .codec
+        .relative_to(base_dir.as_deref())
+        .build()
+        .ok()
+        .flatten()
+        .map(|(codec, _)| std::sync::Arc::new(codec));
     let options = ReplayOptions {
         url: args.url.clone(),
         variables,
-        base_dir: args.session.parent().map(|p| p.to_path_buf()),
+        base_dir,
+        codec: codec.clone(),
     };
     let json_mode = args.json;
-    // With a codec, binary message events carry "decoded" as `connect --decode` gives it (the replay builds
-    // its own for the steps and expectations, and reports a codec that does not build).
-    let codec = if json_mode {
-        session
-            .endpoint
-            .codec
-            .relative_to(options.base_dir.as_deref())
-            .build()
-            .ok()
-            .flatten()
-            .map(|(codec, _)| codec)
-    } else {
-        None
-    };
     let stdout = std::io::stdout();
     let (_tx, control) = tokio::sync::watch::channel(Control::Run);
     let result = replay::run(&session, &options, control, |p| {
-        print_progress(p, json_mode, codec.as_ref(), &mut stdout.lock());
+        print_progress(p, json_mode, codec.as_deref(), &mut stdout.lock());
     })
     .await;
     let result = match result {

@@ -23,6 +23,9 @@ pub struct ReplayOptions {
     pub variables: HashMap<String, String>,
     /// Where relative payload files are looked up (the session file's folder).
     pub base_dir: Option<PathBuf>,
+    /// The session's codec, when the caller built it already (`sockscope run` prints with it too); else the
+    /// replay builds it from the session.
+    pub codec: Option<std::sync::Arc<crate::model::codec::Codec>>,
 }
 
 /// Pause, resume or stop a running replay.
@@ -104,15 +107,20 @@ pub async fn run(
     request.reconnect.enabled = false;
     // The session's codec: its steps' JSON is encoded with it and its binary messages are matched decoded.
     // Compiling .proto files reads them: off the runtime's threads.
-    let setting = session
-        .endpoint
-        .codec
-        .relative_to(options.base_dir.as_deref());
-    let codec = tokio::task::spawn_blocking(move || setting.build())
-        .await
-        .map_err(|e| ReplayError::Request(format!("the codec could not be built: {e}")))?
-        .map_err(|e| ReplayError::Request(format!("codec: {e}")))?
-        .map(|(codec, _)| codec);
+    let codec = match &options.codec {
+        Some(codec) => Some(codec.clone()),
+        None => {
+            let setting = session
+                .endpoint
+                .codec
+                .relative_to(options.base_dir.as_deref());
+            tokio::task::spawn_blocking(move || setting.build())
+                .await
+                .map_err(|e| ReplayError::Request(format!("the codec could not be built: {e}")))?
+                .map_err(|e| ReplayError::Request(format!("codec: {e}")))?
+                .map(|(codec, _)| std::sync::Arc::new(codec))
+        }
+    };
     let (sink, mut events) = events::channel(64 << 20, Overflow::Wait, None);
     let (handle, mut task) = engine::spawn_connection(request, sink);
     wait_for_open(&mut events, &mut task, &mut progress).await?;
@@ -202,7 +210,7 @@ struct Replay<'a, P> {
     inbox: Inbox,
     progress: P,
     /// The session's codec.
-    codec: Option<crate::model::codec::Codec>,
+    codec: Option<std::sync::Arc<crate::model::codec::Codec>>,
 }
 
 impl<P: FnMut(Progress)> Replay<'_, P> {
@@ -260,7 +268,7 @@ impl<P: FnMut(Progress)> Replay<'_, P> {
             .payload
             .prepare(&self.ctx, self.options.base_dir.as_deref())
             .map_err(|e| e.to_string())
-            .and_then(|p| p.encoded_with(self.codec.as_ref()));
+            .and_then(|p| p.encoded_with(self.codec.as_deref()));
         match prepared {
             Err(e) => {
                 report.outcome = Outcome::Fail;
@@ -353,7 +361,7 @@ impl<P: FnMut(Progress)> Replay<'_, P> {
         pump_until(
             &mut self.events,
             &mut self.inbox,
-            self.codec.as_ref(),
+            self.codec.as_deref(),
             &mut self.progress,
             until,
         )

@@ -4,6 +4,47 @@
 
 use std::fmt;
 
+/// `value` written out as JSON (pretty or compact), at most `cap` bytes of it, cut at a character boundary (the
+/// rest is never produced), and whether it is whole: a preview, a search or a view of a huge value does not pay
+/// for writing all of it.
+pub fn capped(value: &serde_json::Value, cap: usize, pretty: bool) -> (String, bool) {
+    /// A writer that takes `cap` bytes and then refuses.
+    struct Capped {
+        out: Vec<u8>,
+        cap: usize,
+    }
+    impl std::io::Write for Capped {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let room = self.cap - self.out.len();
+            if room == 0 {
+                return Err(std::io::Error::other("enough"));
+            }
+            let n = room.min(buf.len());
+            self.out.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut capped = Capped {
+        out: Vec::new(),
+        cap,
+    };
+    let complete = if pretty {
+        serde_json::to_writer_pretty(&mut capped, value).is_ok()
+    } else {
+        serde_json::to_writer(&mut capped, value).is_ok()
+    };
+    let mut out = capped.out;
+    let valid = match std::str::from_utf8(&out) {
+        Ok(_) => out.len(),
+        Err(e) => e.valid_up_to(),
+    };
+    out.truncate(valid);
+    (String::from_utf8(out).unwrap_or_default(), complete)
+}
+
 /// The first thing wrong with a JSON text, where people count: lines and columns from 1.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JsonProblem {

@@ -19,11 +19,17 @@ struct Served {
 
 impl Served {
     fn start(rules: &Path, env: &[(&str, &str)]) -> Served {
+        Self::with(rules, &[], env).0
+    }
+
+    /// Started with extra flags; also the `listening` event.
+    fn with(rules: &Path, flags: &[&str], env: &[(&str, &str)]) -> (Served, Value) {
         let mut command = sockscope_command();
         command
             .args(["serve", "--rules"])
             .arg(rules)
             .args(["--port", "0", "--json"])
+            .args(flags)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
@@ -45,7 +51,7 @@ impl Served {
                 }
             }
         });
-        Served { child, url, events }
+        (Served { child, url, events }, listening)
     }
 
     fn events(&self) -> Vec<Value> {
@@ -154,35 +160,7 @@ fn run_peer(
     probe: &[&str],
     extra: &[&str],
 ) -> Option<Value> {
-    let program: std::ffi::OsString = match runtime {
-        Runtime::Python => std::env::var_os("SOCKSCOPE_PYTHON").unwrap_or_else(|| {
-            let venv = repo("target/peers-venv/bin/python");
-            if venv.exists() {
-                venv.into_os_string()
-            } else {
-                "python3".into()
-            }
-        }),
-        Runtime::Node => "node".into(),
-    };
-    let available = std::process::Command::new(&program)
-        .args(probe)
-        .current_dir(peers_dir())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !available {
-        crate::skips::skip(
-            test,
-            &format!(
-                "{} {} failed: scripts/test.sh installs the peers",
-                program.to_string_lossy(),
-                probe.join(" ")
-            ),
-        );
-        return None;
-    }
+    let program = crate::interop::peer_program(test, runtime, probe)?;
     let out = std::process::Command::new(&program)
         .arg(script)
         .args(extra)
@@ -375,20 +353,19 @@ async fn fragmenting_is_seen_frame_by_frame() {
     let rules = dir.path().join("faults.ron");
     std::fs::write(&rules, FAULTS).expect("write");
     let served = Served::start(&rules, &[]);
-    let out = cli_async(args(&[
-        "connect",
+    let (events, _, _) = crate::interop::connect(
         &served.url,
-        "--send",
-        r#"{"action":"fragment"}"#,
-        "--frames",
-        "--json",
-        "--count",
-        "1",
-    ]))
+        &[
+            "--send",
+            r#"{"action":"fragment"}"#,
+            "--frames",
+            "--count",
+            "1",
+        ],
+    )
     .await;
-    let frames: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+    let frames: Vec<&Value> = events
+        .iter()
         .filter(|e| e["event"] == "frame" && e["direction"] == "received" && e["opcode"] != "close")
         .collect();
     // "fragmented reply" (16 bytes) in frames of 3: a text frame and five continuations, the last with FIN.
@@ -506,41 +483,13 @@ const ECHO: &str = r#"MockRules(rules: [
   Rule(name: "echo", when: Route("$default"), then: [Reply("echo {{request.body}}")]),
 ])"#;
 
-/// `Served::start` with extra flags.
-fn served_with(rules: &Path, flags: &[&str]) -> (Served, Value) {
-    let mut command = sockscope_command();
-    command
-        .args(["serve", "--rules"])
-        .arg(rules)
-        .args(["--port", "0", "--json"])
-        .args(flags)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    let mut child = command.spawn().expect("start sockscope serve");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let first = lines.next().expect("a first line").expect("read");
-    let listening: Value = serde_json::from_str(&first).expect("NDJSON");
-    let url = listening["url"].as_str().expect("url").to_owned();
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let sink = events.clone();
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            if let Ok(v) = serde_json::from_str(&line) {
-                sink.lock().expect("events").push(v);
-            }
-        }
-    });
-    (Served { child, url, events }, listening)
-}
-
 #[test]
 fn wss_with_a_self_signed_certificate_or_the_users_own() {
     let dir = tempfile::tempdir().expect("temp dir");
     let rules = dir.path().join("echo.ron");
     std::fs::write(&rules, ECHO).expect("write");
     // Made on the spot: node sees the fingerprint sockscope printed, talks wss and calls the API over HTTPS.
-    let (served, listening) = served_with(&rules, &["--tls-self-signed"]);
+    let (served, listening) = Served::with(&rules, &["--tls-self-signed"], &[]);
     assert!(served.url.starts_with("wss://127.0.0.1:"), "{}", served.url);
     let sha = listening["sha256"].as_str().expect("sha256").to_owned();
     assert_eq!(sha.len(), 95, "32 bytes as AB:CD:…: {sha}");
@@ -566,7 +515,7 @@ fn wss_with_a_self_signed_certificate_or_the_users_own() {
     let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     std::fs::write(&cert_path, cert.pem()).expect("cert written");
     std::fs::write(&key_path, key.serialize_pem()).expect("key written");
-    let (served, _) = served_with(
+    let (served, _) = Served::with(
         &rules,
         &[
             "--tls-cert",
@@ -574,6 +523,7 @@ fn wss_with_a_self_signed_certificate_or_the_users_own() {
             "--tls-key",
             key_path.to_str().expect("path"),
         ],
+        &[],
     );
     let python = run_peer(
         "wss_with_a_self_signed_certificate_or_the_users_own",

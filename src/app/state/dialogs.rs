@@ -115,6 +115,8 @@ impl AppState {
                 .as_deref()
                 .and_then(|p| p.parent())
                 .map(|p| p.to_path_buf()),
+            // Built by the replay from the session (its .proto paths relative to the session file).
+            codec: None,
         };
         let (control, control_rx) = tokio::sync::watch::channel(Control::Run);
         let Some(engine) = self.engine.as_ref() else {

@@ -117,33 +117,7 @@ pub fn decode_entry(
 /// Compact JSON text of `value`, at most `max_bytes` of it (cut at a character boundary): a preview or a search
 /// never writes out all of a huge value.
 pub fn json_head(value: &serde_json::Value, max_bytes: usize) -> String {
-    struct Capped(Vec<u8>, usize);
-    impl std::io::Write for Capped {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            let room = self.1 - self.0.len();
-            if room == 0 {
-                return Err(std::io::Error::other("full"));
-            }
-            let n = buf.len().min(room);
-            self.0.extend_from_slice(&buf[..n]);
-            Ok(n)
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut out = Capped(Vec::new(), max_bytes);
-    let _ = serde_json::to_writer(&mut out, value);
-    let bytes = out.0;
-    match String::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(e) => {
-            let valid = e.utf8_error().valid_up_to();
-            let mut bytes = e.into_bytes();
-            bytes.truncate(valid);
-            String::from_utf8(bytes).unwrap_or_default()
-        }
-    }
+    crate::model::json_text::capped(value, max_bytes, false).0
 }
 
 /// Payload bytes the log's rows decode per frame at most; the rows beyond it show their bytes for a frame and

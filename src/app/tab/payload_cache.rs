@@ -5,7 +5,6 @@
 use crate::app::widgets::json_tree::JsonTree;
 use crate::model::{LogEntry, MessageKind, hex_dump_with};
 use serde_json::Value;
-use std::io::Write;
 use std::sync::Arc;
 
 /// How the selected payload is shown.
@@ -202,38 +201,7 @@ fn render(entry: &LogEntry, view: PayloadView, json: Option<&Value>, per_line: u
 
 /// Pretty JSON, stopped after about `cap` bytes (the rest is never produced) and marked as cut.
 pub fn pretty_capped(value: &Value, cap: usize) -> String {
-    /// A writer that takes `cap` bytes and then refuses.
-    struct Capped {
-        out: Vec<u8>,
-        cap: usize,
-    }
-    impl Write for Capped {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            let room = self.cap - self.out.len();
-            if room == 0 {
-                return Err(std::io::Error::other("enough"));
-            }
-            let n = room.min(buf.len());
-            self.out.extend_from_slice(&buf[..n]);
-            Ok(n)
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut capped = Capped {
-        out: Vec::new(),
-        cap,
-    };
-    let complete = serde_json::to_writer_pretty(&mut capped, value).is_ok();
-    let mut out = capped.out;
-    // Cut at a character boundary.
-    let valid = match std::str::from_utf8(&out) {
-        Ok(_) => out.len(),
-        Err(e) => e.valid_up_to(),
-    };
-    out.truncate(valid);
-    let mut text = String::from_utf8(out).unwrap_or_default();
+    let (mut text, complete) = crate::model::json_text::capped(value, cap, true);
     if !complete {
         text.push_str("\n… (cut: Copy gives the whole document)");
     }

@@ -19,6 +19,7 @@ use crate::model::{ConnId, ConnectRequest, Stage, StageError};
 pub use attempt::CLOSE_REPLY_TIMEOUT;
 use attempt::run_attempt;
 use command::next;
+pub(crate) use outgoing::to_frame;
 use std::time::Duration;
 
 /// Runs one connection — with its reconnections, when enabled — to its end.

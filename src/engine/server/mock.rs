@@ -835,43 +835,27 @@ async fn client_loop(
         let stream_due = !stream.is_empty();
         tokio::select! {
             incoming = ws.next(), if reading => match incoming {
-                Some(Ok(Message::Text(t))) => {
+                Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => {
                     touch();
                     info.counts.0.fetch_add(1, Ordering::Relaxed);
-                    let payload: Arc<[u8]> = t.as_bytes().into();
-                    shared.event(ServerEvent::Message { id: id.to_owned(), sent: false, text: true, payload: payload.clone() });
-                    let effects = shared.core.lock().map(|mut c| c.message(id, true, &payload)).unwrap_or_default();
-                    if runner.send(effects).await.is_err() { break (None, String::new(), ClosedBy::Dropped) }
-                }
-                Some(Ok(Message::Binary(b))) => {
-                    touch();
-                    info.counts.0.fetch_add(1, Ordering::Relaxed);
-                    let payload: Arc<[u8]> = b.as_ref().into();
-                    shared.event(ServerEvent::Message { id: id.to_owned(), sent: false, text: false, payload: payload.clone() });
-                    let effects = shared.core.lock().map(|mut c| c.message(id, false, &payload)).unwrap_or_default();
+                    let text = message.is_text();
+                    let payload: Arc<[u8]> = message.into_data().as_ref().into();
+                    shared.event(ServerEvent::Message { id: id.to_owned(), sent: false, text, payload: payload.clone() });
+                    let effects = shared.core.lock().map(|mut c| c.message(id, text, &payload)).unwrap_or_default();
                     if runner.send(effects).await.is_err() { break (None, String::new(), ClosedBy::Dropped) }
                 }
                 Some(Ok(Message::Close(frame))) => {
                     let (code, reason) = frame.map(|f| (Some(u16::from(f.code)), f.reason.to_string())).unwrap_or((None, String::new()));
                     // Our reply goes out with the next flush; then the stream ends.
                     let _ = ws.flush().await;
-                    return match closing {
-                        Some((code, reason)) => (Some(code), reason, ClosedBy::Server),
-                        None => (code, reason, ClosedBy::Client),
-                    };
+                    return ended(closing, (code, reason, ClosedBy::Client));
                 }
                 Some(Ok(_)) => touch(),
                 Some(Err(e)) => {
-                    return match closing {
-                        Some((code, reason)) => (Some(code), reason, ClosedBy::Server),
-                        None => (None, format!("{e}"), ClosedBy::Dropped),
-                    };
+                    return ended(closing, (None, format!("{e}"), ClosedBy::Dropped));
                 }
                 None => {
-                    return match closing {
-                        Some((code, reason)) => (Some(code), reason, ClosedBy::Server),
-                        None => (None, String::new(), ClosedBy::Dropped),
-                    };
+                    return ended(closing, (None, String::new(), ClosedBy::Dropped));
                 }
             },
             command = commands.recv() => {
@@ -890,12 +874,12 @@ async fn client_loop(
                         if ws.send(Message::Close(Some(frame))).await.is_err() {
                             return (Some(code), reason, ClosedBy::Server);
                         }
-                        closing = Some((code, reason));
-                        close_deadline = tokio::time::Instant::now() + Duration::from_secs(5);
                         // Not reading any more (a stop-reading fault): nothing will bring the reply.
                         if !reading {
-                            return (closing.as_ref().map(|c| c.0), closing.map(|c| c.1).unwrap_or_default(), ClosedBy::Server);
+                            return (Some(code), reason, ClosedBy::Server);
                         }
+                        closing = Some((code, reason));
+                        close_deadline = tokio::time::Instant::now() + Duration::from_secs(5);
                     }
                     ClientCommand::Stream { messages, interval_ms } => {
                         stream.extend(messages);
@@ -954,33 +938,41 @@ async fn client_loop(
     }
 }
 
-/// The bytes of a frame fault: a frame no WebSocket library would send.
+/// How a connection ended: as the server's close said when it sent one (the client's reply, its error or its
+/// end only finish that), else `otherwise`.
+fn ended(
+    closing: Option<(u16, String)>,
+    otherwise: (Option<u16>, String, ClosedBy),
+) -> (Option<u16>, String, ClosedBy) {
+    match closing {
+        Some((code, reason)) => (Some(code), reason, ClosedBy::Server),
+        None => otherwise,
+    }
+}
+
+/// The bytes of a frame fault: a frame no WebSocket library would send, built as the raw frames of the client
+/// side are (`RawFrame`), masked when the fault asks for it.
 fn fault_frame(fault: &Fault) -> Vec<u8> {
-    let (first, mask, payload): (u8, Option<[u8; 4]>, Vec<u8>) = match fault {
-        // FIN, text: "ok" and two bytes that are not UTF-8.
-        Fault::BadUtf8 => (0x81, None, vec![b'o', b'k', 0xff, 0xfe]),
-        // FIN, RSV1, text.
-        Fault::Rsv1 => (0xc1, None, b"rsv1 set".to_vec()),
-        Fault::MaskedFrame => (0x81, Some([1, 2, 3, 4]), b"masked".to_vec()),
-        // FIN, ping, 200 bytes.
-        _ => (0x89, None, vec![b'p'; 200]),
+    let raw = |opcode: u8, rsv1: bool, payload: &[u8]| crate::model::RawFrame {
+        opcode,
+        fin: true,
+        rsv1,
+        payload: payload.to_vec(),
+        ..Default::default()
     };
-    let mut out = vec![first];
-    let mask_bit = if mask.is_some() { 0x80 } else { 0 };
-    match payload.len() {
-        n @ 0..=125 => out.push(mask_bit | n as u8),
-        n => {
-            out.push(mask_bit | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-    }
-    match mask {
-        Some(key) => {
-            out.extend_from_slice(&key);
-            out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
-        }
-        None => out.extend_from_slice(&payload),
-    }
+    let (raw, mask) = match fault {
+        // Text: "ok" and two bytes that are not UTF-8.
+        Fault::BadUtf8 => (raw(1, false, &[b'o', b'k', 0xff, 0xfe]), None),
+        Fault::Rsv1 => (raw(1, true, b"rsv1 set"), None),
+        Fault::MaskedFrame => (raw(1, false, b"masked"), Some([1, 2, 3, 4])),
+        // A ping of 200 bytes.
+        _ => (raw(9, false, &[b'p'; 200]), None),
+    };
+    let mut frame = crate::engine::connection::to_frame(&raw);
+    frame.header_mut().mask = mask;
+    let mut out = Vec::with_capacity(frame.len());
+    // Writing into a Vec does not fail.
+    let _ = frame.format(&mut out);
     out
 }
 
@@ -1360,6 +1352,20 @@ impl ServerEvent {
             ServerEvent::Warning { id, message } => {
                 json!({"event": "warning", "connection_id": id, "message": message})
             }
+        }
+    }
+
+    /// The connection the event is about (empty for one that has none: a refusal, an API call).
+    pub fn connection_id(&self) -> &str {
+        match self {
+            ServerEvent::Connected { id, .. }
+            | ServerEvent::Message { id, .. }
+            | ServerEvent::Closed { id, .. }
+            | ServerEvent::Rule { id, .. }
+            | ServerEvent::RuleFailed { id, .. }
+            | ServerEvent::Fault { id, .. }
+            | ServerEvent::Warning { id, .. } => id,
+            ServerEvent::Refused { .. } | ServerEvent::Api { .. } => "",
         }
     }
 

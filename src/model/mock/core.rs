@@ -292,18 +292,13 @@ impl MockCore {
         );
         let mut faults = Vec::new();
         let mut effects = Vec::new();
-        for i in 0..self.rules.rules.len() {
-            let rule = &self.rules.rules[i];
-            let fires = rule.enabled
-                && match &rule.when {
-                    When::Connect(c) => connect_holds(c, &request),
-                    When::Route(k) => k == "$connect",
-                    _ => false,
-                };
-            if !fires {
-                continue;
-            }
-            let rule = rule.clone();
+        let firing = self.firing(|_, when| match when {
+            When::Connect(c) => connect_holds(c, &request),
+            When::Route(k) => k == "$connect",
+            _ => false,
+        });
+        for i in firing {
+            let rule = self.rules.rules[i].clone();
             effects.push(Effect::Fired {
                 rule: rule.name.clone(),
             });
@@ -360,31 +355,44 @@ impl MockCore {
                 .iter()
                 .any(|r| r.enabled && r.when == When::Route(route.clone()));
         let received = Received::Data(payload);
+        let firing = self.firing(|i, when| match when {
+            When::Message(_) => self.matchers[i]
+                .as_ref()
+                .is_some_and(|m| m.matches(received)),
+            When::Route(k) if k == "$default" => !has_route,
+            When::Route(k) => *k == route && !k.starts_with('$'),
+            _ => false,
+        });
+        let message = Message {
+            text,
+            payload,
+            body: body.as_ref(),
+        };
+        self.run_rules(&firing, id, &route, Some(message))
+    }
+
+    /// The enabled rules whose `when` holds, in order.
+    fn firing(&self, holds: impl Fn(usize, &When) -> bool) -> Vec<usize> {
+        (0..self.rules.rules.len())
+            .filter(|&i| self.rules.rules[i].enabled && holds(i, &self.rules.rules[i].when))
+            .collect()
+    }
+
+    /// Runs the rules `firing` names for `id`: the first, and the next ones while each says `continue`.
+    fn run_rules(
+        &mut self,
+        firing: &[usize],
+        id: &str,
+        route: &str,
+        message: Option<Message<'_>>,
+    ) -> Vec<Effect> {
         let mut effects = Vec::new();
-        for i in 0..self.rules.rules.len() {
-            let rule = &self.rules.rules[i];
-            let fires = rule.enabled
-                && match &rule.when {
-                    When::Message(_) => self.matchers[i]
-                        .as_ref()
-                        .is_some_and(|m| m.matches(received)),
-                    When::Route(k) if k == "$default" => !has_route,
-                    When::Route(k) => *k == route && !k.starts_with('$'),
-                    _ => false,
-                };
-            if !fires {
-                continue;
-            }
-            let rule: Rule = rule.clone();
+        for &i in firing {
+            let rule: Rule = self.rules.rules[i].clone();
             effects.push(Effect::Fired {
                 rule: rule.name.clone(),
             });
-            let message = Message {
-                text,
-                payload,
-                body: body.as_ref(),
-            };
-            effects.extend(self.run(&rule.name, id, &route, Some(message), &rule.then));
+            effects.extend(self.run(&rule.name, id, route, message, &rule.then));
             if !rule.and_continue {
                 break;
             }
@@ -397,27 +405,12 @@ impl MockCore {
         if !self.connections.contains_key(id) {
             return Vec::new();
         }
-        let mut effects = Vec::new();
-        for i in 0..self.rules.rules.len() {
-            let rule = &self.rules.rules[i];
-            let fires = rule.enabled
-                && match &rule.when {
-                    When::Close => true,
-                    When::Route(k) => k == "$disconnect",
-                    _ => false,
-                };
-            if !fires {
-                continue;
-            }
-            let rule = rule.clone();
-            effects.push(Effect::Fired {
-                rule: rule.name.clone(),
-            });
-            effects.extend(self.run(&rule.name, id, "$disconnect", None, &rule.then));
-            if !rule.and_continue {
-                break;
-            }
-        }
+        let firing = self.firing(|_, when| match when {
+            When::Close => true,
+            When::Route(k) => k == "$disconnect",
+            _ => false,
+        });
+        let mut effects = self.run_rules(&firing, id, "$disconnect", None);
         self.forget(id);
         // A client that left gets nothing more.
         for effect in &mut effects {

@@ -324,12 +324,10 @@ async fn a_session_run_encodes_its_steps_and_expects_on_decoded_replies() {
         String::from_utf8_lossy(&out.stderr)
     );
     // Its NDJSON carries the decoded replies, as `connect --decode` does.
-    let replies: Vec<Value> = stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|e| {
-            e["event"] == "message" && e["direction"] == "received" && e["kind"] == "binary"
-        })
+    let all = events(&out);
+    let replies: Vec<&Value> = received(&all)
+        .into_iter()
+        .filter(|e| e["kind"] == "binary")
         .collect();
     assert!(
         replies

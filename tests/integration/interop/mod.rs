@@ -66,25 +66,9 @@ impl Runtime {
     }
 }
 
-/// Starts `runtime script` and reads the port it prints; None (after recording the skip) when the peer is
-/// unavailable outside CI.
-pub(crate) fn start_peer(
-    test: &str,
-    runtime: Runtime,
-    script: &str,
-    probe: &[&str],
-) -> Option<Peer> {
-    start_peer_with(test, runtime, script, probe, &[])
-}
-
-/// As [`start_peer`], passing `args` after the script.
-pub(crate) fn start_peer_with(
-    test: &str,
-    runtime: Runtime,
-    script: &str,
-    probe: &[&str],
-    args: &[&std::ffi::OsStr],
-) -> Option<Peer> {
+/// The interpreter of `runtime` when `probe` (its arguments, run in tests/peers) succeeds with it; None (after
+/// recording the skip, which fails under CI) when the peer is unavailable.
+pub(crate) fn peer_program(test: &str, runtime: Runtime, probe: &[&str]) -> Option<OsString> {
     let program = runtime.program();
     let available = Process::new(&program)
         .args(probe)
@@ -110,6 +94,29 @@ pub(crate) fn start_peer_with(
         crate::skips::skip(test, &reason);
         return None;
     }
+    Some(program)
+}
+
+/// Starts `runtime script` and reads the port it prints; None (after recording the skip) when the peer is
+/// unavailable outside CI.
+pub(crate) fn start_peer(
+    test: &str,
+    runtime: Runtime,
+    script: &str,
+    probe: &[&str],
+) -> Option<Peer> {
+    start_peer_with(test, runtime, script, probe, &[])
+}
+
+/// As [`start_peer`], passing `args` after the script.
+pub(crate) fn start_peer_with(
+    test: &str,
+    runtime: Runtime,
+    script: &str,
+    probe: &[&str],
+    args: &[&std::ffi::OsStr],
+) -> Option<Peer> {
+    let program = peer_program(test, runtime, probe)?;
     let mut child = Process::new(&program)
         .arg(script)
         .args(args)

@@ -4,47 +4,42 @@ use super::*;
 use futures_util::StreamExt;
 use tokio_tungstenite::tungstenite::Message;
 
-#[test]
-fn the_mock_server_window_serves_a_client_sends_to_it_and_closes_it_with_4000() {
-    let mut harness = harness(None);
+/// Opens the Mock server window.
+fn open_window(harness: &mut Harness<'static, AppState>) {
     harness.get_by_label("Mock server…").click();
     harness.run_steps(2);
     assert!(harness.state().mock.open, "the window opened");
-    wait_for(&mut harness, "the window", |h| {
+    wait_for(harness, "the window", |h| {
         h.query_by_label("Start").is_some()
     });
+}
+
+/// Starts the window's server; its URL.
+fn start(harness: &mut Harness<'static, AppState>) -> String {
     harness.get_by_label("Start").click();
-    wait_for(&mut harness, "the server to listen", |h| {
+    wait_for(harness, "the server to listen", |h| {
         h.query_by_label("Copy URL").is_some()
     });
-    let url = harness.state().mock.server.as_ref().expect("running").url();
-    assert!(url.starts_with("ws://127.0.0.1:"), "{url}");
-    // An independent client, on its own runtime.
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let client = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Runtime::new().expect("runtime");
-        runtime.block_on(async move {
-            let tcp = tokio::net::TcpStream::connect(url.trim_start_matches("ws://"))
-                .await
-                .expect("tcp");
-            let (mut ws, _) = tokio_tungstenite::client_async(format!("{url}/room"), tcp)
-                .await
-                .expect("upgrade");
-            while let Some(Ok(m)) = ws.next().await {
-                match m {
-                    Message::Text(t) => {
-                        let _ = tx.send(format!("text {t}"));
-                    }
-                    Message::Close(frame) => {
-                        let code = frame.map(|f| u16::from(f.code)).unwrap_or(0);
-                        let _ = tx.send(format!("close {code}"));
-                    }
-                    _ => {}
-                }
-            }
-        });
-    });
-    wait_for(&mut harness, "the client's row", |h| {
+    harness.state().mock.server.as_ref().expect("running").url()
+}
+
+/// An independent client (tokio-tungstenite) connected to `url`.
+async fn client(url: &str) -> tokio_tungstenite::WebSocketStream<tokio::net::TcpStream> {
+    let host = url
+        .trim_start_matches("ws://")
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    let tcp = tokio::net::TcpStream::connect(host).await.expect("tcp");
+    tokio_tungstenite::client_async(url, tcp)
+        .await
+        .expect("upgrade")
+        .0
+}
+
+/// Waits for the one client and its row; its connection id.
+fn only_client(harness: &mut Harness<'static, AppState>) -> String {
+    wait_for(harness, "the client's row", |h| {
         h.state()
             .mock
             .server
@@ -60,9 +55,39 @@ fn the_mock_server_window_serves_a_client_sends_to_it_and_closes_it_with_4000() 
         .clients()[0]
         .0
         .clone();
-    wait_for(&mut harness, "the row drawn", |h| {
+    wait_for(harness, "the row drawn", |h| {
         h.query_by_label(&id).is_some()
     });
+    id
+}
+
+#[test]
+fn the_mock_server_window_serves_a_client_sends_to_it_and_closes_it_with_4000() {
+    let mut harness = harness(None);
+    open_window(&mut harness);
+    let url = start(&mut harness);
+    assert!(url.starts_with("ws://127.0.0.1:"), "{url}");
+    // An independent client, on its own runtime.
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let client = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        runtime.block_on(async move {
+            let mut ws = client(&format!("{url}/room")).await;
+            while let Some(Ok(m)) = ws.next().await {
+                match m {
+                    Message::Text(t) => {
+                        let _ = tx.send(format!("text {t}"));
+                    }
+                    Message::Close(frame) => {
+                        let code = frame.map(|f| u16::from(f.code)).unwrap_or(0);
+                        let _ = tx.send(format!("close {code}"));
+                    }
+                    _ => {}
+                }
+            }
+        });
+    });
+    let id = only_client(&mut harness);
     assert!(
         harness
             .query_all_by_label_contains("connected from 127.0.0.1")
@@ -101,25 +126,13 @@ fn the_mock_server_window_serves_a_client_sends_to_it_and_closes_it_with_4000() 
 #[test]
 fn a_fault_injected_from_the_window_reaches_the_client() {
     let mut harness = harness(None);
-    harness.get_by_label("Mock server…").click();
-    wait_for(&mut harness, "the window", |h| {
-        h.query_by_label("Start").is_some()
-    });
-    harness.get_by_label("Start").click();
-    wait_for(&mut harness, "the server to listen", |h| {
-        h.query_by_label("Copy URL").is_some()
-    });
-    let url = harness.state().mock.server.as_ref().expect("running").url();
+    open_window(&mut harness);
+    let url = start(&mut harness);
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     let client = std::thread::spawn(move || {
         let runtime = tokio::runtime::Runtime::new().expect("runtime");
         runtime.block_on(async move {
-            let tcp = tokio::net::TcpStream::connect(url.trim_start_matches("ws://"))
-                .await
-                .expect("tcp");
-            let (mut ws, _) = tokio_tungstenite::client_async(url.as_str(), tcp)
-                .await
-                .expect("upgrade");
+            let mut ws = client(&url).await;
             match ws.next().await {
                 Some(Err(e)) => {
                     let _ = tx.send(format!("error {e}"));
@@ -130,25 +143,7 @@ fn a_fault_injected_from_the_window_reaches_the_client() {
             }
         });
     });
-    wait_for(&mut harness, "the client's row", |h| {
-        h.state()
-            .mock
-            .server
-            .as_ref()
-            .is_some_and(|s| s.clients().len() == 1)
-    });
-    let id = harness
-        .state()
-        .mock
-        .server
-        .as_ref()
-        .expect("running")
-        .clients()[0]
-        .0
-        .clone();
-    wait_for(&mut harness, "the row drawn", |h| {
-        h.query_by_label(&id).is_some()
-    });
+    let id = only_client(&mut harness);
     harness.get_by_label(&id).click();
     harness.state_mut().mock.fault = sockscope::model::mock::Fault::BadUtf8;
     harness.run_steps(2);
@@ -172,10 +167,7 @@ fn rules_edited_in_the_window_are_checked_served_and_saved_only_when_they_parse(
     let file = dir.path().join("rules.ron");
     std::fs::write(&file, "MockRules(rules: [])").expect("write");
     let mut harness = harness(None);
-    harness.get_by_label("Mock server…").click();
-    wait_for(&mut harness, "the window", |h| {
-        h.query_by_label("Start").is_some()
-    });
+    open_window(&mut harness);
     harness.state_mut().mock.rules_path = file.display().to_string();
     harness.get_by_label("Edit rules").click();
     harness.run_steps(2);
@@ -204,21 +196,12 @@ fn rules_edited_in_the_window_are_checked_served_and_saved_only_when_they_parse(
         h.query_all_by_label_contains("saved ").next().is_some()
     });
     assert_eq!(std::fs::read_to_string(&file).expect("read"), rules);
-    harness.get_by_label("Start").click();
-    wait_for(&mut harness, "the server to listen", |h| {
-        h.query_by_label("Copy URL").is_some()
-    });
-    let url = harness.state().mock.server.as_ref().expect("running").url();
+    let url = start(&mut harness);
     let reply = std::thread::spawn(move || {
         let runtime = tokio::runtime::Runtime::new().expect("runtime");
         runtime.block_on(async move {
             use futures_util::SinkExt;
-            let tcp = tokio::net::TcpStream::connect(url.trim_start_matches("ws://"))
-                .await
-                .expect("tcp");
-            let (mut ws, _) = tokio_tungstenite::client_async(url.as_str(), tcp)
-                .await
-                .expect("upgrade");
+            let mut ws = client(&url).await;
             ws.send(Message::text("hi")).await.expect("send");
             match ws.next().await {
                 Some(Ok(Message::Text(t))) => t.to_string(),
