@@ -47,10 +47,12 @@ pub enum Action {
     CopyAs(Tool),
     /// Open the load test window (k6).
     OpenLoadTest,
-    /// Open the mock server window.
-    OpenMockServer,
-    /// Stop the mock server.
-    StopMockServer,
+    /// Open a new server tab (a mock server) and show it.
+    NewServerTab,
+    /// Show server tab `i`.
+    SelectServerTab(usize),
+    /// Close server tab `i` (its server stops; its clients are closed with 1001).
+    CloseServerTab(usize),
     /// Start the load test with the active tab's session.
     StartLoadTest,
     /// Stop the load test.

@@ -1,13 +1,16 @@
-//! "Mock server…": the mock server (`engine::server::mock`) run from the window, on the engine's runtime. The UI
+//! A server tab: the mock server (`engine::server::mock`) run from the GUI, on the engine's runtime. The UI
 //! thread starts it (the rules file is read and the port bound on the runtime, the result taken the next frame),
 //! reads its events without waiting (a budget per frame, into a bounded log), and sends, closes and drops
 //! clients through the server's non-blocking commands.
 
+use crate::app::mock_log::{MockLog, Row, Tone};
 use crate::engine::server::mock::{MockServer, ServerEvent};
 use crate::model::mock::Fault;
 use crate::model::mock::core::Outgoing;
-use std::collections::{BTreeSet, VecDeque};
+use crate::model::mock::core::Request;
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::mpsc;
+use std::time::SystemTime;
 
 /// The faults the window can inject on a connected client.
 pub const CLIENT_FAULTS: [Fault; 11] = [
@@ -30,12 +33,87 @@ pub const CLIENT_FAULTS: [Fault; 11] = [
     },
 ];
 
-/// Log lines the window keeps; the oldest go first.
-pub const MOCK_LOG_LINES: usize = 10_000;
+/// Handshakes kept for clients (those still connected, and the latest that left); the oldest go first.
+pub const HANDSHAKES_KEPT: usize = 10_000;
 /// Events taken per frame at most (the rest wait for the next frame).
 const EVENTS_PER_FRAME: usize = 2_000;
 
-type Started = Result<(MockServer, tokio::sync::mpsc::Receiver<ServerEvent>), String>;
+type Started = Result<
+    (
+        MockServer,
+        tokio::sync::mpsc::Receiver<(SystemTime, ServerEvent)>,
+        (Vec<String>, String),
+    ),
+    String,
+>;
+
+/// Events the tab's forwarder holds for the UI at most (beyond, the server's own queue fills and counts what
+/// it drops).
+const UI_QUEUE: usize = 16_384;
+
+/// Takes the server's events as they come (on the runtime), stamps each with its time, hands it to the UI and
+/// wakes it: rows carry when they happened, not when a frame drew them.
+fn forward(
+    mut events: tokio::sync::mpsc::Receiver<ServerEvent>,
+    ctx: egui::Context,
+) -> tokio::sync::mpsc::Receiver<(SystemTime, ServerEvent)> {
+    let (tx, rx) = tokio::sync::mpsc::channel(UI_QUEUE);
+    tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            if tx.send((SystemTime::now(), event)).await.is_err() {
+                break;
+            }
+            ctx.request_repaint();
+        }
+    });
+    rx
+}
+
+/// What the tab's fields set over the rules file's server settings (a field left empty keeps the file's).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Overrides {
+    path: Option<String>,
+    subprotocols: Option<Vec<String>>,
+    bearer_token: Option<String>,
+    require_headers: Option<Vec<crate::model::mock::HeaderValue>>,
+}
+
+impl Overrides {
+    /// Sets what was given over `settings`.
+    pub fn apply(self, settings: &mut crate::model::mock::ServerSettings) {
+        if let Some(p) = self.path {
+            settings.path = p;
+        }
+        if let Some(p) = self.subprotocols {
+            settings.subprotocols = p;
+        }
+        if let Some(t) = self.bearer_token {
+            settings.bearer_token = t;
+        }
+        if let Some(h) = self.require_headers {
+            settings.require_headers = h;
+        }
+    }
+}
+
+/// The server settings in words, one line each (what the tab shows while it runs).
+pub fn describe_settings(settings: &crate::model::mock::ServerSettings) -> Vec<String> {
+    let mut out = vec![if settings.path.is_empty() {
+        "any path".to_owned()
+    } else {
+        format!("path {}", settings.path)
+    }];
+    if !settings.subprotocols.is_empty() {
+        out.push(format!("subprotocols {}", settings.subprotocols.join(", ")));
+    }
+    if !settings.bearer_token.is_empty() {
+        out.push("requires a bearer token".to_owned());
+    }
+    for h in &settings.require_headers {
+        out.push(format!("requires {}: {}", h.name, h.value));
+    }
+    out
+}
 
 /// What the rules file's thread reports.
 enum FileJob {
@@ -43,41 +121,101 @@ enum FileJob {
     Saved(Result<String, String>),
 }
 
-/// One line of the window's log.
+/// How the server speaks: ws, or wss with which certificate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TlsChoice {
+    /// Plain ws (and HTTP for the management API).
+    #[default]
+    Off,
+    /// wss with a certificate made on the spot for 127.0.0.1 and localhost.
+    SelfSigned,
+    /// wss with the user's certificate chain and key (PEM files).
+    Files,
+}
+
+/// A client's upgrade, as the server got it.
 #[derive(Clone, Debug)]
-pub struct LogLine {
-    /// The connection it is about (empty: none).
-    pub id: String,
-    /// The line.
-    pub text: String,
+pub struct Handshake {
+    /// When it connected.
+    pub at: SystemTime,
+    /// Its address.
+    pub peer: String,
+    /// The request.
+    pub request: Request,
+    /// The subprotocol the server selected.
+    pub subprotocol: Option<String>,
+}
+
+impl Handshake {
+    /// The request as it came: request line and headers.
+    pub fn request_text(&self) -> String {
+        let mut target = self.request.path.clone();
+        if !self.request.query.is_empty() {
+            target.push('?');
+            target.push_str(
+                &url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(&self.request.query)
+                    .finish(),
+            );
+        }
+        let mut out = format!("GET {target} HTTP/1.1\n");
+        for (name, value) in &self.request.headers {
+            out.push_str(&format!("{name}: {value}\n"));
+        }
+        out
+    }
 }
 
 /// The window's state.
 pub struct MockPanel {
-    /// The window is shown.
-    pub open: bool,
     /// The rules file (empty: no rules; the server accepts every client and answers nothing by itself).
     pub rules_path: String,
     /// The port (0: any free one).
     pub port: u16,
-    /// wss, with a certificate made on the spot for 127.0.0.1 and localhost.
-    pub tls: bool,
+    /// The address to listen on (127.0.0.1 unless the user asks for another).
+    pub bind: String,
+    /// ws or wss.
+    pub tls: TlsChoice,
+    /// The certificate chain (PEM), for [`TlsChoice::Files`].
+    pub cert_path: String,
+    /// The key (PEM), for [`TlsChoice::Files`].
+    pub key_path: String,
+    /// The path clients must connect to; empty: the rules file's.
+    pub path: String,
+    /// Subprotocols accepted, comma-separated, in order of preference; empty: the rules file's.
+    pub subprotocols: String,
+    /// A bearer token the upgrade must carry; empty: the rules file's.
+    pub bearer_token: String,
+    /// Headers the upgrade must carry, one `Name: value` a line; empty: the rules file's.
+    pub require_headers: String,
+    /// The settings the running server uses, in words.
+    pub serving: Vec<String>,
+    /// The path the running server serves (empty: any).
+    pub served_path: String,
     /// The running server.
     pub server: Option<MockServer>,
-    events: Option<tokio::sync::mpsc::Receiver<ServerEvent>>,
+    events: Option<tokio::sync::mpsc::Receiver<(SystemTime, ServerEvent)>>,
     starting: Option<mpsc::Receiver<Started>>,
     /// Why the last start failed.
     pub error: Option<String>,
-    /// The log, oldest first.
-    pub log: VecDeque<LogLine>,
-    /// Lines dropped from the log's front.
-    pub log_dropped: u64,
-    /// Only this connection's lines (empty: all).
-    pub log_filter: String,
+    /// The log: every client's traffic and the server's events.
+    pub log: MockLog,
+    /// The log row picked (its number).
+    pub selected_row: Option<u64>,
     /// The clients ticked.
     pub selected: BTreeSet<String>,
-    /// The message to send.
+    /// The connected clients, oldest first, as of the last connect or close (their counts move live).
+    pub clients: Vec<(String, crate::engine::server::mock::ClientInfo)>,
+    /// The client whose handshake the details show.
+    pub inspected: Option<String>,
+    /// Clients' upgrades by connection id (bounded: [`HANDSHAKES_KEPT`]).
+    pub handshakes: HashMap<String, Handshake>,
+    handshake_order: VecDeque<String>,
+    /// The message to send (templates: `{{counter}}`, `{{uuid}}`, `{{timestamp_ms}}`, `{{random_int}}`,
+    /// `{{env.NAME}}`, and `{{connection.id}}` for each client).
     pub message: String,
+    /// `{{counter}}`: one more per message sent.
+    pub counter: u64,
     /// The close code and reason to close with.
     pub close_code: u16,
     /// The reason.
@@ -99,19 +237,31 @@ pub struct MockPanel {
 impl Default for MockPanel {
     fn default() -> Self {
         Self {
-            open: false,
             rules_path: String::new(),
             port: 0,
-            tls: false,
+            bind: "127.0.0.1".into(),
+            tls: TlsChoice::Off,
+            cert_path: String::new(),
+            key_path: String::new(),
+            path: String::new(),
+            subprotocols: String::new(),
+            bearer_token: String::new(),
+            require_headers: String::new(),
+            serving: Vec::new(),
+            served_path: String::new(),
             server: None,
             events: None,
             starting: None,
             error: None,
-            log: VecDeque::new(),
-            log_dropped: 0,
-            log_filter: String::new(),
+            log: MockLog::default(),
+            selected_row: None,
             selected: BTreeSet::new(),
+            clients: Vec::new(),
+            inspected: None,
+            handshakes: HashMap::new(),
+            handshake_order: VecDeque::new(),
             message: String::new(),
+            counter: 0,
             close_code: 4000,
             close_reason: String::new(),
             fault: Fault::BadUtf8,
@@ -139,9 +289,38 @@ impl MockPanel {
         let (tx, rx) = mpsc::channel();
         let path = self.rules_path.trim().to_owned();
         let port = self.port;
-        let tls = self.tls;
         let ctx = ctx.clone();
         self.error = None;
+        let addr = match self.listen_addr() {
+            Ok(a) => a,
+            Err(e) => {
+                self.error = Some(e);
+                return;
+            }
+        };
+        let tls = match self.tls {
+            TlsChoice::Off => None,
+            TlsChoice::SelfSigned => Some(crate::engine::server::mock::MockTls::SelfSigned),
+            TlsChoice::Files => {
+                if self.cert_path.trim().is_empty() || self.key_path.trim().is_empty() {
+                    self.error = Some(
+                        "wss with your certificate: name the certificate and the key files".into(),
+                    );
+                    return;
+                }
+                Some(crate::engine::server::mock::MockTls::Files {
+                    cert: self.cert_path.trim().into(),
+                    key: self.key_path.trim().into(),
+                })
+            }
+        };
+        let overrides = match self.overrides() {
+            Ok(o) => o,
+            Err(e) => {
+                self.error = Some(e);
+                return;
+            }
+        };
         self.starting = Some(rx);
         // Rules typed in the window win over the file.
         let edited = if self.editing && !self.rules_text.trim().is_empty() {
@@ -175,20 +354,68 @@ impl MockPanel {
                     .and_then(|r| r.map_err(|e| e.to_string()))
             };
             let result = match rules {
-                Ok(rules) => {
-                    let tls = tls.then_some(crate::engine::server::mock::MockTls::SelfSigned);
-                    MockServer::bind(
-                        std::net::SocketAddr::from(([127, 0, 0, 1], port)),
-                        rules,
-                        tls,
-                    )
-                    .await
+                Ok(mut rules) => {
+                    overrides.apply(&mut rules.server);
+                    let serving = (describe_settings(&rules.server), rules.server.path.clone());
+                    MockServer::bind(std::net::SocketAddr::new(addr, port), rules, tls)
+                        .await
+                        .map(|(server, events)| (server, forward(events, ctx.clone()), serving))
                 }
                 Err(e) => Err(e),
             };
             let _ = tx.send(result);
             ctx.request_repaint();
         });
+    }
+
+    /// The address typed, checked (an IP address: a name would need a lookup on this thread).
+    pub fn listen_addr(&self) -> Result<std::net::IpAddr, String> {
+        let text = self.bind.trim();
+        if text.is_empty() {
+            return Ok(std::net::IpAddr::from([127, 0, 0, 1]));
+        }
+        text.trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse()
+            .map_err(|_| format!("'{text}' is not an IP address (127.0.0.1, 0.0.0.0, ::1)"))
+    }
+
+    /// The fields that set server settings over the rules file's; a header line without a colon is an error.
+    pub fn overrides(&self) -> Result<Overrides, String> {
+        let given = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+        let mut headers = Vec::new();
+        for (i, line) in self.require_headers.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let Some((name, value)) = line.split_once(':') else {
+                return Err(format!(
+                    "required headers, line {}: write Name: value",
+                    i + 1
+                ));
+            };
+            headers.push(crate::model::mock::HeaderValue {
+                name: name.trim().to_owned(),
+                value: value.trim().to_owned(),
+            });
+        }
+        Ok(Overrides {
+            path: given(&self.path).map(|p| {
+                if p.starts_with('/') {
+                    p
+                } else {
+                    format!("/{p}")
+                }
+            }),
+            subprotocols: given(&self.subprotocols).map(|s| {
+                s.split(',')
+                    .map(|p| p.trim().to_owned())
+                    .filter(|p| !p.is_empty())
+                    .collect()
+            }),
+            bearer_token: given(&self.bearer_token),
+            require_headers: (!headers.is_empty()).then_some(headers),
+        })
     }
 
     /// Reads the rules file into the editor (on a thread of its own); a file that does not parse is shown with
@@ -310,18 +537,49 @@ impl MockPanel {
     pub fn stop(&mut self) {
         if let Some(server) = self.server.take() {
             server.stop();
-            self.push(String::new(), format!("stopped {}", server.url()));
+            self.log
+                .push(Row::note(Tone::Plain, format!("stopped {}", server.url())));
         }
         self.events = None;
         self.selected.clear();
+        self.clients.clear();
+        self.serving.clear();
     }
 
-    fn push(&mut self, id: String, text: String) {
-        if self.log.len() >= MOCK_LOG_LINES {
-            self.log.pop_front();
-            self.log_dropped += 1;
+    /// The URL clients connect to (the served path included); a server on every address is reached on
+    /// 127.0.0.1 from here.
+    pub fn url(&self) -> Option<String> {
+        let server = self.server.as_ref()?;
+        let url = server
+            .url()
+            .replace("://0.0.0.0:", "://127.0.0.1:")
+            .replace("://[::]:", "://[::1]:");
+        Some(format!("{url}{}", self.served_path))
+    }
+
+    /// Clients connected now.
+    pub fn clients_len(&self) -> usize {
+        self.server.as_ref().map_or(0, |s| s.client_count())
+    }
+
+    /// The tab's title: the port it listens on, or that it is stopped.
+    pub fn title(&self) -> String {
+        match &self.server {
+            Some(server) => format!("Server :{}", server.local_addr.port()),
+            None if self.starting() => "Server (starting)".into(),
+            None => "Server (stopped)".into(),
         }
-        self.log.push_back(LogLine { id, text });
+    }
+
+    fn keep_handshake(&mut self, id: String, handshake: Handshake) {
+        if self.handshakes.insert(id.clone(), handshake).is_none() {
+            self.handshake_order.push_back(id);
+        }
+        while self.handshake_order.len() > HANDSHAKES_KEPT {
+            if let Some(old) = self.handshake_order.pop_front() {
+                self.handshakes.remove(&old);
+            }
+        }
     }
 
     /// Takes a finished start and the events that arrived, within a frame's budget; true when more wait.
@@ -329,12 +587,20 @@ impl MockPanel {
         self.take_file_job();
         if let Some(rx) = &self.starting {
             match rx.try_recv() {
-                Ok(Ok((server, events))) => {
+                Ok(Ok((server, events, (serving, served_path)))) => {
                     self.starting = None;
-                    self.push(String::new(), format!("listening on {}", server.url()));
+                    self.log.push(Row::note(
+                        Tone::Plain,
+                        format!("listening on {} ({})", server.url(), serving.join(", ")),
+                    ));
                     if let Some(sha) = server.sha256() {
-                        self.push(String::new(), format!("certificate SHA-256: {sha}"));
+                        self.log.push(Row::note(
+                            Tone::Plain,
+                            format!("certificate SHA-256: {sha}"),
+                        ));
                     }
+                    self.serving = serving;
+                    self.served_path = served_path;
                     self.server = Some(server);
                     self.events = Some(events);
                 }
@@ -359,42 +625,86 @@ impl MockPanel {
             }
         }
         let more = taken.len() == EVENTS_PER_FRAME;
-        for event in taken {
-            let id = event.connection_id().to_owned();
-            if let ServerEvent::Closed { id, .. } = &event {
-                self.selected.remove(id);
+        let joined_or_left = taken.iter().any(|(_, e)| {
+            matches!(
+                e,
+                ServerEvent::Connected { .. } | ServerEvent::Closed { .. }
+            )
+        });
+        if joined_or_left && let Some(server) = &self.server {
+            self.clients = server.clients();
+        }
+        for (at, event) in taken {
+            match &event {
+                ServerEvent::Closed { id, .. } => {
+                    self.selected.remove(id);
+                }
+                ServerEvent::Connected {
+                    id,
+                    peer,
+                    request,
+                    subprotocol,
+                } => {
+                    let handshake = Handshake {
+                        at,
+                        peer: peer.clone(),
+                        request: request.clone(),
+                        subprotocol: subprotocol.clone(),
+                    };
+                    self.keep_handshake(id.clone(), handshake);
+                }
+                _ => {}
             }
-            self.push(id, event.to_line());
+            self.log.push(Row::from_event(at, event));
         }
         more
     }
 
     /// The clients ticked that are still there.
     fn targets(&self) -> Vec<String> {
-        let Some(server) = &self.server else {
-            return Vec::new();
-        };
-        server
-            .clients()
-            .into_iter()
-            .map(|(id, _)| id)
+        self.clients
+            .iter()
+            .map(|(id, _)| id.clone())
             .filter(|id| self.selected.contains(id))
             .collect()
     }
 
-    /// Sends the message to the ticked clients (or to all).
+    /// Sends the message to the ticked clients (or to all), its templates expanded for each client
+    /// (`{{counter}}` counts messages sent; `{{connection.id}}` is the client's). A template that does not
+    /// expand sends nothing and says why.
     pub fn send(&mut self, all: bool) {
         let Some(server) = &self.server else {
             return;
         };
         let to: Vec<String> = if all {
-            server.clients().into_iter().map(|(id, _)| id).collect()
+            self.clients.iter().map(|(id, _)| id.clone()).collect()
         } else {
             self.targets()
         };
+        let mut texts = Vec::with_capacity(to.len());
+        let mut counter = self.counter;
+        for id in &to {
+            counter += 1;
+            let mut ctx = crate::model::session::template::Context {
+                counter,
+                ..Default::default()
+            };
+            ctx.variables.insert("connection.id".into(), id.clone());
+            match crate::model::session::template::expand(&self.message, &ctx, |name| {
+                std::env::var(name).ok()
+            }) {
+                Ok(text) => texts.push(text),
+                Err(e) => {
+                    self.status = Some(format!("not sent: {e}"));
+                    return;
+                }
+            }
+        }
+        self.counter = counter;
         let sent = to
             .iter()
-            .filter(|id| server.send(id, Outgoing::Text(self.message.clone())))
+            .zip(texts)
+            .filter(|(id, text)| server.send(id, Outgoing::Text(text.clone())))
             .count();
         self.status = Some(format!("sent to {sent} of {} clients", to.len()));
     }

@@ -10,6 +10,7 @@
 mod action;
 mod files;
 mod load_test;
+pub mod mock_log;
 pub mod mock_server;
 mod panels;
 mod state;
@@ -130,14 +131,59 @@ impl AppState {
         for asked in panels::palette::take_shortcuts(ui, &commands) {
             self.keyboard_command(asked, ui.ctx(), &mut actions);
         }
+        // Every server tab's events are read each frame, shown or not (their logs are bounded).
+        let mut busy = false;
+        let mut serving = false;
+        for server in &mut self.servers {
+            busy |= server.drain() || server.starting();
+            serving |= server.server.is_some();
+        }
+        if busy {
+            ui.ctx().request_repaint();
+        } else if serving {
+            // Clients' "last active" and counts move without events of their own.
+            ui.ctx().request_repaint_after(Duration::from_millis(500));
+        }
+        let shown_server = self.server_view.filter(|&i| i < self.servers.len());
         egui::Panel::top("tabs").show(ui, |ui| {
-            panels::tabs_bar::ui(&self.tabs, self.active, ui, &mut actions)
+            let view = panels::tabs_bar::View {
+                active: self.active,
+                server: shown_server,
+            };
+            panels::tabs_bar::ui(&self.tabs, &self.servers, view, ui, &mut actions)
         });
         if let Some(prompt) = &mut self.path_prompt {
             egui::Panel::top("path-prompt").show(ui, |ui| {
                 panels::modals::path_prompt_ui(prompt, ui, &mut actions)
             });
         }
+        match shown_server {
+            Some(i) => panels::mock_server::ui(&mut self.servers[i], self.engine.as_ref(), ui),
+            None => self.connection_tab_ui(ui, &mut actions),
+        }
+        if let Some(confirmation) = &self.confirming {
+            panels::modals::confirm_ui(&confirmation.message, ui.ctx(), &mut actions);
+        }
+        if let Some(path) = &self.deleting {
+            panels::modals::delete_ui(path, ui.ctx(), &mut actions);
+        }
+        if let Some(names) = &self.closing_with_unsaved {
+            panels::modals::unsaved_ui(names, ui.ctx(), &mut actions);
+        }
+        if let Some(asked) = panels::palette::palette_ui(&mut self.keyboard, &commands, ui.ctx()) {
+            self.keyboard_command(asked, ui.ctx(), &mut actions);
+        }
+        panels::palette::shortcuts_ui(&mut self.keyboard, &commands, ui.ctx());
+        self.load_test.drain();
+        let session_url = self.tab().session.endpoint.url.clone();
+        panels::load_test::ui(&mut self.load_test, &session_url, ui.ctx(), &mut actions);
+        for action in actions {
+            self.apply(action);
+        }
+    }
+
+    /// The active connection tab: sessions, connection bar, composer, details and the log.
+    fn connection_tab_ui(&mut self, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
         let recent = self.recent.clone();
         let echo_url = self.echo_url.clone();
         let dropped = self.dropped_in_transit();
@@ -158,50 +204,28 @@ impl AppState {
             .default_size(250.0)
             .min_size(200.0)
             .max_size(420.0)
-            .show(ui, |ui| {
-                panels::sessions::ui(tab, &recent, ui, &mut actions)
-            });
+            .show(ui, |ui| panels::sessions::ui(tab, &recent, ui, actions));
         egui::Panel::top("connection").show(ui, |ui| {
-            panels::connection::ui(tab, echo_url.as_deref(), ui, &mut actions);
+            panels::connection::ui(tab, echo_url.as_deref(), ui, actions);
         });
         egui::Panel::bottom("composer")
             .resizable(true)
             .default_size(150.0)
             .min_size(110.0)
-            .show(ui, |ui| panels::composer::ui(tab, ui, &mut actions));
+            .show(ui, |ui| panels::composer::ui(tab, ui, actions));
         egui::Panel::right("details")
             .resizable(true)
             .default_size(360.0)
             .min_size(240.0)
             .max_size(760.0)
             .show(ui, |ui| {
-                panels::details::ui(tab, notice.as_deref(), ui, &mut actions)
+                panels::details::ui(tab, notice.as_deref(), ui, actions)
             });
         egui::CentralPanel::default().show(ui, |ui| {
-            panels::log_view::ui(tab, dropped, &mut limits, &mut columns, ui, &mut actions)
+            panels::log_view::ui(tab, dropped, &mut limits, &mut columns, ui, actions)
         });
         self.log_limits = limits;
         self.log_columns = columns;
-        if let Some(confirmation) = &self.confirming {
-            panels::modals::confirm_ui(&confirmation.message, ui.ctx(), &mut actions);
-        }
-        if let Some(path) = &self.deleting {
-            panels::modals::delete_ui(path, ui.ctx(), &mut actions);
-        }
-        if let Some(names) = &self.closing_with_unsaved {
-            panels::modals::unsaved_ui(names, ui.ctx(), &mut actions);
-        }
-        if let Some(asked) = panels::palette::palette_ui(&mut self.keyboard, &commands, ui.ctx()) {
-            self.keyboard_command(asked, ui.ctx(), &mut actions);
-        }
-        panels::palette::shortcuts_ui(&mut self.keyboard, &commands, ui.ctx());
-        self.load_test.drain();
-        let session_url = self.tab().session.endpoint.url.clone();
-        panels::load_test::ui(&mut self.load_test, &session_url, ui.ctx(), &mut actions);
-        panels::mock_server::ui(&mut self.mock, self.engine.as_ref(), ui.ctx(), &mut actions);
-        for action in actions {
-            self.apply(action);
-        }
     }
 }
 

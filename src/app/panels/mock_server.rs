@@ -1,101 +1,170 @@
-//! The "Mock server" window: rules file, port, Start / Stop and the URL; the clients (id, address, since, last
-//! active, messages in and out), ticked to send to, close with a code, or drop; and the server's log, filtered
-//! by client.
+//! A server tab: a mock WebSocket server beside the connection tabs. At the top its settings (rules file, port,
+//! address, ws / wss, path, subprotocols, required token or headers), Start / Stop and the URL; on the left its
+//! clients, ticked to send to, close with a code, drop or break; in the middle every client's traffic and the
+//! server's events with a connection-id column, filtered by client and by text; on the right the picked client's
+//! handshake and the picked message; at the bottom the composer.
 
-use crate::app::action::Action;
-use crate::app::mock_server::MockPanel;
+use crate::app::mock_log::{RowKind, Tone};
+use crate::app::mock_server::{MockPanel, TlsChoice};
 use egui::RichText;
 
-pub(crate) fn ui(
-    panel: &mut MockPanel,
-    engine: Option<&crate::engine::Engine>,
-    ctx: &egui::Context,
-    actions: &mut Vec<Action>,
-) {
-    if !panel.open {
-        return;
-    }
-    if panel.drain() || panel.starting() {
-        ctx.request_repaint();
-    }
-    if panel.server.is_some() {
-        // Clients' "last active" and counts move without events of their own.
-        ctx.request_repaint_after(std::time::Duration::from_millis(500));
-    }
-    let mut open = true;
-    egui::Window::new("Mock server")
-        .open(&mut open)
-        .default_width(720.0)
-        .default_height(560.0)
+/// Characters of a payload shown in a log row.
+const ROW_PREVIEW: usize = 240;
+/// Bytes of a picked message shown in the details (the rest is cut, and said so).
+const DETAILS_CAP: usize = 64 * 1024;
+
+pub(crate) fn ui(panel: &mut MockPanel, engine: Option<&crate::engine::Engine>, ui: &mut egui::Ui) {
+    egui::Panel::top("server-settings").show(ui, |ui| settings_ui(panel, engine, ui));
+    egui::Panel::bottom("server-composer")
         .resizable(true)
-        .show(ctx, |ui| body(panel, engine, ui, actions));
-    if !open {
-        panel.open = false;
-    }
+        .default_size(150.0)
+        .min_size(120.0)
+        .show(ui, |ui| composer_ui(panel, ui));
+    egui::Panel::left("server-clients")
+        .resizable(true)
+        .default_size(300.0)
+        .min_size(220.0)
+        .max_size(520.0)
+        .show(ui, |ui| clients_ui(panel, ui));
+    egui::Panel::right("server-details")
+        .resizable(true)
+        .default_size(340.0)
+        .min_size(240.0)
+        .max_size(760.0)
+        .show(ui, |ui| details_ui(panel, ui));
+    egui::CentralPanel::default().show(ui, |ui| log_ui(panel, ui));
 }
 
-fn body(
-    panel: &mut MockPanel,
-    engine: Option<&crate::engine::Engine>,
-    ui: &mut egui::Ui,
-    actions: &mut Vec<Action>,
-) {
-    ui.label(
-        RichText::new(
-            "A WebSocket server that answers by rules (sockscope serve --rules): connection ids, routes by \
-             $request.body.action, groups, faults, and API Gateway's management API on the same port.",
-        )
-        .weak(),
-    );
-    let running = panel.server.is_some();
+fn settings_ui(panel: &mut MockPanel, engine: Option<&crate::engine::Engine>, ui: &mut egui::Ui) {
+    ui.add_space(2.0);
+    let running = panel.server.is_some() || panel.starting();
     ui.add_enabled_ui(!running, |ui| {
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             let label = ui.label("Rules file");
             ui.add(
                 egui::TextEdit::singleline(&mut panel.rules_path)
                     .hint_text("assets/mock/chat.ron (empty: no rules)")
-                    .desired_width(320.0),
+                    .desired_width(260.0),
             )
             .labelled_by(label.id);
             let label = ui.label("Port");
             ui.add(egui::DragValue::new(&mut panel.port).range(0..=65535))
                 .labelled_by(label.id)
                 .on_hover_text("0: any free port");
-            ui.checkbox(&mut panel.tls, "wss (self-signed)")
-                .on_hover_text(
-                    "TLS with a certificate made on the spot for 127.0.0.1 and localhost",
-                );
+            let label = ui.label("Address");
+            ui.add(
+                egui::TextEdit::singleline(&mut panel.bind)
+                    .hint_text("127.0.0.1")
+                    .desired_width(100.0),
+            )
+            .labelled_by(label.id)
+            .on_hover_text("127.0.0.1 unless clients on other machines must reach it (0.0.0.0)");
+            let label = ui.label("Scheme");
+            egui::ComboBox::from_id_salt("server-tls")
+                .selected_text(match panel.tls {
+                    TlsChoice::Off => "ws",
+                    TlsChoice::SelfSigned => "wss, self-signed",
+                    TlsChoice::Files => "wss, my certificate",
+                })
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut panel.tls, TlsChoice::Off, "ws");
+                    ui.selectable_value(&mut panel.tls, TlsChoice::SelfSigned, "wss, self-signed")
+                        .on_hover_text("A certificate made on the spot for 127.0.0.1 and localhost");
+                    ui.selectable_value(&mut panel.tls, TlsChoice::Files, "wss, my certificate");
+                })
+                .response
+                .labelled_by(label.id);
+        });
+        if panel.tls == TlsChoice::Files {
+            ui.horizontal(|ui| {
+                let label = ui.label("Certificate (PEM)");
+                ui.add(egui::TextEdit::singleline(&mut panel.cert_path).desired_width(240.0))
+                    .labelled_by(label.id);
+                let label = ui.label("Key (PEM)");
+                ui.add(egui::TextEdit::singleline(&mut panel.key_path).desired_width(240.0))
+                    .labelled_by(label.id);
+            });
+        }
+        ui.horizontal_wrapped(|ui| {
+            let label = ui.label("Path");
+            ui.add(
+                egui::TextEdit::singleline(&mut panel.path)
+                    .hint_text("any (or the rules file's)")
+                    .desired_width(130.0),
+            )
+            .labelled_by(label.id);
+            let label = ui.label("Subprotocols");
+            ui.add(
+                egui::TextEdit::singleline(&mut panel.subprotocols)
+                    .hint_text("graphql-transport-ws, mqtt")
+                    .desired_width(170.0),
+            )
+            .labelled_by(label.id)
+            .on_hover_text("Accepted, in order of preference: the first the client offers is selected");
+            let label = ui.label("Bearer token");
+            ui.add(
+                egui::TextEdit::singleline(&mut panel.bearer_token)
+                    .hint_text("none required")
+                    .desired_width(120.0),
+            )
+            .labelled_by(label.id)
+            .on_hover_text("Clients without Authorization: Bearer <token> get a 401 with a body ({{env.NAME}} works)");
+            let label = ui.label("Required headers");
+            ui.add(
+                egui::TextEdit::multiline(&mut panel.require_headers)
+                    .hint_text("X-Api-Key: secret")
+                    .desired_rows(1)
+                    .desired_width(170.0),
+            )
+            .labelled_by(label.id)
+            .on_hover_text("One Name: value a line; a client without them gets a 401");
         });
     });
+    if let Ok(addr) = panel.listen_addr()
+        && !addr.is_loopback()
+    {
+        ui.label(
+            RichText::new(format!(
+                "Warning: {addr} can be reached from other machines; 127.0.0.1 cannot."
+            ))
+            .color(ui.visuals().warn_fg_color),
+        );
+    }
     rules_editor_ui(panel, running, ui);
     ui.horizontal(|ui| {
-        if running {
-            if ui.button("Stop").clicked() {
-                actions.push(Action::StopMockServer);
+        if panel.server.is_some() {
+            if ui
+                .button("Stop")
+                .on_hover_text("Clients are closed with 1001")
+                .clicked()
+            {
+                panel.stop();
             }
-            if let Some(server) = &panel.server {
-                let url = server.url();
-                ui.label(RichText::new(&url).monospace());
+            if let Some(url) = panel.url() {
+                ui.label(RichText::new(&url).monospace().strong());
                 if ui.small_button("Copy URL").clicked() {
                     ui.ctx().copy_text(url);
                 }
-                if let Some(sha) = server.sha256() {
-                    ui.label(RichText::new(format!("SHA-256 {sha}")).monospace().weak())
-                        .on_hover_text(
-                            "The self-signed certificate's fingerprint: trust it in the client",
-                        );
-                }
+            }
+            if let Some(sha) = panel.server.as_ref().and_then(|s| s.sha256()) {
+                ui.label(RichText::new(format!("SHA-256 {sha}")).monospace().weak())
+                    .on_hover_text("The certificate's fingerprint: trust it in the client");
             }
         } else if panel.starting() {
             ui.spinner();
             ui.label("starting…");
         } else if ui
             .add_enabled(engine.is_some(), egui::Button::new("Start"))
-            .on_hover_text("Listen on 127.0.0.1 with these rules")
+            .on_hover_text(
+                "Listen with these rules and settings (empty fields keep the rules file's)",
+            )
             .clicked()
             && let Some(engine) = engine
         {
             panel.start(engine, ui.ctx());
+        }
+        if !panel.serving.is_empty() {
+            ui.label(RichText::new(panel.serving.join(" · ")).weak());
         }
     });
     if let Some(error) = &panel.error {
@@ -103,80 +172,122 @@ fn body(
             RichText::new(format!("Could not start: {error}")).color(ui.visuals().error_fg_color),
         );
     }
-    let Some(server) = &panel.server else {
-        return;
-    };
-    ui.separator();
-    let clients = server.clients();
+    ui.add_space(2.0);
+}
+
+fn clients_ui(panel: &mut MockPanel, ui: &mut egui::Ui) {
+    let n = panel.clients.len();
     ui.horizontal(|ui| {
-        ui.strong(format!("Clients ({})", clients.len()));
-        if ui.small_button("All").clicked() {
-            panel.selected = clients.iter().map(|(id, _)| id.clone()).collect();
+        ui.strong(format!("Clients ({n})"));
+        if ui
+            .small_button("All")
+            .on_hover_text("Tick every client")
+            .clicked()
+        {
+            panel.selected = panel.clients.iter().map(|(id, _)| id.clone()).collect();
         }
         if ui.small_button("None").clicked() {
             panel.selected.clear();
         }
     });
-    if clients.is_empty() {
-        ui.label(RichText::new("No client yet: connect one to the URL above.").weak());
+    if panel.server.is_none() {
+        ui.label(RichText::new("Start the server: its clients appear here.").weak());
+        return;
     }
+    if n == 0 {
+        ui.label(RichText::new("No client yet: connect one to the URL above.").weak());
+        return;
+    }
+    let line = ui.text_style_height(&egui::TextStyle::Body);
+    let row_height = line * 2.0 + ui.spacing().item_spacing.y * 2.0 + 4.0;
     egui::ScrollArea::vertical()
-        .id_salt("mock-clients")
-        .max_height(160.0)
-        .show(ui, |ui| {
-            egui::Grid::new("mock-clients-grid")
-                .num_columns(6)
-                .striped(true)
-                .show(ui, |ui| {
-                    for title in [
-                        "connection id",
-                        "address",
-                        "since",
-                        "last active",
-                        "in / out",
-                        "path",
-                    ] {
-                        ui.label(RichText::new(title).weak());
-                    }
-                    ui.end_row();
-                    for (id, client) in &clients {
-                        let mut ticked = panel.selected.contains(id);
-                        if ui
-                            .checkbox(&mut ticked, RichText::new(id).monospace())
-                            .changed()
-                        {
-                            if ticked {
-                                panel.selected.insert(id.clone());
-                            } else {
-                                panel.selected.remove(id);
+        .id_salt("server-clients-list")
+        .auto_shrink([false, false])
+        .show_rows(ui, row_height, n, |ui, range| {
+            for i in range {
+                let Some((id, client)) = panel.clients.get(i) else {
+                    continue;
+                };
+                let id = id.clone();
+                ui.allocate_ui(egui::vec2(ui.available_width(), row_height), |ui| {
+                    ui.vertical(|ui| {
+                        ui.horizontal(|ui| {
+                            let mut ticked = panel.selected.contains(&id);
+                            if ui
+                                .checkbox(&mut ticked, RichText::new(&id).monospace())
+                                .changed()
+                            {
+                                if ticked {
+                                    panel.selected.insert(id.clone());
+                                    panel.inspected = Some(id.clone());
+                                } else {
+                                    panel.selected.remove(&id);
+                                }
                             }
-                        }
-                        ui.label(&client.peer);
-                        ui.label(crate::app::panels::log_view::format_time(
-                            client.connected_at,
-                        ));
-                        ui.label(crate::app::panels::log_view::format_time(
-                            client.last_active(),
-                        ));
-                        ui.label(format!(
-                            "{} / {}",
-                            client.counts.0.load(std::sync::atomic::Ordering::Relaxed),
-                            client.counts.1.load(std::sync::atomic::Ordering::Relaxed)
-                        ));
-                        ui.label(&client.request.path);
-                        ui.end_row();
-                    }
+                            let inspected = panel.inspected.as_deref() == Some(id.as_str());
+                            if ui
+                                .selectable_label(inspected, "handshake")
+                                .on_hover_text("Show this client's upgrade request in the details")
+                                .clicked()
+                            {
+                                panel.inspected = Some(id.clone());
+                            }
+                        });
+                        let counts = &client.counts;
+                        let clock = |t: std::time::SystemTime| {
+                            chrono::DateTime::<chrono::Local>::from(t)
+                                .format("%H:%M:%S")
+                                .to_string()
+                        };
+                        ui.add(
+                            egui::Label::new(
+                                RichText::new(format!(
+                                    "{} · since {}, active {} · in {} out {}",
+                                    client.peer,
+                                    clock(client.connected_at),
+                                    clock(client.last_active()),
+                                    counts.0.load(std::sync::atomic::Ordering::Relaxed),
+                                    counts.1.load(std::sync::atomic::Ordering::Relaxed),
+                                ))
+                                .small()
+                                .weak(),
+                            )
+                            .truncate(),
+                        )
+                        .on_hover_text(
+                            "address · connected at, last active · messages in (from the client) and out (to it)",
+                        );
+                    });
                 });
+            }
         });
-    let some = !panel.selected.is_empty();
+}
+
+fn composer_ui(panel: &mut MockPanel, ui: &mut egui::Ui) {
+    let running = panel.server.is_some();
+    let some = running && !panel.selected.is_empty();
+    let any = running && !panel.clients.is_empty();
+    ui.add_space(2.0);
     ui.horizontal(|ui| {
-        let label = ui.label("Message to send");
-        ui.add(
-            egui::TextEdit::singleline(&mut panel.message)
-                .hint_text("text to send")
-                .desired_width(280.0),
-        )
-        .labelled_by(label.id);
+        ui.strong(format!("To {} ticked", panel.selected.len()));
+        ui.label(
+            RichText::new(
+                "Templates: {{counter}} {{uuid}} {{timestamp_ms}} {{random_int}} {{env.NAME}} {{connection.id}}",
+            )
+            .weak()
+            .small(),
+        );
+    });
+    let label = ui.label("Message to send");
+    ui.add(
+        egui::TextEdit::multiline(&mut panel.message)
+            .font(egui::TextStyle::Monospace)
+            .hint_text("{\"type\":\"notice\",\"to\":\"{{connection.id}}\"}")
+            .desired_rows(2)
+            .desired_width(f32::INFINITY),
+    )
+    .labelled_by(label.id);
+    ui.horizontal_wrapped(|ui| {
         if ui
             .add_enabled(some, egui::Button::new("Send to selected"))
             .clicked()
@@ -184,18 +295,17 @@ fn body(
             panel.send(false);
         }
         if ui
-            .add_enabled(!clients.is_empty(), egui::Button::new("Send to all"))
+            .add_enabled(any, egui::Button::new("Send to all"))
             .clicked()
         {
             panel.send(true);
         }
-    });
-    ui.horizontal(|ui| {
+        ui.separator();
         let label = ui.label("Close code");
         ui.add(egui::DragValue::new(&mut panel.close_code).range(1000..=4999))
             .labelled_by(label.id);
         let label = ui.label("Reason");
-        ui.add(egui::TextEdit::singleline(&mut panel.close_reason).desired_width(160.0))
+        ui.add(egui::TextEdit::singleline(&mut panel.close_reason).desired_width(120.0))
             .labelled_by(label.id);
         if ui
             .add_enabled(some, egui::Button::new("Close selected"))
@@ -210,10 +320,9 @@ fn body(
         {
             panel.drop_clients();
         }
-    });
-    ui.horizontal(|ui| {
+        ui.separator();
         let label = ui.label("Fault");
-        egui::ComboBox::from_id_salt("mock-fault")
+        egui::ComboBox::from_id_salt("server-fault")
             .selected_text(panel.fault.describe())
             .show_ui(ui, |ui| {
                 for fault in crate::app::mock_server::CLIENT_FAULTS {
@@ -234,48 +343,248 @@ fn body(
     if let Some(status) = &panel.status {
         ui.label(RichText::new(status).weak());
     }
-    ui.separator();
+}
+
+fn details_ui(panel: &mut MockPanel, ui: &mut egui::Ui) {
+    egui::ScrollArea::vertical()
+        .id_salt("server-details-scroll")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            if let Some(seq) = panel.selected_row
+                && let Some(row) = panel.log.get(seq)
+            {
+                let row = row.clone();
+                message_ui(seq, &row, ui);
+                ui.separator();
+            }
+            let Some(id) = panel.inspected.clone() else {
+                ui.label(
+                    RichText::new(
+                        "Pick a client (handshake) or a log row to see its upgrade request here.",
+                    )
+                    .weak(),
+                );
+                return;
+            };
+            ui.label(RichText::new(format!("Client {id}")).strong());
+            let connected = panel.clients.iter().any(|(c, _)| *c == id);
+            let Some(h) = panel.handshakes.get(&id) else {
+                ui.label(RichText::new("Its handshake is no longer kept.").weak());
+                return;
+            };
+            egui::Grid::new("server-client-facts")
+                .num_columns(2)
+                .show(ui, |ui| {
+                    ui.label(RichText::new("address").weak());
+                    ui.label(&h.peer);
+                    ui.end_row();
+                    ui.label(RichText::new("connected").weak());
+                    ui.label(format!(
+                        "{}{}",
+                        crate::app::panels::log_view::format_time(h.at),
+                        if connected { "" } else { " (gone)" }
+                    ));
+                    ui.end_row();
+                    ui.label(RichText::new("offered").weak());
+                    ui.label(if h.request.subprotocols.is_empty() {
+                        "no subprotocol".to_owned()
+                    } else {
+                        h.request.subprotocols.join(", ")
+                    });
+                    ui.end_row();
+                    ui.label(RichText::new("selected").weak());
+                    ui.label(h.subprotocol.as_deref().unwrap_or("none"));
+                    ui.end_row();
+                });
+            ui.add_space(6.0);
+            ui.horizontal(|ui| {
+                ui.label(RichText::new("Request").strong());
+                if ui.small_button("Copy").clicked() {
+                    ui.ctx().copy_text(h.request_text());
+                }
+            });
+            ui.add(egui::Label::new(RichText::new(h.request_text()).monospace()).wrap());
+        });
+}
+
+fn message_ui(seq: u64, row: &crate::app::mock_log::Row, ui: &mut egui::Ui) {
+    let who = if row.id.is_empty() {
+        "server".to_owned()
+    } else {
+        row.id.to_string()
+    };
+    match &row.kind {
+        RowKind::Message {
+            sent,
+            text,
+            payload,
+        } => {
+            let way = if *sent { "sent to" } else { "received from" };
+            ui.horizontal(|ui| {
+                ui.label(
+                    RichText::new(format!(
+                        "#{} {} {who}, {} bytes ({})",
+                        seq + 1,
+                        way,
+                        payload.len(),
+                        if *text { "text" } else { "binary" }
+                    ))
+                    .strong(),
+                );
+                if ui.small_button("Copy").clicked() {
+                    ui.ctx().copy_text(if *text {
+                        String::from_utf8_lossy(payload).into_owned()
+                    } else {
+                        crate::model::hex_string(payload)
+                    });
+                }
+            });
+            ui.label(RichText::new(crate::app::panels::log_view::format_time(row.at)).weak());
+            let head = &payload[..payload.len().min(DETAILS_CAP)];
+            let shown = if *text {
+                let s = String::from_utf8_lossy(head);
+                crate::model::json_text::reformat(&s, true).unwrap_or_else(|_| s.into_owned())
+            } else {
+                crate::model::hex_dump(head)
+            };
+            ui.add(egui::Label::new(RichText::new(shown).monospace()).wrap());
+            if payload.len() > DETAILS_CAP {
+                ui.label(RichText::new(format!("(the first {DETAILS_CAP} bytes shown)")).weak());
+            }
+        }
+        RowKind::Event { text, .. } => {
+            ui.label(RichText::new(format!("#{} {who}", seq + 1)).strong());
+            ui.label(RichText::new(crate::app::panels::log_view::format_time(row.at)).weak());
+            ui.label(text);
+        }
+    }
+}
+
+fn log_ui(panel: &mut MockPanel, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         ui.strong("Log");
         let label = ui.label("client");
-        let shown = if panel.log_filter.is_empty() {
+        let shown = if panel.log.client.is_empty() {
             "all".to_owned()
         } else {
-            panel.log_filter.clone()
+            panel.log.client.clone()
         };
-        egui::ComboBox::from_id_salt("mock-log-filter")
+        egui::ComboBox::from_id_salt("server-log-client")
             .selected_text(shown)
             .show_ui(ui, |ui| {
-                ui.selectable_value(&mut panel.log_filter, String::new(), "all");
-                for (id, _) in &clients {
-                    ui.selectable_value(&mut panel.log_filter, id.clone(), id);
+                ui.selectable_value(&mut panel.log.client, String::new(), "all");
+                let ids: Vec<String> = panel.clients.iter().map(|(id, _)| id.clone()).collect();
+                for id in ids {
+                    let text = id.clone();
+                    ui.selectable_value(&mut panel.log.client, id, text);
                 }
             })
             .response
-            .labelled_by(label.id);
-        if panel.log_dropped > 0 {
-            ui.label(RichText::new(format!("({} oldest dropped)", panel.log_dropped)).weak());
+            .labelled_by(label.id)
+            .on_hover_text("Only this client's rows (and the server's own)");
+        let label = ui.label("search");
+        ui.add(
+            egui::TextEdit::singleline(&mut panel.log.search)
+                .hint_text("text in a payload or an event")
+                .desired_width(180.0),
+        )
+        .labelled_by(label.id);
+        if ui.small_button("Clear").clicked() {
+            panel.log.clear();
+            panel.selected_row = None;
         }
+        let total = panel.log.len();
+        let dropped = panel.log.dropped;
+        let n = panel.log.shown().len();
+        let mut words = format!("{n} of {total} rows");
+        if dropped > 0 {
+            words.push_str(&format!(", {dropped} oldest dropped"));
+        }
+        ui.label(RichText::new(words).weak());
     });
-    let filter = panel.log_filter.clone();
+    let font = egui::TextStyle::Monospace.resolve(ui.style());
+    let row_height = ui.text_style_height(&egui::TextStyle::Monospace) + 4.0;
+    let header = format!(
+        "{:>7}  {:<12}  {:<16} {} {:<6} {:>9}  {}",
+        "#", "time", "connection id", " ", "type", "size", "payload"
+    );
+    ui.horizontal(|ui| {
+        ui.add_space(ui.spacing().button_padding.x);
+        ui.label(RichText::new(header).monospace().weak());
+    });
+    let shown: Vec<u64> = panel.log.shown().to_vec();
+    let colours = (
+        ui.visuals().text_color(),
+        ui.visuals().weak_text_color(),
+        ui.visuals().warn_fg_color,
+        ui.visuals().error_fg_color,
+    );
+    let mut picked = None;
     egui::ScrollArea::vertical()
-        .id_salt("mock-log")
+        .id_salt("server-log-rows")
         .stick_to_bottom(true)
         .auto_shrink([false, false])
-        .show(ui, |ui| {
-            // The last 500 lines that pass the filter.
-            let lines: Vec<&str> = panel
-                .log
-                .iter()
-                .rev()
-                .filter(|l| filter.is_empty() || l.id == filter || l.id.is_empty())
-                .take(500)
-                .map(|l| l.text.as_str())
-                .collect();
-            for line in lines.into_iter().rev() {
-                ui.label(RichText::new(line).monospace());
+        .show_rows(ui, row_height, shown.len(), |ui, range| {
+            ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Truncate);
+            for &seq in &shown[range] {
+                let Some(row) = panel.log.get(seq) else {
+                    continue;
+                };
+                let time = crate::app::panels::log_view::format_time(row.at);
+                let (arrow, kind, size, text, colour) = match &row.kind {
+                    RowKind::Message {
+                        sent,
+                        text,
+                        payload,
+                    } => (
+                        if *sent { "↑" } else { "↓" },
+                        if *text { "text" } else { "binary" },
+                        format!("{} B", payload.len()),
+                        crate::model::preview(payload, *text, ROW_PREVIEW),
+                        colours.0,
+                    ),
+                    RowKind::Event { tone, text } => (
+                        "·",
+                        match tone {
+                            Tone::Fault => "fault",
+                            Tone::Problem => "!",
+                            Tone::Plain => "",
+                        },
+                        String::new(),
+                        text.clone(),
+                        match tone {
+                            Tone::Plain => colours.1,
+                            Tone::Fault => colours.2,
+                            Tone::Problem => colours.3,
+                        },
+                    ),
+                };
+                let line = format!(
+                    "{:>7}  {:<12}  {:<16} {} {:<6} {:>9}  {}",
+                    seq + 1,
+                    time,
+                    &*row.id,
+                    arrow,
+                    kind,
+                    size,
+                    text
+                );
+                let job = egui::text::LayoutJob::single_section(
+                    line,
+                    egui::TextFormat::simple(font.clone(), colour),
+                );
+                let selected = panel.selected_row == Some(seq);
+                if ui.selectable_label(selected, job).clicked() {
+                    picked = Some((seq, row.id.clone()));
+                }
             }
         });
+    if let Some((seq, id)) = picked {
+        panel.selected_row = Some(seq);
+        if !id.is_empty() {
+            panel.inspected = Some(id.to_string());
+        }
+    }
 }
 
 /// The rules as RON, edited here: loaded from the file (off this thread), checked as typed (line and column),
@@ -308,12 +617,12 @@ fn rules_editor_ui(panel: &mut MockPanel, running: bool, ui: &mut egui::Ui) {
         {
             panel.rules_text = include_str!("../../../assets/mock/chat.ron").to_owned();
         }
+        if let Some(status) = &panel.rules_status {
+            ui.label(RichText::new(status).weak());
+        }
     });
     if !panel.editing {
         return;
-    }
-    if let Some(status) = &panel.rules_status {
-        ui.label(RichText::new(status).weak());
     }
     if !panel.rules_text.trim().is_empty() {
         match panel.checked() {
@@ -326,8 +635,8 @@ fn rules_editor_ui(panel: &mut MockPanel, running: bool, ui: &mut egui::Ui) {
         }
     }
     egui::ScrollArea::vertical()
-        .id_salt("mock-rules-text")
-        .max_height(180.0)
+        .id_salt("server-rules-text")
+        .max_height(200.0)
         .show(ui, |ui| {
             let label = ui.label(RichText::new("Rules (RON)").weak());
             ui.add_enabled(

@@ -1,7 +1,9 @@
-//! The tab strip: one tab per connection with a state badge, a close button each, New and Disconnect all.
+//! The tab strip: one tab per connection with a state badge, then the server tabs (mock servers), a close
+//! button each, New tab, New server tab and Disconnect all.
 
 use super::connection::state_colour;
 use crate::app::action::Action;
+use crate::app::mock_server::MockPanel;
 use crate::app::tab::ConnTab;
 use crate::model::ConnState;
 
@@ -72,22 +74,108 @@ fn tab_ui(tab: &ConnTab, i: usize, selected: bool, ui: &mut egui::Ui, actions: &
     });
 }
 
-/// The strip over `tabs`, with tab `active` shown as selected.
-pub(crate) fn ui(tabs: &[ConnTab], active: usize, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+/// Which tab is shown.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct View {
+    /// The active connection tab.
+    pub active: usize,
+    /// The server tab shown instead, if one is.
+    pub server: Option<usize>,
+}
+
+fn tab_fill(selected: bool, ui: &egui::Ui) -> egui::Color32 {
+    if selected {
+        ui.visuals().selection.bg_fill.gamma_multiply(0.45)
+    } else {
+        ui.visuals().faint_bg_color
+    }
+}
+
+/// A server tab: a square badge (filled: listening; ring: stopped), its title (the port), its close button.
+fn server_tab_ui(
+    server: &MockPanel,
+    i: usize,
+    selected: bool,
+    ui: &mut egui::Ui,
+    actions: &mut Vec<Action>,
+) {
+    ui.horizontal(|ui| {
+        ui.spacing_mut().item_spacing.x = 4.0;
+        let listening = server.server.is_some();
+        let colour = if listening {
+            egui::Color32::from_rgb(0x3f, 0xb9, 0x50)
+        } else {
+            ui.visuals().weak_text_color()
+        };
+        let badge = if listening { "listening" } else { "stopped" };
+        let (rect, dot) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
+        dot.widget_info(|| {
+            egui::WidgetInfo::labeled(egui::Role::Label, true, format!("server: {badge}"))
+        });
+        let square = egui::Rect::from_center_size(rect.center(), egui::vec2(9.0, 9.0));
+        if listening {
+            ui.painter().rect_filled(square, 1.5, colour);
+        } else {
+            ui.painter().rect_stroke(
+                square,
+                1.5,
+                egui::Stroke::new(1.5, colour),
+                egui::StrokeKind::Inside,
+            );
+        }
+        dot.on_hover_text(badge);
+        let title = server.title();
+        let hover = match server.url() {
+            Some(url) => format!("{url}: {} clients", server.clients_len()),
+            None => "A mock server: not listening".to_owned(),
+        };
+        if ui
+            .selectable_label(selected, &title)
+            .on_hover_text(hover)
+            .clicked()
+        {
+            actions.push(Action::SelectServerTab(i));
+        }
+        if ui
+            .add(egui::Button::new("x").frame(false).small())
+            .on_hover_text(format!(
+                "Close the server tab {title} (its clients are closed with 1001)"
+            ))
+            .clicked()
+        {
+            actions.push(Action::CloseServerTab(i));
+        }
+    });
+}
+
+/// The strip over `tabs` and `servers`, with the tab `view` names shown as selected.
+pub(crate) fn ui(
+    tabs: &[ConnTab],
+    servers: &[MockPanel],
+    view: View,
+    ui: &mut egui::Ui,
+    actions: &mut Vec<Action>,
+) {
     ui.horizontal(|ui| {
         for (i, tab) in tabs.iter().enumerate() {
-            let selected = i == active;
-            let fill = if selected {
-                ui.visuals().selection.bg_fill.gamma_multiply(0.45)
-            } else {
-                ui.visuals().faint_bg_color
-            };
+            let selected = view.server.is_none() && i == view.active;
             // The tab and its close button are one piece: a frame around both.
             egui::Frame::new()
-                .fill(fill)
+                .fill(tab_fill(selected, ui))
                 .corner_radius(4.0)
                 .inner_margin(egui::Margin::symmetric(4, 1))
                 .show(ui, |ui| tab_ui(tab, i, selected, ui, actions));
+        }
+        if !servers.is_empty() {
+            ui.separator();
+        }
+        for (i, server) in servers.iter().enumerate() {
+            let selected = view.server == Some(i);
+            egui::Frame::new()
+                .fill(tab_fill(selected, ui))
+                .corner_radius(4.0)
+                .inner_margin(egui::Margin::symmetric(4, 1))
+                .show(ui, |ui| server_tab_ui(server, i, selected, ui, actions));
         }
         if ui
             .button("+ New tab")
@@ -96,6 +184,15 @@ pub(crate) fn ui(tabs: &[ConnTab], active: usize, ui: &mut egui::Ui, actions: &m
         {
             actions.push(Action::NewTab);
         }
+        if ui
+            .button("+ Server tab")
+            .on_hover_text(
+                "A mock WebSocket server to test a client against: rules, connection ids, faults",
+            )
+            .clicked()
+        {
+            actions.push(Action::NewServerTab);
+        }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             let any = tabs.iter().any(|t| t.is_active());
             if ui
@@ -103,13 +200,6 @@ pub(crate) fn ui(tabs: &[ConnTab], active: usize, ui: &mut egui::Ui, actions: &m
                 .clicked()
             {
                 actions.push(Action::DisconnectAll);
-            }
-            if ui
-                .button("Mock server…")
-                .on_hover_text("Run a WebSocket server with rules, connection ids and faults")
-                .clicked()
-            {
-                actions.push(Action::OpenMockServer);
             }
             if ui
                 .button("Shortcuts")

@@ -55,8 +55,16 @@ impl AppState {
             Action::SaveToCollection(seq) => self.save_to_collection(seq),
             Action::LogToCollection => self.log_to_collection(),
             Action::OpenLoadTest => self.load_test.show(),
-            Action::OpenMockServer => self.mock.open = true,
-            Action::StopMockServer => self.mock.stop(),
+            Action::NewServerTab => {
+                self.servers.push(Default::default());
+                self.server_view = Some(self.servers.len() - 1);
+            }
+            Action::SelectServerTab(i) => {
+                if i < self.servers.len() {
+                    self.server_view = Some(i);
+                }
+            }
+            Action::CloseServerTab(i) => self.close_server_tab(i),
             Action::StartLoadTest => {
                 let session = self.tab().session.clone();
                 self.load_test.start(&session);
@@ -93,12 +101,27 @@ impl AppState {
         let url = self.echo_url.clone().unwrap_or_else(|| "ws://".into());
         self.tabs.push(ConnTab::new(url));
         self.active = self.tabs.len() - 1;
+        self.server_view = None;
     }
 
     fn select_tab(&mut self, i: usize) {
         if i < self.tabs.len() {
             self.active = i;
+            self.server_view = None;
         }
+    }
+
+    fn close_server_tab(&mut self, i: usize) {
+        if i >= self.servers.len() {
+            return;
+        }
+        let mut server = self.servers.remove(i);
+        server.stop();
+        self.server_view = match self.server_view {
+            Some(v) if v == i => None,
+            Some(v) if v > i => Some(v - 1),
+            other => other,
+        };
     }
 
     fn close_tab(&mut self, i: usize) {

@@ -89,8 +89,10 @@ pub struct AppState {
     pub log_columns: crate::app::tab::LogColumns,
     /// The load test window (k6) and its run.
     pub load_test: crate::app::load_test::LoadTest,
-    /// The mock server window.
-    pub mock: crate::app::mock_server::MockPanel,
+    /// The server tabs (mock servers), after the connection tabs in the strip.
+    pub servers: Vec<crate::app::mock_server::MockPanel>,
+    /// The server tab shown instead of the active connection tab.
+    pub server_view: Option<usize>,
     replay_feed: (FeedSender, FeedReceiver),
 }
 
@@ -176,7 +178,8 @@ impl AppState {
             log_limits: LogLimits::default(),
             log_columns: Default::default(),
             load_test: Default::default(),
-            mock: Default::default(),
+            servers: Vec::new(),
+            server_view: None,
             keyboard: Default::default(),
             replay_feed,
         };

@@ -433,6 +433,11 @@ impl MockServer {
         all
     }
 
+    /// How many clients are connected.
+    pub fn client_count(&self) -> usize {
+        self.shared.clients.lock().map(|c| c.len()).unwrap_or(0)
+    }
+
     /// Sends a message to a client; false when it is gone.
     pub fn send(&self, id: &str, message: Outgoing) -> bool {
         self.shared.command(id, ClientCommand::Send(message))

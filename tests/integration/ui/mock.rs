@@ -1,26 +1,32 @@
-//! The mock server window: start it, see a client appear, send it a message, close it with 4000.
+//! The server tab: start it, see a client appear with its handshake, its traffic in the log under its
+//! connection id, send it a message (templates expanded), close it with 4000.
 
 use super::*;
 use futures_util::StreamExt;
 use tokio_tungstenite::tungstenite::Message;
 
-/// Opens the Mock server window.
-fn open_window(harness: &mut Harness<'static, AppState>) {
-    harness.get_by_label("Mock server…").click();
+/// Opens a server tab.
+fn open_tab(harness: &mut Harness<'static, AppState>) {
+    harness.get_by_label("+ Server tab").click();
     harness.run_steps(2);
-    assert!(harness.state().mock.open, "the window opened");
-    wait_for(harness, "the window", |h| {
+    assert_eq!(harness.state().servers.len(), 1, "a server tab opened");
+    assert_eq!(harness.state().server_view, Some(0), "and is shown");
+    wait_for(harness, "the server tab", |h| {
         h.query_by_label("Start").is_some()
     });
 }
 
-/// Starts the window's server; its URL.
+/// Starts the tab's server; its URL.
 fn start(harness: &mut Harness<'static, AppState>) -> String {
     harness.get_by_label("Start").click();
     wait_for(harness, "the server to listen", |h| {
         h.query_by_label("Copy URL").is_some()
     });
-    harness.state().mock.server.as_ref().expect("running").url()
+    harness.state().servers[0]
+        .server
+        .as_ref()
+        .expect("running")
+        .url()
 }
 
 /// An independent client (tokio-tungstenite) connected to `url`.
@@ -40,15 +46,12 @@ async fn client(url: &str) -> tokio_tungstenite::WebSocketStream<tokio::net::Tcp
 /// Waits for the one client and its row; its connection id.
 fn only_client(harness: &mut Harness<'static, AppState>) -> String {
     wait_for(harness, "the client's row", |h| {
-        h.state()
-            .mock
+        h.state().servers[0]
             .server
             .as_ref()
             .is_some_and(|s| s.clients().len() == 1)
     });
-    let id = harness
-        .state()
-        .mock
+    let id = harness.state().servers[0]
         .server
         .as_ref()
         .expect("running")
@@ -62,9 +65,9 @@ fn only_client(harness: &mut Harness<'static, AppState>) -> String {
 }
 
 #[test]
-fn the_mock_server_window_serves_a_client_sends_to_it_and_closes_it_with_4000() {
+fn the_server_tab_serves_a_client_sends_to_it_and_closes_it_with_4000() {
     let mut harness = harness(None);
-    open_window(&mut harness);
+    open_tab(&mut harness);
     let url = start(&mut harness);
     assert!(url.starts_with("ws://127.0.0.1:"), "{url}");
     // An independent client, on its own runtime.
@@ -97,22 +100,45 @@ fn the_mock_server_window_serves_a_client_sends_to_it_and_closes_it_with_4000() 
     );
     harness.get_by_label(&id).click();
     harness.run_steps(2);
-    type_into(&mut harness, "Message to send", "hello from the window");
+    // Ticking a client shows its upgrade request in the details.
+    wait_for(&mut harness, "the handshake in the details", |h| {
+        h.query_all_by_label_contains("GET /room HTTP/1.1")
+            .next()
+            .is_some()
+    });
+    type_into(
+        &mut harness,
+        "Message to send",
+        "hello {{connection.id}} #{{counter}}",
+    );
     harness.get_by_label("Send to selected").click();
     harness.run_steps(2);
     let got = rx
         .recv_timeout(Duration::from_secs(5))
         .expect("the client got a message");
-    assert_eq!(got, "text hello from the window");
-    harness.state_mut().mock.close_code = 4000;
+    assert_eq!(
+        got,
+        format!("text hello {id} #1"),
+        "templates expanded per client"
+    );
+    // The message is in the log under the client's connection id, going out.
+    let sent = format!("hello {id} #1");
+    let row = format!(
+        "{id:<16} ↑ {:<6} {:>9}  {sent}",
+        "text",
+        format!("{} B", sent.len())
+    );
+    wait_for(&mut harness, "the sent row", |h| {
+        h.query_all_by_label_contains(&row).next().is_some()
+    });
+    harness.state_mut().servers[0].close_code = 4000;
     harness.run_steps(1);
     harness.get_by_label("Close selected").click();
     harness.run_steps(2);
     let got = rx.recv_timeout(Duration::from_secs(5)).expect("the close");
     assert_eq!(got, "close 4000");
     wait_for(&mut harness, "the client gone from the list", |h| {
-        h.state()
-            .mock
+        h.state().servers[0]
             .server
             .as_ref()
             .is_some_and(|s| s.clients().is_empty())
@@ -120,13 +146,13 @@ fn the_mock_server_window_serves_a_client_sends_to_it_and_closes_it_with_4000() 
     client.join().expect("client thread");
     harness.get_by_label("Stop").click();
     harness.run_steps(2);
-    assert!(harness.state().mock.server.is_none());
+    assert!(harness.state().servers[0].server.is_none());
 }
 
 #[test]
-fn a_fault_injected_from_the_window_reaches_the_client() {
+fn a_fault_injected_from_the_server_tab_reaches_the_client() {
     let mut harness = harness(None);
-    open_window(&mut harness);
+    open_tab(&mut harness);
     let url = start(&mut harness);
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     let client = std::thread::spawn(move || {
@@ -145,7 +171,7 @@ fn a_fault_injected_from_the_window_reaches_the_client() {
     });
     let id = only_client(&mut harness);
     harness.get_by_label(&id).click();
-    harness.state_mut().mock.fault = sockscope::model::mock::Fault::BadUtf8;
+    harness.state_mut().servers[0].fault = sockscope::model::mock::Fault::BadUtf8;
     harness.run_steps(2);
     harness.get_by_label("Inject on selected").click();
     harness.run_steps(2);
@@ -162,17 +188,18 @@ fn a_fault_injected_from_the_window_reaches_the_client() {
 }
 
 #[test]
-fn rules_edited_in_the_window_are_checked_served_and_saved_only_when_they_parse() {
+fn rules_edited_in_the_server_tab_are_checked_served_and_saved_only_when_they_parse() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("rules.ron");
     std::fs::write(&file, "MockRules(rules: [])").expect("write");
     let mut harness = harness(None);
-    open_window(&mut harness);
-    harness.state_mut().mock.rules_path = file.display().to_string();
+    open_tab(&mut harness);
+    harness.state_mut().servers[0].rules_path = file.display().to_string();
     harness.get_by_label("Edit rules").click();
     harness.run_steps(2);
     // A broken text: its line and column, and Save leaves the file as it was.
-    harness.state_mut().mock.rules_text = "MockRules(\n  rules: [Rule(when: Nope)],\n)".into();
+    harness.state_mut().servers[0].rules_text =
+        "MockRules(\n  rules: [Rule(when: Nope)],\n)".into();
     wait_for(&mut harness, "the error", |h| {
         h.query_all_by_label_contains("rules.ron:2:")
             .next()
@@ -186,7 +213,7 @@ fn rules_edited_in_the_window_are_checked_served_and_saved_only_when_they_parse(
     );
     // Valid rules: served, and saved as typed.
     let rules = r#"MockRules(rules: [Rule(name: "echo", when: Route("$default"), then: [Reply("echo {{request.body}}")])])"#;
-    harness.state_mut().mock.rules_text = rules.into();
+    harness.state_mut().servers[0].rules_text = rules.into();
     wait_for(&mut harness, "the check", |h| {
         h.query_by_label_contains("The rules parse: 1 rules.")
             .is_some()
@@ -217,4 +244,148 @@ fn rules_edited_in_the_window_are_checked_served_and_saved_only_when_they_parse(
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(reply.join().expect("client"), "echo hi");
+}
+
+/// Two independent clients that each send one text and then wait for the close.
+fn two_senders(url: String) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        runtime.block_on(async move {
+            use futures_util::SinkExt;
+            let mut a = client(&url).await;
+            a.send(Message::text("from client A")).await.expect("send");
+            let mut b = client(&url).await;
+            b.send(Message::text("from client B")).await.expect("send");
+            let (_, _) = tokio::join!(a.next(), b.next());
+        });
+    })
+}
+
+#[test]
+fn the_log_shows_each_clients_traffic_under_its_id_and_filters_by_client() {
+    let mut harness = harness(None);
+    open_tab(&mut harness);
+    let url = start(&mut harness);
+    let clients = two_senders(url);
+    wait_for(&mut harness, "both messages logged", |h| {
+        h.query_all_by_label_contains("from client A")
+            .next()
+            .is_some()
+            && h.query_all_by_label_contains("from client B")
+                .next()
+                .is_some()
+    });
+    let ids: Vec<String> = harness.state().servers[0]
+        .clients
+        .iter()
+        .map(|(id, _)| id.clone())
+        .collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    let a_row = format!(
+        "{:<16} ↓ {:<6} {:>9}  from client A",
+        ids[0], "text", "13 B"
+    );
+    assert!(
+        harness.query_all_by_label_contains(&a_row).next().is_some(),
+        "the row carries client A's id: {a_row}"
+    );
+    // Only client B's rows.
+    harness.state_mut().servers[0].log.client = ids[1].clone();
+    harness.run_steps(2);
+    assert!(
+        harness
+            .query_all_by_label_contains("from client A")
+            .next()
+            .is_none(),
+        "client A's row is filtered out"
+    );
+    assert!(
+        harness
+            .query_all_by_label_contains("from client B")
+            .next()
+            .is_some(),
+        "client B's row stays"
+    );
+    // Search narrows further, across all clients again.
+    harness.state_mut().servers[0].log.client.clear();
+    type_into(&mut harness, "search", "client A");
+    harness.run_steps(2);
+    assert!(
+        harness
+            .query_all_by_label_contains("from client B")
+            .next()
+            .is_none()
+    );
+    assert!(
+        harness
+            .query_all_by_label_contains("from client A")
+            .next()
+            .is_some()
+    );
+    // The server tab's close button is the strip's last.
+    harness
+        .query_all_by_label("x")
+        .last()
+        .expect("close")
+        .click();
+    harness.run_steps(2);
+    assert!(harness.state().servers.is_empty(), "the tab closed");
+    clients.join().expect("clients");
+}
+
+#[test]
+fn a_bearer_token_typed_in_the_tab_is_required_of_clients() {
+    let mut harness = harness(None);
+    open_tab(&mut harness);
+    type_into(&mut harness, "Bearer token", "s3cret");
+    let url = start(&mut harness);
+    let outcome = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        runtime.block_on(async move {
+            use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+            let host = url.trim_start_matches("ws://").to_owned();
+            let tcp = tokio::net::TcpStream::connect(&host).await.expect("tcp");
+            // A hand-written upgrade without the token: the whole answer, status line to body.
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut tcp = tcp;
+            tcp.write_all(
+                format!(
+                    "GET / HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+                )
+                .as_bytes(),
+            )
+            .await
+            .expect("write");
+            let mut answer = String::new();
+            let _ = tokio::time::timeout(Duration::from_secs(5), tcp.read_to_string(&mut answer)).await;
+            let without = answer;
+            let mut request = url.as_str().into_client_request().expect("request");
+            request
+                .headers_mut()
+                .insert("Authorization", "Bearer s3cret".parse().expect("header"));
+            let tcp = tokio::net::TcpStream::connect(&host).await.expect("tcp");
+            let with = tokio_tungstenite::client_async(request, tcp).await.is_ok();
+            (without, with)
+        })
+    });
+    for _ in 0..100 {
+        harness.run_steps(1);
+        if outcome.is_finished() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (without, with) = outcome.join().expect("client");
+    assert!(without.starts_with("HTTP/1.1 401 "), "{without}");
+    assert!(
+        without.ends_with("{\"message\":\"Unauthorized\"}"),
+        "the 401 has a body: {without}"
+    );
+    assert!(with, "the token lets the client in");
+    wait_for(&mut harness, "the refusal in the log", |h| {
+        h.query_all_by_label_contains("refused with 401")
+            .next()
+            .is_some()
+    });
 }
