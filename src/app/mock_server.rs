@@ -229,7 +229,11 @@ pub struct MockPanel {
     /// What loading, checking or saving the rules said.
     pub rules_status: Option<String>,
     file_job: Option<mpsc::Receiver<FileJob>>,
-    check_cache: Option<(u64, Result<usize, String>)>,
+    check_cache: Option<(u64, Result<crate::model::mock::MockRules, String>)>,
+    /// The middle of the tab shows the rules (not the log).
+    pub rules_view: bool,
+    /// The rules are edited as RON text rather than in the form.
+    pub ron_mode: bool,
     /// What the last client action did.
     pub status: Option<String>,
 }
@@ -270,6 +274,8 @@ impl Default for MockPanel {
             rules_status: None,
             file_job: None,
             check_cache: None,
+            rules_view: false,
+            ron_mode: false,
             status: None,
         }
     }
@@ -475,33 +481,65 @@ impl MockPanel {
         }
     }
 
-    /// [`MockPanel::check_text`], parsed again only when the text changed (the window asks every frame).
-    pub fn checked(&mut self) -> Result<usize, String> {
+    /// The editor's rules parsed, again only when the text changed (the tab asks every frame); an empty text
+    /// is no rules yet.
+    pub fn parsed(&mut self) -> Result<&crate::model::mock::MockRules, String> {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
         self.rules_text.hash(&mut h);
         self.rules_path.hash(&mut h);
         let key = h.finish();
-        if let Some((k, result)) = &self.check_cache
-            && *k == key
-        {
-            return result.clone();
+        if self.check_cache.as_ref().is_none_or(|(k, _)| *k != key) {
+            let result = if self.rules_text.trim().is_empty() {
+                Ok(crate::model::mock::MockRules {
+                    rules: Vec::new(),
+                    ..Default::default()
+                })
+            } else {
+                crate::model::mock::MockRules::from_ron(
+                    &self.rules_text,
+                    std::path::Path::new(self.rules_name()),
+                )
+                .map_err(|e| e.to_string())
+            };
+            self.check_cache = Some((key, result));
         }
-        let result = self.check_text();
-        self.check_cache = Some((key, result.clone()));
-        result
+        match &self.check_cache {
+            Some((_, Ok(rules))) => Ok(rules),
+            Some((_, Err(e))) => Err(e.clone()),
+            None => Err("not parsed".into()),
+        }
+    }
+
+    /// How many rules the editor holds, or why its text does not parse (with line and column).
+    pub fn checked(&mut self) -> Result<usize, String> {
+        self.parsed().map(|r| r.rules.len())
     }
 
     /// Whether the editor's rules parse, in words: "3 rules", or the error with its line and column.
     pub fn check_text(&self) -> Result<usize, String> {
-        let name = if self.rules_path.trim().is_empty() {
+        crate::model::mock::MockRules::from_ron(
+            &self.rules_text,
+            std::path::Path::new(self.rules_name()),
+        )
+        .map(|r| r.rules.len())
+        .map_err(|e| e.to_string())
+    }
+
+    fn rules_name(&self) -> &str {
+        if self.rules_path.trim().is_empty() {
             "rules"
         } else {
             self.rules_path.trim()
-        };
-        crate::model::mock::MockRules::from_ron(&self.rules_text, std::path::Path::new(name))
-            .map(|r| r.rules.len())
-            .map_err(|e| e.to_string())
+        }
+    }
+
+    /// Replaces the editor's text with `rules` written as RON (what the form does on every change).
+    pub fn set_rules(&mut self, rules: &crate::model::mock::MockRules) {
+        match rules.to_ron() {
+            Ok(text) => self.rules_text = text,
+            Err(e) => self.rules_status = Some(format!("could not write the rules: {e}")),
+        }
     }
 
     fn take_file_job(&mut self) {

@@ -32,7 +32,28 @@ pub(crate) fn ui(panel: &mut MockPanel, engine: Option<&crate::engine::Engine>, 
         .min_size(240.0)
         .max_size(760.0)
         .show(ui, |ui| details_ui(panel, ui));
-    egui::CentralPanel::default().show(ui, |ui| log_ui(panel, ui));
+    egui::CentralPanel::default().show(ui, |ui| {
+        if panel.editing {
+            ui.horizontal(|ui| {
+                if ui.selectable_label(!panel.rules_view, "Log").clicked() {
+                    panel.rules_view = false;
+                }
+                let rules = match panel.checked() {
+                    Ok(n) => format!("Rules ({n})"),
+                    Err(_) => "Rules (does not parse)".to_owned(),
+                };
+                if ui.selectable_label(panel.rules_view, rules).clicked() {
+                    panel.rules_view = true;
+                }
+            });
+            ui.separator();
+        }
+        if panel.editing && panel.rules_view {
+            rules_ui(panel, ui);
+        } else {
+            log_ui(panel, ui);
+        }
+    });
 }
 
 fn settings_ui(panel: &mut MockPanel, engine: Option<&crate::engine::Engine>, ui: &mut egui::Ui) {
@@ -130,7 +151,7 @@ fn settings_ui(panel: &mut MockPanel, engine: Option<&crate::engine::Engine>, ui
             .color(ui.visuals().warn_fg_color),
         );
     }
-    rules_editor_ui(panel, running, ui);
+    rules_editor_ui(panel, ui);
     ui.horizontal(|ui| {
         if panel.server.is_some() {
             if ui
@@ -587,12 +608,22 @@ fn log_ui(panel: &mut MockPanel, ui: &mut egui::Ui) {
     }
 }
 
-/// The rules as RON, edited here: loaded from the file (off this thread), checked as typed (line and column),
-/// saved atomically once they parse. Start serves them when the editor is open and not empty.
-fn rules_editor_ui(panel: &mut MockPanel, running: bool, ui: &mut egui::Ui) {
+/// The rules' file buttons (in the settings): Edit rules, Load, Save, Example, and what they said.
+fn rules_editor_ui(panel: &mut MockPanel, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
-        ui.checkbox(&mut panel.editing, "Edit rules")
-            .on_hover_text("Edit the rules as RON here; Start serves what the editor holds");
+        if ui
+            .checkbox(&mut panel.editing, "Edit rules")
+            .on_hover_text(
+                "Edit the rules here (a form, or RON); Start serves what the editor holds",
+            )
+            .changed()
+        {
+            panel.rules_view = panel.editing;
+            // The editor starts from the file named, if any.
+            if panel.editing && panel.rules_text.trim().is_empty() {
+                panel.load_text(ui.ctx());
+            }
+        }
         if !panel.editing {
             return;
         }
@@ -621,29 +652,67 @@ fn rules_editor_ui(panel: &mut MockPanel, running: bool, ui: &mut egui::Ui) {
             ui.label(RichText::new(status).weak());
         }
     });
-    if !panel.editing {
-        return;
-    }
-    if !panel.rules_text.trim().is_empty() {
+}
+
+/// The rules, edited in a form or as RON: checked as typed (the error with its line and column); the form
+/// writes RON on every change. Start serves them; while the server runs they are read-only.
+fn rules_ui(panel: &mut MockPanel, ui: &mut egui::Ui) {
+    let running = panel.server.is_some() || panel.starting();
+    ui.horizontal(|ui| {
+        if ui.selectable_label(!panel.ron_mode, "Form").clicked() {
+            panel.ron_mode = false;
+        }
+        if ui
+            .selectable_label(panel.ron_mode, "RON")
+            .on_hover_text("The rules file's own text")
+            .clicked()
+        {
+            panel.ron_mode = true;
+        }
         match panel.checked() {
-            Ok(n) => {
+            Ok(n) if !panel.rules_text.trim().is_empty() => {
                 ui.label(RichText::new(format!("The rules parse: {n} rules.")).weak());
             }
+            Ok(_) => {}
             Err(e) => {
                 ui.label(RichText::new(e).color(ui.visuals().error_fg_color));
             }
         }
+        if running {
+            ui.label(RichText::new("(read-only while the server runs)").weak());
+        }
+    });
+    if !panel.ron_mode {
+        let mut rules = match panel.parsed() {
+            Ok(rules) => rules.clone(),
+            Err(_) => {
+                ui.label(
+                    RichText::new("The form shows the rules once their RON parses: fix it in RON.")
+                        .weak(),
+                );
+                return;
+            }
+        };
+        egui::ScrollArea::vertical()
+            .id_salt("server-rules-form")
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                if super::mock_rules::form_ui(&mut rules, !running, ui) {
+                    panel.set_rules(&rules);
+                }
+            });
+        return;
     }
     egui::ScrollArea::vertical()
         .id_salt("server-rules-text")
-        .max_height(200.0)
+        .auto_shrink([false, false])
         .show(ui, |ui| {
             let label = ui.label(RichText::new("Rules (RON)").weak());
             ui.add_enabled(
                 !running,
                 egui::TextEdit::multiline(&mut panel.rules_text)
                     .font(egui::TextStyle::Monospace)
-                    .desired_rows(8)
+                    .desired_rows(16)
                     .desired_width(f32::INFINITY)
                     .hint_text("MockRules(rules: [Rule(name: \"echo\", when: Route(\"$default\"), then: [Reply(\"{{request.body}}\")])])"),
             )

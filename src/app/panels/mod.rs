@@ -8,6 +8,7 @@ pub(crate) mod inspector;
 pub(crate) mod latency;
 pub(crate) mod load_test;
 pub(crate) mod log_view;
+pub(crate) mod mock_rules;
 pub(crate) mod mock_server;
 pub(crate) mod modals;
 pub(crate) mod options;

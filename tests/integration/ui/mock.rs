@@ -196,7 +196,10 @@ fn rules_edited_in_the_server_tab_are_checked_served_and_saved_only_when_they_pa
     open_tab(&mut harness);
     harness.state_mut().servers[0].rules_path = file.display().to_string();
     harness.get_by_label("Edit rules").click();
-    harness.run_steps(2);
+    // Ticking it reads the file named into the editor.
+    wait_for(&mut harness, "the file loaded", |h| {
+        h.query_by_label_contains("loaded: 0 rules").is_some()
+    });
     // A broken text: its line and column, and Save leaves the file as it was.
     harness.state_mut().servers[0].rules_text =
         "MockRules(\n  rules: [Rule(when: Nope)],\n)".into();
@@ -388,4 +391,71 @@ fn a_bearer_token_typed_in_the_tab_is_required_of_clients() {
             .next()
             .is_some()
     });
+}
+
+#[test]
+fn a_rule_made_in_the_form_is_written_as_ron_and_served() {
+    let mut harness = harness(None);
+    open_tab(&mut harness);
+    harness.get_by_label("Edit rules").click();
+    harness.run_steps(2);
+    harness.get_by_label("+ Rule").click();
+    harness.run_steps(2);
+    // The new rule's route key is $default: select it all and type over it.
+    harness.get_by_label("route key").focus();
+    harness.run_steps(1);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.run_steps(1);
+    harness.get_by_label("route key").type_text("hello");
+    harness.run_steps(2);
+    harness.get_by_label("+ Action").click();
+    harness.run_steps(2);
+    type_into(&mut harness, "text", "hi {{request.body.user}}");
+    let rules = sockscope::model::mock::MockRules::from_ron(
+        &harness.state().servers[0].rules_text,
+        std::path::Path::new("form"),
+    )
+    .expect("the form writes rules that parse");
+    assert_eq!(rules.rules.len(), 1);
+    let rule = &rules.rules[0];
+    assert_eq!(rule.name, "rule 1", "named by its place");
+    assert_eq!(
+        rule.when,
+        sockscope::model::mock::When::Route("hello".into())
+    );
+    assert_eq!(
+        rule.then,
+        vec![sockscope::model::mock::Then::Reply(
+            "hi {{request.body.user}}".into()
+        )]
+    );
+    let url = start(&mut harness);
+    let reply = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        runtime.block_on(async move {
+            use futures_util::SinkExt;
+            let mut ws = client(&url).await;
+            ws.send(Message::text(r#"{"action":"hello","user":"ann"}"#))
+                .await
+                .expect("send");
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) => t.to_string(),
+                other => format!("{other:?}"),
+            }
+        })
+    });
+    for _ in 0..100 {
+        harness.run_steps(1);
+        if reply.is_finished() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(reply.join().expect("client"), "hi ann");
+    // While it runs, the form is read-only.
+    assert!(
+        harness
+            .query_by_label_contains("read-only while the server runs")
+            .is_some()
+    );
 }
